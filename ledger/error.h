@@ -1,0 +1,116 @@
+/* esgledger error codes: the one list.
+ *
+ * Every rejection anywhere in esgledger -- a contract rule, a malformed
+ * request, a bad file -- is one of these codes. The same name
+ * ("ERR_NONCE") travels from the contract through the HTTP API's JSON
+ * ({"error": {"code": "ERR_NONCE", ...}}) to the wallet's stderr, so a
+ * user can look it up. Codes are stable: never rename or reuse one.
+ *
+ * 0 is success; errors are negative. esg_err_name() and esg_err_message()
+ * return static strings. The list lives in ledger/ (not contracts/) because
+ * the core needs codes of its own (decoding, storage) and ledger/ must not
+ * depend on contracts/; contract rules are listed here all the same.
+ *
+ * X(ENUM, http_status, "default message")
+ */
+#ifndef ESG_ERROR_H
+#define ESG_ERROR_H
+
+#define ESG_ERRORS(X) \
+    /* generic and input */ \
+    X(ERR_INTERNAL, 500, "internal error") \
+    X(ERR_NOMEM, 503, "out of memory") \
+    X(ERR_IO, 500, "input/output error") \
+    X(ERR_INVALID_ARGUMENT, 400, "invalid argument") \
+    X(ERR_NOT_FOUND, 404, "not found") \
+    X(ERR_TOO_LARGE, 413, "input exceeds the size limit") \
+    X(ERR_DECODE, 400, "malformed protobuf encoding") \
+    X(ERR_NON_CANONICAL, 400, "encoding is not canonical") \
+    X(ERR_UNKNOWN_FIELD, 400, "message has an unknown field") \
+    X(ERR_JSON, 400, "malformed JSON") \
+    X(ERR_HEX, 400, "malformed hexadecimal") \
+    X(ERR_OVERFLOW, 400, "amount overflows 64 bits") \
+    X(ERR_BAD_DATE, 400, "date is not a valid YYYY-MM-DD") \
+    X(ERR_BAD_DECIMAL, 400, "malformed decimal value") \
+    /* keys and signatures */ \
+    X(ERR_BAD_PUBKEY, 400, "public key is not a valid x-only secp256k1 key") \
+    X(ERR_BAD_SECRET, 400, "secret key is not valid") \
+    X(ERR_BAD_SIGNATURE, 401, "signature does not verify") \
+    X(ERR_MISSING_SIGNATURE, 401, "a required signature is missing") \
+    X(ERR_DUPLICATE_SIGNATURE, 400, "the same key signed twice") \
+    X(ERR_UNEXPECTED_SIGNATURE, 400, "signature from a key the action does not need") \
+    X(ERR_KEY_PERMISSIONS, 400, "key file is readable by group or others") \
+    X(ERR_BAD_PASSPHRASE, 401, "wrong passphrase or corrupted key file") \
+    X(ERR_KEY_EXISTS, 409, "a key with that name already exists") \
+    /* transactions */ \
+    X(ERR_CHAIN_ID, 400, "transaction is for another chain") \
+    X(ERR_NONCE, 409, "nonce is not the signer's next nonce") \
+    X(ERR_NO_ACTION, 400, "transaction has no action") \
+    X(ERR_UNKNOWN_SIGNER, 403, "signer is not an account on this chain") \
+    X(ERR_ACCOUNT_REVOKED, 403, "signer's account has been revoked") \
+    X(ERR_MEMBER_SUSPENDED, 403, "signer's member is suspended") \
+    X(ERR_UNAUTHORIZED, 403, "signer lacks the role or member kind this action needs") \
+    X(ERR_DUPLICATE_TX, 409, "transaction is already known") \
+    X(ERR_MEMPOOL_FULL, 503, "mempool is full, retry later") \
+    X(ERR_TIMEOUT, 504, "timed out waiting for commit") \
+    /* blocks, store, chain */ \
+    X(ERR_BAD_BLOCK, 400, "block is invalid") \
+    X(ERR_BAD_COMMIT, 400, "commit does not verify against the validator set") \
+    X(ERR_APP_HASH, 500, "app hash differs from the replayed state") \
+    X(ERR_STORE, 500, "storage error") \
+    X(ERR_STORE_CORRUPT, 500, "stored data is corrupt") \
+    X(ERR_NOT_INITIALIZED, 400, "datadir is not initialized") \
+    X(ERR_ALREADY_INITIALIZED, 409, "datadir is already initialized") \
+    X(ERR_GENESIS, 400, "genesis is invalid") \
+    X(ERR_PROOF, 400, "proof does not verify") \
+    /* governance */ \
+    X(ERR_BAD_MEMBER_ID, 400, "member id must match [a-z0-9-]{2,40}") \
+    X(ERR_BAD_MEMBER_KIND, 400, "member kind is not valid") \
+    X(ERR_BAD_COUNTRY, 400, "country must be an ISO 3166-1 alpha-2 code") \
+    X(ERR_BAD_NAME, 400, "name must be 1..200 printable characters") \
+    X(ERR_MEMBER_EXISTS, 409, "member already exists") \
+    X(ERR_UNKNOWN_MEMBER, 404, "no such member") \
+    X(ERR_ACCOUNT_EXISTS, 409, "account already exists") \
+    X(ERR_UNKNOWN_ACCOUNT, 404, "no such account") \
+    X(ERR_BAD_ROLES, 400, "roles must be a non-empty set of ADMIN and OFFICER") \
+    X(ERR_LAST_ADMIN, 409, "cannot revoke the member's last admin account") \
+    X(ERR_BAD_PROPOSAL, 400, "proposal has no valid change") \
+    X(ERR_UNKNOWN_PROPOSAL, 404, "no such proposal") \
+    X(ERR_PROPOSAL_CLOSED, 409, "proposal is no longer open") \
+    X(ERR_ALREADY_VOTED, 409, "this member has already voted on the proposal") \
+    X(ERR_BAD_CATEGORY, 400, "unknown KPI category") \
+    X(ERR_NOT_VERIFIER, 400, "only VERIFIER members can be accredited") \
+    X(ERR_NOT_ACCREDITED, 403, "verifier is not accredited for the category") \
+    X(ERR_VALIDATOR_EXISTS, 409, "validator already exists") \
+    X(ERR_UNKNOWN_VALIDATOR, 404, "no such validator") \
+    X(ERR_BAD_POWER, 400, "validator power must be 1..2^60") \
+    X(ERR_LAST_VALIDATOR, 409, "cannot remove the last validator") \
+    X(ERR_BAD_PARAM, 400, "unknown parameter or value out of range") \
+    X(ERR_BAD_KPI, 400, "KPI definition is invalid") \
+    X(ERR_KPI_EXISTS, 409, "KPI already exists") \
+    X(ERR_UNKNOWN_KPI, 404, "no such KPI")
+
+typedef enum esg_err {
+    ESG_OK = 0,
+#define ESG_ERR_ENUM_(name, status, msg) ESG_##name,
+    ESG_ERR_FIRST_ = -1000,
+    ESG_ERRORS(ESG_ERR_ENUM_)
+#undef ESG_ERR_ENUM_
+    ESG_ERR_END_
+} esg_err;
+
+/* Returns the stable name ("ERR_NONCE") of a code; "OK" for 0 and
+ * "ERR_INTERNAL" for a value that is not a code. Static storage. */
+const char *esg_err_name(int err);
+
+/* Returns the default human message of a code. Static storage. */
+const char *esg_err_message(int err);
+
+/* Returns the HTTP status the API answers with for this code (200 for 0). */
+int esg_err_http_status(int err);
+
+/* Returns the code named `name` ("ERR_NONCE"), or ESG_ERR_INTERNAL if
+ * there is none. */
+int esg_err_from_name(const char *name);
+
+#endif

@@ -1,0 +1,33 @@
+# Sourced by tests/run and testnet/esgnet: makes sure the Debian packages
+# esgledger builds with are installed. As root it installs what is missing
+# with apt-get; otherwise it prints the one command to run and fails.
+ESG_DEB_PACKAGES="build-essential cmake pkg-config git curl ca-certificates python3
+libsecp256k1-dev liblmdb-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler
+check libsodium-dev libssl-dev libmicrohttpd-dev libjansson-dev
+libcurl4-openssl-dev libinih-dev"
+
+esg_ensure_deps() {
+    local missing=() p
+    for p in $ESG_DEB_PACKAGES; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+            || missing+=("$p")
+    done
+    ((${#missing[@]} == 0)) && return 0
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "esgledger needs Debian packages that are not installed. Run:" >&2
+        echo "  sudo apt-get install -y ${missing[*]}" >&2
+        return 1
+    fi
+    echo "installing: ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y --no-install-recommends "${missing[@]}" >&2; then
+        apt-get update >&2 && apt-get install -y --no-install-recommends "${missing[@]}" >&2
+    fi
+}
+
+# esg_build DIR [cmake args...]: configures (once) and builds into DIR.
+esg_build() {
+    local dir=$1; shift
+    cmake -S "$ESG_ROOT" -B "$dir" "$@" >/dev/null &&
+        cmake --build "$dir" -j "$(nproc)"
+}
