@@ -132,3 +132,9 @@ esg_hex32 esg_pubkey_hex(const esg_pubkey *pk) {
     esg_hex_encode(x.s, pk->b, 32);
     return x;
 }
+
+esg_hex32 esg_hex32_of(const uint8_t b[32]) {
+    esg_hex32 x;
+    esg_hex_encode(x.s, b, 32);
+    return x;
+}

@@ -68,5 +68,6 @@ int esg_hex_decode(void *out, size_t len, const char *hex);
 typedef struct esg_hex32 { char s[65]; } esg_hex32;
 esg_hex32 esg_hash_hex(const esg_hash *h);
 esg_hex32 esg_pubkey_hex(const esg_pubkey *pk);
+esg_hex32 esg_hex32_of(const uint8_t b[32]);
 
 #endif

@@ -1,0 +1,238 @@
+/* State views. Tree changes are collected per block and applied once in
+ * esg_state_root(): hashing a path once per block instead of once per write
+ * is what keeps the state tree cheap (DESIGN §12). */
+#include "ledger/state.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger/codec.h"
+#include "ledger/error.h"
+#include "ledger/smt.h"
+
+#define MAX_SAVEPOINTS 8
+
+struct esg_state {
+    esg_store *store;
+    MDB_txn *txn[MAX_SAVEPOINTS + 1]; /* [0] is the caller's */
+    size_t mark[MAX_SAVEPOINTS + 1];  /* n_changes when each savepoint began */
+    int depth;
+    bool writable;
+    esg_smt_change *changes;
+    size_t n_changes, cap_changes;
+};
+
+static int map_lmdb(int rc) {
+    if (rc == 0) return ESG_OK;
+    if (rc == MDB_NOTFOUND) return ESG_ERR_NOT_FOUND;
+    if (rc == MDB_MAP_FULL) return ESG_ERR_MAP_FULL;
+    return ESG_ERR_STORE;
+}
+
+int esg_state_open(esg_state **out, esg_store *store, MDB_txn *txn, bool writable) {
+    assert(out && store && txn);
+    esg_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return ESG_ERR_NOMEM;
+    st->store = store;
+    st->txn[0] = txn;
+    st->writable = writable;
+    *out = st;
+    return ESG_OK;
+}
+
+void esg_state_free(esg_state *st) {
+    if (!st)
+        return;
+    while (st->depth > 0)
+        esg_state_rollback(st);
+    free(st->changes);
+    free(st);
+}
+
+MDB_txn *esg_state_txn(esg_state *st) {
+    return st->txn[st->depth];
+}
+
+/* Builds T || key into buf (at least 1 + ESG_STATE_MAX_KEY bytes). */
+static int full_key(uint8_t *buf, esg_table t, const void *key, size_t klen) {
+    if (klen > ESG_STATE_MAX_KEY)
+        return ESG_ERR_INVALID_ARGUMENT;
+    buf[0] = (uint8_t)t;
+    if (klen)
+        memcpy(buf + 1, key, klen);
+    return ESG_OK;
+}
+
+esg_hash esg_state_key(esg_table t, const void *key, size_t klen) {
+    uint8_t tb = (uint8_t)t;
+    return esg_hash_tagged2(ESG_TAG_STATE_KEY, &tb, 1, key, klen);
+}
+
+int esg_state_get(esg_state *st, esg_table t, const void *key, size_t klen,
+                  MDB_val *val) {
+    uint8_t buf[1 + ESG_STATE_MAX_KEY];
+    int rc = full_key(buf, t, key, klen);
+    if (rc)
+        return rc;
+    return esg_store_get(esg_state_txn(st), esg_store_dbi(st->store, ESG_DB_STATE),
+                         buf, 1 + klen, val);
+}
+
+static int record_change(esg_state *st, esg_table t, const void *key, size_t klen,
+                         bool del, const void *val, size_t vlen) {
+    if (st->n_changes == st->cap_changes) {
+        size_t cap = st->cap_changes ? 2 * st->cap_changes : 64;
+        esg_smt_change *c = realloc(st->changes, cap * sizeof *c);
+        if (!c)
+            return ESG_ERR_NOMEM;
+        st->changes = c;
+        st->cap_changes = cap;
+    }
+    esg_smt_change *c = &st->changes[st->n_changes++];
+    memset(c, 0, sizeof *c);
+    c->key = esg_state_key(t, key, klen);
+    c->del = del;
+    if (!del)
+        c->value_hash = esg_sha256(val, vlen);
+    return ESG_OK;
+}
+
+int esg_state_put(esg_state *st, esg_table t, const void *key, size_t klen,
+                  const void *val, size_t vlen) {
+    assert(st->writable);
+    uint8_t buf[1 + ESG_STATE_MAX_KEY];
+    int rc = full_key(buf, t, key, klen);
+    if (rc)
+        return rc;
+    rc = esg_store_put(esg_state_txn(st), esg_store_dbi(st->store, ESG_DB_STATE),
+                       buf, 1 + klen, val, vlen);
+    if (rc)
+        return rc;
+    return record_change(st, t, key, klen, false, val, vlen);
+}
+
+int esg_state_del(esg_state *st, esg_table t, const void *key, size_t klen) {
+    assert(st->writable);
+    uint8_t buf[1 + ESG_STATE_MAX_KEY];
+    int rc = full_key(buf, t, key, klen);
+    if (rc)
+        return rc;
+    rc = esg_store_del(esg_state_txn(st), esg_store_dbi(st->store, ESG_DB_STATE),
+                       buf, 1 + klen);
+    if (rc)
+        return rc;
+    return record_change(st, t, key, klen, true, NULL, 0);
+}
+
+int esg_state_get_msg(esg_state *st, esg_table t, const void *key, size_t klen,
+                      const ProtobufCMessageDescriptor *desc,
+                      ProtobufCMessage **out) {
+    MDB_val v;
+    *out = NULL;
+    int rc = esg_state_get(st, t, key, klen, &v);
+    if (rc)
+        return rc;
+    rc = esg_pb_decode(desc, v.mv_data, v.mv_size, SIZE_MAX, out);
+    return rc ? ESG_ERR_STORE_CORRUPT : ESG_OK;
+}
+
+int esg_state_put_msg(esg_state *st, esg_table t, const void *key, size_t klen,
+                      const ProtobufCMessage *msg) {
+    uint8_t *buf;
+    size_t len;
+    int rc = esg_pb_encode(msg, &buf, &len);
+    if (rc)
+        return rc;
+    rc = esg_state_put(st, t, key, klen, buf, len);
+    free(buf);
+    return rc;
+}
+
+int esg_state_iter(esg_state *st, esg_table t, const void *prefix, size_t plen,
+                   esg_state_iter_fn fn, void *arg) {
+    uint8_t start[1 + ESG_STATE_MAX_KEY];
+    int rc = full_key(start, t, prefix, plen);
+    if (rc)
+        return rc;
+    MDB_cursor *cur;
+    rc = mdb_cursor_open(esg_state_txn(st), esg_store_dbi(st->store, ESG_DB_STATE), &cur);
+    if (rc)
+        return map_lmdb(rc);
+    MDB_val k = {1 + plen, start}, v;
+    int op = MDB_SET_RANGE;
+    int result = ESG_OK;
+    while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+        op = MDB_NEXT;
+        if (k.mv_size < 1 + plen || memcmp(k.mv_data, start, 1 + plen) != 0)
+            break;
+        result = fn((const uint8_t *)k.mv_data + 1, k.mv_size - 1, v.mv_data,
+                    v.mv_size, arg);
+        if (result)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return map_lmdb(rc);
+    return result;
+}
+
+int esg_state_savepoint(esg_state *st) {
+    assert(st->writable);
+    if (st->depth == MAX_SAVEPOINTS)
+        return ESG_ERR_INTERNAL;
+    MDB_txn *child;
+    int rc = mdb_txn_begin(esg_store_env(st->store), esg_state_txn(st), 0, &child);
+    if (rc)
+        return map_lmdb(rc);
+    st->depth++;
+    st->txn[st->depth] = child;
+    st->mark[st->depth] = st->n_changes;
+    return ESG_OK;
+}
+
+int esg_state_release(esg_state *st) {
+    assert(st->depth > 0);
+    int rc = mdb_txn_commit(st->txn[st->depth]);
+    st->depth--;
+    if (rc) {
+        /* The child is gone and its writes with it. */
+        st->n_changes = st->mark[st->depth + 1];
+        return map_lmdb(rc);
+    }
+    return ESG_OK;
+}
+
+void esg_state_rollback(esg_state *st) {
+    assert(st->depth > 0);
+    mdb_txn_abort(st->txn[st->depth]);
+    st->n_changes = st->mark[st->depth];
+    st->depth--;
+}
+
+int esg_state_root(esg_state *st, esg_hash *root) {
+    assert(st->depth == 0);
+    MDB_dbi leaves = esg_store_dbi(st->store, ESG_DB_SMT_LEAVES);
+    MDB_dbi nodes = esg_store_dbi(st->store, ESG_DB_SMT_NODES);
+    if (!st->writable || st->n_changes == 0)
+        return esg_smt_root(st->txn[0], leaves, nodes, root);
+    int rc = esg_smt_apply(st->txn[0], leaves, nodes, st->changes, st->n_changes, root);
+    if (rc == 0)
+        st->n_changes = 0;
+    return rc;
+}
+
+int esg_state_prove(esg_state *st, esg_table t, const void *key, size_t klen,
+                    MDB_val *value, struct esg_smt_proof *proof) {
+    int rc = esg_state_get(st, t, key, klen, value);
+    if (rc == ESG_ERR_NOT_FOUND) {
+        value->mv_data = NULL;
+        value->mv_size = 0;
+    } else if (rc) {
+        return rc;
+    }
+    esg_hash k = esg_state_key(t, key, klen);
+    return esg_smt_prove(esg_state_txn(st), esg_store_dbi(st->store, ESG_DB_SMT_LEAVES),
+                         esg_store_dbi(st->store, ESG_DB_SMT_NODES), &k, proof);
+}
