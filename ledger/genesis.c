@@ -543,7 +543,7 @@ static int validate_header(const esg_genesis *g, ectx *e) {
         return GFAIL(e, "params: max_block_txs must be at least 1");
     if (p->max_block_bytes < ESG_MIN_BLOCK_BYTES ||
         p->max_block_bytes > ESG_MAX_BLOCK_BYTES)
-        return GFAIL(e, "params: max_block_bytes must be 1024..67108864, not %llu",
+        return GFAIL(e, "params: max_block_bytes must be 2097152..67108864, not %llu",
                      (unsigned long long)p->max_block_bytes);
     return ESG_OK;
 }

@@ -19,7 +19,7 @@
  *                  accepted), 1970..9999
  *   params         optional, as is each of its keys (defaults below);
  *                  governance_threshold_bps 5001..10000, proposal_ttl_blocks
- *                  >= 1, max_block_txs >= 1, max_block_bytes 1024..64 MiB
+ *                  >= 1, max_block_txs >= 1, max_block_bytes 2 MiB..64 MiB
  *   members        non-empty; ids [a-z0-9-]{2,40} and unique; kind CITY,
  *                  INVESTOR, VERIFIER, PAYING_AGENT or AUDITOR (any case);
  *                  name 1..200 characters; country absent, "" or two
@@ -102,7 +102,10 @@ typedef enum esg_kpi_direction {
 #define ESG_DEFAULT_PROPOSAL_TTL_BLOCKS 10000u
 #define ESG_DEFAULT_MAX_BLOCK_TXS 10000u
 #define ESG_DEFAULT_MAX_BLOCK_BYTES 8388608u
-#define ESG_MIN_BLOCK_BYTES 1024u
+/* An empty block must hold the largest transaction (ESG_TX_MAX_BYTES, 1
+ * MiB) with room for the header, or a valid transaction could never be
+ * included and a governance vote could set a size that halts the chain. */
+#define ESG_MIN_BLOCK_BYTES (2u * 1024 * 1024)
 #define ESG_MAX_BLOCK_BYTES (64u * 1024 * 1024)
 #define ESG_MAX_VALIDATOR_POWER (UINT64_C(1) << 60)
 #define ESG_GENESIS_MAX_FILE (16u * 1024 * 1024)

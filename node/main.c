@@ -1,1 +1,357 @@
-int main(void) { return 0; }
+/* esgnode: the node daemon and its offline commands (DESIGN.md §10). */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "ledger/error.h"
+#include "ledger/genesis.h"
+#include "ledger/keys.h"
+#include "node/node.h"
+#include "node/verify_chain.h"
+
+static const char usage[] =
+    "usage: esgnode COMMAND [options]\n"
+    "\n"
+    "  key new -o FILE                     create a node/validator key (mode 0600); prints the pubkey\n"
+    "  genesis new --chain-id ID -o FILE   write a genesis file\n"
+    "        [--member ID:KIND:NAME:PUBKEY]...   PUBKEY is the member's first account (ADMIN, OFFICER)\n"
+    "        [--validator PUBKEY:POWER:OPERATOR]...\n"
+    "        [--accredit MEMBER:CAT,CAT]...\n"
+    "        [--time RFC3339] [--country MEMBER:CC]... [--no-default-kpis]\n"
+    "  init --genesis FILE --datadir DIR --key FILE\n"
+    "  run --datadir DIR [--config FILE] [--api ADDR:PORT] [--p2p ADDR:PORT]\n"
+    "        [--peer ADDR:PORT]... [--log-level error|warn|info|debug] [--heartbeat-ms N]\n"
+    "  verify-chain --datadir DIR [--threads N]\n"
+    "\n"
+    "KIND is CITY, INVESTOR, VERIFIER, PAYING_AGENT or AUDITOR. Errors are printed as\n"
+    "one line naming the error code, with a non-zero exit status.\n";
+
+static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "esgnode: %s: ", esg_err_name(code));
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+static int cmd_key_new(int argc, char **argv) {
+    const char *out = NULL;
+    static const struct option opts[] = {{"out", required_argument, NULL, 'o'}, {0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        if (c == 'o') out = optarg;
+        else return fail(ESG_ERR_INVALID_ARGUMENT, "usage: esgnode key new -o FILE");
+    }
+    if (!out)
+        return fail(ESG_ERR_INVALID_ARGUMENT, "usage: esgnode key new -o FILE");
+    esg_seckey sk;
+    esg_pubkey pk;
+    int rc = esg_key_generate(&sk, &pk);
+    if (rc == 0)
+        rc = esg_keyfile_write(out, &sk);
+    esg_seckey_wipe(&sk);
+    if (rc)
+        return fail(rc, "cannot write key file '%s': %s", out,
+                    rc == ESG_ERR_KEY_EXISTS ? "it already exists" : esg_err_message(rc));
+    printf("%s\n", esg_pubkey_hex(&pk).s);
+    return 0;
+}
+
+/* Splits "a:b:c:d" into at most n fields in place; the last takes the rest. */
+static size_t split(char *s, char **fields, size_t n) {
+    size_t k = 0;
+    while (k + 1 < n) {
+        fields[k++] = s;
+        char *colon = strchr(s, ':');
+        if (!colon)
+            return k;
+        *colon = '\0';
+        s = colon + 1;
+    }
+    fields[k++] = s;
+    return k;
+}
+
+static int cmd_genesis_new(int argc, char **argv) {
+    const char *chain_id = NULL, *out = NULL, *time_s = NULL;
+    bool default_kpis = true;
+    enum { O_CHAIN = 1, O_MEMBER, O_VALIDATOR, O_ACCREDIT, O_TIME, O_NOKPI, O_COUNTRY };
+    static const struct option opts[] = {
+        {"chain-id", required_argument, NULL, O_CHAIN},
+        {"member", required_argument, NULL, O_MEMBER},
+        {"validator", required_argument, NULL, O_VALIDATOR},
+        {"accredit", required_argument, NULL, O_ACCREDIT},
+        {"country", required_argument, NULL, O_COUNTRY},
+        {"time", required_argument, NULL, O_TIME},
+        {"no-default-kpis", no_argument, NULL, O_NOKPI},
+        {"out", required_argument, NULL, 'o'},
+        {0}};
+    /* First pass: scalar options, so the builder exists before the lists. */
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        if (c == O_CHAIN) chain_id = optarg;
+        else if (c == 'o') out = optarg;
+        else if (c == O_TIME) time_s = optarg;
+        else if (c == O_NOKPI) default_kpis = false;
+        else if (c == '?') return fail(ESG_ERR_INVALID_ARGUMENT, "unknown option '%s'", argv[optind - 1]);
+    }
+    if (!chain_id || !out)
+        return fail(ESG_ERR_INVALID_ARGUMENT, "genesis new needs --chain-id ID and -o FILE");
+    uint64_t t;
+    if (time_s) {
+        if (esg_time_parse_rfc3339(time_s, &t))
+            return fail(ESG_ERR_INVALID_ARGUMENT, "--time '%s' is not YYYY-MM-DDTHH:MM:SSZ", time_s);
+    } else {
+        struct timeval tv;
+        gettimeofday(&tv, NULL);
+        t = (uint64_t)tv.tv_sec * 1000; /* whole seconds: the file shows them */
+    }
+    esg_genesis *g = esg_genesis_new(chain_id, t);
+    if (!g)
+        return fail(ESG_ERR_NOMEM, "out of memory");
+    int rc = 0;
+    optind = 1;
+    while (rc == 0 && (c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        char *f[4];
+        char buf[1024];
+        snprintf(buf, sizeof buf, "%s", optarg ? optarg : "");
+        if (c == O_MEMBER) {
+            if (split(buf, f, 4) != 4) {
+                rc = fail(ESG_ERR_INVALID_ARGUMENT, "--member '%s' is not ID:KIND:NAME:PUBKEY", optarg);
+                break;
+            }
+            /* The pubkey is the last field; a name may not hold ':'. */
+            esg_pubkey pk;
+            int kind = esg_member_kind_parse(f[1]);
+            if (!kind) {
+                rc = fail(ESG_ERR_BAD_MEMBER_KIND, "--member '%s': unknown kind '%s'", optarg, f[1]);
+                break;
+            }
+            if (esg_hex_decode(pk.b, 32, f[3]) || esg_pubkey_check(&pk)) {
+                rc = fail(ESG_ERR_BAD_PUBKEY, "--member '%s': '%s' is not a 64-hex public key", optarg, f[3]);
+                break;
+            }
+            if (esg_genesis_add_member(g, f[0], kind, f[2], "", &pk)) {
+                rc = fail(ESG_ERR_GENESIS, "--member '%s' cannot be added", optarg);
+                break;
+            }
+        } else if (c == O_VALIDATOR) {
+            esg_pubkey pk;
+            char *end;
+            if (split(buf, f, 3) != 3 || esg_hex_decode(pk.b, 32, f[0]) || esg_pubkey_check(&pk)) {
+                rc = fail(ESG_ERR_INVALID_ARGUMENT, "--validator '%s' is not PUBKEY:POWER:OPERATOR", optarg);
+                break;
+            }
+            errno = 0;
+            unsigned long long power = strtoull(f[1], &end, 10);
+            if (errno || *end || !*f[1]) {
+                rc = fail(ESG_ERR_BAD_POWER, "--validator '%s': bad power '%s'", optarg, f[1]);
+                break;
+            }
+            if (esg_genesis_add_validator(g, &pk, power, f[2])) {
+                rc = fail(ESG_ERR_GENESIS, "--validator '%s' cannot be added", optarg);
+                break;
+            }
+        } else if (c == O_ACCREDIT) {
+            if (split(buf, f, 2) != 2 || esg_genesis_add_accreditation(g, f[0], f[1])) {
+                rc = fail(ESG_ERR_INVALID_ARGUMENT, "--accredit '%s' is not MEMBER:CAT,CAT", optarg);
+                break;
+            }
+        } else if (c == O_COUNTRY) {
+            bool found = false;
+            if (split(buf, f, 2) == 2)
+                for (size_t i = 0; i < g->n_members; i++)
+                    if (strcmp(g->members[i].id, f[0]) == 0) {
+                        char *cc = strdup(f[1]);
+                        if (cc) {
+                            free(g->members[i].country);
+                            g->members[i].country = cc;
+                            found = true;
+                        }
+                    }
+            if (!found) {
+                rc = fail(ESG_ERR_INVALID_ARGUMENT, "--country '%s' is not MEMBER:CC of a member given before it", optarg);
+                break;
+            }
+        }
+    }
+    if (rc == 0 && default_kpis && esg_genesis_add_default_kpis(g))
+        rc = fail(ESG_ERR_NOMEM, "out of memory");
+    char err[512];
+    if (rc == 0 && (rc = esg_genesis_validate(g, err, sizeof err)) != 0)
+        rc = fail(rc, "%s", err);
+    char *json = NULL;
+    size_t len = 0;
+    if (rc == 0 && (rc = esg_genesis_to_json(g, &json, &len)) != 0)
+        rc = fail(rc, "cannot encode the genesis");
+    if (rc == 0) {
+        FILE *f = fopen(out, "wx");
+        if (!f || fwrite(json, 1, len, f) != len || fclose(f) != 0)
+            rc = fail(ESG_ERR_IO, "cannot write '%s': %s", out,
+                      errno == EEXIST ? "it already exists" : strerror(errno));
+    }
+    free(json);
+    esg_genesis_free(g);
+    return rc ? 1 : 0;
+}
+
+static int cmd_init(int argc, char **argv) {
+    const char *genesis = NULL, *datadir = NULL, *key = NULL;
+    static const struct option opts[] = {{"genesis", required_argument, NULL, 'g'},
+                                         {"datadir", required_argument, NULL, 'd'},
+                                         {"key", required_argument, NULL, 'k'}, {0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'g') genesis = optarg;
+        else if (c == 'd') datadir = optarg;
+        else if (c == 'k') key = optarg;
+        else return fail(ESG_ERR_INVALID_ARGUMENT, "usage: esgnode init --genesis FILE --datadir DIR --key FILE");
+    }
+    if (!genesis || !datadir || !key)
+        return fail(ESG_ERR_INVALID_ARGUMENT, "usage: esgnode init --genesis FILE --datadir DIR --key FILE");
+    char err[512] = "";
+    int rc = esg_node_init(datadir, genesis, key, err, sizeof err);
+    if (rc)
+        return fail(rc, "%s", err[0] ? err : esg_err_message(rc));
+    printf("initialized %s\n", datadir);
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv) {
+    const char *datadir = NULL, *config = NULL, *api = NULL, *p2p = NULL, *level = NULL,
+               *heartbeat = NULL;
+    const char *peers[ESG_NODE_MAX_PEERS];
+    size_t n_peers = 0;
+    enum { O_DATADIR = 1, O_CONFIG, O_API, O_P2P, O_PEER, O_LEVEL, O_HEARTBEAT };
+    static const struct option opts[] = {
+        {"datadir", required_argument, NULL, O_DATADIR},
+        {"config", required_argument, NULL, O_CONFIG},
+        {"api", required_argument, NULL, O_API},
+        {"p2p", required_argument, NULL, O_P2P},
+        {"peer", required_argument, NULL, O_PEER},
+        {"log-level", required_argument, NULL, O_LEVEL},
+        {"heartbeat-ms", required_argument, NULL, O_HEARTBEAT},
+        {0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_DATADIR: datadir = optarg; break;
+        case O_CONFIG: config = optarg; break;
+        case O_API: api = optarg; break;
+        case O_P2P: p2p = optarg; break;
+        case O_PEER:
+            if (n_peers == ESG_NODE_MAX_PEERS)
+                return fail(ESG_ERR_INVALID_ARGUMENT, "at most %d peers", ESG_NODE_MAX_PEERS);
+            peers[n_peers++] = optarg;
+            break;
+        case O_LEVEL: level = optarg; break;
+        case O_HEARTBEAT: heartbeat = optarg; break;
+        default: return fail(ESG_ERR_INVALID_ARGUMENT, "see esgnode --help");
+        }
+    }
+    if (!datadir)
+        return fail(ESG_ERR_INVALID_ARGUMENT, "run needs --datadir DIR");
+    esg_node_config cfg;
+    esg_node_config_defaults(&cfg, datadir);
+    char err[512] = "", path[PATH_MAX + 32];
+    int rc;
+    if (config) {
+        rc = esg_node_config_load(&cfg, config, false, err, sizeof err);
+    } else {
+        snprintf(path, sizeof path, "%s/esgnode.conf", datadir);
+        rc = esg_node_config_load(&cfg, path, true, err, sizeof err);
+    }
+    if (rc)
+        return fail(rc, "%s", err);
+    if (api) snprintf(cfg.api_addr, sizeof cfg.api_addr, "%s", api);
+    if (p2p) snprintf(cfg.p2p_addr, sizeof cfg.p2p_addr, "%s", p2p);
+    if (level && esg_log_level_parse(level, &cfg.log_level))
+        return fail(ESG_ERR_INVALID_ARGUMENT, "--log-level must be error, warn, info or debug");
+    if (heartbeat) {
+        char *end;
+        cfg.heartbeat_ms = strtoull(heartbeat, &end, 10);
+        if (*end || !*heartbeat)
+            return fail(ESG_ERR_INVALID_ARGUMENT, "--heartbeat-ms needs a number");
+    }
+    for (size_t i = 0; i < n_peers && cfg.n_peers < ESG_NODE_MAX_PEERS; i++)
+        cfg.peers[cfg.n_peers++] = strdup(peers[i]);
+    if (cfg.n_peers)
+        fprintf(stderr, "esgnode: note: peers are configured but this build runs a single-validator "
+                        "network; they are not contacted\n");
+    esg_logger log = {cfg.log_level, NULL};
+    esg_node *node;
+    rc = esg_node_open(&node, &cfg, &log, err, sizeof err);
+    if (rc) {
+        esg_node_config_release(&cfg);
+        return fail(rc, "%s", err[0] ? err : esg_err_message(rc));
+    }
+    rc = esg_node_run(node);
+    esg_node_close(node);
+    esg_node_config_release(&cfg);
+    return rc ? 1 : 0;
+}
+
+static int cmd_verify_chain(int argc, char **argv) {
+    const char *datadir = NULL;
+    unsigned threads = 0;
+    static const struct option opts[] = {{"datadir", required_argument, NULL, 'd'},
+                                         {"threads", required_argument, NULL, 't'}, {0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'd') datadir = optarg;
+        else if (c == 't') threads = (unsigned)strtoul(optarg, NULL, 10);
+        else return fail(ESG_ERR_INVALID_ARGUMENT, "usage: esgnode verify-chain --datadir DIR");
+    }
+    if (!datadir)
+        return fail(ESG_ERR_INVALID_ARGUMENT, "usage: esgnode verify-chain --datadir DIR");
+    if (!threads) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (unsigned)n : 1;
+    }
+    esg_replay_result res;
+    int rc = esg_verify_chain(datadir, threads, stdout, &res);
+    if (rc) {
+        fprintf(stderr, "esgnode: %s: chain verification failed at height %llu\n",
+                esg_err_name(rc), (unsigned long long)res.bad_height);
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        puts("esgnode 0.1.0");
+        return 0;
+    }
+    if (sodium_init() < 0)
+        return fail(ESG_ERR_INTERNAL, "libsodium failed to initialize");
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "key") == 0 && argc >= 3 && strcmp(argv[2], "new") == 0)
+        return cmd_key_new(argc - 2, argv + 2);
+    if (strcmp(cmd, "genesis") == 0 && argc >= 3 && strcmp(argv[2], "new") == 0)
+        return cmd_genesis_new(argc - 2, argv + 2);
+    if (strcmp(cmd, "init") == 0)
+        return cmd_init(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "verify-chain") == 0)
+        return cmd_verify_chain(argc - 1, argv + 1);
+    return fail(ESG_ERR_INVALID_ARGUMENT, "unknown command '%s' (see esgnode --help)", cmd);
+}

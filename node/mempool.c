@@ -1,0 +1,371 @@
+/* Mempool. Lock order: the mempool mutex may be held while taking the
+ * store's writer lock (admission and re-check run esg_exec_check_tx), never
+ * the other way round: the producer releases the store before it calls
+ * esg_mempool_update(). */
+#include "node/mempool.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ledger/error.h"
+#include "node/keymap.h"
+
+#define RING_SIZE 4096
+
+typedef struct mp_entry {
+    struct mp_entry *prev, *next;
+    esg_tx *tx;
+    esg_pubkey signer;
+} mp_entry;
+
+typedef struct signer_state {
+    uint64_t last_nonce; /* nonce of the signer's newest pending tx */
+    size_t pending;
+} signer_state;
+
+typedef struct dropped {
+    esg_hash id;
+    int code;
+    char msg[ESG_ERRMSG_MAX];
+} dropped;
+
+struct esg_mempool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    esg_store *store;
+    const esg_contract_table *ct;
+    esg_mempool_limits limits;
+    void (*notify)(void *);
+    void *notify_arg;
+    mp_entry *head, *tail;
+    size_t n, bytes;
+    esg_keymap by_id;   /* tx id -> mp_entry */
+    esg_keymap signers; /* signer pubkey -> signer_state */
+    dropped *ring;
+    size_t ring_next;
+    bool shutdown;
+    esg_mempool_stats stats;
+};
+
+static uint64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void signers_clear(esg_mempool *mp) {
+    for (size_t i = 0; i < mp->signers.cap; i++)
+        free(mp->signers.slots[i].val);
+    esg_keymap_release(&mp->signers);
+    esg_keymap_init(&mp->signers);
+}
+
+int esg_mempool_new(esg_mempool **out, esg_store *store, const esg_contract_table *ct,
+                    const esg_mempool_limits *limits, void (*notify)(void *),
+                    void *notify_arg) {
+    esg_mempool *mp = calloc(1, sizeof *mp);
+    if (!mp)
+        return ESG_ERR_NOMEM;
+    mp->ring = calloc(RING_SIZE, sizeof *mp->ring);
+    if (!mp->ring) {
+        free(mp);
+        return ESG_ERR_NOMEM;
+    }
+    pthread_mutex_init(&mp->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&mp->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    mp->store = store;
+    mp->ct = ct;
+    mp->limits.max_txs = limits && limits->max_txs ? limits->max_txs : 20000;
+    mp->limits.max_bytes = limits && limits->max_bytes ? limits->max_bytes : 64u << 20;
+    mp->notify = notify;
+    mp->notify_arg = notify_arg;
+    esg_keymap_init(&mp->by_id);
+    esg_keymap_init(&mp->signers);
+    *out = mp;
+    return ESG_OK;
+}
+
+void esg_mempool_free(esg_mempool *mp) {
+    if (!mp)
+        return;
+    for (mp_entry *e = mp->head, *next; e; e = next) {
+        next = e->next;
+        esg_tx_free(e->tx);
+        free(e);
+    }
+    signers_clear(mp);
+    esg_keymap_release(&mp->by_id);
+    pthread_cond_destroy(&mp->cv);
+    pthread_mutex_destroy(&mp->mu);
+    free(mp->ring);
+    free(mp);
+}
+
+static bool committed_height(esg_mempool *mp, const esg_hash *id, uint64_t *height) {
+    MDB_txn *txn;
+    if (esg_store_read_begin(mp->store, &txn))
+        return false;
+    uint32_t index;
+    bool found = esg_store_tx_locate(txn, mp->store, id, height, &index) == 0;
+    esg_store_read_end(txn);
+    return found;
+}
+
+/* Expected nonce for a signer's next tx: after its pending ones, else 0
+ * ("the account's next", read from state by the executor). */
+static uint64_t expected_nonce(esg_mempool *mp, const esg_pubkey *signer) {
+    signer_state *s = esg_keymap_get(&mp->signers, signer->b);
+    return s && s->pending ? s->last_nonce + 1 : 0;
+}
+
+static int signer_note(esg_mempool *mp, const esg_pubkey *signer, uint64_t nonce) {
+    signer_state *s = esg_keymap_get(&mp->signers, signer->b);
+    if (!s) {
+        if (!(s = calloc(1, sizeof *s)))
+            return ESG_ERR_NOMEM;
+        if (esg_keymap_put(&mp->signers, signer->b, s)) {
+            free(s);
+            return ESG_ERR_NOMEM;
+        }
+    }
+    s->last_nonce = nonce;
+    s->pending++;
+    return ESG_OK;
+}
+
+int esg_mempool_add(esg_mempool *mp, const uint8_t *raw, size_t len, esg_hash *id,
+                    char *msg, size_t msglen) {
+    char local[ESG_ERRMSG_MAX];
+    if (!msg) {
+        msg = local;
+        msglen = sizeof local;
+    }
+    msg[0] = '\0';
+    esg_tx *tx;
+    int rc = esg_tx_decode(&tx, raw, len);
+    if (rc) {
+        snprintf(msg, msglen, "transaction rejected: %s", esg_err_message(rc));
+        goto reject_nofree;
+    }
+    *id = tx->id;
+    uint64_t h;
+    pthread_mutex_lock(&mp->mu);
+    bool pending = esg_keymap_get(&mp->by_id, tx->id.b) != NULL;
+    pthread_mutex_unlock(&mp->mu);
+    if (pending) {
+        snprintf(msg, msglen, "transaction '%s' is already pending", esg_hash_hex(&tx->id).s);
+        rc = ESG_ERR_DUPLICATE_TX;
+        goto reject;
+    }
+    if (committed_height(mp, &tx->id, &h)) {
+        snprintf(msg, msglen, "transaction '%s' was committed at height %llu",
+                 esg_hash_hex(&tx->id).s, (unsigned long long)h);
+        rc = ESG_ERR_DUPLICATE_TX;
+        goto reject;
+    }
+    /* The expensive part, outside the lock: on the caller's thread. */
+    if ((rc = esg_tx_verify_sigs(tx, msg, msglen)) != 0)
+        goto reject;
+
+    pthread_mutex_lock(&mp->mu);
+    if (esg_keymap_get(&mp->by_id, tx->id.b)) {
+        snprintf(msg, msglen, "transaction '%s' is already pending", esg_hash_hex(&tx->id).s);
+        rc = ESG_ERR_DUPLICATE_TX;
+    } else if (mp->n >= mp->limits.max_txs || mp->bytes + tx->raw_len > mp->limits.max_bytes) {
+        snprintf(msg, msglen, "mempool holds %zu transactions (%zu bytes), its limit; retry later",
+                 mp->n, mp->bytes);
+        rc = ESG_ERR_MEMPOOL_FULL;
+    } else {
+        esg_pubkey signer;
+        memcpy(signer.b, tx->body->signer.data, 32);
+        rc = esg_exec_check_tx(mp->store, mp->ct, tx, expected_nonce(mp, &signer), true,
+                               now_ms(), msg, msglen);
+        mp_entry *e = NULL;
+        if (rc == 0 && !(e = calloc(1, sizeof *e)))
+            rc = ESG_ERR_NOMEM;
+        if (rc == 0 && (rc = esg_keymap_put(&mp->by_id, tx->id.b, e)) != 0)
+            free(e);
+        if (rc == 0 && (rc = signer_note(mp, &signer, tx->body->nonce)) != 0) {
+            esg_keymap_del(&mp->by_id, tx->id.b);
+            free(e);
+        }
+        if (rc == 0) {
+            e->tx = tx;
+            e->signer = signer;
+            e->prev = mp->tail;
+            if (mp->tail)
+                mp->tail->next = e;
+            else
+                mp->head = e;
+            mp->tail = e;
+            mp->n++;
+            mp->bytes += tx->raw_len;
+            mp->stats.admitted++;
+        }
+    }
+    if (rc)
+        mp->stats.rejected++;
+    pthread_mutex_unlock(&mp->mu);
+    if (rc == 0) {
+        if (mp->notify)
+            mp->notify(mp->notify_arg);
+        return ESG_OK;
+    }
+    esg_tx_free(tx);
+    return rc;
+reject:
+    esg_tx_free(tx);
+reject_nofree:
+    pthread_mutex_lock(&mp->mu);
+    mp->stats.rejected++;
+    pthread_mutex_unlock(&mp->mu);
+    return rc;
+}
+
+size_t esg_mempool_reap(esg_mempool *mp, esg_exec_item *items, size_t max) {
+    size_t n = 0;
+    pthread_mutex_lock(&mp->mu);
+    for (mp_entry *e = mp->head; e && n < max; e = e->next, n++) {
+        memset(&items[n], 0, sizeof items[n]);
+        items[n].tx = e->tx;
+        items[n].sigs_verified = true;
+    }
+    pthread_mutex_unlock(&mp->mu);
+    return n;
+}
+
+/* Unlinks and frees an entry. Lock held. Signer states are not touched:
+ * esg_mempool_update() rebuilds them after removing entries. */
+static void entry_remove(esg_mempool *mp, mp_entry *e) {
+    if (e->prev) e->prev->next = e->next; else mp->head = e->next;
+    if (e->next) e->next->prev = e->prev; else mp->tail = e->prev;
+    esg_keymap_del(&mp->by_id, e->tx->id.b);
+    mp->n--;
+    mp->bytes -= e->tx->raw_len;
+    esg_tx_free(e->tx);
+    free(e);
+}
+
+/* Remembers why a transaction left without a block. Lock held. */
+static void ring_push(esg_mempool *mp, const esg_hash *id, int code, const char *msg) {
+    dropped *d = &mp->ring[mp->ring_next++ % RING_SIZE];
+    d->id = *id;
+    d->code = code;
+    snprintf(d->msg, sizeof d->msg, "%s", msg);
+    mp->stats.dropped++;
+}
+
+void esg_mempool_update(esg_mempool *mp, const esg_exec_item *items, size_t n,
+                        uint64_t height) {
+    (void)height;
+    pthread_mutex_lock(&mp->mu);
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].result == ESG_ERR_MEMPOOL_FULL)
+            continue; /* block was full: stays for the next one */
+        mp_entry *e = esg_keymap_get(&mp->by_id, items[i].tx->id.b);
+        if (!e)
+            continue;
+        if (items[i].result == 0) {
+            mp->stats.committed++;
+        } else {
+            ring_push(mp, &items[i].tx->id, items[i].result, items[i].msg);
+        }
+        entry_remove(mp, e);
+    }
+    /* Re-check what is left against the new state, in order, so a tx that
+     * can no longer apply (its signer's earlier tx was dropped, the state
+     * moved on) leaves now with its reason instead of lingering. The
+     * signers' pending nonces are rebuilt by the same pass. */
+    signers_clear(mp);
+    uint64_t t = now_ms();
+    for (mp_entry *e = mp->head, *next; e; e = next) {
+        next = e->next;
+        char msg[ESG_ERRMSG_MAX];
+        int rc = esg_exec_check_tx(mp->store, mp->ct, e->tx, expected_nonce(mp, &e->signer),
+                                   true, t, msg, sizeof msg);
+        if (rc == 0)
+            rc = signer_note(mp, &e->signer, e->tx->body->nonce);
+        if (rc) {
+            ring_push(mp, &e->tx->id, rc, msg);
+            entry_remove(mp, e);
+        }
+    }
+    pthread_cond_broadcast(&mp->cv);
+    pthread_mutex_unlock(&mp->mu);
+}
+
+int esg_mempool_wait(esg_mempool *mp, const esg_hash *id, uint64_t timeout_ms,
+                     uint64_t *height, char *msg, size_t msglen) {
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += (time_t)(timeout_ms / 1000);
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    if (msg && msglen)
+        msg[0] = '\0';
+    int rc = ESG_ERR_TIMEOUT;
+    pthread_mutex_lock(&mp->mu);
+    for (;;) {
+        if (committed_height(mp, id, height)) {
+            rc = ESG_OK;
+            break;
+        }
+        bool found = false;
+        size_t n = mp->ring_next < RING_SIZE ? mp->ring_next : RING_SIZE;
+        for (size_t i = 0; i < n && !found; i++) {
+            const dropped *d = &mp->ring[(mp->ring_next - 1 - i) % RING_SIZE];
+            if (esg_hash_eq(&d->id, id)) {
+                rc = d->code;
+                if (msg)
+                    snprintf(msg, msglen, "%s", d->msg);
+                found = true;
+            }
+        }
+        if (found)
+            break;
+        if (!esg_keymap_get(&mp->by_id, id->b)) {
+            /* Neither pending, committed nor dropped: a commit may have
+             * landed between the checks above, so look once more. */
+            rc = committed_height(mp, id, height) ? ESG_OK : ESG_ERR_NOT_FOUND;
+            if (rc && msg)
+                snprintf(msg, msglen, "transaction '%s' is not pending", esg_hash_hex(id).s);
+            break;
+        }
+        if (mp->shutdown ||
+            pthread_cond_timedwait(&mp->cv, &mp->mu, &deadline) == ETIMEDOUT) {
+            rc = committed_height(mp, id, height) ? ESG_OK : ESG_ERR_TIMEOUT;
+            if (rc && msg)
+                snprintf(msg, msglen, "transaction '%s' is still pending", esg_hash_hex(id).s);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&mp->mu);
+    return rc;
+}
+
+void esg_mempool_shutdown(esg_mempool *mp) {
+    pthread_mutex_lock(&mp->mu);
+    mp->shutdown = true;
+    pthread_cond_broadcast(&mp->cv);
+    pthread_mutex_unlock(&mp->mu);
+}
+
+void esg_mempool_stats_get(esg_mempool *mp, esg_mempool_stats *out) {
+    pthread_mutex_lock(&mp->mu);
+    *out = mp->stats;
+    out->txs = mp->n;
+    out->bytes = mp->bytes;
+    pthread_mutex_unlock(&mp->mu);
+}

@@ -1,0 +1,109 @@
+/* esgnode: one node of an esgledger network.
+ *
+ * A node owns its datadir's store, its validator key, a mempool, the HTTP
+ * API (node/api.h) and a libuv loop that produces blocks. With a single
+ * validator (this node), a block is produced as soon as transactions are
+ * waiting (and, if heartbeat_ms > 0, an empty one after that long without
+ * a block), committed with this validator's signed precommit, and stored
+ * in one write transaction.
+ *
+ * Thread rules: esg_node_run() runs the loop on the calling thread. The
+ * accessors below are safe from the API's threads.
+ *
+ * Datadir layout (made by esg_node_init):
+ *   DIR/data.mdb, DIR/lock.mdb   the LMDB store
+ *   DIR/genesis.json             the genesis file, byte for byte
+ *   DIR/node_key.json            the node's key (mode 0600)
+ *   DIR/esgnode.conf             config defaults (inih), edited by the operator
+ */
+#ifndef ESG_NODE_NODE_H
+#define ESG_NODE_NODE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger/hash.h"
+#include "ledger/store.h"
+#include "node/log.h"
+#include "node/mempool.h"
+
+#define ESG_NODE_MAX_PEERS 64
+
+typedef struct esg_node_config {
+    char datadir[PATH_MAX];
+    char api_addr[128];        /* "127.0.0.1:8600" */
+    char p2p_addr[128];        /* "127.0.0.1:26600" (multi-node networks) */
+    char *peers[ESG_NODE_MAX_PEERS];
+    size_t n_peers;
+    esg_log_level log_level;
+    uint64_t heartbeat_ms;     /* 0: no empty blocks */
+    uint64_t max_clock_drift_ms;
+    size_t mempool_max_txs;
+    size_t mempool_max_bytes;
+    unsigned api_threads;      /* 0: one per core */
+    uint64_t wait_timeout_ms;  /* POST /v1/txs?wait=commit */
+    char api_token[128];       /* bearer token for remote readers; "" = none */
+} esg_node_config;
+
+/* Fills cfg with defaults for `datadir`. */
+void esg_node_config_defaults(esg_node_config *cfg, const char *datadir);
+
+/* Reads an inih file into cfg (keys: [api] listen, threads; [p2p] listen,
+ * peer (repeatable); [node] log_level, heartbeat_ms, max_clock_drift_ms;
+ * [mempool] max_txs, max_bytes; [api] wait_timeout_ms). A missing file is
+ * not an error when `optional`. Returns 0 or ESG_ERR_INVALID_ARGUMENT with
+ * "FILE:LINE: why" in err. */
+int esg_node_config_load(esg_node_config *cfg, const char *path, bool optional,
+                         char *err, size_t errlen);
+void esg_node_config_release(esg_node_config *cfg);
+
+/* esgnode init: creates the datadir, copies genesis and key (refusing a key
+ * file readable by group or others), writes the initial state. */
+int esg_node_init(const char *datadir, const char *genesis_path, const char *key_path,
+                  char *err, size_t errlen);
+
+typedef struct esg_node esg_node;
+
+/* Opens an initialized datadir and starts the API. The logger is borrowed. */
+int esg_node_open(esg_node **out, const esg_node_config *cfg, esg_logger *log,
+                  char *err, size_t errlen);
+
+/* Runs until SIGINT/SIGTERM or esg_node_stop(). Returns 0 or an error. */
+int esg_node_run(esg_node *n);
+
+/* Asks a running node to stop (thread-safe, async-signal-unsafe). */
+void esg_node_stop(esg_node *n);
+
+void esg_node_close(esg_node *n);
+
+typedef struct esg_node_status {
+    char chain_id[65];
+    uint64_t height;
+    esg_hash block_hash, app_hash, genesis_hash;
+    uint64_t time_ms;          /* time of the latest block */
+    esg_pubkey node_key;
+    bool is_validator;
+    size_t peers;
+    bool syncing;
+    uint64_t behind;           /* blocks behind the best known peer */
+} esg_node_status;
+
+typedef struct esg_node_metrics {
+    uint64_t blocks_produced;
+    uint64_t txs_committed;
+    uint64_t block_apply_us_total; /* time spent producing blocks */
+    uint64_t last_block_us;
+    uint64_t started_ms;
+} esg_node_metrics;
+
+/* Thread-safe accessors for the API. */
+esg_store *esg_node_store(esg_node *n);
+esg_mempool *esg_node_mempool(esg_node *n);
+const esg_logger *esg_node_logger(esg_node *n);
+const esg_node_config *esg_node_cfg(esg_node *n);
+void esg_node_status_get(esg_node *n, esg_node_status *out);
+void esg_node_metrics_get(esg_node *n, esg_node_metrics *out);
+
+#endif
