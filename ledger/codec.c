@@ -154,6 +154,7 @@ int esg_pb_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
             } else {
                 size_t packed = protobuf_c_message_pack(m, again);
                 assert(packed == size);
+                (void)packed;
                 if (memcmp(again, buf, size) != 0)
                     rc = ESG_ERR_NON_CANONICAL;
                 if (again != small)

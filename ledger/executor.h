@@ -11,9 +11,11 @@
  * - A transaction's signatures are verified once: callers that verified
  *   them (the mempool, on admission) say so and they are not verified again.
  *
- * Thread rules: the executor functions take the store's writer lock through
- * esg_store_write(); call them from one thread at a time per store (the node's
- * loop), except esg_tx_verify_sigs(), which is pure and thread-safe.
+ * Thread rules: the functions that write take the store's writer through
+ * esg_store_write(); call them from one thread at a time per store (the
+ * node's loop). esg_tx_verify_sigs() and esg_exec_check_tx() are
+ * thread-safe: a check reads through a read transaction with a scratch view
+ * and never waits for the writer.
  */
 #ifndef ESG_EXECUTOR_H
 #define ESG_EXECUTOR_H

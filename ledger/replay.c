@@ -92,7 +92,9 @@ int esg_replay(const esg_genesis *g, const esg_contract_table *ct, const char *w
         *store_out = NULL;
     double t0 = now_s();
     esg_store *store = NULL;
-    int rc = esg_store_open_ex(&store, err, errlen, workdir, true, NULL);
+    /* The scratch store is rebuilt from scratch on any failure: no fsync. */
+    esg_store_options sopts = {.no_sync = true};
+    int rc = esg_store_open_ex(&store, err, errlen, workdir, true, &sopts);
     if (rc)
         return rc;
     if ((rc = esg_exec_genesis(store, g)) != 0) {

@@ -60,6 +60,14 @@ typedef struct esg_state esg_state;
  * ESG_ERR_NOMEM. Free with esg_state_free() before the txn ends. */
 int esg_state_open(esg_state **out, esg_store *store, MDB_txn *txn, bool writable);
 
+/* Opens a scratch view over a READ transaction: writes go to an in-memory
+ * overlay that reads and iteration see, and are discarded by
+ * esg_state_free(). Used to check a transaction against the committed
+ * state without taking the store's single writer (so admission checks run
+ * on all API threads, in parallel with block production). Savepoints and
+ * esg_state_root() are not available on a scratch view. */
+int esg_state_open_scratch(esg_state **out, esg_store *store, MDB_txn *read_txn);
+
 /* Frees the view. Pending tree changes not applied by esg_state_root() are
  * dropped (so call it before committing a write transaction). */
 void esg_state_free(esg_state *st);

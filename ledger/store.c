@@ -205,7 +205,7 @@ int esg_store_open_ex(esg_store **out, char *err, size_t errlen, const char *dir
     mdb_env_set_userctx(s->env, s);
     mdb_env_set_maxdbs(s->env, ESG_DB_COUNT_ + 7);
     mdb_env_set_mapsize(s->env, initial);
-    rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600);
+    rc = mdb_env_open(s->env, dir, MDB_NOTLS | (opts && opts->no_sync ? MDB_NOSYNC : 0), 0600);
     if (rc != 0)
         return open_fail(s, err, errlen, store_err(rc), dir, mdb_strerror(rc));
     int dead = 0;

@@ -102,6 +102,10 @@ typedef struct esg_store_options {
      * grew to and the space its data uses. Tests set it small (1 MiB) to
      * exercise growth. */
     size_t initial_mapsize;
+    /* Skip the fsync of each commit (MDB_NOSYNC). Only for scratch stores
+     * whose loss is harmless, such as a replay's: a crash may then lose or
+     * corrupt recent commits. Never for a node's datadir. */
+    bool no_sync;
 } esg_store_options;
 
 /* ------------------------------------------------------------- lifecycle */

@@ -1,7 +1,7 @@
-/* Mempool. Lock order: the mempool mutex may be held while taking the
- * store's writer lock (admission and re-check run esg_exec_check_tx), never
- * the other way round: the producer releases the store before it calls
- * esg_mempool_update(). */
+/* Mempool. Admission checks run outside the mempool lock, on read
+ * transactions (esg_exec_check_tx never takes the store's writer), so they
+ * proceed in parallel with each other and with block production. The
+ * re-check after a block runs under the lock, also on read transactions. */
 #include "node/mempool.h"
 
 #include <assert.h>
@@ -176,8 +176,32 @@ int esg_mempool_add(esg_mempool *mp, const uint8_t *raw, size_t len, esg_hash *i
     if ((rc = esg_tx_verify_sigs(tx, msg, msglen)) != 0)
         goto reject;
 
-    pthread_mutex_lock(&mp->mu);
-    if (esg_keymap_get(&mp->by_id, tx->id.b)) {
+    esg_pubkey signer = esg_tx_signer(tx);
+    /* Check against state outside the lock (checks run in parallel on the
+     * API threads); if the signer's pending nonce moved meanwhile, check
+     * again against the new expectation. */
+    for (int attempt = 0;; attempt++) {
+        pthread_mutex_lock(&mp->mu);
+        uint64_t expect = expected_nonce(mp, &signer);
+        pthread_mutex_unlock(&mp->mu);
+        rc = esg_exec_check_tx(mp->store, mp->ct, tx, expect, true, now_ms(), msg, msglen);
+        pthread_mutex_lock(&mp->mu);
+        if (rc == 0 && expected_nonce(mp, &signer) != expect && attempt < 3) {
+            pthread_mutex_unlock(&mp->mu);
+            continue;
+        }
+        break;
+    }
+    /* The lock is held from here on. */
+    if (rc) {
+        /* rejected by the check */
+    } else if (expected_nonce(mp, &signer) != 0 &&
+               tx->body->nonce != expected_nonce(mp, &signer)) {
+        snprintf(msg, msglen, "nonce %llu, expected %llu after the signer's pending transactions",
+                 (unsigned long long)tx->body->nonce,
+                 (unsigned long long)expected_nonce(mp, &signer));
+        rc = ESG_ERR_NONCE;
+    } else if (esg_keymap_get(&mp->by_id, tx->id.b)) {
         snprintf(msg, msglen, "transaction '%s' is already pending", esg_hash_hex(&tx->id).s);
         rc = ESG_ERR_DUPLICATE_TX;
     } else if (mp->n >= mp->limits.max_txs || mp->bytes + tx->raw_len > mp->limits.max_bytes) {
@@ -185,12 +209,8 @@ int esg_mempool_add(esg_mempool *mp, const uint8_t *raw, size_t len, esg_hash *i
                  mp->n, mp->bytes);
         rc = ESG_ERR_MEMPOOL_FULL;
     } else {
-        esg_pubkey signer;
-        memcpy(signer.b, tx->body->signer.data, 32);
-        rc = esg_exec_check_tx(mp->store, mp->ct, tx, expected_nonce(mp, &signer), true,
-                               now_ms(), msg, msglen);
-        mp_entry *e = NULL;
-        if (rc == 0 && !(e = calloc(1, sizeof *e)))
+        mp_entry *e = calloc(1, sizeof *e);
+        if (!e)
             rc = ESG_ERR_NOMEM;
         if (rc == 0 && (rc = esg_keymap_put(&mp->by_id, tx->id.b, e)) != 0)
             free(e);
