@@ -1,0 +1,195 @@
+/* The esgwallet command line (DESIGN.md §10, a contract).
+ *
+ *   esgwallet [--node URL] [--keystore DIR] [--json] [--passphrase-file F]
+ *             COMMAND ... [options]
+ *
+ * esgw_cli_run is the whole program; wallet/main.c only calls it, so the
+ * check suites run the CLI in-process. The rest of this header is the
+ * contract between wallet/cli_*.c, one file per group of commands:
+ *   cli_core.c    option parsing, dispatch, usage, shared helpers
+ *   cli_key.c     key new | list | show | import
+ *   cli_tx.c      tx sign | inspect | submit, and the submit path every
+ *                 action verb goes through (build, sign, -o or POST)
+ *   cli_member.c  member propose ... | vote | add-account | revoke-account
+ *   cli_query.c   member show | member list | proposals | status
+ *
+ * Commands are rows of esgw_cmd tables. An action verb (one that signs a
+ * transaction) is a row with ESGW_CMD_SUBMIT and a builder that fills in
+ * the TxBody's action from the parsed options; the shared submit path does
+ * everything else -- signer, nonce, chain id, signing, --no-wait, -o. So
+ * a new action verb is one row and one builder function.
+ *
+ * Output rules. Results go to cli->out: lines for people by default, one
+ * JSON document with --json. Errors never go there: a command returns an
+ * ESG_ERR_* code with cli->err set, and esgw_cli_run prints it as ONE line
+ * on stderr, "esgwallet: ERR_CODE: message", and exits 1 (2 for a usage
+ * error, which is always ERR_INVALID_ARGUMENT). A node's error passes
+ * through with its code and message as the node sent them.
+ *
+ * Memory: builders allocate the messages they build with esgw_cli__alloc;
+ * everything so allocated is freed when the command ends.
+ *
+ * Secrets: a key is unlocked (esgw_cli__unlock) only for the moment of
+ * signing and wiped right after; passphrases are wiped once used.
+ *
+ * Threads: one command at a time per esgw_cli; the process-wide state is
+ * that of the passphrase prompt (see wallet/keystore.h).
+ */
+#ifndef ESGW_CLI_H
+#define ESGW_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ledger/codec.h"
+#include "ledger/keys.h"
+#include "wallet/client.h"
+#include "wallet/keystore.h"
+
+#define ESGW_DEFAULT_NODE "http://127.0.0.1:8600"
+
+/* Runs one esgwallet command line: argv[0] is the program name. Results
+ * go to `out`, the one-line error (if any) to `err`. Returns the exit
+ * status: 0 success, 1 failure, 2 usage error. */
+int esgw_cli_run(int argc, char **argv, FILE *out, FILE *err);
+
+/* ------------------------------------------------- internal to cli_*.c */
+
+#define ESGW_MAX_POS 4
+#define ESGW_MAX_OPTS 24
+
+/* A command's parsed arguments: positional words, and options by name
+ * without the dashes ("key", "o", "no-wait"); value NULL for a flag. The
+ * strings point into argv. */
+typedef struct esgw_args {
+    const char *pos[ESGW_MAX_POS];
+    size_t n_pos;
+    struct {
+        const char *name;
+        const char *value;
+    } opt[ESGW_MAX_OPTS];
+    size_t n_opt;
+} esgw_args;
+
+typedef struct esgw_cli {
+    /* Global options. */
+    const char *node_url;
+    const char *keystore_dir;    /* NULL: the keystore's default */
+    const char *passphrase_file; /* NULL: $ESGWALLET_PASSPHRASE or prompt */
+    bool json;
+    FILE *out;
+    /* Opened on first use by esgw_cli__keystore / esgw_cli__client. */
+    esgw_keystore *ks;
+    esgw_client *client;
+    /* The error a failing command returns, and whether it is a usage
+     * error (exit 2). */
+    esgw_error err;
+    bool usage;
+    const struct esgw_cmd *cmd; /* the command running */
+    void **allocs;              /* esgw_cli__alloc */
+    size_t n_allocs, cap_allocs;
+} esgw_cli;
+
+/* Runs a command that is not a transaction. */
+typedef int (*esgw_cmd_fn)(esgw_cli *cli, const esgw_args *a);
+/* Fills in body->action (and what it points to, from esgw_cli__alloc).
+ * chain_id, nonce and signer are the submit path's. */
+typedef int (*esgw_build_fn)(esgw_cli *cli, const esgw_args *a, esg_pb_tx_body *body);
+
+enum {
+    /* An action verb: takes --key NAME (required), -o FILE, --nonce N,
+     * --chain-id ID, --no-wait, and has a builder. */
+    ESGW_CMD_SUBMIT = 1u << 0,
+};
+
+typedef struct esgw_cmd {
+    const char *path;      /* words that name it: "member propose add-member" */
+    const char *synopsis;  /* the rest of its usage line, for --help */
+    unsigned min_pos, max_pos; /* positional arguments */
+    const char *required;  /* space-separated options with a value that must be given */
+    const char *optional;  /* ... that may be given */
+    const char *flags;     /* ... options without a value */
+    unsigned kind;         /* ESGW_CMD_* */
+    esgw_cmd_fn run;       /* set unless ESGW_CMD_SUBMIT */
+    esgw_build_fn build;   /* set for ESGW_CMD_SUBMIT */
+} esgw_cmd;
+
+/* The command tables, one per file, each ending with a row whose path is
+ * NULL. */
+extern const esgw_cmd esgw_cli__key_cmds[];
+extern const esgw_cmd esgw_cli__tx_cmds[];
+extern const esgw_cmd esgw_cli__member_cmds[];
+extern const esgw_cmd esgw_cli__query_cmds[];
+
+/* Sets cli->err and returns `code`. */
+int esgw_cli__fail(esgw_cli *cli, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A usage error: ERR_INVALID_ARGUMENT, exit status 2. Returns the code. */
+int esgw_cli__usage(esgw_cli *cli, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The value of option `name`, or NULL when not given (or a flag). */
+const char *esgw_cli__opt(const esgw_args *a, const char *name);
+
+/* True when flag or option `name` was given. */
+bool esgw_cli__has(const esgw_args *a, const char *name);
+
+/* A zeroed block of `size` bytes that lives until the command ends, or
+ * NULL when out of memory (cli->err is then set). */
+void *esgw_cli__alloc(esgw_cli *cli, size_t size);
+
+/* A copy of `s` that lives until the command ends (NULL: out of memory). */
+char *esgw_cli__strdup(esgw_cli *cli, const char *s);
+
+/* The keystore (--keystore or the default), opened on first use. */
+int esgw_cli__keystore(esgw_cli *cli, esgw_keystore **ks);
+
+/* The node client (--node), created on first use. */
+int esgw_cli__client(esgw_cli *cli, esgw_client **c);
+
+/* Sets cli->err from the keystore's last error `code` and returns it. */
+int esgw_cli__ks_fail(esgw_cli *cli, int code);
+
+/* Unlocks key `name` with the passphrase (--passphrase-file,
+ * $ESGWALLET_PASSPHRASE or a prompt) into *sk, which the caller wipes with
+ * esg_seckey_wipe as soon as it has signed; *pk gets its public key. */
+int esgw_cli__unlock(esgw_cli *cli, const char *name, esg_seckey *sk, esg_pubkey *pk);
+
+/* Parsers for option values; `what` names the option in the error
+ * ("--pubkey"). Errors: ESG_ERR_BAD_PUBKEY, ESG_ERR_HEX,
+ * ESG_ERR_INVALID_ARGUMENT, ESG_ERR_OVERFLOW. */
+int esgw_cli__pubkey(esgw_cli *cli, esg_pubkey *out, const char *what, const char *hex);
+int esgw_cli__hash(esgw_cli *cli, esg_hash *out, const char *what, const char *hex);
+int esgw_cli__u64(esgw_cli *cli, uint64_t *out, const char *what, const char *s);
+
+/* Splits a comma-separated list ("climate,energy") into *items (command
+ * lifetime). Empty items are refused. */
+int esgw_cli__list(esgw_cli *cli, char ***items, size_t *n, const char *what, const char *s);
+
+/* Reads the whole file `path`, at most `max` bytes, into *buf (malloc'd,
+ * caller frees) and *len. Errors: ESG_ERR_NOT_FOUND, ESG_ERR_IO,
+ * ESG_ERR_TOO_LARGE. */
+int esgw_cli__read_file(esgw_cli *cli, uint8_t **buf, size_t *len, const char *path,
+                        size_t max);
+
+/* Creates `path`, which must not exist (O_EXCL: an existing file or
+ * symlink is never overwritten), and writes buf to it, fsynced.
+ * Errors: ESG_ERR_INVALID_ARGUMENT (the file exists), ESG_ERR_IO; a
+ * partly written file is removed. */
+int esgw_cli__write_new(esgw_cli *cli, const char *path, const uint8_t *buf, size_t len);
+
+/* Prints `doc` (borrowed) on cli->out as indented JSON and a newline. */
+int esgw_cli__print_json(esgw_cli *cli, const json_t *doc);
+
+/* The submit path of every action verb (cli_tx.c): fills in body's
+ * chain_id (--chain-id or GET /v1/status), nonce (--nonce or the signer
+ * account's next_nonce) and signer (--key's pubkey), signs it with --key,
+ * then writes it to -o FILE, or submits it and waits for the commit
+ * (unless --no-wait), and prints the outcome. */
+int esgw_cli__submit_body(esgw_cli *cli, const esgw_args *a, esg_pb_tx_body *body);
+
+#endif
