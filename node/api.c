@@ -47,6 +47,7 @@ typedef enum conn_state {
     CONN_BODY = 0,  /* routed; receiving the body (if any) */
     CONN_WAITING,   /* suspended while a waiter thread waits */
     CONN_RESUMED,   /* the waiter is done: send call.* */
+    CONN_ANSWERED,  /* a response is queued */
 } conn_state;
 
 /* Per-request state, from the first call of on_request until
@@ -310,40 +311,42 @@ static void *waiter_main(void *arg) {
     return NULL;
 }
 
-/* Takes a free waiter slot (joining finished waiters to free theirs), or
- * returns NULL when all are busy or the API is stopping. */
-static waiter_slot *waiter_reserve(esg_api *api) {
+/* A free waiter slot, joining finished waiters to free theirs; NULL when
+ * all are busy. api->mu held. */
+static waiter_slot *waiter_slot_take(esg_api *api) {
     waiter_slot *free_slot = NULL;
-    pthread_mutex_lock(&api->mu);
-    if (!atomic_load(&api->stopping)) {
-        for (size_t i = 0; i < ESG_API_MAX_WAITERS; i++) {
-            waiter_slot *s = &api->waiters[i];
-            if (s->used && s->done) {
-                pthread_join(s->thread, NULL);
-                s->used = s->done = false;
-            }
-            if (!s->used && !free_slot)
-                free_slot = s;
+    for (size_t i = 0; i < ESG_API_MAX_WAITERS; i++) {
+        waiter_slot *s = &api->waiters[i];
+        if (s->used && s->done) {
+            pthread_join(s->thread, NULL); /* it is past its last act */
+            s->used = s->done = false;
         }
-        if (free_slot) {
-            free_slot->used = true;
-            free_slot->done = false;
-        }
+        if (!s->used && !free_slot)
+            free_slot = s;
     }
-    pthread_mutex_unlock(&api->mu);
     return free_slot;
 }
 
 /* Starts waiting for cx's transaction. Returns true when the request was
  * suspended (a waiter resumes it); false when the wait ran here and the
- * response is ready. */
+ * response is ready.
+ *
+ * api->mu is held from the check of `stopping` until the waiter exists,
+ * so esg_api_stop either sees no trace of this request (and it waits
+ * here, noticing `stopping` at once) or finds a thread to join: no
+ * connection is left suspended when MHD stops, which MHD treats as a
+ * fatal error. */
 static bool start_wait(conn_ctx *cx, struct MHD_Connection *conn) {
     esg_api *api = cx->api;
-    waiter_slot *slot = waiter_reserve(api);
+    pthread_mutex_lock(&api->mu);
+    waiter_slot *slot = atomic_load(&api->stopping) ? NULL : waiter_slot_take(api);
     if (!slot) {
+        pthread_mutex_unlock(&api->mu);
         esg_api__tx_wait(&cx->call);
         return false;
     }
+    slot->used = true;
+    slot->done = false;
     slot->cx = cx;
     slot->api = api;
     cx->state = CONN_WAITING;
@@ -351,14 +354,17 @@ static bool start_wait(conn_ctx *cx, struct MHD_Connection *conn) {
      * after the suspension. */
     MHD_suspend_connection(conn);
     if (pthread_create(&slot->thread, NULL, waiter_main, slot) != 0) {
-        pthread_mutex_lock(&api->mu);
         slot->used = false;
         slot->cx = NULL;
-        pthread_mutex_unlock(&api->mu);
-        esg_api__tx_wait(&cx->call);
+        esg_api__fail(&cx->call, ESG_ERR_NOMEM,
+                      "transaction %s was admitted, but no thread is left to wait for "
+                      "its commit",
+                      esg_hash_hex(&cx->call.wait_id).s);
+        cx->call.wait = false;
         cx->state = CONN_RESUMED;
         MHD_resume_connection(conn);
     }
+    pthread_mutex_unlock(&api->mu);
     return true;
 }
 
@@ -396,8 +402,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         cx->call.conn = conn;
         cx->call.method = method;
         cx->call.url = url;
+        /* Errors found from the headers alone are answered before any
+         * body is read (MHD then reads no more of it). */
+        cx->state = CONN_ANSWERED;
         if (!route_request(cx, conn, method, url))
-            return send_call(conn, &cx->call); /* answered before any body */
+            return send_call(conn, &cx->call);
         long long cl = content_length(conn);
         if (cl > (long long)cx->route->max_body) {
             esg_api__fail(&cx->call, ESG_ERR_TOO_LARGE,
@@ -405,14 +414,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                           cx->route->max_body);
             return send_call(conn, &cx->call);
         }
+        if (cl > 0) {
+            /* Announced: one allocation of the right size. */
+            cx->buf = malloc((size_t)cl);
+            if (!cx->buf)
+                return MHD_NO;
+            cx->cap = (size_t)cl;
+        }
         cx->state = CONN_BODY;
         return MHD_YES;
     }
 
-    if (cx->state == CONN_RESUMED)
+    if (cx->state == CONN_RESUMED) {
+        cx->state = CONN_ANSWERED;
         return send_call(conn, &cx->call);
-    if (cx->state == CONN_WAITING)
-        return MHD_YES; /* not expected: MHD does not call a suspended request */
+    }
+    if (cx->state != CONN_BODY) {
+        /* Answered already (or, not expected, suspended): nothing to do
+         * but drop what arrives. */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
 
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
@@ -445,6 +467,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     }
 
     /* The whole request is in: run the route. */
+    cx->state = CONN_ANSWERED;
     if (cx->too_large) {
         esg_api__fail(&cx->call, ESG_ERR_TOO_LARGE,
                       "request body exceeds the limit of %zu bytes",
@@ -604,8 +627,7 @@ int esg_api_start(esg_api **out, const esg_api_deps *deps, const char *addr,
                      MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    /* A pool of one is the plain internal thread (MHD refuses size 1 with
-     * some polling modes). */
+    /* One thread is MHD's plain internal polling thread (pool size 0). */
     api->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, api,
         /* The logger first, so that MHD logs nothing past it. */

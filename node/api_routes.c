@@ -442,7 +442,7 @@ void esg_api__tx_wait(esg_api__call *c) {
         else
             esg_api__fail(c, ESG_ERR_TIMEOUT,
                           "transaction %s was not committed within %" PRIu64
-                          " ms; it is still pending",
+                          " ms; it is still pending and may be committed later",
                           idhex.s, c->deps->wait_timeout_ms);
     } else {
         esg_api__fail(c, rc, "%s", msg[0] ? msg : esg_err_message(rc));
