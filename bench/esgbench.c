@@ -205,10 +205,12 @@ int main(int argc, char **argv) {
     size_t n_txs = 20000, n_signers = 64;
     unsigned n_clients = 8;
     double seconds = 3;
+    bool keep = false; /* keep the datadir and the node's log (info level) */
     static const struct option opts[] = {{"txs", required_argument, NULL, 't'},
                                          {"signers", required_argument, NULL, 's'},
                                          {"clients", required_argument, NULL, 'c'},
                                          {"seconds", required_argument, NULL, 'S'},
+                                         {"keep", no_argument, NULL, 'k'},
                                          {"help", no_argument, NULL, 'h'}, {0}};
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -217,8 +219,9 @@ int main(int argc, char **argv) {
         case 's': n_signers = strtoull(optarg, NULL, 10); break;
         case 'c': n_clients = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'S': seconds = atof(optarg); break;
+        case 'k': keep = true; break;
         default:
-            printf("usage: esgbench [--txs N] [--signers K] [--clients C] [--seconds S]\n");
+            printf("usage: esgbench [--txs N] [--signers K] [--clients C] [--seconds S] [--keep]\n");
             return o == 'h' ? 0 : 2;
         }
     }
@@ -317,7 +320,7 @@ int main(int argc, char **argv) {
     pid_t pid = fork();
     if (pid == 0) {
         freopen(path, "w", stderr);
-        execl(exe, "esgnode", "run", "--datadir", datadir, "--api", api, "--log-level", "warn",
+        execl(exe, "esgnode", "run", "--datadir", datadir, "--api", api, "--log-level", keep ? "info" : "warn",
               (char *)NULL);
         _exit(127);
     }
@@ -384,7 +387,9 @@ int main(int argc, char **argv) {
 
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
+    if (keep)
+        printf("kept %s (node log: %s/esgnode.log)\n", dir, dir);
+    else if (system(cmd) != 0)
         fprintf(stderr, "esgbench: could not remove %s\n", dir);
     for (size_t k = 0; k < n_txs; k++)
         free(txs[k].p);

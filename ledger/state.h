@@ -13,8 +13,10 @@
  * An esg_state is a view over one LMDB transaction. On a write view, every
  * put or delete is also recorded as a pending tree change; esg_state_root()
  * applies the pending changes to the tree and returns the new root (the
- * block's app_hash). Savepoints (LMDB nested transactions) let the block
- * builder try one transaction and roll back exactly its writes.
+ * block's app_hash). Savepoints let the block builder try one transaction
+ * and roll back exactly its writes: inside a savepoint, writes are kept in
+ * an in-memory overlay that reads and iteration see, and are written
+ * through when the outermost savepoint is released.
  *
  * Thread rules: a view belongs to the thread that made it, as its LMDB
  * transaction does. Any number of read views may exist; write views are made
@@ -72,8 +74,8 @@ int esg_state_open_scratch(esg_state **out, esg_store *store, MDB_txn *read_txn)
  * dropped (so call it before committing a write transaction). */
 void esg_state_free(esg_state *st);
 
-/* The LMDB transaction the view currently writes to (the innermost
- * savepoint's). Valid until the next savepoint call. */
+/* The LMDB transaction under the view. Writing to it directly bypasses
+ * savepoints: only for records outside the state tables. */
 MDB_txn *esg_state_txn(esg_state *st);
 
 /* Reads T || key. On success *val points into the map and stays valid until
@@ -110,10 +112,11 @@ typedef int (*esg_state_iter_fn)(const uint8_t *key, size_t klen,
 int esg_state_iter(esg_state *st, esg_table t, const void *prefix, size_t plen,
                    esg_state_iter_fn fn, void *arg);
 
-/* Savepoints: esg_state_savepoint() starts a nested transaction; every write
- * until the matching esg_state_release() (keep) or esg_state_rollback()
- * (discard writes and their tree changes) belongs to it. Savepoints nest.
- * Returns 0 or ESG_ERR_STORE / ESG_ERR_MAP_FULL. */
+/* Savepoints: every write after esg_state_savepoint() until the matching
+ * esg_state_release() (keep) or esg_state_rollback() (discard the writes,
+ * which never reached LMDB or the tree) belongs to it. Savepoints nest (8
+ * deep); releasing the outermost writes the rows through. Returns 0, or for
+ * release ESG_ERR_STORE / ESG_ERR_MAP_FULL / ESG_ERR_NOMEM. */
 int esg_state_savepoint(esg_state *st);
 int esg_state_release(esg_state *st);
 void esg_state_rollback(esg_state *st);

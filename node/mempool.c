@@ -192,8 +192,14 @@ int esg_mempool_add(esg_mempool *mp, const uint8_t *raw, size_t len, esg_hash *i
         }
         break;
     }
-    /* The lock is held from here on. */
-    if (rc) {
+    /* The lock is held from here on. A copy admitted by another thread
+     * meanwhile makes this one a duplicate, whatever the check said (it
+     * then sees that copy's nonce as spent): the client must learn that
+     * its tx is in, not that it failed. */
+    if (esg_keymap_get(&mp->by_id, tx->id.b)) {
+        snprintf(msg, msglen, "transaction '%s' is already pending", esg_hash_hex(&tx->id).s);
+        rc = ESG_ERR_DUPLICATE_TX;
+    } else if (rc) {
         /* rejected by the check */
     } else if (expected_nonce(mp, &signer) != 0 &&
                tx->body->nonce != expected_nonce(mp, &signer)) {
@@ -201,9 +207,6 @@ int esg_mempool_add(esg_mempool *mp, const uint8_t *raw, size_t len, esg_hash *i
                  (unsigned long long)tx->body->nonce,
                  (unsigned long long)expected_nonce(mp, &signer));
         rc = ESG_ERR_NONCE;
-    } else if (esg_keymap_get(&mp->by_id, tx->id.b)) {
-        snprintf(msg, msglen, "transaction '%s' is already pending", esg_hash_hex(&tx->id).s);
-        rc = ESG_ERR_DUPLICATE_TX;
     } else if (mp->n >= mp->limits.max_txs || mp->bytes + tx->raw_len > mp->limits.max_bytes) {
         snprintf(msg, msglen, "mempool holds %zu transactions (%zu bytes), its limit; retry later",
                  mp->n, mp->bytes);
@@ -287,8 +290,14 @@ static void ring_push(esg_mempool *mp, const esg_hash *id, int code, const char 
 void esg_mempool_update(esg_mempool *mp, const esg_exec_item *items, size_t n,
                         uint64_t height) {
     (void)height;
+    /* Signers with a transaction in this block: their pending ones are
+     * the ones whose nonce chain or rules this block can have changed. */
+    esg_keymap touched;
+    esg_keymap_init(&touched);
     pthread_mutex_lock(&mp->mu);
     for (size_t i = 0; i < n; i++) {
+        esg_pubkey signer = esg_tx_signer(items[i].tx);
+        esg_keymap_put(&touched, signer.b, mp);
         if (items[i].result == ESG_ERR_MEMPOOL_FULL)
             continue; /* block was full: stays for the next one */
         mp_entry *e = esg_keymap_get(&mp->by_id, items[i].tx->id.b);
@@ -301,16 +310,22 @@ void esg_mempool_update(esg_mempool *mp, const esg_exec_item *items, size_t n,
         }
         entry_remove(mp, e);
     }
-    /* Re-check what is left against the new state, in order, so a tx that
-     * can no longer apply (its signer's earlier tx was dropped, the state
-     * moved on) leaves now with its reason instead of lingering. The
-     * signers' pending nonces are rebuilt by the same pass. */
+    /* Re-check, in order, the pending transactions of the signers this
+     * block touched, so one that can no longer apply (its signer's earlier
+     * tx was dropped, a conflicting tx won) leaves now with its reason
+     * instead of lingering. Others are not re-run: re-checking the whole
+     * pool after every block costs O(pool) per block under the lock, and a
+     * tx that another signer's action invalidated is dropped, with its
+     * reason, when the next block is built. The signers' pending nonces are
+     * rebuilt by the same pass. */
     signers_clear(mp);
     uint64_t t = now_ms();
     for (mp_entry *e = mp->head, *next; e; e = next) {
         next = e->next;
         char msg[ESG_ERRMSG_MAX];
-        int rc = esg_exec_check_tx(mp->store, mp->ct, e->tx, expected_nonce(mp, &e->signer),
+        int rc = 0;
+        if (esg_keymap_get(&touched, e->signer.b))
+            rc = esg_exec_check_tx(mp->store, mp->ct, e->tx, expected_nonce(mp, &e->signer),
                                    true, t, msg, sizeof msg);
         if (rc == 0)
             rc = signer_note(mp, &e->signer, e->tx->body->nonce);
@@ -321,6 +336,7 @@ void esg_mempool_update(esg_mempool *mp, const esg_exec_item *items, size_t n,
     }
     pthread_cond_broadcast(&mp->cv);
     pthread_mutex_unlock(&mp->mu);
+    esg_keymap_release(&touched);
 }
 
 int esg_mempool_wait(esg_mempool *mp, const esg_hash *id, uint64_t timeout_ms,
@@ -342,22 +358,25 @@ int esg_mempool_wait(esg_mempool *mp, const esg_hash *id, uint64_t timeout_ms,
             rc = ESG_OK;
             break;
         }
-        bool found = false;
-        size_t n = mp->ring_next < RING_SIZE ? mp->ring_next : RING_SIZE;
-        for (size_t i = 0; i < n && !found; i++) {
-            const dropped *d = &mp->ring[(mp->ring_next - 1 - i) % RING_SIZE];
-            if (esg_hash_eq(&d->id, id)) {
-                rc = d->code;
-                if (msg)
-                    snprintf(msg, msglen, "%s", d->msg);
-                found = true;
-            }
-        }
-        if (found)
-            break;
         if (!esg_keymap_get(&mp->by_id, id->b)) {
-            /* Neither pending, committed nor dropped: a commit may have
-             * landed between the checks above, so look once more. */
+            /* Not pending: dropped, else unknown -- unless a commit
+             * landed since the check above, so look once more. The drops
+             * are searched only for a tx that is not pending: a client
+             * may resend a dropped tx once it can apply (its signer's
+             * earlier tx was fixed), and then it is pending again. */
+            bool found = false;
+            size_t n = mp->ring_next < RING_SIZE ? mp->ring_next : RING_SIZE;
+            for (size_t i = 0; i < n && !found; i++) {
+                const dropped *d = &mp->ring[(mp->ring_next - 1 - i) % RING_SIZE];
+                if (esg_hash_eq(&d->id, id)) {
+                    rc = d->code;
+                    if (msg)
+                        snprintf(msg, msglen, "%s", d->msg);
+                    found = true;
+                }
+            }
+            if (found)
+                break;
             rc = committed_height(mp, id, height) ? ESG_OK : ESG_ERR_NOT_FOUND;
             if (rc && msg)
                 snprintf(msg, msglen, "transaction '%s' is not pending", esg_hash_hex(id).s);

@@ -13,7 +13,9 @@
  *
  * After each block the producer reports the outcome of every candidate
  * (esg_mempool_update): included and dropped transactions leave the pool;
- * the rest are re-checked against the new state. Outcomes of dropped
+ * the pending transactions of the signers the block touched are re-checked
+ * against the new state (the next block drops, with its reason, any other
+ * that can no longer apply). Outcomes of dropped
  * transactions are remembered (a bounded ring) so a client waiting for
  * commit learns why its transaction was dropped.
  *
@@ -59,7 +61,8 @@ size_t esg_mempool_reap(esg_mempool *mp, esg_exec_item *items, size_t max);
 /* Reports the outcome of the items last reaped (items[i].result: 0 included
  * at `height`, ESG_ERR_MEMPOOL_FULL "try again in a later block", other
  * errors: dropped), removes included and dropped entries, re-checks the
- * rest, and wakes waiters. Producer thread only. */
+ * pending transactions of the signers the block touched, and wakes
+ * waiters. Producer thread only. */
 void esg_mempool_update(esg_mempool *mp, const esg_exec_item *items, size_t n,
                         uint64_t height);
 
