@@ -102,9 +102,12 @@ int esg_verify_chain(const char *datadir, unsigned threads, FILE *out,
     if (res->height != meta.height || !esg_hash_eq(&res->app_hash, &meta.app_hash) ||
         !esg_hash_eq(&res->block_hash, &meta.block_hash)) {
         rc = ESG_ERR_APP_HASH;
-        res->bad_height = res->height;
-        fprintf(out, "verify-chain: FAILED: replay ends at height %llu with app hash %s, "
-                     "the datadir says height %llu app hash %s\n",
+        /* Replay stopping short means block height+1 is missing: that is
+         * the first bad one, not the last good one. */
+        res->bad_height = res->height < meta.height ? res->height + 1 : res->height;
+        fprintf(out, "verify-chain: FAILED at height %llu: %s: replay ends at height %llu with "
+                     "app hash %s, the datadir says height %llu app hash %s\n",
+                (unsigned long long)res->bad_height, esg_err_name(rc),
                 (unsigned long long)res->height, esg_hash_hex(&res->app_hash).s,
                 (unsigned long long)meta.height, esg_hash_hex(&meta.app_hash).s);
         goto out;
