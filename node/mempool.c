@@ -186,9 +186,15 @@ int esg_mempool_add(esg_mempool *mp, const uint8_t *raw, size_t len, esg_hash *i
         pthread_mutex_unlock(&mp->mu);
         rc = esg_exec_check_tx(mp->store, mp->ct, tx, expect, true, now_ms(), msg, msglen);
         pthread_mutex_lock(&mp->mu);
-        if (rc == 0 && expected_nonce(mp, &signer) != expect && attempt < 3) {
-            pthread_mutex_unlock(&mp->mu);
-            continue;
+        if (rc == 0 && expected_nonce(mp, &signer) != expect) {
+            if (attempt < 16) {
+                pthread_mutex_unlock(&mp->mu);
+                continue;
+            }
+            /* Never admit on a check made against another expectation. */
+            snprintf(msg, msglen, "the signer's pending transactions kept changing during "
+                                  "admission; retry");
+            rc = ESG_ERR_NONCE;
         }
         break;
     }
@@ -324,9 +330,14 @@ void esg_mempool_update(esg_mempool *mp, const esg_exec_item *items, size_t n,
         next = e->next;
         char msg[ESG_ERRMSG_MAX];
         int rc = 0;
-        if (esg_keymap_get(&touched, e->signer.b))
+        if (esg_keymap_get(&touched, e->signer.b)) {
             rc = esg_exec_check_tx(mp->store, mp->ct, e->tx, expected_nonce(mp, &e->signer),
                                    true, t, msg, sizeof msg);
+            /* A storage or memory failure says nothing about the tx: keep
+             * it; the next block's builder decides. */
+            if (rc == ESG_ERR_STORE || rc == ESG_ERR_NOMEM || rc == ESG_ERR_MAP_FULL)
+                rc = 0;
+        }
         if (rc == 0)
             rc = signer_note(mp, &e->signer, e->tx->body->nonce);
         if (rc) {

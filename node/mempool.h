@@ -19,7 +19,7 @@
  * transactions are remembered (a bounded ring) so a client waiting for
  * commit learns why its transaction was dropped.
  *
- * Thread rules: add, wait, size and stats may be called from any thread.
+ * Thread rules: add, wait, shutdown and stats may be called from any thread.
  * reap and update are called only by the block producer, one at a time;
  * entries returned by reap stay valid until the next update.
  */

@@ -50,9 +50,9 @@ typedef struct esg_node_config {
 /* Fills cfg with defaults for `datadir`. */
 void esg_node_config_defaults(esg_node_config *cfg, const char *datadir);
 
-/* Reads an inih file into cfg (keys: [api] listen, threads; [p2p] listen,
- * peer (repeatable); [node] log_level, heartbeat_ms, max_clock_drift_ms;
- * [mempool] max_txs, max_bytes; [api] wait_timeout_ms). A missing file is
+/* Reads an inih file into cfg (keys: [api] listen, threads, wait_timeout_ms,
+ * token; [p2p] listen, peer (repeatable); [node] log_level, heartbeat_ms,
+ * max_clock_drift_ms; [mempool] max_txs, max_bytes). A missing file is
  * not an error when `optional`. Returns 0 or ESG_ERR_INVALID_ARGUMENT with
  * "FILE:LINE: why" in err. */
 int esg_node_config_load(esg_node_config *cfg, const char *path, bool optional,

@@ -83,10 +83,13 @@ int esg_verify_chain(const char *datadir, unsigned threads, FILE *out,
                 esg_err_name(rc), path);
         goto out;
     }
-    char work[] = "/tmp/esg-verify-XXXXXX";
+    const char *tmp = getenv("TMPDIR");
+    char work[PATH_MAX];
+    snprintf(work, sizeof work, "%s/esg-verify-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(work)) {
         rc = ESG_ERR_IO;
-        fprintf(out, "verify-chain: cannot create a scratch directory in /tmp\n");
+        fprintf(out, "verify-chain: cannot create a scratch directory in '%s'\n",
+                tmp && *tmp ? tmp : "/tmp");
         goto out;
     }
     fprintf(out, "verify-chain: replaying chain '%s' from genesis to height %llu\n",
