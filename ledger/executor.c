@@ -165,8 +165,13 @@ static int genesis_txn(MDB_txn *txn, void *arg) {
     genesis_job *job = arg;
     const esg_genesis *g = job->g;
     esg_store_meta meta;
-    if (esg_store_meta_get(txn, job->store, &meta) == 0)
+    int mrc = esg_store_meta_get(txn, job->store, &meta);
+    if (mrc == 0)
         return ESG_ERR_ALREADY_INITIALIZED;
+    /* A head that cannot be read is not "no head": never write a genesis
+     * over a store that may hold a chain. */
+    if (mrc != ESG_ERR_NOT_INITIALIZED)
+        return mrc;
 
     esg_state *st;
     int rc = esg_state_open(&st, job->store, txn, true);
@@ -478,6 +483,7 @@ static int produce_txn(MDB_txn *txn, void *arg) {
         }
         if ((rc = esg_state_savepoint(st)) != 0)
             goto out;
+        bool valset_changed = b.valset_changed;
         it->result = apply_tx(&b, job->ct, it->tx, it->sigs_verified, 0, it->msg,
                               sizeof it->msg);
         if (it->result == ESG_ERR_MAP_FULL || it->result == ESG_ERR_STORE ||
@@ -487,7 +493,10 @@ static int produce_txn(MDB_txn *txn, void *arg) {
             goto out;
         }
         if (it->result) {
+            /* A rejected tx changes nothing, not even the set-change flag
+             * its contract raised before the tx failed. */
             esg_state_rollback(st);
+            b.valset_changed = valset_changed;
             continue;
         }
         if ((rc = esg_state_release(st)) != 0)

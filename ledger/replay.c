@@ -110,6 +110,10 @@ int esg_replay(const esg_genesis *g, const esg_contract_table *ct, const char *w
     }
     uint64_t next = 1;
     bool done = false;
+    /* A source failure is reported only after the blocks read before it
+     * are applied: one of them may be the first bad block. */
+    int src_rc = 0;
+    uint64_t src_height = 0;
     while (!done && rc == 0) {
         /* Read a batch of blocks and gather their transactions. */
         size_t nb = 0, nj = 0;
@@ -127,9 +131,10 @@ int esg_replay(const esg_genesis *g, const esg_contract_table *ct, const char *w
                 break;
             }
             if (rc) {
-                res->bad_height = h;
-                snprintf(err, errlen, "block %llu: cannot read it: %s", (unsigned long long)h,
-                         esg_err_message(rc));
+                src_rc = rc;
+                src_height = h;
+                rc = 0;
+                done = true;
                 break;
             }
             /* An undecodable block is reported by apply, in order. */
@@ -180,6 +185,12 @@ int esg_replay(const esg_genesis *g, const esg_contract_table *ct, const char *w
         next += nb;
         if (nb == 0)
             done = true;
+    }
+    if (rc == 0 && src_rc) {
+        rc = src_rc;
+        res->bad_height = src_height;
+        snprintf(err, errlen, "block %llu: cannot read it: %s", (unsigned long long)src_height,
+                 esg_err_message(rc));
     }
     if (rc == 0) {
         MDB_txn *txn;
