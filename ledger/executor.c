@@ -433,6 +433,24 @@ static int block_store(MDB_txn *txn, esg_store *store, const esg_pb_block *block
     return esg_store_meta_put(txn, store, &m);
 }
 
+/* Verifies a serialized commit for block_hash at height against the set in
+ * force there. ESG_ERR_BAD_COMMIT when it does not finalize the block. */
+static int commit_check(MDB_txn *txn, esg_store *store, const uint8_t *commit, size_t clen,
+                        const char *chain_id, uint64_t height, const esg_hash *block_hash) {
+    esg_pb_commit *c = NULL;
+    esg_pb_validator_set *vs = NULL;
+    char why[256];
+    int rc = esg_exec_valset_at(txn, store, height, &vs);
+    if (rc == 0 && esg_pb_decode(ESG_PB_COMMIT_DESC, commit, clen, 1u << 20,
+                                 (ProtobufCMessage **)&c) != 0)
+        rc = ESG_ERR_BAD_COMMIT;
+    if (rc == 0)
+        rc = esg_commit_verify(c, vs, chain_id, height, block_hash, why, sizeof why);
+    esg_pb_free(c);
+    esg_pb_free(vs);
+    return rc;
+}
+
 typedef struct produce_job {
     esg_store *store;
     const esg_contract_table *ct;
@@ -472,11 +490,15 @@ static int produce_txn(MDB_txn *txn, void *arg) {
     esg_block_ctx b = {.st = st, .chain_id = meta.chain_id, .height = meta.height + 1};
     b.time_ms = job->time_ms > meta.time_ms ? job->time_ms : meta.time_ms + 1;
     size_t n_in = 0, bytes = 0;
+    bool full = false;
     for (size_t i = 0; i < job->n; i++) {
         esg_exec_item *it = &job->items[i];
         it->msg[0] = '\0';
-        if (n_in >= params->max_block_txs ||
+        /* Once one item does not fit, none after it is tried: a later tx
+         * of the same signer would fail on its nonce and be dropped. */
+        if (full || n_in >= params->max_block_txs ||
             bytes + it->tx->raw_len + 16 > params->max_block_bytes - 1024) {
+            full = true;
             it->result = ESG_ERR_MEMPOOL_FULL;
             snprintf(it->msg, sizeof it->msg, "not included: block full");
             continue;
@@ -532,6 +554,11 @@ static int produce_txn(MDB_txn *txn, void *arg) {
     block.n_txs = n_in;
     block.txs = txs;
     if ((rc = job->sign(job->sign_arg, meta.chain_id, b.height, &block_hash, &commit, &clen)) != 0)
+        goto out;
+    /* A block is final only with a commit every replica accepts: check it
+     * as they will (one signature per validator, once per block). */
+    if ((rc = commit_check(txn, job->store, commit, clen, meta.chain_id, b.height,
+                           &block_hash)) != 0)
         goto out;
     if ((rc = block_store(txn, job->store, &block, &block_hash, commit, clen, ids, n_in, &meta)) != 0)
         goto out;
@@ -614,6 +641,10 @@ static int apply_txn(MDB_txn *txn, void *arg) {
     if (h->tx_root.len != 32 || h->app_hash.len != 32 || h->validators_hash.len != 32 ||
         h->proposer.len != 32)
         BAD(ESG_ERR_BAD_BLOCK, "block %llu header has a malformed hash", (unsigned long long)height);
+    if (job->block_len > params->max_block_bytes)
+        BAD(ESG_ERR_BAD_BLOCK, "block %llu has %zu bytes, more than max_block_bytes %llu",
+            (unsigned long long)height, job->block_len,
+            (unsigned long long)params->max_block_bytes);
     if (block->n_txs > params->max_block_txs)
         BAD(ESG_ERR_BAD_BLOCK, "block %llu has too many transactions", (unsigned long long)height);
     esg_hash block_hash;

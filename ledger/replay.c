@@ -139,7 +139,7 @@ int esg_replay(const esg_genesis *g, const esg_contract_table *ct, const char *w
             }
             /* An undecodable block is reported by apply, in order. */
             b->first_job = nj;
-            if (esg_pb_decode(ESG_PB_BLOCK_DESC, b->block, b->block_len, SIZE_MAX,
+            if (esg_pb_decode(ESG_PB_BLOCK_DESC, b->block, b->block_len, ESG_MAX_BLOCK_BYTES,
                               (ProtobufCMessage **)&b->decoded) == 0) {
                 b->verified = calloc(b->decoded->n_txs ? b->decoded->n_txs : 1, sizeof(bool));
                 if (!b->verified) {

@@ -66,8 +66,8 @@ int esg_state_open(esg_state **out, esg_store *store, MDB_txn *txn, bool writabl
  * overlay that reads and iteration see, and are discarded by
  * esg_state_free(). Used to check a transaction against the committed
  * state without taking the store's single writer (so admission checks run
- * on all API threads, in parallel with block production). Savepoints and
- * esg_state_root() are not available on a scratch view. */
+ * on all API threads, in parallel with block production). esg_state_root()
+ * is not available on a scratch view. */
 int esg_state_open_scratch(esg_state **out, esg_store *store, MDB_txn *read_txn);
 
 /* Frees the view. Pending tree changes not applied by esg_state_root() are
@@ -79,7 +79,8 @@ void esg_state_free(esg_state *st);
 MDB_txn *esg_state_txn(esg_state *st);
 
 /* Reads T || key. On success *val points into the map and stays valid until
- * the next write through this view or the end of the transaction.
+ * the next write or rollback through this view or the end of the
+ * transaction.
  * ESG_ERR_NOT_FOUND when absent; ESG_ERR_INVALID_ARGUMENT when the key is
  * longer than ESG_STATE_MAX_KEY. */
 int esg_state_get(esg_state *st, esg_table t, const void *key, size_t klen,
