@@ -120,6 +120,16 @@ static int validator_get(esg_state *st, const esg_pubkey *pk, esg_pb_validator *
                              (ProtobufCMessage **)out);
 }
 
+/* Loads the validator a proposal names: ESG_ERR_UNKNOWN_VALIDATOR (with a
+ * message) when there is none. The caller frees *out. */
+static int require_validator(esg_tx_ctx *ctx, const esg_pubkey *pk, esg_pb_validator **out) {
+    int rc = validator_get(ctx->st, pk, out);
+    if (rc == ESG_ERR_NOT_FOUND)
+        return esg_tx_fail(ctx, ESG_ERR_UNKNOWN_VALIDATOR, "'%s' is not a validator",
+                           esg_pubkey_hex(pk).s);
+    return rc;
+}
+
 static int require_power(esg_tx_ctx *ctx, uint64_t power) {
     if (power < 1 || power > ESG_MAX_VALIDATOR_POWER)
         return esg_tx_fail(ctx, ESG_ERR_BAD_POWER, "validator power %llu is outside 1..2^60",
@@ -276,11 +286,7 @@ static int check_remove_validator(esg_tx_ctx *ctx, const esg_pb_remove_validator
     if (rc)
         return rc;
     esg_pb_validator *v;
-    rc = validator_get(ctx->st, &pk, &v);
-    if (rc == ESG_ERR_NOT_FOUND)
-        return esg_tx_fail(ctx, ESG_ERR_UNKNOWN_VALIDATOR, "'%s' is not a validator",
-                           esg_pubkey_hex(&pk).s);
-    if (rc)
+    if ((rc = require_validator(ctx, &pk, &v)) != 0)
         return rc;
     esg_pb_free(v);
     valset_stats s;
@@ -298,11 +304,7 @@ static int check_set_power(esg_tx_ctx *ctx, const esg_pb_set_validator_power *sp
     if (rc)
         return rc;
     esg_pb_validator *v;
-    rc = validator_get(ctx->st, &pk, &v);
-    if (rc == ESG_ERR_NOT_FOUND)
-        return esg_tx_fail(ctx, ESG_ERR_UNKNOWN_VALIDATOR, "'%s' is not a validator",
-                           esg_pubkey_hex(&pk).s);
-    if (rc)
+    if ((rc = require_validator(ctx, &pk, &v)) != 0)
         return rc;
     uint64_t old = v->power;
     esg_pb_free(v);
