@@ -104,7 +104,15 @@
     X(validator, Esg__ValidatorRecord, esg__validator_record__descriptor) \
     X(validator_set, Esg__ValidatorSet, esg__validator_set__descriptor) \
     X(params, Esg__Params, esg__params__descriptor) \
-    X(proposal_record, Esg__ProposalRecord, esg__proposal_record__descriptor)
+    X(proposal_record, Esg__ProposalRecord, esg__proposal_record__descriptor) \
+    X(instrument_record, Esg__InstrumentRecord, esg__instrument_record__descriptor) \
+    X(holding, Esg__HoldingRecord, esg__holding_record__descriptor) \
+    X(payment_line, Esg__PaymentLine, esg__payment_line__descriptor) \
+    X(payment, Esg__PaymentRecord, esg__payment_record__descriptor) \
+    X(allocation, Esg__AllocationRecord, esg__allocation_record__descriptor) \
+    X(report, Esg__ReportRecord, esg__report_record__descriptor) \
+    X(attestation, Esg__AttestationRecord, esg__attestation_record__descriptor) \
+    X(dispute, Esg__DisputeRecord, esg__dispute_record__descriptor)
 
 /* One type per message (see the naming rule above). */
 typedef Esg__Signature esg_pb_signature;
@@ -153,6 +161,14 @@ typedef Esg__ValidatorRecord esg_pb_validator;
 typedef Esg__ValidatorSet esg_pb_validator_set;
 typedef Esg__Params esg_pb_params;
 typedef Esg__ProposalRecord esg_pb_proposal_record;
+typedef Esg__InstrumentRecord esg_pb_instrument_record;
+typedef Esg__HoldingRecord esg_pb_holding;
+typedef Esg__PaymentLine esg_pb_payment_line;
+typedef Esg__PaymentRecord esg_pb_payment;
+typedef Esg__AllocationRecord esg_pb_allocation;
+typedef Esg__ReportRecord esg_pb_report;
+typedef Esg__AttestationRecord esg_pb_attestation;
+typedef Esg__DisputeRecord esg_pb_dispute;
 
 /* Initializers for messages built by hand: esg_pb_tx_body b = ESG_PB_TX_BODY_INIT; */
 #define ESG_PB_SIGNATURE_INIT ESG__SIGNATURE__INIT
@@ -201,6 +217,14 @@ typedef Esg__ProposalRecord esg_pb_proposal_record;
 #define ESG_PB_VALIDATOR_SET_INIT ESG__VALIDATOR_SET__INIT
 #define ESG_PB_PARAMS_INIT ESG__PARAMS__INIT
 #define ESG_PB_PROPOSAL_RECORD_INIT ESG__PROPOSAL_RECORD__INIT
+#define ESG_PB_INSTRUMENT_RECORD_INIT ESG__INSTRUMENT_RECORD__INIT
+#define ESG_PB_HOLDING_INIT ESG__HOLDING_RECORD__INIT
+#define ESG_PB_PAYMENT_LINE_INIT ESG__PAYMENT_LINE__INIT
+#define ESG_PB_PAYMENT_INIT ESG__PAYMENT_RECORD__INIT
+#define ESG_PB_ALLOCATION_INIT ESG__ALLOCATION_RECORD__INIT
+#define ESG_PB_REPORT_INIT ESG__REPORT_RECORD__INIT
+#define ESG_PB_ATTESTATION_INIT ESG__ATTESTATION_RECORD__INIT
+#define ESG_PB_DISPUTE_INIT ESG__DISPUTE_RECORD__INIT
 
 /* Descriptors, for the generic esg_pb_decode(). */
 #define ESG_PB_SIGNATURE_DESC (&esg__signature__descriptor)
@@ -249,6 +273,14 @@ typedef Esg__ProposalRecord esg_pb_proposal_record;
 #define ESG_PB_VALIDATOR_SET_DESC (&esg__validator_set__descriptor)
 #define ESG_PB_PARAMS_DESC (&esg__params__descriptor)
 #define ESG_PB_PROPOSAL_RECORD_DESC (&esg__proposal_record__descriptor)
+#define ESG_PB_INSTRUMENT_RECORD_DESC (&esg__instrument_record__descriptor)
+#define ESG_PB_HOLDING_DESC (&esg__holding_record__descriptor)
+#define ESG_PB_PAYMENT_LINE_DESC (&esg__payment_line__descriptor)
+#define ESG_PB_PAYMENT_DESC (&esg__payment_record__descriptor)
+#define ESG_PB_ALLOCATION_DESC (&esg__allocation_record__descriptor)
+#define ESG_PB_REPORT_DESC (&esg__report_record__descriptor)
+#define ESG_PB_ATTESTATION_DESC (&esg__attestation_record__descriptor)
+#define ESG_PB_DISPUTE_DESC (&esg__dispute_record__descriptor)
 
 /* --------------------------------------------------------------- enums */
 
@@ -313,6 +345,12 @@ typedef Esg__ProposalStatus esg_pb_proposal_status;
 #define ESG_PROPOSAL_STATUS_REJECTED             ESG__PROPOSAL_STATUS__PROPOSAL_STATUS_REJECTED
 #define ESG_PROPOSAL_STATUS_EXPIRED              ESG__PROPOSAL_STATUS__PROPOSAL_STATUS_EXPIRED
 #define ESG_PROPOSAL_STATUS_FAILED               ESG__PROPOSAL_STATUS__PROPOSAL_STATUS_FAILED
+
+typedef Esg__InstrumentStatus esg_pb_instrument_status;
+#define ESG_INSTRUMENT_STATUS_UNSPECIFIED        ESG__INSTRUMENT_STATUS__INSTRUMENT_STATUS_UNSPECIFIED
+#define ESG_INSTRUMENT_STATUS_OFFERING           ESG__INSTRUMENT_STATUS__INSTRUMENT_STATUS_OFFERING
+#define ESG_INSTRUMENT_STATUS_ACTIVE             ESG__INSTRUMENT_STATUS__INSTRUMENT_STATUS_ACTIVE
+#define ESG_INSTRUMENT_STATUS_MATURED            ESG__INSTRUMENT_STATUS__INSTRUMENT_STATUS_MATURED
 
 typedef Esg__TxBody__ActionCase esg_pb_action_case;
 #define ESG_ACTION_NONE                          ESG__TX_BODY__ACTION__NOT_SET

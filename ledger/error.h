@@ -89,7 +89,59 @@
     X(ERR_BAD_PARAM, 400, "unknown parameter or value out of range") \
     X(ERR_BAD_KPI, 400, "KPI definition is invalid") \
     X(ERR_KPI_EXISTS, 409, "KPI already exists") \
-    X(ERR_UNKNOWN_KPI, 404, "no such KPI")
+    X(ERR_UNKNOWN_KPI, 404, "no such KPI") \
+    /* instruments */ \
+    X(ERR_BAD_INSTRUMENT_ID, 400, "instrument id must match [A-Z0-9-]{3,40}") \
+    X(ERR_INSTRUMENT_EXISTS, 409, "instrument already exists") \
+    X(ERR_UNKNOWN_INSTRUMENT, 404, "no such instrument") \
+    X(ERR_BAD_INSTRUMENT_KIND, 400, "instrument kind is not valid") \
+    X(ERR_BAD_CURRENCY, 400, "currency must be an ISO 4217 code") \
+    X(ERR_BAD_AMOUNT, 400, "amount must be positive") \
+    X(ERR_CO_ISSUER_COUNT, 400, "an instrument has 1 to 10 co-issuers") \
+    X(ERR_CO_ISSUER_NOT_CITY, 400, "every co-issuer must be an active CITY member") \
+    X(ERR_DUPLICATE_CO_ISSUER, 400, "a co-issuer is listed twice") \
+    X(ERR_BAD_SHARE, 400, "each co-issuer share must be positive") \
+    X(ERR_SHARES_SUM, 400, "co-issuer shares must sum to exactly 10000 bps") \
+    X(ERR_BAD_PROJECT, 400, "project is invalid") \
+    X(ERR_PROJECT_CITY, 400, "a project's city must be a co-issuer") \
+    X(ERR_BAD_DATES, 400, "issue date must precede maturity date") \
+    X(ERR_BAD_FREQUENCY, 400, "coupon frequency must be 1, 3, 6 or 12 months") \
+    X(ERR_MATURITY_OFF_SCHEDULE, 400, "maturity date does not fall on the coupon schedule") \
+    X(ERR_KPI_TARGETS, 400, "a sustainability-linked bond needs KPI targets, other kinds none") \
+    X(ERR_BAD_KPI_TARGET, 400, "KPI target is invalid") \
+    X(ERR_NOT_PAYING_AGENT, 400, "the paying agent must be a PAYING_AGENT member") \
+    X(ERR_MISSING_COSIGNER, 401, "an officer of every co-issuer must sign") \
+    X(ERR_BAD_HASH, 400, "a SHA-256 must be 32 bytes") \
+    X(ERR_BAD_STATUS, 409, "the instrument's status does not allow this") \
+    X(ERR_BAD_UNITS, 400, "units must be at least 1") \
+    X(ERR_INSUFFICIENT_UNITS, 409, "not enough units remain in the offering") \
+    X(ERR_NOT_INVESTOR, 403, "only an INVESTOR member may hold units") \
+    X(ERR_NOT_LEAD_ISSUER, 403, "only an officer of the lead co-issuer may do this") \
+    X(ERR_INSUFFICIENT_HOLDING, 409, "the holder does not hold that many units") \
+    X(ERR_BAD_RECEIVER, 400, "the receiver must be an active INVESTOR member other than the sender") \
+    X(ERR_NOT_INSTRUMENT_AGENT, 403, "only the instrument's paying agent may record payments") \
+    X(ERR_WRONG_DUE_DATE, 409, "due date is not the earliest unrecorded scheduled date") \
+    X(ERR_NOT_DUE, 409, "the payment is not due yet at this block time") \
+    X(ERR_REDEMPTION_EARLY, 409, "redemption only at maturity, after the final coupon") \
+    X(ERR_BAD_PAYMENT_KIND, 400, "payment kind must be COUPON or REDEMPTION") \
+    /* proceeds */ \
+    X(ERR_UNKNOWN_PROJECT, 404, "no such project in the instrument") \
+    X(ERR_NOT_PROJECT_CITY, 403, "only an officer of the project's city may do this") \
+    X(ERR_ALLOCATION_EXCEEDS, 409, "allocations would exceed the city's part of the amount raised") \
+    /* impact */ \
+    X(ERR_BAD_PERIOD, 400, "period start must precede period end") \
+    X(ERR_BAD_TEXT, 400, "text is too long or holds control characters") \
+    X(ERR_DUPLICATE_REPORT, 409, "a live report exists for this project, KPI and period: name it in supersedes") \
+    X(ERR_BAD_SUPERSEDES, 409, "supersedes must name the live report for the same project, KPI and period") \
+    X(ERR_MISSING_REASON, 400, "a reason is required") \
+    X(ERR_UNKNOWN_REPORT, 404, "no such impact report") \
+    X(ERR_REPORT_SUPERSEDED, 409, "the report has been superseded") \
+    X(ERR_BAD_OPINION, 400, "opinion must be CONFIRMED, QUALIFIED or REJECTED") \
+    X(ERR_ALREADY_ATTESTED, 409, "this verifier has a live attestation of the report") \
+    X(ERR_UNKNOWN_ATTESTATION, 404, "no such attestation") \
+    X(ERR_NOT_ATTESTER, 403, "only the verifier that attested may revoke") \
+    X(ERR_ATTESTATION_REVOKED, 409, "the attestation is already revoked") \
+    X(ERR_NOT_HOLDER, 403, "only a holder of the instrument may do this")
 
 typedef enum esg_err {
     ESG_OK = 0,

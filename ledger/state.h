@@ -44,13 +44,16 @@ typedef enum esg_table {
     ESG_T_PROPOSAL_EXPIRY = 6, /* height BE ‖ id -> "" (open proposals by expiry) */
     ESG_T_KPIS = 7,          /* kpi id        -> Kpi */
     ESG_T_MEMBER_ACCOUNTS = 8, /* member id ‖ 0 ‖ pubkey -> "" (accounts of a member) */
-    ESG_T_INSTRUMENTS = 16,
-    ESG_T_HOLDINGS = 17,
-    ESG_T_PAYMENTS = 18,
-    ESG_T_ALLOCATIONS = 19,
-    ESG_T_REPORTS = 20,
-    ESG_T_ATTESTATIONS = 21,
-    ESG_T_DISPUTES = 22,
+    ESG_T_INSTRUMENTS = 16,  /* instrument id -> InstrumentRecord */
+    ESG_T_HOLDINGS = 17,     /* instrument ‖ 0 ‖ member -> HoldingRecord */
+    ESG_T_PAYMENTS = 18,     /* instrument ‖ 0 ‖ kind ‖ seq BE32 -> PaymentRecord */
+    ESG_T_ALLOCATIONS = 19,  /* instrument ‖ 0 ‖ tx id -> AllocationRecord */
+    ESG_T_REPORTS = 20,      /* report id -> ReportRecord */
+    ESG_T_ATTESTATIONS = 21, /* attestation id -> AttestationRecord */
+    ESG_T_DISPUTES = 22,     /* dispute id -> DisputeRecord */
+    ESG_T_INSTRUMENT_REPORTS = 23, /* instrument ‖ 0 ‖ report id -> "" */
+    ESG_T_REPORT_SLOTS = 24, /* instrument ‖ 0 ‖ project ‖ 0 ‖ kpi ‖ 0 ‖ start ‖ 0 ‖ end
+                                -> live report id (32 bytes) */
 } esg_table;
 
 #define ESG_STATE_MAX_KEY 480 /* LMDB's default max key size is 511 */
