@@ -71,7 +71,7 @@ static int ks_check_name(esgw_keystore *ks, const char *name) {
      * bounded, printable rendering of it. */
     char shown[ESGW_KEY_NAME_MAX + 4];
     size_t i = 0;
-    for (; name[i] && i < ESGW_KEY_NAME_MAX; i++)
+    for (; i < ESGW_KEY_NAME_MAX && name[i]; i++)
         shown[i] = (name[i] >= 0x20 && name[i] < 0x7f) ? name[i] : '?';
     shown[i] = '\0';
     if (name[i])
