@@ -16,14 +16,15 @@
 #include "ledger/executor.h"
 
 #define BATCH_BLOCKS 64
-#define BATCH_TXS 20000
+#define BATCH_TXS 2048           /* a batch stops growing past this */
+#define BATCH_JOBS (BATCH_TXS + 10000)
 
 typedef struct rblock {
     uint8_t *block, *commit;
     size_t block_len, commit_len;
     esg_pb_block *decoded;
     bool *verified;     /* per tx */
-    size_t first_job;   /* index of its first tx in the job array */
+    size_t first_job;   /* index of its first tx in the batch's job array */
 } rblock;
 
 typedef struct vjob {
@@ -32,18 +33,39 @@ typedef struct vjob {
     bool ok;
 } vjob;
 
+/* A batch of blocks read from the source, with its verification jobs. */
+typedef struct batch {
+    rblock blocks[BATCH_BLOCKS];
+    size_t nb;
+    vjob *jobs;         /* BATCH_JOBS entries */
+    size_t nj;
+    uint64_t first;     /* height of blocks[0] */
+    bool last;          /* the source has nothing after this batch */
+    int src_rc;         /* why the source stopped, if it failed */
+    uint64_t src_height;
+} batch;
+
+/* Verification workers that persist across batches, so the signatures of
+ * batch k+1 are checked while the main thread applies batch k. The main
+ * thread joins in once it has applied its batch (vpool_finish). */
 typedef struct vpool {
+    pthread_mutex_t mu;
+    pthread_cond_t work, idle;
     vjob *jobs;
     size_t n;
     atomic_size_t next;
+    uint64_t gen;       /* bumped by each submission */
+    unsigned busy;      /* workers inside the current generation */
+    bool stop;
+    pthread_t tids[64];
+    unsigned n_threads;
 } vpool;
 
-static void *verify_worker(void *arg) {
-    vpool *p = arg;
+static void verify_jobs(vpool *p) {
     for (;;) {
         size_t i = atomic_fetch_add(&p->next, 1);
         if (i >= p->n)
-            return NULL;
+            return;
         esg_tx *tx;
         p->jobs[i].ok = false;
         if (esg_tx_decode(&tx, p->jobs[i].raw, p->jobs[i].len) == 0) {
@@ -53,18 +75,70 @@ static void *verify_worker(void *arg) {
     }
 }
 
-static void verify_parallel(vpool *p, unsigned threads) {
-    pthread_t tids[64];
-    unsigned started = 0;
+static void *vpool_worker(void *arg) {
+    vpool *p = arg;
+    uint64_t seen = 0;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->stop && p->gen == seen)
+            pthread_cond_wait(&p->work, &p->mu);
+        if (p->stop)
+            break;
+        seen = p->gen;
+        p->busy++;
+        pthread_mutex_unlock(&p->mu);
+        verify_jobs(p);
+        pthread_mutex_lock(&p->mu);
+        if (--p->busy == 0)
+            pthread_cond_broadcast(&p->idle);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Starts threads-1 workers (the main thread is the last one). */
+static void vpool_start(vpool *p, unsigned threads) {
+    memset(p, 0, sizeof *p);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->idle, NULL);
     if (threads > 64)
         threads = 64;
-    atomic_store(&p->next, 0);
     for (unsigned i = 1; i < threads; i++)
-        if (pthread_create(&tids[started], NULL, verify_worker, p) == 0)
-            started++;
-    verify_worker(p);
-    for (unsigned i = 0; i < started; i++)
-        pthread_join(tids[i], NULL);
+        if (pthread_create(&p->tids[p->n_threads], NULL, vpool_worker, p) == 0)
+            p->n_threads++;
+}
+
+/* Hands a batch's jobs to the workers. The previous batch must be finished. */
+static void vpool_submit(vpool *p, vjob *jobs, size_t n) {
+    pthread_mutex_lock(&p->mu);
+    p->jobs = jobs;
+    p->n = n;
+    atomic_store(&p->next, 0);
+    p->gen++;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* The main thread verifies what is left, then waits for the workers. */
+static void vpool_finish(vpool *p) {
+    verify_jobs(p);
+    pthread_mutex_lock(&p->mu);
+    while (p->busy > 0)
+        pthread_cond_wait(&p->idle, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void vpool_stop(vpool *p) {
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; i < p->n_threads; i++)
+        pthread_join(p->tids[i], NULL);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->idle);
+    pthread_mutex_destroy(&p->mu);
 }
 
 static void rblock_release(rblock *b) {
@@ -74,6 +148,57 @@ static void rblock_release(rblock *b) {
     if (b->decoded)
         esg_pb_free(&b->decoded->base);
     memset(b, 0, sizeof *b);
+}
+
+static void batch_release(batch *bt) {
+    for (size_t k = 0; k < bt->nb; k++)
+        rblock_release(&bt->blocks[k]);
+    bt->nb = bt->nj = 0;
+}
+
+/* Reads blocks from `first` until the batch is full, the source ends or
+ * fails, or max_height. Returns 0 or ESG_ERR_NOMEM; a source failure is
+ * kept in bt->src_rc and reported after the blocks before it are applied
+ * (one of them may be the first bad block). */
+static int batch_read(batch *bt, esg_block_source src, void *arg, uint64_t first,
+                      uint64_t max_height) {
+    bt->nb = bt->nj = 0;
+    bt->first = first;
+    bt->last = false;
+    bt->src_rc = 0;
+    while (bt->nb < BATCH_BLOCKS && bt->nj < BATCH_TXS) {
+        uint64_t h = first + bt->nb;
+        if (max_height && h > max_height) {
+            bt->last = true;
+            break;
+        }
+        rblock *b = &bt->blocks[bt->nb];
+        int rc = src(arg, h, &b->block, &b->block_len, &b->commit, &b->commit_len);
+        if (rc) {
+            if (rc != ESG_ERR_NOT_FOUND) {
+                bt->src_rc = rc;
+                bt->src_height = h;
+            }
+            bt->last = true;
+            break;
+        }
+        bt->nb++;
+        /* An undecodable block is reported by apply, in order. */
+        b->first_job = bt->nj;
+        if (esg_pb_decode(ESG_PB_BLOCK_DESC, b->block, b->block_len, ESG_MAX_BLOCK_BYTES,
+                          (ProtobufCMessage **)&b->decoded) == 0) {
+            b->verified = calloc(b->decoded->n_txs ? b->decoded->n_txs : 1, sizeof(bool));
+            if (!b->verified)
+                return ESG_ERR_NOMEM;
+            /* Transactions past the job array are verified by apply. */
+            for (size_t i = 0; i < b->decoded->n_txs && bt->nj < BATCH_JOBS; i++) {
+                bt->jobs[bt->nj].raw = b->decoded->txs[i].data;
+                bt->jobs[bt->nj].len = b->decoded->txs[i].len;
+                bt->nj++;
+            }
+        }
+    }
+    return ESG_OK;
 }
 
 static double now_s(void) {
@@ -102,95 +227,62 @@ int esg_replay(const esg_genesis *g, const esg_contract_table *ct, const char *w
         esg_store_close(store);
         return rc;
     }
-    rblock *batch = calloc(BATCH_BLOCKS, sizeof *batch);
-    vjob *jobs = calloc(BATCH_TXS + 10000, sizeof *jobs);
-    if (!batch || !jobs) {
+    batch *bufs = calloc(2, sizeof *bufs);
+    vpool pool;
+    vpool_start(&pool, threads ? threads : 1);
+    if (!bufs || !(bufs[0].jobs = calloc(BATCH_JOBS, sizeof(vjob))) ||
+        !(bufs[1].jobs = calloc(BATCH_JOBS, sizeof(vjob)))) {
         rc = ESG_ERR_NOMEM;
         goto out;
     }
-    uint64_t next = 1;
-    bool done = false;
-    /* A source failure is reported only after the blocks read before it
-     * are applied: one of them may be the first bad block. */
-    int src_rc = 0;
-    uint64_t src_height = 0;
-    while (!done && rc == 0) {
-        /* Read a batch of blocks and gather their transactions. */
-        size_t nb = 0, nj = 0;
-        while (nb < BATCH_BLOCKS && nj < BATCH_TXS) {
-            if (max_height && next + nb > max_height) {
-                done = true;
-                break;
-            }
-            rblock *b = &batch[nb];
-            uint64_t h = next + nb;
-            rc = src(src_arg, h, &b->block, &b->block_len, &b->commit, &b->commit_len);
-            if (rc == ESG_ERR_NOT_FOUND) {
-                rc = 0;
-                done = true;
-                break;
-            }
-            if (rc) {
-                src_rc = rc;
-                src_height = h;
-                rc = 0;
-                done = true;
-                break;
-            }
-            /* An undecodable block is reported by apply, in order. */
-            b->first_job = nj;
-            if (esg_pb_decode(ESG_PB_BLOCK_DESC, b->block, b->block_len, ESG_MAX_BLOCK_BYTES,
-                              (ProtobufCMessage **)&b->decoded) == 0) {
-                b->verified = calloc(b->decoded->n_txs ? b->decoded->n_txs : 1, sizeof(bool));
-                if (!b->verified) {
-                    rc = ESG_ERR_NOMEM;
-                    nb++;
-                    break;
-                }
-                for (size_t i = 0; i < b->decoded->n_txs && nj < BATCH_TXS + 10000; i++) {
-                    jobs[nj].raw = b->decoded->txs[i].data;
-                    jobs[nj].len = b->decoded->txs[i].len;
-                    nj++;
-                }
-            }
-            nb++;
-        }
-        if (rc == 0 && nj) {
-            vpool pool = {jobs, nj, 0};
-            verify_parallel(&pool, threads ? threads : 1);
-        }
-        for (size_t k = 0; k < nb; k++) {
-            rblock *b = &batch[k];
-            if (rc == 0) {
-                uint64_t h = next + k;
-                if (b->decoded)
-                    for (size_t i = 0; i < b->decoded->n_txs; i++)
-                        b->verified[i] = b->first_job + i < nj && jobs[b->first_job + i].ok;
-                /* A tx whose signatures failed is verified again by apply,
-                 * which then names it precisely. */
-                rc = esg_exec_apply_block(store, ct, b->block, b->block_len, b->commit,
-                                          b->commit_len, b->verified, err, errlen);
-                if (rc) {
-                    res->bad_height = h;
-                    if (!err[0])
-                        snprintf(err, errlen, "block %llu: %s", (unsigned long long)h,
-                                 esg_err_message(rc));
-                } else {
-                    res->height = h;
-                    res->n_txs += b->decoded ? b->decoded->n_txs : 0;
-                }
-            }
-            rblock_release(b);
-        }
-        next += nb;
-        if (nb == 0)
-            done = true;
+    batch *cur = &bufs[0], *nxt = &bufs[1];
+    rc = batch_read(cur, src, src_arg, 1, max_height);
+    if (rc == 0) {
+        vpool_submit(&pool, cur->jobs, cur->nj);
+        vpool_finish(&pool);
     }
-    if (rc == 0 && src_rc) {
-        rc = src_rc;
-        res->bad_height = src_height;
-        snprintf(err, errlen, "block %llu: cannot read it: %s", (unsigned long long)src_height,
-                 esg_err_message(rc));
+    while (rc == 0 && (cur->nb > 0 || cur->src_rc)) {
+        /* Read and start verifying the next batch, then apply this one
+         * while the workers check the next one's signatures. */
+        bool ahead = !cur->last;
+        if (ahead) {
+            rc = batch_read(nxt, src, src_arg, cur->first + cur->nb, max_height);
+            vpool_submit(&pool, nxt->jobs, nxt->nj);
+        }
+        for (size_t k = 0; rc == 0 && k < cur->nb; k++) {
+            rblock *b = &cur->blocks[k];
+            uint64_t h = cur->first + k;
+            if (b->decoded)
+                for (size_t i = 0; i < b->decoded->n_txs; i++)
+                    b->verified[i] = b->first_job + i < cur->nj && cur->jobs[b->first_job + i].ok;
+            /* A tx whose signatures failed is verified again by apply,
+             * which then names it precisely. */
+            rc = esg_exec_apply_block(store, ct, b->block, b->block_len, b->commit,
+                                      b->commit_len, b->verified, err, errlen);
+            if (rc) {
+                res->bad_height = h;
+                if (!err[0])
+                    snprintf(err, errlen, "block %llu: %s", (unsigned long long)h,
+                             esg_err_message(rc));
+            } else {
+                res->height = h;
+                res->n_txs += b->decoded ? b->decoded->n_txs : 0;
+            }
+        }
+        if (rc == 0 && cur->src_rc) {
+            rc = cur->src_rc;
+            res->bad_height = cur->src_height;
+            snprintf(err, errlen, "block %llu: cannot read it: %s",
+                     (unsigned long long)cur->src_height, esg_err_message(rc));
+        }
+        if (ahead)
+            vpool_finish(&pool);
+        batch_release(cur);
+        if (!ahead)
+            break;
+        batch *t = cur;
+        cur = nxt;
+        nxt = t;
     }
     if (rc == 0) {
         MDB_txn *txn;
@@ -205,9 +297,15 @@ int esg_replay(const esg_genesis *g, const esg_contract_table *ct, const char *w
         }
     }
 out:
+    vpool_stop(&pool);
+    if (bufs) {
+        for (int i = 0; i < 2; i++) {
+            batch_release(&bufs[i]);
+            free(bufs[i].jobs);
+        }
+    }
+    free(bufs);
     res->seconds = now_s() - t0;
-    free(batch);
-    free(jobs);
     if (store_out && rc == 0)
         *store_out = store;
     else
