@@ -3,6 +3,10 @@
 #include <stddef.h>
 
 #include "contracts/governance.h"
+#include "contracts/impact.h"
+#include "contracts/instrument.h"
+#include "contracts/payments.h"
+#include "contracts/proceeds.h"
 
 /* End-of-block rules, run in this order (part of consensus: append only). */
 static int (*const end_block_rules[])(esg_block_ctx *) = {
@@ -21,6 +25,8 @@ static int end_block(esg_block_ctx *ctx) {
 static const esg_contract_table table = {
     .apply = {
         ESG_GOVERNANCE_CONTRACTS
+        ESG_INSTRUMENT_CONTRACTS ESG_PAYMENT_CONTRACTS
+        ESG_IMPACT_CONTRACTS ESG_PROCEEDS_CONTRACTS
     },
     .end_block = end_block,
 };

@@ -1,0 +1,1160 @@
+/* Impact (contracts/impact.h) through the real executor on a real store:
+ * every rule of ReportImpact, AttestImpact, RevokeAttestation and
+ * DisputeImpact with the state a rejection did not change, the counting
+ * rules step by step, confirmed totals and attributed impact with figures
+ * worked out by hand in the comments. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "contracts/impact.h"
+#include "fixture.h"
+#include "ledger/error.h"
+
+#define CA "city-a"
+#define CB "city-b"
+#define CC "city-c"
+#define INV1 "inv-1"
+#define INV2 "inv-2"
+#define INV3 "inv-3"
+#define V1 "ver-1"
+#define V2 "ver-2"
+#define V3 "ver-3"
+#define VW "ver-w"
+#define AGENT "agent-x"
+#define GHG "ghg_avoided_tco2e"
+#define WATER "water_saved_m3"
+
+static const uint8_t H32[32] = {0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab,
+                                0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab,
+                                0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab,
+                                0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab};
+static const uint8_t S32[32] = {0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e,
+                                0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e,
+                                0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e,
+                                0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e};
+static const uint8_t NOPE[32] = {1, 2, 3};
+
+/* ---------------------------------------------------------- assertions */
+
+/* Runs `call` (a submission signed by `k`) and asserts it was rejected
+ * with `code`, leaving the chain where it was: no block, same app hash,
+ * the signer's nonce not spent. */
+#define REJECTS(f, k, code, call)                                                  \
+    do {                                                                           \
+        esg_hash h0_ = fx_app_hash(f);                                             \
+        uint64_t height0_ = fx_height(f), nonce0_ = fx_nonce(f, &(k)->pk);          \
+        int rc_ = (call);                                                          \
+        ck_assert_msg(rc_ == (code), "line %d: got %s ('%s'), want %s", __LINE__,   \
+                      esg_err_name(rc_), (f)->msg, esg_err_name(code));            \
+        esg_hash h1_ = fx_app_hash(f);                                             \
+        ck_assert_msg(esg_hash_eq(&h0_, &h1_), "line %d: state changed", __LINE__);  \
+        ck_assert_uint_eq(fx_height(f), height0_);                                 \
+        ck_assert_uint_eq(fx_nonce(f, &(k)->pk), nonce0_);                         \
+    } while (0)
+
+#define OK(f, call)                                                                \
+    do {                                                                           \
+        int rc_ = (call);                                                          \
+        ck_assert_msg(rc_ == 0, "line %d: %s: %s", __LINE__, esg_err_name(rc_),     \
+                      (f)->msg);                                                   \
+    } while (0)
+
+static void assert_msg_has(fx *f, const char *needle) {
+    ck_assert_msg(strstr(f->msg, needle) != NULL, "message '%s' lacks '%s'", f->msg,
+                  needle);
+}
+
+/* ------------------------------------------------------- tx builders */
+
+/* A joint green bond of city-a (3334 bps, lead), city-b and city-c (3333
+ * each), projects PA-1 and PA-2 (city-a), PB-1 (city-b), PC-1 (city-c),
+ * annual coupons from 2026-01-15; one_city: city-a alone, PA-1 and PA-2. */
+static int issue(fx *f, const char *id, bool one_city, uint64_t face, uint64_t units) {
+    esg_pb_co_issuer ca = ESG_PB_CO_ISSUER_INIT, cb = ESG_PB_CO_ISSUER_INIT,
+                     cc = ESG_PB_CO_ISSUER_INIT;
+    ca.member = CA;
+    ca.share_bps = one_city ? 10000 : 3334;
+    cb.member = CB;
+    cb.share_bps = 3333;
+    cc.member = CC;
+    cc.share_bps = 3333;
+    esg_pb_co_issuer *cos[] = {&ca, &cb, &cc};
+    esg_pb_project p[4] = {ESG_PB_PROJECT_INIT, ESG_PB_PROJECT_INIT, ESG_PB_PROJECT_INIT,
+                           ESG_PB_PROJECT_INIT};
+    const char *ids[4] = {"PA-1", "PA-2", "PB-1", "PC-1"}, *cities[4] = {CA, CA, CB, CC};
+    esg_pb_project *projs[4];
+    for (int i = 0; i < 4; i++) {
+        p[i].id = (char *)ids[i];
+        p[i].city = (char *)cities[i];
+        p[i].name = "Project";
+        p[i].eu_objective = ESG_EU_OBJECTIVE_CCM;
+        p[i].budget = 100000;
+        projs[i] = &p[i];
+    }
+    esg_pb_instrument_spec s = ESG_PB_INSTRUMENT_SPEC_INIT;
+    s.id = (char *)id;
+    s.kind = ESG_INSTRUMENT_GREEN_BOND;
+    s.name = "Joint Green Bond";
+    s.currency = "EUR";
+    s.face_value = face;
+    s.units = units;
+    s.coupon_bps = 300;
+    s.coupon_frequency_months = 12;
+    s.issue_date = "2026-01-15";
+    s.maturity_date = "2028-01-15";
+    s.co_issuers = cos;
+    s.n_co_issuers = one_city ? 1 : 3;
+    s.paying_agent = AGENT;
+    s.projects = projs;
+    s.n_projects = one_city ? 2 : 4;
+    esg_pb_issue_instrument ii = ESG_PB_ISSUE_INSTRUMENT_INIT;
+    ii.spec = &s;
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_ISSUE_INSTRUMENT;
+    b.issue_instrument = &ii;
+    if (one_city)
+        return fx_submit(f, &b, fx_admin(f, CA));
+    return fx_submit(f, &b, fx_admin(f, CA), fx_admin(f, CB), fx_admin(f, CC));
+}
+
+static int subscribe(fx *f, const char *who, const char *id, uint64_t units) {
+    esg_pb_subscribe s = ESG_PB_SUBSCRIBE_INIT;
+    s.instrument = (char *)id;
+    s.units = units;
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_SUBSCRIBE;
+    b.subscribe = &s;
+    return fx_submit(f, &b, fx_admin(f, who));
+}
+
+static int close_offering(fx *f, const char *id) {
+    esg_pb_close_offering c = ESG_PB_CLOSE_OFFERING_INIT;
+    c.instrument = (char *)id;
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_CLOSE_OFFERING;
+    b.close_offering = &c;
+    return fx_submit(f, &b, fx_admin(f, CA));
+}
+
+static int transfer(fx *f, const char *from, const char *id, const char *to, uint64_t units) {
+    esg_pb_transfer t = ESG_PB_TRANSFER_INIT;
+    t.instrument = (char *)id;
+    t.to_member = (char *)to;
+    t.units = units;
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_TRANSFER;
+    b.transfer = &t;
+    return fx_submit(f, &b, fx_admin(f, from));
+}
+
+static int record_payment(fx *f, const char *id, int kind, const char *due) {
+    esg_pb_record_payment rp = ESG_PB_RECORD_PAYMENT_INIT;
+    rp.instrument = (char *)id;
+    rp.kind = kind;
+    rp.due_date = (char *)due;
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_RECORD_PAYMENT;
+    b.record_payment = &rp;
+    return fx_submit(f, &b, fx_admin(f, AGENT));
+}
+
+static int add_account(fx *f, const fx_key *admin, const fx_key *k, esg_pb_role role) {
+    esg_pb_role roles[] = {role};
+    esg_pb_add_account aa = ESG_PB_ADD_ACCOUNT_INIT;
+    aa.pubkey = esg_pb_bin(k->pk.b, 32);
+    aa.roles = roles;
+    aa.n_roles = 1;
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_ADD_ACCOUNT;
+    b.add_account = &aa;
+    return fx_submit(f, &b, admin);
+}
+
+/* A ReportImpact, from defaults the tests change field by field. */
+typedef struct rep {
+    const char *instrument, *project, *kpi;
+    int64_t value;
+    const char *start, *end, *methodology, *uri, *reason;
+    const void *hash;
+    size_t hlen;
+    const void *sup;
+    size_t suplen;
+} rep;
+
+static rep rep_of(const char *project, const char *kpi, int64_t value, const char *start,
+                  const char *end) {
+    rep r = {"GB-1", project, kpi, value, start, end, "GHG Protocol for Cities",
+             "https://example.org/evidence.pdf", "", H32, 32, NULL, 0};
+    return r;
+}
+
+static int report(fx *f, const fx_key *k, const rep *r) {
+    esg_pb_report_impact ri = ESG_PB_REPORT_IMPACT_INIT;
+    ri.instrument = (char *)r->instrument;
+    ri.project_id = (char *)r->project;
+    ri.kpi = (char *)r->kpi;
+    ri.value = r->value;
+    ri.period_start = (char *)r->start;
+    ri.period_end = (char *)r->end;
+    ri.methodology = (char *)r->methodology;
+    ri.evidence_sha256 = esg_pb_bin(r->hash, r->hlen);
+    ri.evidence_uri = (char *)r->uri;
+    ri.supersedes = esg_pb_bin(r->sup, r->suplen);
+    ri.reason = (char *)r->reason;
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_REPORT_IMPACT;
+    b.report_impact = &ri;
+    return fx_submit(f, &b, k);
+}
+
+/* Reports as the project's city (city-a for PA-*, ...) and returns the id. */
+static esg_hash report_ok(fx *f, const rep *r) {
+    const char *city = r->project[1] == 'A' ? CA : r->project[1] == 'B' ? CB : CC;
+    OK(f, report(f, fx_admin(f, city), r));
+    return f->last_id;
+}
+
+static int attest_raw(fx *f, const fx_key *k, const void *id, size_t idlen, int opinion,
+                      int64_t value, const void *stmt, size_t slen) {
+    esg_pb_attest_impact ai = ESG_PB_ATTEST_IMPACT_INIT;
+    ai.report_id = esg_pb_bin(id, idlen);
+    ai.opinion = opinion;
+    ai.verified_value = value;
+    ai.statement_sha256 = esg_pb_bin(stmt, slen);
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_ATTEST_IMPACT;
+    b.attest_impact = &ai;
+    return fx_submit(f, &b, k);
+}
+
+static int attest(fx *f, const char *verifier, const esg_hash *report_id, int opinion,
+                  int64_t value) {
+    return attest_raw(f, fx_admin(f, verifier), report_id->b, 32, opinion, value, S32, 32);
+}
+
+static esg_hash attest_ok(fx *f, const char *verifier, const esg_hash *report_id,
+                          int opinion, int64_t value) {
+    OK(f, attest(f, verifier, report_id, opinion, value));
+    return f->last_id;
+}
+
+static int revoke_raw(fx *f, const fx_key *k, const void *id, size_t idlen,
+                      const char *reason) {
+    esg_pb_revoke_attestation ra = ESG_PB_REVOKE_ATTESTATION_INIT;
+    ra.attestation_id = esg_pb_bin(id, idlen);
+    ra.reason = (char *)reason;
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_REVOKE_ATTESTATION;
+    b.revoke_attestation = &ra;
+    return fx_submit(f, &b, k);
+}
+
+static int revoke(fx *f, const char *verifier, const esg_hash *att, const char *reason) {
+    return revoke_raw(f, fx_admin(f, verifier), att->b, 32, reason);
+}
+
+static int dispute_raw(fx *f, const fx_key *k, const void *id, size_t idlen,
+                       const char *reason) {
+    esg_pb_dispute_impact di = ESG_PB_DISPUTE_IMPACT_INIT;
+    di.report_id = esg_pb_bin(id, idlen);
+    di.reason = (char *)reason;
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_DISPUTE_IMPACT;
+    b.dispute_impact = &di;
+    return fx_submit(f, &b, k);
+}
+
+/* ------------------------------------------------------------ readers */
+
+typedef struct view {
+    MDB_txn *txn;
+    esg_state *st;
+} view;
+
+static view view_open(fx *f) {
+    view v;
+    ck_assert_int_eq(esg_store_read_begin(f->store, &v.txn), 0);
+    ck_assert_int_eq(esg_state_open(&v.st, f->store, v.txn, false), 0);
+    return v;
+}
+
+static void view_close(view *v) {
+    esg_state_free(v->st);
+    esg_store_read_end(v->txn);
+}
+
+static esg_pb_report *report_rec(fx *f, const esg_hash *id) {
+    return fx_get(f, ESG_T_REPORTS, id->b, 32, ESG_PB_REPORT_DESC);
+}
+
+static esg_pb_attestation *attestation_rec(fx *f, const esg_hash *id) {
+    return fx_get(f, ESG_T_ATTESTATIONS, id->b, 32, ESG_PB_ATTESTATION_DESC);
+}
+
+static bool same_id(const esg_pb_bytes *b, const esg_hash *h) {
+    return b->len == 32 && memcmp(b->data, h->b, 32) == 0;
+}
+
+/* The counted value of a report, or -1 when it does not count. */
+static int64_t counted(fx *f, const esg_hash *id) {
+    esg_pb_report *r = report_rec(f, id);
+    ck_assert_ptr_nonnull(r);
+    view v = view_open(f);
+    bool counts = true;
+    int64_t value = 42;
+    ck_assert_int_eq(esg_impact_report_counted(v.st, r, &counts, &value), 0);
+    view_close(&v);
+    esg_pb_free(r);
+    if (!counts) {
+        ck_assert_int_eq(value, 0);
+        return -1;
+    }
+    return value;
+}
+
+static int32_t day(const char *date) {
+    int32_t d;
+    ck_assert_int_eq(esg_date_parse(date, &d), 0);
+    return d;
+}
+
+/* esg_impact_sum over (after, until] (NULL: unbounded), asserted to
+ * succeed; *n the number of reports counted. */
+static int64_t sum(fx *f, const char *id, const char *kpi, const char *after,
+                   const char *until, size_t *n) {
+    view v = view_open(f);
+    int64_t s = 42;
+    size_t cnt = 42;
+    int rc = esg_impact_sum(v.st, id, kpi, after ? day(after) : INT32_MIN,
+                            until ? day(until) : INT32_MAX, &s, &cnt);
+    view_close(&v);
+    ck_assert_int_eq(rc, 0);
+    if (n)
+        *n = cnt;
+    return s;
+}
+
+static int64_t total(fx *f, const char *kpi) {
+    return sum(f, "GB-1", kpi, NULL, NULL, NULL);
+}
+
+/* esg_impact_attributed, asserted to succeed. */
+static int64_t attributed(fx *f, const char *id, const char *kpi, const char *member,
+                          uint64_t *units, uint64_t *outstanding) {
+    view v = view_open(f);
+    int64_t value = 42;
+    int rc = esg_impact_attributed(v.st, id, kpi, member, &value, units, outstanding);
+    view_close(&v);
+    ck_assert_msg(rc == 0, "attributed: %s", esg_err_name(rc));
+    return value;
+}
+
+static bool slot_holds(fx *f, const char *slot_suffix_project, const char *kpi,
+                       const char *start, const char *end, const esg_hash *id) {
+    uint8_t key[256];
+    size_t n = 0;
+    const char *parts[5] = {"GB-1", slot_suffix_project, kpi, start, end};
+    for (int i = 0; i < 5; i++) {
+        size_t l = strlen(parts[i]);
+        memcpy(key + n, parts[i], l);
+        n += l;
+        if (i < 4)
+            key[n++] = 0;
+    }
+    view v = view_open(f);
+    MDB_val val;
+    int rc = esg_state_get(v.st, ESG_T_REPORT_SLOTS, key, n, &val);
+    bool same = rc == 0 && val.mv_size == 32 && memcmp(val.mv_data, id->b, 32) == 0;
+    view_close(&v);
+    ck_assert(rc == 0 || rc == ESG_ERR_NOT_FOUND);
+    return same;
+}
+
+static bool indexed(fx *f, const char *instrument, const esg_hash *id) {
+    uint8_t key[80];
+    size_t n = strlen(instrument);
+    memcpy(key, instrument, n);
+    key[n] = 0;
+    memcpy(key + n + 1, id->b, 32);
+    return fx_has(f, ESG_T_INSTRUMENT_REPORTS, key, n + 33);
+}
+
+/* Sets the next block's time to 00:00 UTC of `date`. */
+static void time_to(fx *f, const char *date) {
+    uint64_t ms = (uint64_t)day(date) * 86400000u;
+    ck_assert_uint_ge(ms, f->time_ms + 1000);
+    f->time_ms = ms - 1000; /* fx_produce adds a second */
+}
+
+/* ------------------------------------------------------------- setup */
+
+/* Three cities, three investors, verifiers ver-1 (climate, energy), ver-2
+ * and ver-3 (climate), ver-w (water), a paying agent; GB-1 issued (face
+ * 1000, 10 units), inv-1 holding 5 and inv-2 2, offering closed: 7 units
+ * outstanding. */
+static fx *consortium(void) {
+    fx *f = fx_new();
+    fx_add_member(f, CA, ESG_MEMBER_CITY, "City A");
+    fx_add_member(f, CB, ESG_MEMBER_CITY, "City B");
+    fx_add_member(f, CC, ESG_MEMBER_CITY, "City C");
+    fx_add_member(f, INV1, ESG_MEMBER_INVESTOR, "Investor 1");
+    fx_add_member(f, INV2, ESG_MEMBER_INVESTOR, "Investor 2");
+    fx_add_member(f, INV3, ESG_MEMBER_INVESTOR, "Investor 3");
+    fx_add_member(f, V1, ESG_MEMBER_VERIFIER, "Verifier 1");
+    fx_add_member(f, V2, ESG_MEMBER_VERIFIER, "Verifier 2");
+    fx_add_member(f, V3, ESG_MEMBER_VERIFIER, "Verifier 3");
+    fx_add_member(f, VW, ESG_MEMBER_VERIFIER, "Water Verifier");
+    fx_add_member(f, AGENT, ESG_MEMBER_PAYING_AGENT, "Agent X");
+    ck_assert_int_eq(esg_genesis_add_accreditation(f->g, V1, "climate,energy"), 0);
+    ck_assert_int_eq(esg_genesis_add_accreditation(f->g, V2, "climate"), 0);
+    ck_assert_int_eq(esg_genesis_add_accreditation(f->g, V3, "climate"), 0);
+    ck_assert_int_eq(esg_genesis_add_accreditation(f->g, VW, "water"), 0);
+    fx_start(f);
+    OK(f, issue(f, "GB-1", false, 1000, 10));
+    OK(f, subscribe(f, INV1, "GB-1", 5));
+    OK(f, subscribe(f, INV2, "GB-1", 2));
+    OK(f, close_offering(f, "GB-1"));
+    return f;
+}
+
+/* ------------------------------------------------------------ reports */
+
+START_TEST(test_report) {
+    fx *f = consortium();
+    const fx_key *ka = fx_admin(f, CA);
+    rep r = rep_of("PA-1", GHG, 1250000, "2025-01-01", "2025-12-31");
+
+    uint64_t h = fx_height(f);
+    esg_hash r1 = report_ok(f, &r);
+    esg_pb_report *rec = report_rec(f, &r1);
+    ck_assert_ptr_nonnull(rec);
+    ck_assert(same_id(&rec->id, &r1));
+    ck_assert_str_eq(rec->city, CA);
+    ck_assert_uint_eq(rec->height, h + 1);
+    ck_assert_uint_eq(rec->time_ms, f->time_ms);
+    ck_assert_uint_eq(rec->superseded_by.len, 0);
+    ck_assert_uint_eq(rec->n_attestations, 0);
+    ck_assert_uint_eq(rec->n_disputes, 0);
+    ck_assert_ptr_nonnull(rec->report);
+    ck_assert_str_eq(rec->report->instrument, "GB-1");
+    ck_assert_str_eq(rec->report->project_id, "PA-1");
+    ck_assert_str_eq(rec->report->kpi, GHG);
+    ck_assert_int_eq(rec->report->value, 1250000);
+    ck_assert_str_eq(rec->report->period_start, "2025-01-01");
+    ck_assert_str_eq(rec->report->period_end, "2025-12-31");
+    ck_assert_str_eq(rec->report->methodology, "GHG Protocol for Cities");
+    ck_assert_str_eq(rec->report->evidence_uri, "https://example.org/evidence.pdf");
+    ck_assert_mem_eq(rec->report->evidence_sha256.data, H32, 32);
+    esg_pb_free(rec);
+    ck_assert(slot_holds(f, "PA-1", GHG, "2025-01-01", "2025-12-31", &r1));
+    ck_assert(indexed(f, "GB-1", &r1));
+
+    /* The same slot again: it must name the live report, with a reason. */
+    r.value = 1300000;
+    REJECTS(f, ka, ESG_ERR_DUPLICATE_REPORT, report(f, ka, &r));
+    assert_msg_has(f, esg_hash_hex(&r1).s);
+    r.sup = NOPE;
+    r.suplen = 32;
+    REJECTS(f, ka, ESG_ERR_BAD_SUPERSEDES, report(f, ka, &r));
+    r.sup = r1.b;
+    r.suplen = 31;
+    REJECTS(f, ka, ESG_ERR_BAD_SUPERSEDES, report(f, ka, &r));
+    r.suplen = 32;
+    REJECTS(f, ka, ESG_ERR_MISSING_REASON, report(f, ka, &r));
+    r.reason = "bad\treason";
+    REJECTS(f, ka, ESG_ERR_BAD_TEXT, report(f, ka, &r));
+    r.reason = "meter data corrected";
+    esg_hash r2 = report_ok(f, &r);
+
+    rec = report_rec(f, &r1);
+    ck_assert(same_id(&rec->superseded_by, &r2));
+    ck_assert_int_eq(rec->report->value, 1250000); /* history stays */
+    esg_pb_free(rec);
+    rec = report_rec(f, &r2);
+    ck_assert_uint_eq(rec->superseded_by.len, 0);
+    ck_assert(same_id(&rec->report->supersedes, &r1));
+    ck_assert_str_eq(rec->report->reason, "meter data corrected");
+    esg_pb_free(rec);
+    ck_assert(slot_holds(f, "PA-1", GHG, "2025-01-01", "2025-12-31", &r2));
+    ck_assert(indexed(f, "GB-1", &r1));
+    ck_assert(indexed(f, "GB-1", &r2));
+
+    /* Only the live report can be superseded. */
+    REJECTS(f, ka, ESG_ERR_BAD_SUPERSEDES, report(f, ka, &r)); /* names r1 */
+    assert_msg_has(f, esg_hash_hex(&r2).s);
+    r.sup = r2.b;
+    r.value = 1310000;
+    esg_hash r3 = report_ok(f, &r);
+    ck_assert(slot_holds(f, "PA-1", GHG, "2025-01-01", "2025-12-31", &r3));
+    rec = report_rec(f, &r2);
+    ck_assert(same_id(&rec->superseded_by, &r3));
+    esg_pb_free(rec);
+
+    /* Other slots are independent: another period (one day is enough),
+     * another KPI, another project; supersedes on an empty slot is refused. */
+    rep o = rep_of("PA-1", GHG, 0, "2025-12-31", "2026-01-01");
+    o.sup = r3.b;
+    o.suplen = 32;
+    o.reason = "x";
+    REJECTS(f, ka, ESG_ERR_BAD_SUPERSEDES, report(f, ka, &o));
+    assert_msg_has(f, "no live report");
+    o.sup = NULL;
+    o.suplen = 0;
+    o.reason = ""; /* value 0 is a value */
+    esg_hash r4 = report_ok(f, &o);
+    o = rep_of("PA-1", WATER, 5, "2025-01-01", "2025-12-31");
+    esg_hash r5 = report_ok(f, &o);
+    o = rep_of("PA-2", GHG, 5, "2025-01-01", "2025-12-31");
+    esg_hash r6 = report_ok(f, &o);
+    ck_assert(slot_holds(f, "PA-1", GHG, "2025-12-31", "2026-01-01", &r4));
+    ck_assert(slot_holds(f, "PA-1", WATER, "2025-01-01", "2025-12-31", &r5));
+    ck_assert(slot_holds(f, "PA-2", GHG, "2025-01-01", "2025-12-31", &r6));
+
+    /* Text limits count characters, not bytes: 1000 two-byte characters is
+     * a valid methodology; optional texts may be empty. */
+    char meth[2001];
+    for (int i = 0; i < 1000; i++)
+        memcpy(meth + 2 * i, "\xc3\xa9", 2);
+    meth[2000] = '\0';
+    o = rep_of("PC-1", GHG, 7, "2025-01-01", "2025-12-31");
+    o.methodology = meth;
+    o.uri = "";
+    esg_hash r7 = report_ok(f, &o);
+    rec = report_rec(f, &r7);
+    ck_assert_str_eq(rec->city, CC);
+    ck_assert_str_eq(rec->report->methodology, meth);
+    esg_pb_free(rec);
+
+    /* Reporting needs no particular status: an instrument still OFFERING. */
+    OK(f, issue(f, "GB-2", true, 1000, 10));
+    o = rep_of("PA-1", GHG, 1, "2025-01-01", "2025-12-31");
+    o.instrument = "GB-2";
+    esg_hash r8 = report_ok(f, &o);
+    ck_assert(indexed(f, "GB-2", &r8));
+    ck_assert(!indexed(f, "GB-1", &r8));
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
+START_TEST(test_report_rejections) {
+    fx *f = consortium();
+    const fx_key *ka = fx_admin(f, CA), *kb = fx_admin(f, CB);
+    rep r = rep_of("PA-1", GHG, 1000, "2025-01-01", "2025-12-31");
+
+    /* Who. */
+    fx_key adm = fx_key_new();
+    OK(f, add_account(f, ka, &adm, ESG_ROLE_ADMIN));
+    REJECTS(f, &adm, ESG_ERR_UNAUTHORIZED, report(f, &adm, &r));
+    assert_msg_has(f, "lacks role OFFICER");
+    REJECTS(f, kb, ESG_ERR_NOT_PROJECT_CITY, report(f, kb, &r));
+    assert_msg_has(f, "belongs to 'city-a', not 'city-b'");
+    REJECTS(f, fx_admin(f, INV1), ESG_ERR_NOT_PROJECT_CITY, report(f, fx_admin(f, INV1), &r));
+    REJECTS(f, fx_admin(f, V1), ESG_ERR_NOT_PROJECT_CITY, report(f, fx_admin(f, V1), &r));
+
+    /* What. */
+    char long_id[301];
+    memset(long_id, 'G', 300);
+    long_id[300] = '\0';
+    const char *bad_ins[] = {"GB-9", "", "gb-1", long_id};
+    for (size_t i = 0; i < 4; i++) {
+        rep x = r;
+        x.instrument = bad_ins[i];
+        REJECTS(f, ka, ESG_ERR_UNKNOWN_INSTRUMENT, report(f, ka, &x));
+    }
+    const char *bad_proj[] = {"PZ-1", "", "pa-1"};
+    for (size_t i = 0; i < 3; i++) {
+        rep x = r;
+        x.project = bad_proj[i];
+        REJECTS(f, ka, ESG_ERR_UNKNOWN_PROJECT, report(f, ka, &x));
+    }
+    const char *bad_kpi[] = {"trees_planted", "", "GHG_AVOIDED_TCO2E", long_id};
+    for (size_t i = 0; i < 4; i++) {
+        rep x = r;
+        x.kpi = bad_kpi[i];
+        REJECTS(f, ka, ESG_ERR_UNKNOWN_KPI, report(f, ka, &x));
+    }
+    {
+        rep x = r;
+        x.value = -1;
+        REJECTS(f, ka, ESG_ERR_BAD_AMOUNT, report(f, ka, &x));
+        x.value = INT64_MIN;
+        REJECTS(f, ka, ESG_ERR_BAD_AMOUNT, report(f, ka, &x));
+    }
+    const char *bad_dates[][2] = {{"2025-02-29", "2025-12-31"}, {"2025-01-01", "2025-13-01"},
+                                  {"", "2025-12-31"},           {"2025-01-01", ""},
+                                  {"2025-1-1", "2025-12-31"},   {"2025-01-01", "20251231"}};
+    for (size_t i = 0; i < 6; i++) {
+        rep x = r;
+        x.start = bad_dates[i][0];
+        x.end = bad_dates[i][1];
+        REJECTS(f, ka, ESG_ERR_BAD_DATE, report(f, ka, &x));
+    }
+    {
+        rep x = r;
+        x.end = x.start;
+        REJECTS(f, ka, ESG_ERR_BAD_PERIOD, report(f, ka, &x));
+        x.start = "2026-01-01";
+        x.end = "2025-12-31";
+        REJECTS(f, ka, ESG_ERR_BAD_PERIOD, report(f, ka, &x));
+    }
+    {
+        rep x = r;
+        x.hlen = 31;
+        REJECTS(f, ka, ESG_ERR_BAD_HASH, report(f, ka, &x));
+        x.hlen = 0;
+        REJECTS(f, ka, ESG_ERR_BAD_HASH, report(f, ka, &x));
+    }
+    {
+        char m1001[1002], u501[502];
+        memset(m1001, 'm', 1001);
+        m1001[1001] = '\0';
+        memset(u501, 'u', 501);
+        u501[501] = '\0';
+        rep x = r;
+        x.methodology = m1001;
+        REJECTS(f, ka, ESG_ERR_BAD_TEXT, report(f, ka, &x));
+        x.methodology = "line\nbreak";
+        REJECTS(f, ka, ESG_ERR_BAD_TEXT, report(f, ka, &x));
+        x = r;
+        x.uri = u501;
+        REJECTS(f, ka, ESG_ERR_BAD_TEXT, report(f, ka, &x));
+        x.uri = "https://example.org/\x7f";
+        REJECTS(f, ka, ESG_ERR_BAD_TEXT, report(f, ka, &x));
+        x = r;
+        x.reason = u501;
+        REJECTS(f, ka, ESG_ERR_BAD_TEXT, report(f, ka, &x));
+        /* At the limits: accepted. */
+        m1001[1000] = '\0';
+        u501[500] = '\0';
+        x = r;
+        x.methodology = m1001;
+        x.uri = u501;
+        x.reason = u501;
+        OK(f, report(f, ka, &x));
+    }
+    ck_assert_int_eq(total(f, GHG), 0);
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
+/* -------------------------------------------------------- attestations */
+
+/* -------------------------------------------------------- attestations */
+
+START_TEST(test_attest) {
+    fx *f = consortium();
+    const fx_key *k1 = fx_admin(f, V1), *kw = fx_admin(f, VW);
+    rep r = rep_of("PA-1", GHG, 1250000, "2025-01-01", "2025-12-31");
+    esg_hash r1 = report_ok(f, &r);
+
+    uint64_t h = fx_height(f);
+    esg_hash a1 = attest_ok(f, V1, &r1, ESG_OPINION_CONFIRMED, 1200000);
+    esg_pb_attestation *a = attestation_rec(f, &a1);
+    ck_assert_ptr_nonnull(a);
+    ck_assert(same_id(&a->id, &a1));
+    ck_assert(same_id(&a->report_id, &r1));
+    ck_assert_str_eq(a->verifier, V1);
+    ck_assert_int_eq(a->opinion, ESG_OPINION_CONFIRMED);
+    ck_assert_int_eq(a->verified_value, 1200000);
+    ck_assert_mem_eq(a->statement_sha256.data, S32, 32);
+    ck_assert_uint_eq(a->height, h + 1);
+    ck_assert(!a->revoked);
+    esg_pb_free(a);
+    esg_pb_report *rec = report_rec(f, &r1);
+    ck_assert_uint_eq(rec->n_attestations, 1);
+    ck_assert(same_id(&rec->attestations[0], &a1));
+    esg_pb_free(rec);
+
+    /* One live attestation per verifier member, whichever officer signs. */
+    REJECTS(f, k1, ESG_ERR_ALREADY_ATTESTED, attest(f, V1, &r1, ESG_OPINION_QUALIFIED, 1));
+    assert_msg_has(f, esg_hash_hex(&a1).s);
+    fx_key off = fx_key_new();
+    OK(f, add_account(f, k1, &off, ESG_ROLE_OFFICER));
+    REJECTS(f, &off, ESG_ERR_ALREADY_ATTESTED,
+            attest_raw(f, &off, r1.b, 32, ESG_OPINION_QUALIFIED, 1, S32, 32));
+    esg_hash a2 = attest_ok(f, V2, &r1, ESG_OPINION_REJECTED, 0);
+    rec = report_rec(f, &r1);
+    ck_assert_uint_eq(rec->n_attestations, 2);
+    ck_assert(same_id(&rec->attestations[0], &a1));
+    ck_assert(same_id(&rec->attestations[1], &a2));
+    esg_pb_free(rec);
+
+    /* Accreditation follows the KPI's category: ver-w (water) may attest a
+     * water report and not a climate one; ver-1 (climate, energy) the
+     * reverse. */
+    REJECTS(f, kw, ESG_ERR_NOT_ACCREDITED, attest(f, VW, &r1, ESG_OPINION_CONFIRMED, 1));
+    assert_msg_has(f, "'ver-w' is not accredited for 'climate'");
+    rep w = rep_of("PB-1", WATER, 900, "2025-01-01", "2025-12-31");
+    esg_hash rw = report_ok(f, &w);
+    REJECTS(f, k1, ESG_ERR_NOT_ACCREDITED, attest(f, V1, &rw, ESG_OPINION_CONFIRMED, 1));
+    attest_ok(f, VW, &rw, ESG_OPINION_QUALIFIED, 850);
+    ck_assert_int_eq(counted(f, &rw), 850);
+
+    /* A superseded report can no longer be attested; its successor can. */
+    r.sup = r1.b;
+    r.suplen = 32;
+    r.reason = "restated";
+    esg_hash r2 = report_ok(f, &r);
+    REJECTS(f, fx_admin(f, V3), ESG_ERR_REPORT_SUPERSEDED,
+            attest(f, V3, &r1, ESG_OPINION_CONFIRMED, 1));
+    assert_msg_has(f, esg_hash_hex(&r2).s);
+    attest_ok(f, V1, &r2, ESG_OPINION_CONFIRMED, 1);
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
+START_TEST(test_attest_rejections) {
+    fx *f = consortium();
+    const fx_key *k1 = fx_admin(f, V1), *ka = fx_admin(f, CA);
+    rep r = rep_of("PA-1", GHG, 1250000, "2025-01-01", "2025-12-31");
+    esg_hash r1 = report_ok(f, &r);
+
+    /* Who: an OFFICER of a VERIFIER member. */
+    REJECTS(f, ka, ESG_ERR_UNAUTHORIZED,
+            attest_raw(f, ka, r1.b, 32, ESG_OPINION_CONFIRMED, 1, S32, 32));
+    assert_msg_has(f, "not a VERIFIER");
+    REJECTS(f, fx_admin(f, INV1), ESG_ERR_UNAUTHORIZED,
+            attest_raw(f, fx_admin(f, INV1), r1.b, 32, ESG_OPINION_CONFIRMED, 1, S32, 32));
+    fx_key adm = fx_key_new();
+    OK(f, add_account(f, k1, &adm, ESG_ROLE_ADMIN));
+    REJECTS(f, &adm, ESG_ERR_UNAUTHORIZED,
+            attest_raw(f, &adm, r1.b, 32, ESG_OPINION_CONFIRMED, 1, S32, 32));
+    assert_msg_has(f, "lacks role OFFICER");
+
+    /* The report. */
+    REJECTS(f, k1, ESG_ERR_UNKNOWN_REPORT,
+            attest_raw(f, k1, NOPE, 32, ESG_OPINION_CONFIRMED, 1, S32, 32));
+    REJECTS(f, k1, ESG_ERR_UNKNOWN_REPORT,
+            attest_raw(f, k1, r1.b, 31, ESG_OPINION_CONFIRMED, 1, S32, 32));
+    REJECTS(f, k1, ESG_ERR_UNKNOWN_REPORT,
+            attest_raw(f, k1, NULL, 0, ESG_OPINION_CONFIRMED, 1, S32, 32));
+
+    /* Opinion, value, statement. */
+    REJECTS(f, k1, ESG_ERR_BAD_OPINION,
+            attest_raw(f, k1, r1.b, 32, ESG_OPINION_UNSPECIFIED, 1, S32, 32));
+    REJECTS(f, k1, ESG_ERR_BAD_OPINION, attest_raw(f, k1, r1.b, 32, 4, 1, S32, 32));
+    REJECTS(f, k1, ESG_ERR_BAD_AMOUNT,
+            attest_raw(f, k1, r1.b, 32, ESG_OPINION_CONFIRMED, -1, S32, 32));
+    REJECTS(f, k1, ESG_ERR_BAD_HASH,
+            attest_raw(f, k1, r1.b, 32, ESG_OPINION_CONFIRMED, 1, S32, 31));
+    REJECTS(f, k1, ESG_ERR_BAD_HASH,
+            attest_raw(f, k1, r1.b, 32, ESG_OPINION_CONFIRMED, 1, NULL, 0));
+    esg_pb_report *rec = report_rec(f, &r1);
+    ck_assert_uint_eq(rec->n_attestations, 0);
+    esg_pb_free(rec);
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
+START_TEST(test_revoke) {
+    fx *f = consortium();
+    const fx_key *k1 = fx_admin(f, V1), *k2 = fx_admin(f, V2);
+    rep r = rep_of("PA-1", GHG, 1250000, "2025-01-01", "2025-12-31");
+    esg_hash r1 = report_ok(f, &r);
+    esg_hash a1 = attest_ok(f, V1, &r1, ESG_OPINION_CONFIRMED, 1200000);
+
+    /* Who: an OFFICER of the verifier that attested. */
+    REJECTS(f, k2, ESG_ERR_NOT_ATTESTER, revoke(f, V2, &a1, "not mine"));
+    assert_msg_has(f, "made by 'ver-1', not 'ver-2'");
+    REJECTS(f, fx_admin(f, CA), ESG_ERR_NOT_ATTESTER, revoke(f, CA, &a1, "not mine"));
+    fx_key adm = fx_key_new();
+    OK(f, add_account(f, k1, &adm, ESG_ROLE_ADMIN));
+    REJECTS(f, &adm, ESG_ERR_UNAUTHORIZED, revoke_raw(f, &adm, a1.b, 32, "admin only"));
+
+    /* Which. */
+    REJECTS(f, k1, ESG_ERR_UNKNOWN_ATTESTATION, revoke_raw(f, k1, NOPE, 32, "x"));
+    REJECTS(f, k1, ESG_ERR_UNKNOWN_ATTESTATION, revoke_raw(f, k1, a1.b, 31, "x"));
+    REJECTS(f, k1, ESG_ERR_UNKNOWN_ATTESTATION, revoke_raw(f, k1, r1.b, 32, "x")); /* a report */
+
+    /* Why. */
+    char long_reason[502];
+    memset(long_reason, 'r', 501);
+    long_reason[501] = '\0';
+    REJECTS(f, k1, ESG_ERR_MISSING_REASON, revoke(f, V1, &a1, ""));
+    REJECTS(f, k1, ESG_ERR_BAD_TEXT, revoke(f, V1, &a1, long_reason));
+    REJECTS(f, k1, ESG_ERR_BAD_TEXT, revoke(f, V1, &a1, "two\nlines"));
+    long_reason[500] = '\0';
+    uint64_t h = fx_height(f);
+    OK(f, revoke(f, V1, &a1, long_reason));
+    esg_pb_attestation *a = attestation_rec(f, &a1);
+    ck_assert(a->revoked);
+    ck_assert_str_eq(a->revoke_reason, long_reason);
+    ck_assert_uint_eq(a->revoked_height, h + 1);
+    ck_assert_int_eq(a->verified_value, 1200000); /* history stays */
+    esg_pb_free(a);
+
+    REJECTS(f, k1, ESG_ERR_ATTESTATION_REVOKED, revoke(f, V1, &a1, "again"));
+    assert_msg_has(f, "revoked at height");
+
+    /* Then the verifier may attest again. */
+    esg_hash a2 = attest_ok(f, V1, &r1, ESG_OPINION_QUALIFIED, 1190000);
+    esg_pb_report *rec = report_rec(f, &r1);
+    ck_assert_uint_eq(rec->n_attestations, 2);
+    ck_assert(same_id(&rec->attestations[0], &a1));
+    ck_assert(same_id(&rec->attestations[1], &a2));
+    esg_pb_free(rec);
+    ck_assert_int_eq(counted(f, &r1), 1190000);
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
+START_TEST(test_dispute) {
+    fx *f = consortium();
+    const fx_key *ki1 = fx_admin(f, INV1), *ki3 = fx_admin(f, INV3);
+    rep r = rep_of("PA-1", GHG, 1250000, "2025-01-01", "2025-12-31");
+    esg_hash r1 = report_ok(f, &r);
+    attest_ok(f, V1, &r1, ESG_OPINION_CONFIRMED, 1200000);
+
+    /* Who: an OFFICER of a member holding units now. */
+    REJECTS(f, ki3, ESG_ERR_NOT_HOLDER, dispute_raw(f, ki3, r1.b, 32, "doubt"));
+    assert_msg_has(f, "'inv-3' holds no units of 'GB-1'");
+    REJECTS(f, fx_admin(f, CA), ESG_ERR_NOT_HOLDER,
+            dispute_raw(f, fx_admin(f, CA), r1.b, 32, "doubt"));
+    fx_key adm = fx_key_new();
+    OK(f, add_account(f, ki1, &adm, ESG_ROLE_ADMIN));
+    REJECTS(f, &adm, ESG_ERR_UNAUTHORIZED, dispute_raw(f, &adm, r1.b, 32, "doubt"));
+
+    /* Which, why. */
+    REJECTS(f, ki1, ESG_ERR_UNKNOWN_REPORT, dispute_raw(f, ki1, NOPE, 32, "doubt"));
+    REJECTS(f, ki1, ESG_ERR_UNKNOWN_REPORT, dispute_raw(f, ki1, r1.b, 0, "doubt"));
+    REJECTS(f, ki1, ESG_ERR_MISSING_REASON, dispute_raw(f, ki1, r1.b, 32, ""));
+    REJECTS(f, ki1, ESG_ERR_BAD_TEXT, dispute_raw(f, ki1, r1.b, 32, "bell\a"));
+    char long_reason[502];
+    memset(long_reason, 'r', 501);
+    long_reason[501] = '\0';
+    REJECTS(f, ki1, ESG_ERR_BAD_TEXT, dispute_raw(f, ki1, r1.b, 32, long_reason));
+
+    uint64_t h = fx_height(f);
+    OK(f, dispute_raw(f, ki1, r1.b, 32, "the baseline year is wrong"));
+    esg_hash d1 = f->last_id;
+    esg_pb_dispute *d = fx_get(f, ESG_T_DISPUTES, d1.b, 32, ESG_PB_DISPUTE_DESC);
+    ck_assert_ptr_nonnull(d);
+    ck_assert(same_id(&d->id, &d1));
+    ck_assert(same_id(&d->report_id, &r1));
+    ck_assert_str_eq(d->member, INV1);
+    ck_assert_str_eq(d->reason, "the baseline year is wrong");
+    ck_assert_uint_eq(d->height, h + 1);
+    esg_pb_free(d);
+    /* Another dispute by the same holder is another record. */
+    OK(f, dispute_raw(f, ki1, r1.b, 32, "and the scope"));
+    esg_hash d2 = f->last_id;
+    esg_pb_report *rec = report_rec(f, &r1);
+    ck_assert_uint_eq(rec->n_disputes, 2);
+    ck_assert(same_id(&rec->disputes[0], &d1));
+    ck_assert(same_id(&rec->disputes[1], &d2));
+    ck_assert_uint_eq(rec->n_attestations, 1);
+    esg_pb_free(rec);
+
+    /* Disputes change no total. */
+    ck_assert_int_eq(counted(f, &r1), 1200000);
+    ck_assert_int_eq(total(f, GHG), 1200000);
+
+    /* Holding is judged now: inv-1 sells out, inv-3 buys in. */
+    OK(f, transfer(f, INV1, "GB-1", INV3, 5));
+    REJECTS(f, ki1, ESG_ERR_NOT_HOLDER, dispute_raw(f, ki1, r1.b, 32, "still"));
+    OK(f, dispute_raw(f, ki3, r1.b, 32, "new holder's doubt"));
+
+    /* A superseded report may still be disputed (its history is shown). */
+    r.sup = r1.b;
+    r.suplen = 32;
+    r.reason = "restated";
+    report_ok(f, &r);
+    OK(f, dispute_raw(f, ki3, r1.b, 32, "about the old figure"));
+    rec = report_rec(f, &r1);
+    ck_assert_uint_eq(rec->n_disputes, 4);
+    esg_pb_free(rec);
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
+/* ------------------------------------------------------------ counting */
+
+START_TEST(test_counting) {
+    fx *f = consortium();
+    rep r = rep_of("PA-1", GHG, 1250000, "2025-01-01", "2025-12-31");
+    esg_hash r1 = report_ok(f, &r);
+    size_t n;
+
+    /* No attestation: reported, not counted. */
+    ck_assert_int_eq(counted(f, &r1), -1);
+    ck_assert_int_eq(sum(f, "GB-1", GHG, NULL, NULL, &n), 0);
+    ck_assert_uint_eq(n, 0);
+
+    /* CONFIRMED 1200.000 and QUALIFIED 1100.000: the smaller, 1100.000. */
+    attest_ok(f, V1, &r1, ESG_OPINION_CONFIRMED, 1200000);
+    ck_assert_int_eq(counted(f, &r1), 1200000);
+    esg_hash q = attest_ok(f, V2, &r1, ESG_OPINION_QUALIFIED, 1100000);
+    ck_assert_int_eq(counted(f, &r1), 1100000);
+    ck_assert_int_eq(sum(f, "GB-1", GHG, NULL, NULL, &n), 1100000);
+    ck_assert_uint_eq(n, 1);
+
+    /* A live REJECTED: not counted, whatever else. */
+    esg_hash rej = attest_ok(f, V3, &r1, ESG_OPINION_REJECTED, 0);
+    ck_assert_int_eq(counted(f, &r1), -1);
+    ck_assert_int_eq(sum(f, "GB-1", GHG, NULL, NULL, &n), 0);
+    ck_assert_uint_eq(n, 0);
+
+    /* Revoke the REJECTED: counts again. */
+    OK(f, revoke(f, V3, &rej, "wrong file reviewed"));
+    ck_assert_int_eq(counted(f, &r1), 1100000);
+
+    /* Revoke the QUALIFIED: the minimum is over live attestations only. */
+    OK(f, revoke(f, V2, &q, "superseded by a new opinion"));
+    ck_assert_int_eq(counted(f, &r1), 1200000);
+    q = attest_ok(f, V2, &r1, ESG_OPINION_QUALIFIED, 1150000);
+    ck_assert_int_eq(counted(f, &r1), 1150000);
+    ck_assert_int_eq(total(f, GHG), 1150000);
+
+    /* Superseded: the old report stops counting (its attestations stay
+     * live), the new one starts from zero attestations. */
+    r.sup = r1.b;
+    r.suplen = 32;
+    r.reason = "restated";
+    r.value = 1300000;
+    esg_hash r2 = report_ok(f, &r);
+    ck_assert_int_eq(counted(f, &r1), -1);
+    ck_assert_int_eq(counted(f, &r2), -1);
+    ck_assert_int_eq(sum(f, "GB-1", GHG, NULL, NULL, &n), 0);
+    ck_assert_uint_eq(n, 0);
+    attest_ok(f, V2, &r2, ESG_OPINION_CONFIRMED, 1290000); /* ver-2 is free again */
+    ck_assert_int_eq(counted(f, &r2), 1290000);
+    ck_assert_int_eq(total(f, GHG), 1290000);
+
+    /* Only QUALIFIED counts too; revoking the one live attestation stops it. */
+    rep w = rep_of("PB-1", WATER, 5000, "2025-01-01", "2025-12-31");
+    esg_hash rw = report_ok(f, &w);
+    esg_hash aw = attest_ok(f, VW, &rw, ESG_OPINION_QUALIFIED, 4000);
+    ck_assert_int_eq(counted(f, &rw), 4000);
+    OK(f, revoke(f, VW, &aw, "withdrawn"));
+    ck_assert_int_eq(counted(f, &rw), -1);
+    ck_assert_int_eq(total(f, WATER), 0);
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
+START_TEST(test_totals) {
+    fx *f = consortium();
+    size_t n;
+    /* a: PA-1 2025, CONFIRMED 1000.500                  -> 1000.500
+     * b: PB-1 2025, CONFIRMED 2000.250, QUALIFIED 1999.999 -> 1999.999
+     * c: PA-1 2026H1, CONFIRMED 300.000                 ->  300.000
+     * d: PC-1 2025-07..2026-06, no attestation          -> not counted
+     * e: PB-1 2024, CONFIRMED and REJECTED              -> not counted
+     * w: PA-1 water 2025, CONFIRMED 5000.000            -> water only
+     * GHG total: 1000.500 + 1999.999 + 300.000 = 3300.499, 3 reports. */
+    rep ra = rep_of("PA-1", GHG, 1000000, "2025-01-01", "2025-12-31");
+    rep rb = rep_of("PB-1", GHG, 2100000, "2025-01-01", "2025-12-31");
+    rep rc = rep_of("PA-1", GHG, 310000, "2026-01-01", "2026-06-30");
+    rep rd = rep_of("PC-1", GHG, 777000, "2025-07-01", "2026-06-30");
+    rep re = rep_of("PB-1", GHG, 900000, "2024-01-01", "2024-12-31");
+    rep rw = rep_of("PA-1", WATER, 5000000, "2025-01-01", "2025-12-31");
+    esg_hash a = report_ok(f, &ra), b = report_ok(f, &rb), c = report_ok(f, &rc);
+    esg_hash d = report_ok(f, &rd), e = report_ok(f, &re), w = report_ok(f, &rw);
+    (void)d;
+    attest_ok(f, V1, &a, ESG_OPINION_CONFIRMED, 1000500);
+    attest_ok(f, V1, &b, ESG_OPINION_CONFIRMED, 2000250);
+    attest_ok(f, V2, &b, ESG_OPINION_QUALIFIED, 1999999);
+    attest_ok(f, V3, &c, ESG_OPINION_CONFIRMED, 300000);
+    attest_ok(f, V1, &e, ESG_OPINION_CONFIRMED, 900000);
+    attest_ok(f, V2, &e, ESG_OPINION_REJECTED, 0);
+    attest_ok(f, VW, &w, ESG_OPINION_CONFIRMED, 5000000);
+
+    ck_assert_int_eq(sum(f, "GB-1", GHG, NULL, NULL, &n), 3300499);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_int_eq(sum(f, "GB-1", WATER, NULL, NULL, &n), 5000000);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(sum(f, "GB-1", "energy_saved_mwh", NULL, NULL, &n), 0);
+    ck_assert_uint_eq(n, 0);
+
+    /* period_end in (after, until]: both ends matter exactly. */
+    ck_assert_int_eq(sum(f, "GB-1", GHG, "2024-12-31", "2025-12-31", &n), 3000499);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(sum(f, "GB-1", GHG, "2024-12-31", "2025-12-30", &n), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(sum(f, "GB-1", GHG, "2025-12-31", NULL, &n), 300000); /* d: not counted */
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(sum(f, "GB-1", GHG, "2025-12-30", "2026-06-30", &n), 3300499);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_int_eq(sum(f, "GB-1", GHG, "2023-12-31", "2024-12-31", &n), 0); /* e rejected */
+    ck_assert_uint_eq(n, 0);
+
+    /* Another instrument's reports stay apart; an unknown one sums to 0. */
+    OK(f, issue(f, "GB-2", true, 1000, 10));
+    rep other = rep_of("PA-1", GHG, 1, "2025-01-01", "2025-12-31");
+    other.instrument = "GB-2";
+    esg_hash o = report_ok(f, &other);
+    attest_ok(f, V1, &o, ESG_OPINION_CONFIRMED, 1);
+    ck_assert_int_eq(sum(f, "GB-2", GHG, NULL, NULL, &n), 1);
+    ck_assert_int_eq(sum(f, "GB-1", GHG, NULL, NULL, &n), 3300499);
+    ck_assert_int_eq(sum(f, "GB-9", GHG, NULL, NULL, &n), 0);
+    ck_assert_int_eq(sum(f, "", GHG, NULL, NULL, &n), 0);
+    ck_assert_uint_eq(n, 0);
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
+/* ---------------------------------------------------- attributed impact */
+
+START_TEST(test_attributed) {
+    fx *f = consortium();
+    uint64_t u, out;
+    /* Nothing counts yet. */
+    ck_assert_int_eq(attributed(f, "GB-1", GHG, INV1, &u, &out), 0);
+    ck_assert_uint_eq(u, 5);
+    ck_assert_uint_eq(out, 7);
+
+    rep r = rep_of("PA-1", GHG, 1000001, "2025-01-01", "2025-12-31");
+    esg_hash r1 = report_ok(f, &r);
+    attest_ok(f, V1, &r1, ESG_OPINION_CONFIRMED, 1000001);
+    /* T = 1000.001; 7 units outstanding.
+     * inv-1: 5 units: 5000005 / 7 = 714286.43 -> 714.286
+     * inv-2: 2 units: 2000002 / 7 = 285714.57 -> 285.714
+     * (the floors leave 0.001 unattributed) */
+    ck_assert_int_eq(attributed(f, "GB-1", GHG, INV1, &u, &out), 714286);
+    ck_assert_uint_eq(u, 5);
+    ck_assert_uint_eq(out, 7);
+    ck_assert_int_eq(attributed(f, "GB-1", GHG, INV2, NULL, NULL), 285714);
+    ck_assert_int_eq(attributed(f, "GB-1", GHG, INV3, &u, &out), 0);
+    ck_assert_uint_eq(u, 0);
+    ck_assert_uint_eq(out, 7);
+    ck_assert_int_eq(attributed(f, "GB-1", GHG, CA, NULL, NULL), 0);
+    ck_assert_int_eq(attributed(f, "GB-1", WATER, INV1, NULL, NULL), 0);
+
+    /* Holdings now: inv-1 gives 1 unit to inv-3.
+     * inv-1: 4000004 / 7 = 571429.14 -> 571.429
+     * inv-3: 1000001 / 7 = 142857.29 -> 142.857 */
+    OK(f, transfer(f, INV1, "GB-1", INV3, 1));
+    ck_assert_int_eq(attributed(f, "GB-1", GHG, INV1, NULL, NULL), 571429);
+    ck_assert_int_eq(attributed(f, "GB-1", GHG, INV3, NULL, NULL), 142857);
+    ck_assert_int_eq(attributed(f, "GB-1", GHG, INV2, NULL, NULL), 285714);
+
+    /* An offering has no outstanding units yet; an unknown instrument is
+     * an error. */
+    OK(f, issue(f, "GB-2", true, 1000, 10));
+    OK(f, subscribe(f, INV1, "GB-2", 3));
+    ck_assert_int_eq(attributed(f, "GB-2", GHG, INV1, &u, &out), 0);
+    ck_assert_uint_eq(u, 0);
+    ck_assert_uint_eq(out, 0);
+    view v = view_open(f);
+    int64_t val = 42;
+    ck_assert_int_eq(esg_impact_attributed(v.st, "GB-9", GHG, INV1, &val, NULL, NULL),
+                     ESG_ERR_UNKNOWN_INSTRUMENT);
+    ck_assert_int_eq(val, 0);
+    view_close(&v);
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
+START_TEST(test_attributed_after_redemption) {
+    fx *f = consortium();
+    rep r = rep_of("PA-1", GHG, 1000001, "2025-01-01", "2025-12-31");
+    esg_hash r1 = report_ok(f, &r);
+    attest_ok(f, V1, &r1, ESG_OPINION_CONFIRMED, 1000001);
+    OK(f, transfer(f, INV1, "GB-1", INV3, 1)); /* inv-1 4, inv-2 2, inv-3 1 */
+
+    /* Coupon 1 on 2027-01-15; then inv-2 sells its 2 to inv-3 (inv-3 3);
+     * the final coupon 2028-01-15 snapshots inv-1 4, inv-3 3 (inv-2 0);
+     * after it inv-1 passes 1 unit to inv-2, which the snapshot ignores. */
+    time_to(f, "2027-01-15");
+    OK(f, record_payment(f, "GB-1", ESG_PAYMENT_COUPON, "2027-01-15"));
+    OK(f, transfer(f, INV2, "GB-1", INV3, 2));
+    time_to(f, "2028-01-15");
+    OK(f, record_payment(f, "GB-1", ESG_PAYMENT_COUPON, "2028-01-15"));
+    OK(f, transfer(f, INV1, "GB-1", INV2, 1));
+    ck_assert_int_eq(attributed(f, "GB-1", GHG, INV2, NULL, NULL), 142857); /* 1/7 now */
+    OK(f, record_payment(f, "GB-1", ESG_PAYMENT_REDEMPTION, "2028-01-15"));
+
+    /* MATURED: units at the last coupon, of 7.
+     * inv-1: 4 -> 4000004 / 7 = 571429.14 -> 571.429
+     * inv-3: 3 -> 3000003 / 7 = 428571.86 -> 428.571
+     * inv-2: 0 (it held nothing at the last coupon) */
+    uint64_t u, out;
+    ck_assert_int_eq(attributed(f, "GB-1", GHG, INV1, &u, &out), 571429);
+    ck_assert_uint_eq(u, 4);
+    ck_assert_uint_eq(out, 7);
+    ck_assert_int_eq(attributed(f, "GB-1", GHG, INV3, &u, &out), 428571);
+    ck_assert_uint_eq(u, 3);
+    ck_assert_int_eq(attributed(f, "GB-1", GHG, INV2, &u, &out), 0);
+    ck_assert_uint_eq(u, 0);
+    ck_assert_uint_eq(out, 7);
+
+    /* Impact attested after maturity still counts toward the total. */
+    rep r2 = rep_of("PB-1", GHG, 6, "2026-01-01", "2026-12-31");
+    esg_hash rb = report_ok(f, &r2);
+    attest_ok(f, V2, &rb, ESG_OPINION_CONFIRMED, 6);
+    /* T = 1000.007: inv-1 4000028 / 7 = 571432 exactly. */
+    ck_assert_int_eq(attributed(f, "GB-1", GHG, INV1, NULL, NULL), 571432);
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
+START_TEST(test_attributed_large) {
+    fx *f = consortium();
+    /* GB-4: face 1, 3 x 10^12 units; inv-1 2 x 10^12, inv-2 10^12. */
+    OK(f, issue(f, "GB-4", true, 1, UINT64_C(3000000000000)));
+    OK(f, subscribe(f, INV1, "GB-4", UINT64_C(2000000000000)));
+    OK(f, subscribe(f, INV2, "GB-4", UINT64_C(1000000000000)));
+    OK(f, close_offering(f, "GB-4"));
+    rep r = rep_of("PA-1", GHG, INT64_C(9000000000000000001), "2025-01-01", "2025-12-31");
+    r.instrument = "GB-4";
+    esg_hash r1 = report_ok(f, &r);
+    attest_ok(f, V1, &r1, ESG_OPINION_CONFIRMED, INT64_C(9000000000000000001));
+    /* T x u needs 128 bits (9e18 x 2e12 = 1.8e31).
+     * inv-1: (9e18 + 1) x 2e12 / 3e12 = 6e18 + 2/3 -> 6000000000000000000
+     * inv-2: (9e18 + 1) / 3 = 3e18 + 1/3           -> 3000000000000000000 */
+    ck_assert_int_eq(attributed(f, "GB-4", GHG, INV1, NULL, NULL),
+                     INT64_C(6000000000000000000));
+    ck_assert_int_eq(attributed(f, "GB-4", GHG, INV2, NULL, NULL),
+                     INT64_C(3000000000000000000));
+
+    /* A second report of 9e18 makes the total overflow int64: an error,
+     * never a wrapped figure. */
+    rep r2 = rep_of("PA-2", GHG, INT64_C(9000000000000000000), "2025-01-01", "2025-12-31");
+    r2.instrument = "GB-4";
+    esg_hash rb = report_ok(f, &r2);
+    attest_ok(f, V1, &rb, ESG_OPINION_CONFIRMED, INT64_C(9000000000000000000));
+    view v = view_open(f);
+    int64_t s = 42, val = 42;
+    size_t n = 42;
+    ck_assert_int_eq(esg_impact_sum(v.st, "GB-4", GHG, INT32_MIN, INT32_MAX, &s, &n),
+                     ESG_ERR_OVERFLOW);
+    ck_assert_int_eq(s, 0);
+    ck_assert_int_eq(esg_impact_attributed(v.st, "GB-4", GHG, INV1, &val, NULL, NULL),
+                     ESG_ERR_OVERFLOW);
+    ck_assert_int_eq(val, 0);
+    view_close(&v);
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
+
+Suite *suite_impact(void) {
+    Suite *s = suite_create("impact");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_report);
+    tcase_add_test(tc, test_report_rejections);
+    tcase_add_test(tc, test_attest);
+    tcase_add_test(tc, test_attest_rejections);
+    tcase_add_test(tc, test_revoke);
+    tcase_add_test(tc, test_dispute);
+    tcase_add_test(tc, test_counting);
+    tcase_add_test(tc, test_totals);
+    tcase_add_test(tc, test_attributed);
+    tcase_add_test(tc, test_attributed_after_redemption);
+    tcase_add_test(tc, test_attributed_large);
+    suite_add_tcase(s, tc);
+    return s;
+}

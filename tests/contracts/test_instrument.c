@@ -1,0 +1,932 @@
+/* Instrument contracts through the real executor on a real store:
+ * IssueInstrument (every spec rule, the co-signatures), Subscribe,
+ * CloseOffering, Transfer, and the date, schedule and split rules of
+ * contracts/instrument.h. Each rejection is asserted by its code and by
+ * the state it did not change. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "contracts/instrument.h"
+#include "fixture.h"
+#include "ledger/error.h"
+
+#define HER "city-heraklion"
+#define KAV "city-kavala"
+#define THE "city-thessaloniki"
+#define TRI "city-trikala"
+#define INV_A "fund-a"
+#define INV_B "fund-b"
+#define INV_C "fund-c"
+#define VER "verifier-a"
+#define AGENT "agent-x"
+#define AGENT2 "agent-y"
+
+/* Four cities, three investors, a verifier, two paying agents. */
+static fx *consortium(void) {
+    fx *f = fx_new();
+    fx_add_member(f, HER, ESG_MEMBER_CITY, "Heraklion");
+    fx_add_member(f, KAV, ESG_MEMBER_CITY, "Kavala");
+    fx_add_member(f, THE, ESG_MEMBER_CITY, "Thessaloniki");
+    fx_add_member(f, TRI, ESG_MEMBER_CITY, "Trikala");
+    fx_add_member(f, INV_A, ESG_MEMBER_INVESTOR, "Fund A");
+    fx_add_member(f, INV_B, ESG_MEMBER_INVESTOR, "Fund B");
+    fx_add_member(f, INV_C, ESG_MEMBER_INVESTOR, "Fund C");
+    fx_add_member(f, VER, ESG_MEMBER_VERIFIER, "Verifier A");
+    fx_add_member(f, AGENT, ESG_MEMBER_PAYING_AGENT, "Agent X");
+    fx_add_member(f, AGENT2, ESG_MEMBER_PAYING_AGENT, "Agent Y");
+    ck_assert_int_eq(esg_genesis_add_accreditation(f->g, VER, "climate"), 0);
+    fx_start(f);
+    return f;
+}
+
+/* ------------------------------------------------------------ assertions */
+
+/* Runs `call` (a submission signed by `k`) and asserts it was rejected
+ * with `code`, leaving the chain where it was: no block, same app hash,
+ * the signer's nonce not spent. */
+#define REJECTS(f, k, code, call)                                                  \
+    do {                                                                           \
+        esg_hash h0_ = fx_app_hash(f);                                             \
+        uint64_t height0_ = fx_height(f), nonce0_ = fx_nonce(f, &(k)->pk);          \
+        int rc_ = (call);                                                          \
+        ck_assert_msg(rc_ == (code), "line %d: got %s ('%s'), want %s", __LINE__,   \
+                      esg_err_name(rc_), (f)->msg, esg_err_name(code));            \
+        esg_hash h1_ = fx_app_hash(f);                                             \
+        ck_assert_msg(esg_hash_eq(&h0_, &h1_), "line %d: state changed", __LINE__);  \
+        ck_assert_uint_eq(fx_height(f), height0_);                                 \
+        ck_assert_uint_eq(fx_nonce(f, &(k)->pk), nonce0_);                         \
+    } while (0)
+
+#define OK(f, call)                                                                \
+    do {                                                                           \
+        int rc_ = (call);                                                          \
+        ck_assert_msg(rc_ == 0, "line %d: %s: %s", __LINE__, esg_err_name(rc_),     \
+                      (f)->msg);                                                   \
+    } while (0)
+
+static void assert_msg_has(fx *f, const char *needle) {
+    ck_assert_msg(strstr(f->msg, needle) != NULL, "message '%s' lacks '%s'", f->msg,
+                  needle);
+}
+
+/* ---------------------------------------------------------- spec builder */
+
+#define SB_MAX 128
+
+/* A spec with its arrays, built in place (it points into itself: never
+ * copy one). */
+typedef struct spec_b {
+    esg_pb_instrument_spec s;
+    esg_pb_co_issuer ci[SB_MAX];
+    esg_pb_co_issuer *cip[SB_MAX];
+    esg_pb_project pr[SB_MAX];
+    esg_pb_project *prp[SB_MAX];
+    uint32_t sdgs[SB_MAX][20];
+    esg_pb_kpi_target kt[SB_MAX];
+    esg_pb_kpi_target *ktp[SB_MAX];
+    char names[SB_MAX][48];
+    uint8_t fw[33], er[33];
+} spec_b;
+
+static void sb_co_issuer(spec_b *b, const char *member, uint32_t share) {
+    size_t i = b->s.n_co_issuers++;
+    esg_pb_co_issuer init = ESG_PB_CO_ISSUER_INIT;
+    b->ci[i] = init;
+    b->ci[i].member = (char *)member;
+    b->ci[i].share_bps = share;
+    b->cip[i] = &b->ci[i];
+    b->s.co_issuers = b->cip;
+}
+
+static esg_pb_project *sb_project(spec_b *b, const char *id, const char *city) {
+    size_t i = b->s.n_projects++;
+    esg_pb_project init = ESG_PB_PROJECT_INIT;
+    b->pr[i] = init;
+    b->pr[i].id = (char *)id;
+    b->pr[i].city = (char *)city;
+    b->pr[i].name = "Rooftop solar";
+    b->pr[i].eu_objective = ESG_EU_OBJECTIVE_CCM;
+    b->sdgs[i][0] = 7;
+    b->sdgs[i][1] = 11;
+    b->pr[i].sdgs = b->sdgs[i];
+    b->pr[i].n_sdgs = 2;
+    b->pr[i].budget = 20000000;
+    b->prp[i] = &b->pr[i];
+    b->s.projects = b->prp;
+    return &b->pr[i];
+}
+
+static esg_pb_kpi_target *sb_target(spec_b *b, const char *kpi, int64_t target,
+                                    const char *obs, uint32_t step) {
+    size_t i = b->s.n_kpi_targets++;
+    esg_pb_kpi_target init = ESG_PB_KPI_TARGET_INIT;
+    b->kt[i] = init;
+    b->kt[i].kpi = (char *)kpi;
+    b->kt[i].target = target;
+    b->kt[i].observation_date = (char *)obs;
+    b->kt[i].step_up_bps = step;
+    b->ktp[i] = &b->kt[i];
+    b->s.kpi_targets = b->ktp;
+    return &b->kt[i];
+}
+
+/* The design's example: a joint green bond of Heraklion (lead, 50 %),
+ * Kavala (30 %) and Thessaloniki (20 %), a project in each city. */
+static void sb_init(spec_b *b, const char *id) {
+    memset(b, 0, sizeof *b);
+    esg_pb_instrument_spec init = ESG_PB_INSTRUMENT_SPEC_INIT;
+    b->s = init;
+    b->s.id = (char *)id;
+    b->s.kind = ESG_INSTRUMENT_GREEN_BOND;
+    b->s.name = "Joint green bond of three cities";
+    b->s.currency = "EUR";
+    b->s.face_value = 100000;
+    b->s.units = 5000;
+    b->s.coupon_bps = 125;
+    b->s.coupon_frequency_months = 12;
+    b->s.issue_date = "2024-03-01";
+    b->s.maturity_date = "2027-03-01";
+    sb_co_issuer(b, HER, 5000);
+    sb_co_issuer(b, KAV, 3000);
+    sb_co_issuer(b, THE, 2000);
+    b->s.paying_agent = AGENT;
+    sb_project(b, "H-SOLAR", HER);
+    sb_project(b, "K-TRAM", KAV);
+    sb_project(b, "T-WATER", THE);
+    memset(b->fw, 0xf1, sizeof b->fw);
+    memset(b->er, 0xe2, sizeof b->er);
+    b->s.framework_sha256 = esg_pb_bin(b->fw, 32);
+    b->s.external_review_sha256 = esg_pb_bin(b->er, 32);
+}
+
+/* ------------------------------------------------------------ tx helpers */
+
+static int issue_keys(fx *f, const esg_pb_instrument_spec *s, const fx_key *const *keys,
+                      size_t n) {
+    esg_pb_issue_instrument ii = ESG_PB_ISSUE_INSTRUMENT_INIT;
+    ii.spec = (esg_pb_instrument_spec *)s;
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_ISSUE_INSTRUMENT;
+    b.issue_instrument = &ii;
+    return fx_submit_keys(f, &b, 0, keys, n);
+}
+
+#define issue(f, s, ...)                                                       \
+    issue_keys((f), (s), (const fx_key *const[]){__VA_ARGS__},                 \
+               sizeof((const fx_key *const[]){__VA_ARGS__}) / sizeof(const fx_key *))
+
+/* Issued by Heraklion's admin, co-signed by Kavala's and Thessaloniki's. */
+static int issue3(fx *f, const esg_pb_instrument_spec *s) {
+    return issue(f, s, fx_admin(f, HER), fx_admin(f, KAV), fx_admin(f, THE));
+}
+
+static int subscribe(fx *f, const fx_key *k, const char *instrument, uint64_t units) {
+    esg_pb_subscribe s = ESG_PB_SUBSCRIBE_INIT;
+    s.instrument = (char *)instrument;
+    s.units = units;
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_SUBSCRIBE;
+    b.subscribe = &s;
+    return fx_submit(f, &b, k);
+}
+
+static int close_offering(fx *f, const fx_key *k, const char *instrument) {
+    esg_pb_close_offering c = ESG_PB_CLOSE_OFFERING_INIT;
+    c.instrument = (char *)instrument;
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_CLOSE_OFFERING;
+    b.close_offering = &c;
+    return fx_submit(f, &b, k);
+}
+
+static int transfer(fx *f, const fx_key *k, const char *instrument, const char *to,
+                    uint64_t units) {
+    esg_pb_transfer t = ESG_PB_TRANSFER_INIT;
+    t.instrument = (char *)instrument;
+    t.to_member = (char *)to;
+    t.units = units;
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_TRANSFER;
+    b.transfer = &t;
+    return fx_submit(f, &b, k);
+}
+
+static int add_account(fx *f, const fx_key *admin, const esg_pubkey *pk, esg_pb_role role) {
+    esg_pb_add_account aa = ESG_PB_ADD_ACCOUNT_INIT;
+    aa.pubkey = esg_pb_bin(pk->b, 32);
+    aa.roles = &role;
+    aa.n_roles = 1;
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_ADD_ACCOUNT;
+    b.add_account = &aa;
+    return fx_submit(f, &b, admin);
+}
+
+static int revoke_account(fx *f, const fx_key *admin, const esg_pubkey *pk) {
+    esg_pb_revoke_account ra = ESG_PB_REVOKE_ACCOUNT_INIT;
+    ra.pubkey = esg_pb_bin(pk->b, 32);
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_REVOKE_ACCOUNT;
+    b.revoke_account = &ra;
+    return fx_submit(f, &b, admin);
+}
+
+/* Suspends `id` by a proposal of Heraklion approved by Kavala and
+ * Trikala (3 of 4 cities, or all 3 once Thessaloniki is suspended). */
+static void suspend(fx *f, const char *id) {
+    esg_pb_suspend_member sm = ESG_PB_SUSPEND_MEMBER_INIT;
+    sm.id = (char *)id;
+    esg_pb_proposal p = ESG_PB_PROPOSAL_INIT;
+    p.change_case = ESG_PROPOSAL_SUSPEND_MEMBER;
+    p.suspend_member = &sm;
+    esg_pb_propose pr = ESG_PB_PROPOSE_INIT;
+    pr.proposal = &p;
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_PROPOSE;
+    b.propose = &pr;
+    OK(f, fx_submit(f, &b, fx_admin(f, HER)));
+    esg_hash id_ = f->last_id;
+    const char *voters[2] = {KAV, TRI};
+    for (int i = 0; i < 2; i++) {
+        esg_pb_vote v = ESG_PB_VOTE_INIT;
+        v.proposal_id = esg_pb_bin(id_.b, 32);
+        v.approve = true;
+        esg_pb_tx_body vb = ESG_PB_TX_BODY_INIT;
+        vb.action_case = ESG_ACTION_VOTE;
+        vb.vote = &v;
+        OK(f, fx_submit(f, &vb, fx_admin(f, voters[i])));
+    }
+    esg_pb_member *m = fx_member(f, id);
+    ck_assert(m->suspended);
+    esg_pb_free(m);
+}
+
+/* ------------------------------------------------------------ readers */
+
+static esg_pb_instrument_record *instrument(fx *f, const char *id) {
+    return fx_get(f, ESG_T_INSTRUMENTS, id, strlen(id), ESG_PB_INSTRUMENT_RECORD_DESC);
+}
+
+static esg_pb_holding *holding(fx *f, const char *ins, const char *member) {
+    uint8_t key[96];
+    size_t il = strlen(ins), ml = strlen(member);
+    memcpy(key, ins, il);
+    key[il] = 0;
+    memcpy(key + il + 1, member, ml);
+    return fx_get(f, ESG_T_HOLDINGS, key, il + 1 + ml, ESG_PB_HOLDING_DESC);
+}
+
+static uint64_t units_of(fx *f, const char *ins, const char *member) {
+    esg_pb_holding *h = holding(f, ins, member);
+    uint64_t u = h ? h->units : 0;
+    esg_pb_free(h);
+    return u;
+}
+
+static int32_t day(const char *s) {
+    int32_t d;
+    ck_assert_int_eq(esg_date_parse(s, &d), 0);
+    return d;
+}
+
+/* ------------------------------------------------------------------ tests */
+
+START_TEST(test_dates_and_schedule) {
+    char out[11];
+    /* Adding months clamps to the month's end. */
+    esg_date_format(esg_date_add_months(day("2024-01-31"), 1), out);
+    ck_assert_str_eq(out, "2024-02-29");
+    esg_date_format(esg_date_add_months(day("2023-01-31"), 1), out);
+    ck_assert_str_eq(out, "2023-02-28");
+    esg_date_format(esg_date_add_months(day("2024-02-29"), 12), out);
+    ck_assert_str_eq(out, "2025-02-28");
+    esg_date_format(esg_date_add_months(day("2024-11-30"), 3), out);
+    ck_assert_str_eq(out, "2025-02-28");
+    esg_date_format(esg_date_add_months(day("1999-12-15"), 0), out);
+    ck_assert_str_eq(out, "1999-12-15");
+    esg_date_format(esg_date_add_months(day("1969-12-31"), 2), out);
+    ck_assert_str_eq(out, "1970-02-28");
+    /* ... and so does subtracting. */
+    esg_date_format(esg_date_sub_months(day("2025-03-31"), 1), out);
+    ck_assert_str_eq(out, "2025-02-28");
+    esg_date_format(esg_date_sub_months(day("2025-12-31"), 12), out);
+    ck_assert_str_eq(out, "2024-12-31");
+    esg_date_format(esg_date_sub_months(day("2025-02-28"), 12), out);
+    ck_assert_str_eq(out, "2024-02-28");
+    esg_date_format(esg_date_sub_months(day("2024-02-29"), 12), out);
+    ck_assert_str_eq(out, "2023-02-28");
+    esg_date_format(esg_date_sub_months(day("1970-01-15"), 1), out);
+    ck_assert_str_eq(out, "1969-12-15");
+
+    /* Semi-annual from an end-of-month date: issue + k x 6 months, so the
+     * day comes back to the 31st in August (no drift to the 28th). */
+    spec_b b;
+    sb_init(&b, "EOM-1");
+    b.s.coupon_frequency_months = 6;
+    b.s.issue_date = "2024-08-31";
+    b.s.maturity_date = "2026-02-28";
+    int32_t days[8];
+    size_t n;
+    ck_assert_int_eq(esg_schedule(&b.s, days, 8, &n), 0);
+    ck_assert_uint_eq(n, 3);
+    esg_date_format(days[0], out);
+    ck_assert_str_eq(out, "2025-02-28");
+    esg_date_format(days[1], out);
+    ck_assert_str_eq(out, "2025-08-31");
+    esg_date_format(days[2], out);
+    ck_assert_str_eq(out, "2026-02-28");
+    /* Counting only. */
+    ck_assert_int_eq(esg_schedule(&b.s, NULL, 3, &n), 0);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_int_eq(esg_schedule(&b.s, days, 2, &n), ESG_ERR_TOO_LARGE);
+    /* Quarterly: 3-year term, 12 dates, the last the maturity. */
+    b.s.coupon_frequency_months = 3;
+    b.s.issue_date = "2024-03-01";
+    b.s.maturity_date = "2027-03-01";
+    ck_assert_int_eq(esg_schedule(&b.s, days, 8, &n), ESG_ERR_TOO_LARGE);
+    ck_assert_int_eq(esg_schedule(&b.s, NULL, ESG_MAX_SCHEDULE, &n), 0);
+    ck_assert_uint_eq(n, 12);
+    b.s.coupon_frequency_months = 1;
+    ck_assert_int_eq(esg_schedule(&b.s, NULL, ESG_MAX_SCHEDULE, &n), 0);
+    ck_assert_uint_eq(n, 36);
+    /* The errors. */
+    b.s.coupon_frequency_months = 12;
+    b.s.maturity_date = "2027-03-02";
+    ck_assert_int_eq(esg_schedule(&b.s, days, 8, &n), ESG_ERR_MATURITY_OFF_SCHEDULE);
+    b.s.maturity_date = "2024-03-01";
+    ck_assert_int_eq(esg_schedule(&b.s, days, 8, &n), ESG_ERR_BAD_DATES);
+    b.s.maturity_date = "2023-03-01";
+    ck_assert_int_eq(esg_schedule(&b.s, days, 8, &n), ESG_ERR_BAD_DATES);
+    b.s.maturity_date = "2027-02-29";
+    ck_assert_int_eq(esg_schedule(&b.s, days, 8, &n), ESG_ERR_BAD_DATE);
+    b.s.maturity_date = "2027-03-01";
+    b.s.coupon_frequency_months = 4;
+    ck_assert_int_eq(esg_schedule(&b.s, days, 8, &n), ESG_ERR_BAD_FREQUENCY);
+
+    /* Split: 1001 by 5000/3000/2000 is 500.5 / 300.3 / 200.2: the floors
+     * are 500 / 300 / 200, and the remainder 1 goes to the lead. */
+    uint64_t parts[3];
+    esg_split_by_shares(&b.s, 1001, parts);
+    ck_assert_uint_eq(parts[0], 501);
+    ck_assert_uint_eq(parts[1], 300);
+    ck_assert_uint_eq(parts[2], 200);
+    /* No overflow at the top of the range. */
+    esg_split_by_shares(&b.s, UINT64_MAX, parts);
+    ck_assert_uint_eq(parts[1], (uint64_t)((unsigned __int128)UINT64_MAX * 3000 / 10000));
+    ck_assert_uint_eq(parts[0] + parts[1] + parts[2], UINT64_MAX);
+}
+END_TEST
+
+START_TEST(test_issue_joint) {
+    fx *f = consortium();
+    const fx_key *her = fx_admin(f, HER), *kav = fx_admin(f, KAV), *the = fx_admin(f, THE);
+    spec_b b;
+    sb_init(&b, "JGB-2026-01");
+    uint64_t h = fx_height(f);
+    /* Co-signers may sign in any order. */
+    OK(f, issue(f, &b.s, her, the, kav));
+    esg_hash tx = f->last_id;
+    ck_assert_uint_eq(fx_height(f), h + 1);
+    /* Only the signer pays a nonce. */
+    ck_assert_uint_eq(fx_nonce(f, &her->pk), 1);
+    ck_assert_uint_eq(fx_nonce(f, &kav->pk), 0);
+    ck_assert_uint_eq(fx_nonce(f, &the->pk), 0);
+
+    esg_pb_instrument_record *r = instrument(f, "JGB-2026-01");
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->status, ESG_INSTRUMENT_STATUS_OFFERING);
+    ck_assert_uint_eq(r->units_sold, 0);
+    ck_assert_uint_eq(r->units_outstanding, 0);
+    ck_assert_uint_eq(r->amount_raised, 0);
+    ck_assert_uint_eq(r->issued_height, h + 1);
+    ck_assert_uint_eq(r->coupons_recorded, 0);
+    ck_assert_uint_eq(r->issue_tx.len, 32);
+    ck_assert_mem_eq(r->issue_tx.data, tx.b, 32);
+    /* The spec is stored as signed. */
+    ck_assert_str_eq(r->spec->id, "JGB-2026-01");
+    ck_assert_int_eq(r->spec->kind, ESG_INSTRUMENT_GREEN_BOND);
+    ck_assert_str_eq(r->spec->currency, "EUR");
+    ck_assert_uint_eq(r->spec->face_value, 100000);
+    ck_assert_uint_eq(r->spec->units, 5000);
+    ck_assert_uint_eq(r->spec->coupon_bps, 125);
+    ck_assert_uint_eq(r->spec->n_co_issuers, 3);
+    ck_assert_str_eq(r->spec->co_issuers[0]->member, HER);
+    ck_assert_uint_eq(r->spec->co_issuers[2]->share_bps, 2000);
+    ck_assert_uint_eq(r->spec->n_projects, 3);
+    ck_assert_str_eq(r->spec->projects[1]->id, "K-TRAM");
+    ck_assert_uint_eq(r->spec->projects[1]->n_sdgs, 2);
+    ck_assert_str_eq(r->spec->paying_agent, AGENT);
+    ck_assert_uint_eq(r->spec->framework_sha256.len, 32);
+    esg_pb_free(r);
+
+    /* The same id again. */
+    REJECTS(f, her, ESG_ERR_INSTRUMENT_EXISTS, issue3(f, &b.s));
+    assert_msg_has(f, "'JGB-2026-01' already exists");
+
+    /* One co-issuer: only its own officer signs. An officer-only account
+     * may issue. Empty hashes are allowed. */
+    fx_key off = fx_key_new();
+    OK(f, add_account(f, fx_admin(f, TRI), &off.pk, ESG_ROLE_OFFICER));
+    spec_b one;
+    sb_init(&one, "TRI-GB-1");
+    one.s.n_co_issuers = 0;
+    sb_co_issuer(&one, TRI, 10000);
+    one.s.n_projects = 0;
+    sb_project(&one, "TR-BIKE", TRI)->eu_objective = ESG_EU_OBJECTIVE_BIO;
+    one.s.framework_sha256 = esg_pb_bin(NULL, 0);
+    one.s.external_review_sha256 = esg_pb_bin(NULL, 0);
+    one.s.coupon_bps = ESG_MAX_COUPON_BPS;
+    OK(f, issue(f, &one.s, &off));
+    r = instrument(f, "TRI-GB-1");
+    ck_assert_ptr_nonnull(r);
+    ck_assert_uint_eq(r->spec->framework_sha256.len, 0);
+    ck_assert_int_eq(r->spec->projects[0]->eu_objective, ESG_EU_OBJECTIVE_BIO);
+    esg_pb_free(r);
+
+    /* A sustainability-linked bond with its KPI targets. */
+    spec_b slb;
+    sb_init(&slb, "SLB-1");
+    slb.s.kind = ESG_INSTRUMENT_SUSTAINABILITY_LINKED_BOND;
+    sb_target(&slb, "ghg_avoided_tco2e", 1500000, "2025-12-31", 25);
+    sb_target(&slb, "ghg_avoided_tco2e", 2000000, "2026-12-31", 25);
+    sb_target(&slb, "energy_saved_mwh", 1000, "2024-03-01", 1000); /* on the issue date */
+    sb_target(&slb, "beneficiaries", 1000, "2027-03-01", 1);      /* on maturity */
+    OK(f, issue3(f, &slb.s));
+    r = instrument(f, "SLB-1");
+    ck_assert_uint_eq(r->spec->n_kpi_targets, 4);
+    ck_assert_int_eq(r->spec->kpi_targets[0]->target, 1500000);
+    esg_pb_free(r);
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
+START_TEST(test_issue_signatures) {
+    fx *f = consortium();
+    const fx_key *her = fx_admin(f, HER), *kav = fx_admin(f, KAV), *the = fx_admin(f, THE);
+    const fx_key *tri = fx_admin(f, TRI), *inv = fx_admin(f, INV_A);
+    fx_key her_admin = fx_key_new(), kav_admin = fx_key_new(), kav_off = fx_key_new();
+    fx_key kav_off2 = fx_key_new(), stranger = fx_key_new();
+    OK(f, add_account(f, her, &her_admin.pk, ESG_ROLE_ADMIN));
+    OK(f, add_account(f, kav, &kav_admin.pk, ESG_ROLE_ADMIN));
+    OK(f, add_account(f, kav, &kav_off.pk, ESG_ROLE_OFFICER));
+    OK(f, add_account(f, kav, &kav_off2.pk, ESG_ROLE_OFFICER));
+    OK(f, revoke_account(f, kav, &kav_off2.pk));
+    spec_b b;
+    sb_init(&b, "JGB-SIG");
+
+    /* A co-issuer's officer is missing: the message names it. */
+    REJECTS(f, her, ESG_ERR_MISSING_COSIGNER, issue(f, &b.s, her, the));
+    assert_msg_has(f, "no signature of an officer of 'city-kavala'");
+    REJECTS(f, her, ESG_ERR_MISSING_COSIGNER, issue(f, &b.s, her, kav));
+    assert_msg_has(f, "'city-thessaloniki'");
+    REJECTS(f, her, ESG_ERR_MISSING_COSIGNER, issue(f, &b.s, her));
+    assert_msg_has(f, "'city-kavala'");
+    /* An ADMIN-only account of Kavala is no officer. */
+    REJECTS(f, her, ESG_ERR_MISSING_COSIGNER, issue(f, &b.s, her, &kav_admin, the));
+    assert_msg_has(f, "'city-kavala'");
+    /* Nor is a revoked one. */
+    REJECTS(f, her, ESG_ERR_MISSING_COSIGNER, issue(f, &b.s, her, &kav_off2, the));
+    /* Nor a key that is no account at all. */
+    REJECTS(f, her, ESG_ERR_MISSING_COSIGNER, issue(f, &b.s, her, &stranger, the));
+    /* Another city's officer does not stand in for Kavala. */
+    REJECTS(f, her, ESG_ERR_MISSING_COSIGNER, issue(f, &b.s, her, tri, the));
+
+    /* The signer must be an officer of a co-issuer. */
+    REJECTS(f, &her_admin, ESG_ERR_UNAUTHORIZED, issue(f, &b.s, &her_admin, kav, the));
+    assert_msg_has(f, "lacks role OFFICER");
+    REJECTS(f, tri, ESG_ERR_UNAUTHORIZED, issue(f, &b.s, tri, her, kav, the));
+    assert_msg_has(f, "not a co-issuer");
+    REJECTS(f, inv, ESG_ERR_UNAUTHORIZED, issue(f, &b.s, inv, her, kav, the));
+
+    /* Signatures the action does not need make it invalid. */
+    REJECTS(f, her, ESG_ERR_UNEXPECTED_SIGNATURE, issue(f, &b.s, her, kav, the, inv));
+    REJECTS(f, her, ESG_ERR_UNEXPECTED_SIGNATURE, issue(f, &b.s, her, kav, &kav_off, the));
+    REJECTS(f, her, ESG_ERR_UNEXPECTED_SIGNATURE, issue(f, &b.s, her, kav, the, &her_admin));
+
+    /* Kavala's officer-only account co-signs; Kavala's officer may also be
+     * the signer. */
+    OK(f, issue(f, &b.s, her, &kav_off, the));
+    sb_init(&b, "JGB-SIG-2");
+    OK(f, issue(f, &b.s, &kav_off, the, her));
+    esg_pb_instrument_record *r = instrument(f, "JGB-SIG-2");
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(r->spec->co_issuers[0]->member, HER); /* the lead stays the first */
+    esg_pb_free(r);
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
+/* One rejected variant of the joint spec: `mutate` changes it, the issue
+ * must fail with `code`, and the message must hold `needle` (if any). */
+static void spec_rejects(fx *f, void (*mutate)(spec_b *), int code, const char *needle) {
+    spec_b b;
+    sb_init(&b, "JGB-BAD");
+    mutate(&b);
+    REJECTS(f, fx_admin(f, HER), code, issue3(f, &b.s));
+    if (needle)
+        assert_msg_has(f, needle);
+}
+
+static char long_id[64];
+
+static void m_id_lower(spec_b *b) { b->s.id = "jgb-1"; }
+static void m_id_short(spec_b *b) { b->s.id = "AB"; }
+static void m_id_long(spec_b *b) {
+    memset(long_id, 'A', 41);
+    long_id[41] = '\0';
+    b->s.id = long_id;
+}
+static void m_id_underscore(spec_b *b) { b->s.id = "JGB_1"; }
+static void m_kind_0(spec_b *b) { b->s.kind = 0; }
+static void m_kind_6(spec_b *b) { b->s.kind = 6; }
+static void m_name_empty(spec_b *b) { b->s.name = ""; }
+static void m_name_ctrl(spec_b *b) { b->s.name = "bond\n"; }
+static void m_cur_lower(spec_b *b) { b->s.currency = "eur"; }
+static void m_cur_short(spec_b *b) { b->s.currency = "EU"; }
+static void m_cur_long(spec_b *b) { b->s.currency = "EURO"; }
+static void m_face_0(spec_b *b) { b->s.face_value = 0; }
+static void m_units_0(spec_b *b) { b->s.units = 0; }
+static void m_overflow(spec_b *b) {
+    b->s.face_value = UINT64_MAX / 2;
+    b->s.units = 3;
+}
+static void m_coupon_cap(spec_b *b) { b->s.coupon_bps = ESG_MAX_COUPON_BPS + 1; }
+static void m_issue_bad(spec_b *b) { b->s.issue_date = "2024-02-30"; }
+static void m_maturity_bad(spec_b *b) { b->s.maturity_date = "2027/03/01"; }
+static void m_freq_0(spec_b *b) { b->s.coupon_frequency_months = 0; }
+static void m_freq_2(spec_b *b) { b->s.coupon_frequency_months = 2; }
+static void m_freq_24(spec_b *b) { b->s.coupon_frequency_months = 24; }
+static void m_dates_equal(spec_b *b) { b->s.maturity_date = "2024-03-01"; }
+static void m_dates_reversed(spec_b *b) {
+    b->s.issue_date = "2027-03-01";
+    b->s.maturity_date = "2024-03-01";
+}
+static void m_off_schedule(spec_b *b) { b->s.maturity_date = "2027-04-01"; }
+static void m_too_many_dates(spec_b *b) {
+    b->s.coupon_frequency_months = 1;
+    b->s.issue_date = "2000-01-01";
+    b->s.maturity_date = "2101-01-01"; /* 1212 monthly dates */
+}
+static void m_no_co_issuers(spec_b *b) { b->s.n_co_issuers = 0; }
+static void m_eleven_co_issuers(spec_b *b) {
+    for (int i = 0; i < 8; i++)
+        sb_co_issuer(b, TRI, 1);
+}
+static void m_co_investor(spec_b *b) { b->ci[2].member = INV_A; }
+static void m_co_unknown(spec_b *b) { b->ci[2].member = "city-nowhere"; }
+static void m_co_bad_id(spec_b *b) { b->ci[2].member = "City-X"; }
+static void m_co_dup(spec_b *b) { b->ci[2].member = KAV; }
+static void m_share_0(spec_b *b) {
+    b->ci[0].share_bps = 7000;
+    b->ci[2].share_bps = 0;
+}
+static void m_shares_low(spec_b *b) { b->ci[2].share_bps = 1999; }
+static void m_shares_high(spec_b *b) { b->ci[2].share_bps = 2001; }
+static void m_shares_wrap(spec_b *b) {
+    /* 2^32 - 10000 + ... : a 32-bit sum would wrap to exactly 10000. */
+    b->ci[0].share_bps = UINT32_MAX;
+    b->ci[1].share_bps = 5001;
+    b->ci[2].share_bps = 5000;
+}
+static void m_agent_unknown(spec_b *b) { b->s.paying_agent = "agent-z"; }
+static void m_agent_empty(spec_b *b) { b->s.paying_agent = ""; }
+static void m_agent_verifier(spec_b *b) { b->s.paying_agent = VER; }
+static void m_agent_city(spec_b *b) { b->s.paying_agent = HER; }
+static void m_no_projects(spec_b *b) { b->s.n_projects = 0; }
+static void m_many_projects(spec_b *b) {
+    while (b->s.n_projects < ESG_MAX_PROJECTS + 1)
+        sb_project(b, "P", HER);
+}
+static void m_project_id(spec_b *b) { b->pr[1].id = "k-tram"; }
+static void m_project_id_empty(spec_b *b) { b->pr[1].id = ""; }
+static void m_project_dup(spec_b *b) { b->pr[2].id = "H-SOLAR"; }
+static void m_project_name(spec_b *b) { b->pr[0].name = ""; }
+static void m_project_obj_0(spec_b *b) { b->pr[0].eu_objective = 0; }
+static void m_project_obj_7(spec_b *b) { b->pr[0].eu_objective = 7; }
+static void m_project_sdg_0(spec_b *b) { b->sdgs[0][1] = 0; }
+static void m_project_sdg_18(spec_b *b) { b->sdgs[0][1] = 18; }
+static void m_project_sdg_dup(spec_b *b) { b->sdgs[0][1] = 7; }
+static void m_project_budget(spec_b *b) { b->pr[2].budget = 0; }
+static void m_project_city(spec_b *b) { b->pr[2].city = TRI; }
+static void m_targets_on_green(spec_b *b) {
+    sb_target(b, "ghg_avoided_tco2e", 1500000, "2025-12-31", 25);
+}
+static void m_slb_no_targets(spec_b *b) {
+    b->s.kind = ESG_INSTRUMENT_SUSTAINABILITY_LINKED_BOND;
+}
+static void slb(spec_b *b) {
+    b->s.kind = ESG_INSTRUMENT_SUSTAINABILITY_LINKED_BOND;
+    sb_target(b, "ghg_avoided_tco2e", 1500000, "2025-12-31", 25);
+}
+static void m_target_unknown_kpi(spec_b *b) {
+    slb(b);
+    b->kt[0].kpi = "trees_planted";
+}
+static void m_target_bad_date(spec_b *b) {
+    slb(b);
+    b->kt[0].observation_date = "2025-13-01";
+}
+static void m_target_before_issue(spec_b *b) {
+    slb(b);
+    b->kt[0].observation_date = "2024-02-29";
+}
+static void m_target_after_maturity(spec_b *b) {
+    slb(b);
+    b->kt[0].observation_date = "2027-03-02";
+}
+static void m_target_step_0(spec_b *b) {
+    slb(b);
+    b->kt[0].step_up_bps = 0;
+}
+static void m_target_step_high(spec_b *b) {
+    slb(b);
+    b->kt[0].step_up_bps = ESG_MAX_STEP_UP_BPS + 1;
+}
+static void m_target_dup(spec_b *b) {
+    slb(b);
+    sb_target(b, "ghg_avoided_tco2e", 1, "2025-12-31", 10);
+}
+static void m_target_many(spec_b *b) {
+    slb(b);
+    for (int i = 0; i < ESG_MAX_KPI_TARGETS; i++)
+        sb_target(b, "beneficiaries", i, "2026-01-01", 1);
+}
+static void m_fw_hash(spec_b *b) { b->s.framework_sha256 = esg_pb_bin(b->fw, 31); }
+static void m_er_hash(spec_b *b) { b->s.external_review_sha256 = esg_pb_bin(b->er, 33); }
+
+START_TEST(test_issue_spec_rules) {
+    fx *f = consortium();
+    spec_rejects(f, m_id_lower, ESG_ERR_BAD_INSTRUMENT_ID, "[A-Z0-9-]{3,40}");
+    spec_rejects(f, m_id_short, ESG_ERR_BAD_INSTRUMENT_ID, NULL);
+    spec_rejects(f, m_id_long, ESG_ERR_BAD_INSTRUMENT_ID, NULL);
+    spec_rejects(f, m_id_underscore, ESG_ERR_BAD_INSTRUMENT_ID, NULL);
+    spec_rejects(f, m_kind_0, ESG_ERR_BAD_INSTRUMENT_KIND, NULL);
+    spec_rejects(f, m_kind_6, ESG_ERR_BAD_INSTRUMENT_KIND, NULL);
+    spec_rejects(f, m_name_empty, ESG_ERR_BAD_NAME, NULL);
+    spec_rejects(f, m_name_ctrl, ESG_ERR_BAD_NAME, NULL);
+    spec_rejects(f, m_cur_lower, ESG_ERR_BAD_CURRENCY, "'eur'");
+    spec_rejects(f, m_cur_short, ESG_ERR_BAD_CURRENCY, NULL);
+    spec_rejects(f, m_cur_long, ESG_ERR_BAD_CURRENCY, NULL);
+    spec_rejects(f, m_face_0, ESG_ERR_BAD_AMOUNT, "face value");
+    spec_rejects(f, m_units_0, ESG_ERR_BAD_AMOUNT, "units");
+    spec_rejects(f, m_overflow, ESG_ERR_OVERFLOW, NULL);
+    spec_rejects(f, m_coupon_cap, ESG_ERR_BAD_AMOUNT, "coupon 5001 bps");
+    spec_rejects(f, m_issue_bad, ESG_ERR_BAD_DATE, NULL);
+    spec_rejects(f, m_maturity_bad, ESG_ERR_BAD_DATE, NULL);
+    spec_rejects(f, m_freq_0, ESG_ERR_BAD_FREQUENCY, NULL);
+    spec_rejects(f, m_freq_2, ESG_ERR_BAD_FREQUENCY, "2 months");
+    spec_rejects(f, m_freq_24, ESG_ERR_BAD_FREQUENCY, NULL);
+    spec_rejects(f, m_dates_equal, ESG_ERR_BAD_DATES, NULL);
+    spec_rejects(f, m_dates_reversed, ESG_ERR_BAD_DATES, NULL);
+    spec_rejects(f, m_off_schedule, ESG_ERR_MATURITY_OFF_SCHEDULE, "2027-04-01");
+    spec_rejects(f, m_too_many_dates, ESG_ERR_BAD_DATES, "1200");
+    spec_rejects(f, m_no_co_issuers, ESG_ERR_CO_ISSUER_COUNT, NULL);
+    spec_rejects(f, m_eleven_co_issuers, ESG_ERR_CO_ISSUER_COUNT, "11 co-issuers");
+    spec_rejects(f, m_co_investor, ESG_ERR_CO_ISSUER_NOT_CITY, "'fund-a' is an INVESTOR");
+    spec_rejects(f, m_co_unknown, ESG_ERR_UNKNOWN_MEMBER, "'city-nowhere'");
+    spec_rejects(f, m_co_bad_id, ESG_ERR_BAD_MEMBER_ID, NULL);
+    spec_rejects(f, m_co_dup, ESG_ERR_DUPLICATE_CO_ISSUER, "'city-kavala' is listed twice");
+    spec_rejects(f, m_share_0, ESG_ERR_BAD_SHARE, "'city-thessaloniki'");
+    spec_rejects(f, m_shares_low, ESG_ERR_SHARES_SUM, "9999");
+    spec_rejects(f, m_shares_high, ESG_ERR_SHARES_SUM, "10001");
+    spec_rejects(f, m_shares_wrap, ESG_ERR_SHARES_SUM, NULL);
+    spec_rejects(f, m_agent_unknown, ESG_ERR_UNKNOWN_MEMBER, "'agent-z'");
+    spec_rejects(f, m_agent_empty, ESG_ERR_BAD_MEMBER_ID, NULL);
+    spec_rejects(f, m_agent_verifier, ESG_ERR_NOT_PAYING_AGENT, "VERIFIER");
+    spec_rejects(f, m_agent_city, ESG_ERR_NOT_PAYING_AGENT, NULL);
+    spec_rejects(f, m_no_projects, ESG_ERR_BAD_PROJECT, "0 projects");
+    spec_rejects(f, m_many_projects, ESG_ERR_BAD_PROJECT, "101 projects");
+    spec_rejects(f, m_project_id, ESG_ERR_BAD_PROJECT, "'k-tram'");
+    spec_rejects(f, m_project_id_empty, ESG_ERR_BAD_PROJECT, NULL);
+    spec_rejects(f, m_project_dup, ESG_ERR_BAD_PROJECT, "listed twice");
+    spec_rejects(f, m_project_name, ESG_ERR_BAD_PROJECT, "name");
+    spec_rejects(f, m_project_obj_0, ESG_ERR_BAD_PROJECT, "objective");
+    spec_rejects(f, m_project_obj_7, ESG_ERR_BAD_PROJECT, "objective");
+    spec_rejects(f, m_project_sdg_0, ESG_ERR_BAD_PROJECT, "SDG 0");
+    spec_rejects(f, m_project_sdg_18, ESG_ERR_BAD_PROJECT, "SDG 18");
+    spec_rejects(f, m_project_sdg_dup, ESG_ERR_BAD_PROJECT, "SDG 7 is listed twice");
+    spec_rejects(f, m_project_budget, ESG_ERR_BAD_PROJECT, "budget");
+    spec_rejects(f, m_project_city, ESG_ERR_PROJECT_CITY, "'city-trikala'");
+    spec_rejects(f, m_targets_on_green, ESG_ERR_KPI_TARGETS, NULL);
+    spec_rejects(f, m_slb_no_targets, ESG_ERR_KPI_TARGETS, NULL);
+    spec_rejects(f, m_target_unknown_kpi, ESG_ERR_UNKNOWN_KPI, "'trees_planted'");
+    spec_rejects(f, m_target_bad_date, ESG_ERR_BAD_DATE, NULL);
+    spec_rejects(f, m_target_before_issue, ESG_ERR_BAD_KPI_TARGET, "outside");
+    spec_rejects(f, m_target_after_maturity, ESG_ERR_BAD_KPI_TARGET, "outside");
+    spec_rejects(f, m_target_step_0, ESG_ERR_BAD_KPI_TARGET, "step-up");
+    spec_rejects(f, m_target_step_high, ESG_ERR_BAD_KPI_TARGET, "step-up");
+    spec_rejects(f, m_target_dup, ESG_ERR_BAD_KPI_TARGET, "listed twice");
+    spec_rejects(f, m_target_many, ESG_ERR_BAD_KPI_TARGET, "21 KPI targets");
+    spec_rejects(f, m_fw_hash, ESG_ERR_BAD_HASH, "framework_sha256");
+    spec_rejects(f, m_er_hash, ESG_ERR_BAD_HASH, "external_review_sha256");
+
+    /* No spec at all. */
+    esg_pb_issue_instrument ii = ESG_PB_ISSUE_INSTRUMENT_INIT;
+    esg_pb_tx_body body = ESG_PB_TX_BODY_INIT;
+    body.action_case = ESG_ACTION_ISSUE_INSTRUMENT;
+    body.issue_instrument = &ii;
+    REJECTS(f, fx_admin(f, HER), ESG_ERR_BAD_INSTRUMENT_ID,
+            fx_submit(f, &body, fx_admin(f, HER)));
+
+    /* After all of that, the valid spec goes through. */
+    spec_b b;
+    sb_init(&b, "JGB-BAD");
+    OK(f, issue3(f, &b.s));
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
+START_TEST(test_issue_suspended) {
+    fx *f = consortium();
+    suspend(f, THE);
+    spec_b b;
+    sb_init(&b, "JGB-SUS");
+    /* Thessaloniki's admin cannot sign any more (its member is suspended),
+     * and a suspended city cannot be a co-issuer. */
+    REJECTS(f, fx_admin(f, HER), ESG_ERR_CO_ISSUER_NOT_CITY,
+            issue(f, &b.s, fx_admin(f, HER), fx_admin(f, KAV)));
+    assert_msg_has(f, "'city-thessaloniki' is suspended");
+    /* A suspended paying agent is refused too. */
+    suspend(f, AGENT2);
+    sb_init(&b, "JGB-SUS");
+    b.s.n_co_issuers = 2;
+    b.ci[0].share_bps = 6000;
+    b.ci[1].share_bps = 4000;
+    b.s.n_projects = 2;
+    b.s.paying_agent = AGENT2;
+    REJECTS(f, fx_admin(f, HER), ESG_ERR_NOT_PAYING_AGENT,
+            issue(f, &b.s, fx_admin(f, HER), fx_admin(f, KAV)));
+    assert_msg_has(f, "suspended");
+    b.s.paying_agent = AGENT;
+    OK(f, issue(f, &b.s, fx_admin(f, HER), fx_admin(f, KAV)));
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
+START_TEST(test_subscribe_and_close) {
+    fx *f = consortium();
+    const fx_key *her = fx_admin(f, HER), *kav = fx_admin(f, KAV);
+    const fx_key *a = fx_admin(f, INV_A), *bk = fx_admin(f, INV_B);
+    spec_b b;
+    sb_init(&b, "JGB-1");
+    OK(f, issue3(f, &b.s));
+
+    /* Who may subscribe. */
+    REJECTS(f, her, ESG_ERR_NOT_INVESTOR, subscribe(f, her, "JGB-1", 10));
+    assert_msg_has(f, "not an INVESTOR");
+    REJECTS(f, fx_admin(f, AGENT), ESG_ERR_NOT_INVESTOR,
+            subscribe(f, fx_admin(f, AGENT), "JGB-1", 10));
+    fx_key a_admin = fx_key_new();
+    OK(f, add_account(f, a, &a_admin.pk, ESG_ROLE_ADMIN));
+    REJECTS(f, &a_admin, ESG_ERR_UNAUTHORIZED, subscribe(f, &a_admin, "JGB-1", 10));
+    /* What. */
+    REJECTS(f, a, ESG_ERR_UNKNOWN_INSTRUMENT, subscribe(f, a, "JGB-2", 10));
+    assert_msg_has(f, "no instrument 'JGB-2'");
+    REJECTS(f, a, ESG_ERR_UNKNOWN_INSTRUMENT, subscribe(f, a, "jgb-1", 10));
+    REJECTS(f, a, ESG_ERR_BAD_UNITS, subscribe(f, a, "JGB-1", 0));
+    REJECTS(f, a, ESG_ERR_INSUFFICIENT_UNITS, subscribe(f, a, "JGB-1", 5001));
+    assert_msg_has(f, "5000 remain");
+    REJECTS(f, a, ESG_ERR_INSUFFICIENT_UNITS, subscribe(f, a, "JGB-1", UINT64_MAX));
+
+    /* Subscriptions add up. */
+    OK(f, subscribe(f, a, "JGB-1", 1000));
+    OK(f, subscribe(f, a, "JGB-1", 2000));
+    OK(f, subscribe(f, bk, "JGB-1", 1500));
+    ck_assert_uint_eq(units_of(f, "JGB-1", INV_A), 3000);
+    ck_assert_uint_eq(units_of(f, "JGB-1", INV_B), 1500);
+    esg_pb_holding *h = holding(f, "JGB-1", INV_A);
+    ck_assert_str_eq(h->instrument, "JGB-1");
+    ck_assert_str_eq(h->member, INV_A);
+    ck_assert_uint_eq(h->units_at_last_coupon, 0);
+    esg_pb_free(h);
+    esg_pb_instrument_record *r = instrument(f, "JGB-1");
+    ck_assert_uint_eq(r->units_sold, 4500);
+    ck_assert_int_eq(r->status, ESG_INSTRUMENT_STATUS_OFFERING);
+    esg_pb_free(r);
+    REJECTS(f, bk, ESG_ERR_INSUFFICIENT_UNITS, subscribe(f, bk, "JGB-1", 501));
+    assert_msg_has(f, "500 remain");
+    /* Transfers wait for the close. */
+    REJECTS(f, a, ESG_ERR_BAD_STATUS, transfer(f, a, "JGB-1", INV_B, 1));
+    assert_msg_has(f, "is OFFERING, not ACTIVE");
+
+    /* Who may close: an officer of the lead co-issuer. */
+    REJECTS(f, kav, ESG_ERR_NOT_LEAD_ISSUER, close_offering(f, kav, "JGB-1"));
+    assert_msg_has(f, "'city-heraklion' is");
+    REJECTS(f, a, ESG_ERR_NOT_LEAD_ISSUER, close_offering(f, a, "JGB-1"));
+    fx_key her_admin = fx_key_new();
+    OK(f, add_account(f, her, &her_admin.pk, ESG_ROLE_ADMIN));
+    REJECTS(f, &her_admin, ESG_ERR_UNAUTHORIZED, close_offering(f, &her_admin, "JGB-1"));
+    REJECTS(f, her, ESG_ERR_UNKNOWN_INSTRUMENT, close_offering(f, her, "JGB-9"));
+
+    uint64_t hc = fx_height(f) + 1;
+    OK(f, close_offering(f, her, "JGB-1"));
+    r = instrument(f, "JGB-1");
+    ck_assert_int_eq(r->status, ESG_INSTRUMENT_STATUS_ACTIVE);
+    ck_assert_uint_eq(r->units_sold, 4500);
+    ck_assert_uint_eq(r->units_outstanding, 4500);
+    /* 4500 units x 100000 minor units: the 500 unsold are cancelled. */
+    ck_assert_uint_eq(r->amount_raised, (uint64_t)4500 * 100000);
+    ck_assert_uint_eq(r->amount_raised, 450000000);
+    ck_assert_uint_eq(r->closed_height, hc);
+    esg_pb_free(r);
+    REJECTS(f, her, ESG_ERR_BAD_STATUS, close_offering(f, her, "JGB-1"));
+    assert_msg_has(f, "is ACTIVE, not OFFERING");
+    REJECTS(f, bk, ESG_ERR_BAD_STATUS, subscribe(f, bk, "JGB-1", 1));
+
+    /* Nothing subscribed: nothing to close. */
+    sb_init(&b, "JGB-EMPTY");
+    OK(f, issue3(f, &b.s));
+    REJECTS(f, her, ESG_ERR_BAD_UNITS, close_offering(f, her, "JGB-EMPTY"));
+    assert_msg_has(f, "nothing was subscribed");
+    /* The whole offering can be taken. */
+    OK(f, subscribe(f, bk, "JGB-EMPTY", 5000));
+    REJECTS(f, a, ESG_ERR_INSUFFICIENT_UNITS, subscribe(f, a, "JGB-EMPTY", 1));
+    OK(f, close_offering(f, her, "JGB-EMPTY"));
+    r = instrument(f, "JGB-EMPTY");
+    ck_assert_uint_eq(r->amount_raised, (uint64_t)5000 * 100000);
+    esg_pb_free(r);
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
+START_TEST(test_transfer) {
+    fx *f = consortium();
+    const fx_key *her = fx_admin(f, HER), *a = fx_admin(f, INV_A), *bk = fx_admin(f, INV_B);
+    const fx_key *c = fx_admin(f, INV_C);
+    spec_b b;
+    sb_init(&b, "JGB-T");
+    OK(f, issue3(f, &b.s));
+    OK(f, subscribe(f, a, "JGB-T", 3000));
+    OK(f, subscribe(f, bk, "JGB-T", 1000));
+    OK(f, close_offering(f, her, "JGB-T"));
+
+    /* The receiver: an active INVESTOR other than the sender. */
+    REJECTS(f, a, ESG_ERR_BAD_RECEIVER, transfer(f, a, "JGB-T", INV_A, 10));
+    assert_msg_has(f, "itself");
+    REJECTS(f, a, ESG_ERR_BAD_RECEIVER, transfer(f, a, "JGB-T", HER, 10));
+    assert_msg_has(f, "is a CITY, not an INVESTOR");
+    REJECTS(f, a, ESG_ERR_BAD_RECEIVER, transfer(f, a, "JGB-T", AGENT, 10));
+    REJECTS(f, a, ESG_ERR_BAD_RECEIVER, transfer(f, a, "JGB-T", "fund-z", 10));
+    assert_msg_has(f, "'fund-z' is not a member");
+    REJECTS(f, a, ESG_ERR_BAD_RECEIVER, transfer(f, a, "JGB-T", "Fund-B", 10));
+    /* The units. */
+    REJECTS(f, a, ESG_ERR_BAD_UNITS, transfer(f, a, "JGB-T", INV_B, 0));
+    REJECTS(f, a, ESG_ERR_INSUFFICIENT_HOLDING, transfer(f, a, "JGB-T", INV_B, 3001));
+    assert_msg_has(f, "holds 3000 units");
+    REJECTS(f, c, ESG_ERR_INSUFFICIENT_HOLDING, transfer(f, c, "JGB-T", INV_B, 1));
+    assert_msg_has(f, "holds 0 units");
+    REJECTS(f, a, ESG_ERR_UNKNOWN_INSTRUMENT, transfer(f, a, "JGB-X", INV_B, 1));
+    /* The signer. */
+    fx_key a_admin = fx_key_new();
+    OK(f, add_account(f, a, &a_admin.pk, ESG_ROLE_ADMIN));
+    REJECTS(f, &a_admin, ESG_ERR_UNAUTHORIZED, transfer(f, &a_admin, "JGB-T", INV_B, 1));
+    /* A city holds nothing, so it has nothing to transfer. */
+    REJECTS(f, her, ESG_ERR_INSUFFICIENT_HOLDING, transfer(f, her, "JGB-T", INV_B, 1));
+
+    /* Part, then the rest: a holding that reaches 0 units (and has no
+     * coupon snapshot) disappears. */
+    OK(f, transfer(f, a, "JGB-T", INV_C, 1200));
+    ck_assert_uint_eq(units_of(f, "JGB-T", INV_A), 1800);
+    ck_assert_uint_eq(units_of(f, "JGB-T", INV_C), 1200);
+    OK(f, transfer(f, a, "JGB-T", INV_B, 1800));
+    esg_pb_holding *h = holding(f, "JGB-T", INV_A);
+    ck_assert_ptr_null(h);
+    ck_assert_uint_eq(units_of(f, "JGB-T", INV_B), 2800);
+    OK(f, transfer(f, c, "JGB-T", INV_A, 200));
+    ck_assert_uint_eq(units_of(f, "JGB-T", INV_A), 200);
+    ck_assert_uint_eq(units_of(f, "JGB-T", INV_C), 1000);
+    /* Outstanding units never change by a transfer. */
+    esg_pb_instrument_record *r = instrument(f, "JGB-T");
+    ck_assert_uint_eq(r->units_outstanding, 4000);
+    esg_pb_free(r);
+
+    /* A suspended investor can no longer receive. */
+    suspend(f, INV_C);
+    REJECTS(f, a, ESG_ERR_BAD_RECEIVER, transfer(f, a, "JGB-T", INV_C, 1));
+    assert_msg_has(f, "'fund-c' is suspended");
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
+Suite *suite_instrument(void) {
+    Suite *s = suite_create("instrument");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_dates_and_schedule);
+    tcase_add_test(tc, test_issue_joint);
+    tcase_add_test(tc, test_issue_signatures);
+    tcase_add_test(tc, test_issue_spec_rules);
+    tcase_add_test(tc, test_issue_suspended);
+    tcase_add_test(tc, test_subscribe_and_close);
+    tcase_add_test(tc, test_transfer);
+    suite_add_tcase(s, tc);
+    return s;
+}
