@@ -23,6 +23,31 @@
 
 /* ------------------------------------------------------------ covenants */
 
+int esg_covenant_evaluate(esg_state *st, const esg_pb_instrument_spec *spec,
+                          const esg_pb_kpi_target *t, esg_covenant_eval *out) {
+    memset(out, 0, sizeof *out);
+    if (esg_date_parse(t->observation_date, &out->observation_day) != 0)
+        return ESG_ERR_STORE_CORRUPT; /* validated at issue */
+    esg_pb_kpi *k;
+    int rc = esg_rec_kpi_get(st, t->kpi, &k);
+    if (rc == ESG_ERR_NOT_FOUND)
+        return ESG_ERR_STORE_CORRUPT; /* KPIs are never removed */
+    if (rc)
+        return rc;
+    out->direction = k->direction;
+    esg_pb_free(k);
+    /* Reports whose period ends in the twelve months up to and including
+     * the observation date: (obs - 12 months, obs]. */
+    rc = esg_impact_sum(st, spec->id, t->kpi, esg_date_sub_months(out->observation_day, 12),
+                        out->observation_day, &out->observed, &out->counted);
+    if (rc)
+        return rc;
+    out->missed = out->counted == 0 ||
+                  (out->direction == ESG_KPI_DIRECTION_LOWER ? out->observed > t->target
+                                                             : out->observed < t->target);
+    return ESG_OK;
+}
+
 int esg_covenant_step_ups(esg_state *st, const esg_pb_instrument_record *ins,
                           int32_t due_day, uint32_t *bps) {
     *bps = 0;
@@ -30,31 +55,12 @@ int esg_covenant_step_ups(esg_state *st, const esg_pb_instrument_record *ins,
     uint64_t total = 0;
     for (size_t i = 0; i < s->n_kpi_targets; i++) {
         const esg_pb_kpi_target *t = s->kpi_targets[i];
-        int32_t obs;
-        if (esg_date_parse(t->observation_date, &obs) != 0)
-            return ESG_ERR_STORE_CORRUPT; /* validated at issue */
-        if (obs >= due_day)
-            continue; /* in force only for coupons due after the observation */
-        esg_pb_kpi *k;
-        int rc = esg_rec_kpi_get(st, t->kpi, &k);
-        if (rc == ESG_ERR_NOT_FOUND)
-            return ESG_ERR_STORE_CORRUPT; /* KPIs are never removed */
+        esg_covenant_eval ev;
+        int rc = esg_covenant_evaluate(st, s, t, &ev);
         if (rc)
             return rc;
-        int direction = k->direction;
-        esg_pb_free(k);
-        int64_t sum;
-        size_t counted;
-        /* Reports whose period ends in the twelve months up to and
-         * including the observation date: (obs - 12 months, obs]. */
-        rc = esg_impact_sum(st, s->id, t->kpi, esg_date_sub_months(obs, 12), obs, &sum,
-                            &counted);
-        if (rc)
-            return rc;
-        bool missed = counted == 0 ||
-                      (direction == ESG_KPI_DIRECTION_LOWER ? sum > t->target
-                                                            : sum < t->target);
-        if (missed)
+        /* In force only for coupons due after the observation date. */
+        if (ev.observation_day < due_day && ev.missed)
             total += t->step_up_bps;
     }
     if (total > UINT32_MAX)

@@ -36,6 +36,8 @@
 #ifndef ESG_CONTRACTS_PAYMENTS_H
 #define ESG_CONTRACTS_PAYMENTS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ledger/contract.h"
@@ -53,5 +55,21 @@ int esg_payment_record(esg_tx_ctx *ctx);
  * now. Returns 0, ESG_ERR_OVERFLOW, or a storage error. */
 int esg_covenant_step_ups(esg_state *st, const esg_pb_instrument_record *ins,
                           int32_t due_day, uint32_t *bps);
+
+/* One KPI target evaluated from the state now: the sum of the counted
+ * values of the reports of its KPI whose period_end falls in
+ * (observation - 12 months, observation], how many counted, and whether
+ * the target is missed (none counted, or the sum is on the wrong side of
+ * the target for the KPI's direction). The one statement of the covenant
+ * rule: esg_covenant_step_ups and the API both use it. */
+typedef struct esg_covenant_eval {
+    int32_t observation_day;
+    int direction;      /* ESG_KPI_DIRECTION_* */
+    int64_t observed;   /* thousandths */
+    size_t counted;
+    bool missed;
+} esg_covenant_eval;
+int esg_covenant_evaluate(esg_state *st, const esg_pb_instrument_spec *spec,
+                          const esg_pb_kpi_target *target, esg_covenant_eval *out);
 
 #endif

@@ -864,9 +864,13 @@ const esg_api__route esg_api__routes[] = {
     {"GET", "/v1/proposals/{}", esg_api__r_proposal, false, 0},
     {"GET", "/v1/kpis", esg_api__r_kpis, false, 0},
     {"GET", "/v1/state/proof", esg_api__r_state_proof, false, 0},
-    /* The instrument routes of DESIGN.md §9 (/v1/instruments[/{id}],
-     * .../holders, .../payments, .../allocations, .../impact,
-     * /v1/members/{}/impact) join here, one row each. */
+    {"GET", "/v1/members/{}/impact", esg_api__r_member_impact, false, 0},
+    {"GET", "/v1/instruments", esg_api__r_instruments, false, 0},
+    {"GET", "/v1/instruments/{}", esg_api__r_instrument, false, 0},
+    {"GET", "/v1/instruments/{}/holders", esg_api__r_instrument_holders, false, 0},
+    {"GET", "/v1/instruments/{}/payments", esg_api__r_instrument_payments, false, 0},
+    {"GET", "/v1/instruments/{}/allocations", esg_api__r_instrument_allocations, false, 0},
+    {"GET", "/v1/instruments/{}/impact", esg_api__r_instrument_impact, false, 0},
     {"GET", "/metrics", r_metrics, true, 0},
 };
 const size_t esg_api__n_routes = sizeof esg_api__routes / sizeof esg_api__routes[0];

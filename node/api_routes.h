@@ -153,4 +153,13 @@ void esg_api__r_proposal(esg_api__call *c);
 void esg_api__r_kpis(esg_api__call *c);
 void esg_api__r_state_proof(esg_api__call *c);
 
+/* Routes living in api_routes_domain.c (instruments, proceeds, impact). */
+void esg_api__r_instruments(esg_api__call *c);
+void esg_api__r_instrument(esg_api__call *c);
+void esg_api__r_instrument_holders(esg_api__call *c);
+void esg_api__r_instrument_payments(esg_api__call *c);
+void esg_api__r_instrument_allocations(esg_api__call *c);
+void esg_api__r_instrument_impact(esg_api__call *c);
+void esg_api__r_member_impact(esg_api__call *c);
+
 #endif

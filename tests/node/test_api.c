@@ -417,7 +417,7 @@ START_TEST(unknown_route_and_method) {
     json_t *d = get_json(&st, "/v1/x");
     ck_assert_str_eq(assert_error(d, st, 404, "ERR_NOT_FOUND"), "no route 'GET /v1/x'");
     json_decref(d);
-    d = get_json(&st, "/v1/instruments");
+    d = get_json(&st, "/v1/instruments/GB-1/unknown");
     assert_error(d, st, 404, "ERR_NOT_FOUND");
     json_decref(d);
     d = http_json(&st, "DELETE", "/v1/status", NULL, NULL, 0, NULL);
