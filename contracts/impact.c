@@ -284,7 +284,7 @@ int esg_impact_attributed(esg_state *st, const char *instrument, const char *kpi
     if (u > out)
         return ESG_ERR_STORE_CORRUPT; /* a holder cannot hold more than all units */
     int64_t total = 0;
-    if (out > 0 && u > 0 &&
+    if (out > 0 &&
         (rc = esg_impact_sum(st, instrument, kpi, INT32_MIN, INT32_MAX, &total, NULL)) != 0)
         return rc;
     if (out > 0 && total > 0) {

@@ -258,6 +258,7 @@ START_TEST(test_city_parts) {
     ck_assert_uint_eq(city_part(f, "GB-1", CB), 2335);
     ck_assert_uint_eq(city_part(f, "GB-1", CC), 2335);
     ck_assert_uint_eq(city_part(f, "GB-1", INV1), UINT64_MAX); /* not a co-issuer */
+    fx_replay_check(f);
     fx_free(f);
 }
 END_TEST
