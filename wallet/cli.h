@@ -12,6 +12,12 @@
  *                 action verb goes through (build, sign, -o or POST)
  *   cli_member.c  member propose ... | vote | add-account | revoke-account
  *   cli_query.c   member show | member list | proposals | status
+ *   cli_instrument.c  instrument issue | subscribe | close | transfer | pay,
+ *                 proceeds allocate, the instrument queries, and the
+ *                 helpers the domain files share (esgw_cli__arena, ...)
+ *   cli_impact.c  impact report | attest | revoke | dispute | check-evidence
+ *   cli_report.c  report allocation | report impact (table, --json, --csv)
+ *   cli_build.c   tx build --action FILE.json (wallet/pbjson_in.h)
  *
  * Commands are rows of esgw_cmd tables. An action verb (one that signs a
  * transaction) is a row with ESGW_CMD_SUBMIT and a builder that fills in
@@ -123,6 +129,10 @@ extern const esgw_cmd esgw_cli__key_cmds[];
 extern const esgw_cmd esgw_cli__tx_cmds[];
 extern const esgw_cmd esgw_cli__member_cmds[];
 extern const esgw_cmd esgw_cli__query_cmds[];
+extern const esgw_cmd esgw_cli__instrument_cmds[];
+extern const esgw_cmd esgw_cli__impact_cmds[];
+extern const esgw_cmd esgw_cli__report_cmds[];
+extern const esgw_cmd esgw_cli__build_cmds[];
 
 /* Sets cli->err and returns `code`. */
 int esgw_cli__fail(esgw_cli *cli, int code, const char *fmt, ...)
@@ -184,6 +194,42 @@ int esgw_cli__write_new(esgw_cli *cli, const char *path, const uint8_t *buf, siz
 
 /* Prints `doc` (borrowed) on cli->out as indented JSON and a newline. */
 int esgw_cli__print_json(esgw_cli *cli, const json_t *doc);
+
+/* Helpers of the domain command files (cli_instrument.c). */
+
+/* An esgw_alloc_fn (wallet/pbjson_in.h) over esgw_cli__alloc: `cli` is the
+ * esgw_cli; the memory lives until the command ends. */
+void *esgw_cli__arena(void *cli, size_t size);
+
+/* SHA-256 of the bytes of the file at `path` (an evidence document, a
+ * verifier's statement), read in chunks whatever its size. `what` names
+ * the option in errors ("--evidence"). Errors: ESG_ERR_NOT_FOUND,
+ * ESG_ERR_IO. */
+int esgw_cli__sha256_file(esgw_cli *cli, esg_hash *out, const char *what, const char *path);
+
+/* GET prefix + the escaped `segment` (NULL: none) + suffix, e.g.
+ * ("/v1/instruments/", id, "/holders"). *doc as esgw_client_get. */
+int esgw_cli__get(esgw_cli *cli, json_t **doc, const char *prefix, const char *segment,
+                  const char *suffix);
+
+/* The member `key` of `o` as text for people, in command-lifetime memory:
+ * a string as it is, an integer in decimal, a boolean yes/no, and "-"
+ * for an absent, null or empty value (or when out of memory). */
+const char *esgw_cli__field(esgw_cli *cli, const json_t *o, const char *key);
+
+/* A printf-formatted string that lives until the command ends, or NULL
+ * when out of memory (cli->err is then set). */
+char *esgw_cli__printf(esgw_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Basis points as a percentage with two decimals: 1234 -> "12.34%". */
+char *esgw_cli__pct(esgw_cli *cli, uint64_t bps);
+
+/* Prints a table for people on `f`: cells[r * ncols + c] for nrows rows
+ * (the first is the header), each column padded to its widest cell, two
+ * spaces between columns, columns whose bit is set in `right` aligned
+ * right (numbers). A NULL cell prints as "-". */
+void esgw_cli__table(FILE *f, const char *const *cells, size_t nrows, size_t ncols,
+                     unsigned right);
 
 /* The submit path of every action verb (cli_tx.c): fills in body's
  * chain_id (--chain-id or GET /v1/status), nonce (--nonce or the signer

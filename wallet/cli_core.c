@@ -20,6 +20,10 @@ static const esgw_cmd *const tables[] = {
     esgw_cli__tx_cmds,
     esgw_cli__member_cmds,
     esgw_cli__query_cmds,
+    esgw_cli__instrument_cmds,
+    esgw_cli__impact_cmds,
+    esgw_cli__report_cmds,
+    esgw_cli__build_cmds,
 };
 #define N_TABLES (sizeof tables / sizeof tables[0])
 

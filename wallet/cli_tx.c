@@ -22,6 +22,12 @@ static const char *record_of(int action_case) {
     switch (action_case) {
     case ESG_ACTION_PROPOSE:
         return "proposal";
+    case ESG_ACTION_REPORT_IMPACT:
+        return "report";
+    case ESG_ACTION_ATTEST_IMPACT:
+        return "attestation";
+    case ESG_ACTION_DISPUTE_IMPACT:
+        return "dispute";
     default:
         return NULL;
     }
