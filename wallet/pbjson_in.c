@@ -263,8 +263,8 @@ static int read_message(conv *c, const ProtobufCMessageDescriptor *d, const json
 /* Reads one value of field f into the slot at p. */
 static int read_value(conv *c, const ProtobufCFieldDescriptor *f, const json_t *v, void *p) {
     int rc = 0;
-    int64_t s;
-    uint64_t u;
+    int64_t s = 0;
+    uint64_t u = 0;
     switch (f->type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:

@@ -218,7 +218,7 @@ static int get_u32(reader *r, const json_t *obj, const char *key, uint32_t *out)
     if (!v)
         return 0;
     size_t old = push_key(r, key);
-    uint64_t x;
+    uint64_t x = 0;
     int rc = read_uint(r, v, UINT32_MAX, &x);
     if (rc)
         return rc;
