@@ -221,7 +221,8 @@ const char *esgw_cli__field(esgw_cli *cli, const json_t *o, const char *key);
  * when out of memory (cli->err is then set). */
 char *esgw_cli__printf(esgw_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Basis points as a percentage with two decimals: 1234 -> "12.34%". */
+/* Basis points as a percentage with two decimals: 1234 -> "12.34%"
+ * (command lifetime; "?" when out of memory, never NULL). */
 char *esgw_cli__pct(esgw_cli *cli, uint64_t bps);
 
 /* Prints a table for people on `f`: cells[r * ncols + c] for nrows rows

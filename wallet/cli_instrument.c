@@ -106,7 +106,8 @@ char *esgw_cli__printf(esgw_cli *cli, const char *fmt, ...) {
 }
 
 char *esgw_cli__pct(esgw_cli *cli, uint64_t bps) {
-    return esgw_cli__printf(cli, "%" PRIu64 ".%02" PRIu64 "%%", bps / 100, bps % 100);
+    char *s = esgw_cli__printf(cli, "%" PRIu64 ".%02" PRIu64 "%%", bps / 100, bps % 100);
+    return s ? s : (char *)"?";
 }
 
 const char *esgw_cli__field(esgw_cli *cli, const json_t *o, const char *key) {
@@ -151,10 +152,14 @@ void esgw_cli__table(FILE *f, const char *const *cells, size_t nrows, size_t nco
                 width[c] = w;
         }
     for (size_t r = 0; r < nrows; r++) {
-        for (size_t c = 0; c < ncols; c++) {
+        /* No trailing blanks: the line ends with its last non-empty cell. */
+        size_t end = ncols;
+        while (end > 1 && cells[r * ncols + end - 1] && !*cells[r * ncols + end - 1])
+            end--;
+        for (size_t c = 0; c < end; c++) {
             const char *s = cells[r * ncols + c] ? cells[r * ncols + c] : "-";
             size_t pad = width[c] - text_width(s);
-            bool last = c + 1 == ncols;
+            bool last = c + 1 == end;
             if (right & (1u << c))
                 fprintf(f, "%*s", (int)pad, "");
             put_text(f, s);
@@ -449,16 +454,19 @@ static void print_instrument(esgw_cli *cli, const json_t *d) {
         fprintf(f, "  %-20s %s%s\n", F(x, "member"), esgw_cli__pct(cli, u64_field(x, "share_bps")),
                 i == 0 ? "  (lead)" : "");
     fprintf(f, "projects\n");
+    cells t = {.ncols = 6};
     json_array_foreach(json_object_get(d, "projects"), i, x) {
-        char sdgs[128] = "";
-        size_t k, len = 0;
+        char *sdgs = esgw_cli__printf(cli, "%s", "");
+        size_t k;
         json_t *g;
-        json_array_foreach(json_object_get(x, "sdgs"), k, g) if (len < sizeof sdgs)
-            len += (size_t)snprintf(sdgs + len, sizeof sdgs - len, "%s%" JSON_INTEGER_FORMAT,
-                                    k ? "," : "", json_integer_value(g));
-        fprintf(f, "  %-12s %-12s %-4s budget %-14s SDG %-8s %s\n", F(x, "id"), F(x, "city"),
-                F(x, "eu_objective"), F(x, "budget"), len ? sdgs : "-", F(x, "name"));
+        json_array_foreach(json_object_get(x, "sdgs"), k, g) if (sdgs)
+            sdgs = esgw_cli__printf(cli, "%s%s%" JSON_INTEGER_FORMAT, sdgs, k ? "," : "",
+                                    json_integer_value(g));
+        row(&t, esgw_cli__printf(cli, "  %s", F(x, "id")), F(x, "city"), F(x, "eu_objective"),
+            esgw_cli__printf(cli, "budget %s", F(x, "budget")),
+            esgw_cli__printf(cli, "SDG %s", sdgs && *sdgs ? sdgs : "-"), F(x, "name"));
     }
+    (void)print_cells(cli, &t, 0);
     json_t *ups = json_object_get(d, "step_ups");
     if (json_array_size(ups) > 0) {
         fprintf(f, "kpi targets\n");
@@ -467,10 +475,10 @@ static void print_instrument(esgw_cli *cli, const json_t *d) {
                     strcmp(F(x, "direction"), "LOWER") == 0 ? "<=" : ">=", F(x, "target"),
                     F(x, "observation_date"), F(x, "observed"), F(x, "reports_counted"),
                     u64_field(x, "reports_counted") == 1 ? "" : "s",
-                    json_is_true(json_object_get(x, "missed"))
-                        ? esgw_cli__printf(cli, "missed: +%s bps on coupons after %s",
-                                           F(x, "step_up_bps"), F(x, "applies_to_coupons_after"))
-                        : "met");
+                    !json_is_true(json_object_get(x, "missed")) ? "met"
+                    : esgw_cli__printf(cli, "missed: +%s bps on coupons after %s",
+                                       F(x, "step_up_bps"), F(x, "applies_to_coupons_after"))
+                        ?: "missed");
     }
     json_t *sched = json_object_get(d, "schedule");
     if (json_array_size(sched) > 0) {
@@ -479,11 +487,12 @@ static void print_instrument(esgw_cli *cli, const json_t *d) {
         json_array_foreach(sched, i, x) {
             bool paid = json_is_true(json_object_get(x, "paid"));
             bool is_next = strcmp(F(x, "date"), next) == 0;
-            fprintf(f, "  %s  %s\n", F(x, "date"),
-                    paid ? esgw_cli__printf(cli, "paid (payment %s)", F(x, "payment_seq"))
-                    : is_next ? esgw_cli__printf(cli, "next, step-up in force %s bps",
-                                                 F(d, "step_up_bps_in_force_next_coupon"))
-                              : "");
+            const char *what =
+                paid ? esgw_cli__printf(cli, "  paid (payment %s)", F(x, "payment_seq"))
+                : is_next ? esgw_cli__printf(cli, "  next, step-up in force %s bps",
+                                             F(d, "step_up_bps_in_force_next_coupon"))
+                          : "";
+            fprintf(f, "  %s%s\n", F(x, "date"), what ? what : "");
         }
     }
 }
@@ -550,17 +559,17 @@ static int cmd_payments(esgw_cli *cli, const esgw_args *a) {
                     F(p, "total"));
         else
             fprintf(f, "  %s per unit, total %s\n", F(p, "per_unit"), F(p, "total"));
-        cells t = {.ncols = 4};
-        row(&t, "  TO HOLDER", "UNITS", "AMOUNT", "");
+        cells t = {.ncols = 3};
+        row(&t, "  TO HOLDER", "UNITS", "AMOUNT");
         size_t k;
         json_t *l;
         json_array_foreach(json_object_get(p, "holders"), k, l)
             row(&t, esgw_cli__printf(cli, "  %s", F(l, "member")), F(l, "units"),
-                F(l, "amount"), "");
-        row(&t, "  FROM CO-ISSUER", "SHARE", "AMOUNT", "");
+                F(l, "amount"));
+        row(&t, "  FROM CO-ISSUER", "SHARE", "AMOUNT");
         json_array_foreach(json_object_get(p, "co_issuers"), k, l)
             row(&t, esgw_cli__printf(cli, "  %s", F(l, "member")),
-                esgw_cli__pct(cli, u64_field(l, "share_bps")), F(l, "amount"), "");
+                esgw_cli__pct(cli, u64_field(l, "share_bps")), F(l, "amount"));
         if ((rc = print_cells(cli, &t, 6)) != 0)
             break;
         fprintf(f, "  tx %s\n", F(p, "tx_id"));
@@ -657,8 +666,9 @@ static int cmd_impact(esgw_cli *cli, const esgw_args *a) {
         else
             state = "not counted";
         fprintf(f, "report %s\n", F(r, "id"));
-        fprintf(f, "  %s %s %s, %s %s..%s: %s\n", F(r, "project_id"), F(r, "city"), F(r, "kpi"),
-                F(r, "value"), F(r, "period_start"), F(r, "period_end"), F(r, "unit"));
+        fprintf(f, "  %s (%s) %s %s %s over %s..%s\n", F(r, "project_id"), F(r, "city"),
+                F(r, "kpi"), F(r, "value"), F(r, "unit"), F(r, "period_start"),
+                F(r, "period_end"));
         fprintf(f, "  %s; evidence %s\n", state ? state : "-", F(r, "evidence_sha256"));
         print_attestations(cli, r);
     }
