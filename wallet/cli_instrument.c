@@ -470,15 +470,19 @@ static void print_instrument(esgw_cli *cli, const json_t *d) {
     json_t *ups = json_object_get(d, "step_ups");
     if (json_array_size(ups) > 0) {
         fprintf(f, "kpi targets\n");
-        json_array_foreach(ups, i, x)
+        json_array_foreach(ups, i, x) {
+            const char *verdict = "met";
+            if (json_is_true(json_object_get(x, "missed"))) {
+                verdict = esgw_cli__printf(cli, "missed: +%s bps on coupons after %s",
+                                           F(x, "step_up_bps"),
+                                           F(x, "applies_to_coupons_after"));
+                verdict = verdict ? verdict : "missed";
+            }
             fprintf(f, "  %s %s %s by %s: observed %s (%s report%s) -> %s\n", F(x, "kpi"),
                     strcmp(F(x, "direction"), "LOWER") == 0 ? "<=" : ">=", F(x, "target"),
                     F(x, "observation_date"), F(x, "observed"), F(x, "reports_counted"),
-                    u64_field(x, "reports_counted") == 1 ? "" : "s",
-                    !json_is_true(json_object_get(x, "missed")) ? "met"
-                    : esgw_cli__printf(cli, "missed: +%s bps on coupons after %s",
-                                       F(x, "step_up_bps"), F(x, "applies_to_coupons_after"))
-                        ?: "missed");
+                    u64_field(x, "reports_counted") == 1 ? "" : "s", verdict);
+        }
     }
     json_t *sched = json_object_get(d, "schedule");
     if (json_array_size(sched) > 0) {
