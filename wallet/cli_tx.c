@@ -35,14 +35,29 @@ static const char *record_of(int action_case) {
 
 /* ------------------------------------------------------------ outcome */
 
-/* Prints what -o wrote. */
+/* Prints what -o wrote, and for a multi-party action the members whose
+ * officers must still co-sign (the signer's own member among them: a
+ * file says nothing of which member a key acts for). */
 static int report_written(esgw_cli *cli, const esg_tx *tx, const char *path) {
     esg_hex32 id = esg_hash_hex(&tx->id);
     const char *rec = record_of(tx->body->action_case);
+    char **cos = NULL;
+    size_t n_cos = 0;
+    if (esg_contracts_required_cosigners(tx->body, &cos, &n_cos) != 0)
+        return esgw_cli__fail(cli, ESG_ERR_NOMEM, NULL);
+    int rc = 0;
     if (!cli->json) {
         fprintf(cli->out, "tx %s written to %s\n", id.s, path);
         if (rec)
             fprintf(cli->out, "%s %s\n", rec, id.s);
+        if (n_cos > 0) {
+            fprintf(cli->out, "needs an officer of each of:");
+            for (size_t k = 0; k < n_cos; k++)
+                fprintf(cli->out, "%s %s", k ? "," : "", cos[k]);
+            fprintf(cli->out, "\nnext: esgwallet tx sign %s --key NAME (each co-signer), "
+                    "then esgwallet tx submit %s\n", path, path);
+        }
+        esg_contracts_cosigners_free(cos, n_cos);
         return 0;
     }
     json_t *doc = json_pack("{s:s, s:s, s:i}", "tx_id", id.s, "file", path, "signatures",
@@ -52,9 +67,17 @@ static int report_written(esgw_cli *cli, const esg_tx *tx, const char *path) {
         snprintf(key, sizeof key, "%s_id", rec);
         json_object_set_new(doc, key, json_string(id.s));
     }
+    json_t *arr = n_cos > 0 ? json_array() : NULL;
+    for (size_t k = 0; arr && k < n_cos; k++)
+        json_array_append_new(arr, json_string(cos[k]));
+    if (doc && arr)
+        json_object_set_new(doc, "cosigners", arr);
+    else
+        json_decref(arr);
+    esg_contracts_cosigners_free(cos, n_cos);
     if (!doc)
         return esgw_cli__fail(cli, ESG_ERR_NOMEM, NULL);
-    int rc = esgw_cli__print_json(cli, doc);
+    rc = esgw_cli__print_json(cli, doc);
     json_decref(doc);
     return rc;
 }
