@@ -64,6 +64,7 @@
     X(ERR_ALREADY_INITIALIZED, 409, "datadir is already initialized") \
     X(ERR_GENESIS, 400, "genesis is invalid") \
     X(ERR_PROOF, 400, "proof does not verify") \
+    X(ERR_BAD_CONSENSUS_MSG, 400, "consensus message is malformed or out of range") \
     /* governance */ \
     X(ERR_BAD_MEMBER_ID, 400, "member id must match [a-z0-9-]{2,40}") \
     X(ERR_BAD_MEMBER_KIND, 400, "member kind is not valid") \

@@ -269,10 +269,16 @@ static void on_wake(uv_async_t *h) {
         uv_stop(&n->loop);
         return;
     }
-    /* Keep producing while transactions wait: each block takes what
-     * arrived during the previous one's commit, so batches grow with load. */
-    while (produce(n, false))
-        ;
+    /* One block per turn of the loop, then come back if transactions
+     * still wait: each block takes what arrived during the previous one's
+     * commit, so batches grow with load, and signals and stop requests are
+     * served between blocks even under a constant stream. */
+    if (produce(n, false)) {
+        esg_mempool_stats ms;
+        esg_mempool_stats_get(n->mempool, &ms);
+        if (ms.txs)
+            uv_async_send(&n->wake);
+    }
     if (n->cfg.heartbeat_ms)
         uv_timer_again(&n->heartbeat);
 }

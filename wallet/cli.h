@@ -18,6 +18,8 @@
  *   cli_impact.c  impact report | attest | revoke | dispute | check-evidence
  *   cli_report.c  report allocation | report impact (table, --json, --csv)
  *   cli_build.c   tx build --action FILE.json (wallet/pbjson_in.h)
+ *   cli_audit.c   impact verify (state proofs) and audit (replay from
+ *                 genesis): the checks that trust no node
  *
  * Commands are rows of esgw_cmd tables. An action verb (one that signs a
  * transaction) is a row with ESGW_CMD_SUBMIT and a builder that fills in
@@ -133,6 +135,7 @@ extern const esgw_cmd esgw_cli__instrument_cmds[];
 extern const esgw_cmd esgw_cli__impact_cmds[];
 extern const esgw_cmd esgw_cli__report_cmds[];
 extern const esgw_cmd esgw_cli__build_cmds[];
+extern const esgw_cmd esgw_cli__audit_cmds[];
 
 /* Sets cli->err and returns `code`. */
 int esgw_cli__fail(esgw_cli *cli, int code, const char *fmt, ...)

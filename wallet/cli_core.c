@@ -24,6 +24,7 @@ static const esgw_cmd *const tables[] = {
     esgw_cli__impact_cmds,
     esgw_cli__report_cmds,
     esgw_cli__build_cmds,
+    esgw_cli__audit_cmds,
 };
 #define N_TABLES (sizeof tables / sizeof tables[0])
 
