@@ -1,0 +1,883 @@
+/* The instrument, allocation, impact and attributed-impact documents
+ * (contracts/reports.h), built from a state view. Moved here from the
+ * node's API so that the wallet's audit builds them from its own replayed
+ * state with the very same code. */
+#include "contracts/reports.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "contracts/impact.h"
+#include "contracts/instrument.h"
+#include "contracts/payments.h"
+#include "contracts/proceeds.h"
+#include "contracts/records.h"
+#include "ledger/decimal.h"
+#include "ledger/error.h"
+#include "ledger/genesis.h"
+#include "ledger/pbjson.h"
+
+#define MAX_INSTRUMENT_ID 40
+
+/* ------------------------------------------------------------- helpers */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* The message of a failure while reading `what`, as the API words it. */
+static int store_err(char *err, size_t errlen, int rc, const char *what) {
+    set_err(err, errlen, "reading %s: %s", what, esg_err_message(rc));
+    return rc;
+}
+
+/* Sets obj[key] = v, taking v; records ESG_ERR_NOMEM in *rc when v or obj
+ * is NULL (jansson returns NULL only when out of memory). */
+static void jset(json_t *obj, const char *key, json_t *v, int *rc) {
+    if (json_object_set_new(obj, key, v) != 0 && *rc == 0)
+        *rc = ESG_ERR_NOMEM;
+}
+
+/* Appends v to arr, taking v; records ESG_ERR_NOMEM as jset does. */
+static void jpush(json_t *arr, json_t *v, int *rc) {
+    if (json_array_append_new(arr, v) != 0 && *rc == 0)
+        *rc = ESG_ERR_NOMEM;
+}
+
+/* Lowercase hex of `len` bytes; NULL when out of memory. */
+static json_t *jhex(const void *data, size_t len) {
+    char *s = malloc(2 * len + 1);
+    if (!s)
+        return NULL;
+    esg_hex_encode(s, data, len);
+    json_t *j = json_stringn(s, 2 * len);
+    free(s);
+    return j;
+}
+
+/* Heights, counts, basis points: numbers (they stay far below 2^63). */
+static json_t *jnum(uint64_t v) {
+    return json_integer((json_int_t)v);
+}
+
+/* Money and units: a decimal string. */
+static json_t *jmoney(uint64_t v) {
+    char s[21];
+    esg_u64_format(v, s);
+    return json_string(s);
+}
+
+/* An impact value in thousandths: "1234.567". */
+static json_t *jmilli(int64_t v) {
+    char s[32];
+    esg_milli_format(v, s);
+    return json_string(s);
+}
+
+/* A bytes field as hex, or null when empty (an optional reference). */
+static json_t *jhex_or_null(const esg_pb_bytes *b) {
+    return b->len ? jhex(b->data, b->len) : json_null();
+}
+
+/* Enum value `v` of field `field` of message `md`, by its short name. */
+static json_t *jenum(const ProtobufCMessageDescriptor *md, const char *field, int v) {
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(md, field);
+    return esg_pb_enum_to_json(f->descriptor, v);
+}
+
+/* floor(part x 10000 / whole) in basis points; 0 when whole is 0. */
+static json_t *jbps(uint64_t part, uint64_t whole) {
+    if (whole == 0)
+        return jnum(0);
+    return jnum((uint64_t)((unsigned __int128)part * 10000 / whole));
+}
+
+/* Sets "time" (RFC 3339, null past year 9999) and "time_ms" on obj. */
+static void jset_time(json_t *obj, uint64_t ms, int *rc) {
+    char t[32];
+    jset(obj, "time", esg_time_format_rfc3339(ms, t) == 0 ? json_string(t) : json_null(), rc);
+    jset(obj, "time_ms", jnum(ms), rc);
+}
+
+bool esg_report_instrument_id_valid(const char *s) {
+    assert(s);
+    size_t n = strlen(s);
+    if (n < 3 || n > MAX_INSTRUMENT_ID)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return false;
+    return true;
+}
+
+/* instrument ‖ 0 (‖ tail): the key prefix of an instrument's rows in the
+ * holdings, payments, allocations and instrument-reports tables, written
+ * to out (MAX_INSTRUMENT_ID + 1 + tlen bytes). Returns its length. `id`
+ * has been checked with esg_report_instrument_id_valid. */
+static size_t row_prefix(uint8_t *out, const char *id, const void *tail, size_t tlen) {
+    size_t n = strlen(id);
+    assert(n <= MAX_INSTRUMENT_ID && tlen <= 1);
+    memcpy(out, id, n);
+    out[n] = 0;
+    if (tlen)
+        memcpy(out + n + 1, tail, tlen);
+    return n + 1 + tlen;
+}
+
+/* A growable array of decoded records (freed with esg_pb_free). */
+typedef struct msg_vec {
+    void **v;
+    size_t n, cap;
+} msg_vec;
+
+static int vec_push(msg_vec *a, void *m) {
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 16;
+        void **v = realloc(a->v, cap * sizeof *v);
+        if (!v) {
+            esg_pb_free(m);
+            return ESG_ERR_NOMEM;
+        }
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->n++] = m;
+    return 0;
+}
+
+static void vec_free(msg_vec *a) {
+    for (size_t i = 0; i < a->n; i++)
+        esg_pb_free(a->v[i]);
+    free(a->v);
+    a->v = NULL;
+    a->n = a->cap = 0;
+}
+
+/* Reads a record that another record names: its absence is corruption. */
+static int get_linked(esg_state *st, esg_table t, const esg_pb_bytes *id,
+                      const ProtobufCMessageDescriptor *desc, void **out) {
+    *out = NULL;
+    if (id->len != 32)
+        return ESG_ERR_STORE_CORRUPT;
+    int rc = esg_state_get_msg(st, t, id->data, 32, desc, (ProtobufCMessage **)out);
+    return rc == ESG_ERR_NOT_FOUND ? ESG_ERR_STORE_CORRUPT : rc;
+}
+
+/* Checks `id` and loads the instrument: the errors of every instrument
+ * document (reports.h). */
+static int instrument_load(esg_state *st, const char *id, esg_pb_instrument_record **ins,
+                           char *err, size_t errlen) {
+    *ins = NULL;
+    if (!esg_report_instrument_id_valid(id)) {
+        set_err(err, errlen, "instrument id '%s' does not match [A-Z0-9-]{3,40}",
+                esg_rec_quote(id).s);
+        return ESG_ERR_BAD_INSTRUMENT_ID;
+    }
+    int rc = esg_instrument_get(st, id, ins);
+    if (rc == 0 && (!(*ins)->spec || strcmp((*ins)->spec->id, id) != 0))
+        rc = ESG_ERR_STORE_CORRUPT;
+    if (rc == ESG_ERR_UNKNOWN_INSTRUMENT || rc == ESG_ERR_NOT_FOUND) {
+        set_err(err, errlen, "unknown instrument '%s'", id);
+        return ESG_ERR_UNKNOWN_INSTRUMENT;
+    }
+    if (rc) {
+        esg_pb_free(*ins);
+        *ins = NULL;
+        return store_err(err, errlen, rc, "an instrument");
+    }
+    return 0;
+}
+
+/* Hands `o` out, or drops it and reports rc (reading `what`). */
+static int finish(int rc, json_t *o, json_t **out, char *err, size_t errlen,
+                  const char *what) {
+    if (rc == 0 && !o)
+        rc = ESG_ERR_NOMEM;
+    if (rc) {
+        json_decref(o);
+        return store_err(err, errlen, rc, what);
+    }
+    *out = o;
+    return 0;
+}
+
+/* ------------------------------------------------- instrument detail */
+
+/* The instrument's coupon payments by due date: seq of the payment
+ * recorded for each date of the schedule, 0 when none. */
+typedef struct paid_acc {
+    const int32_t *days;
+    size_t n;
+    uint32_t *seq;
+} paid_acc;
+
+static int mark_paid(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                     void *arg) {
+    (void)key;
+    (void)klen;
+    paid_acc *acc = arg;
+    esg_pb_payment *p = NULL;
+    int32_t day;
+    if (esg_pb_payment_decode(&p, val, vlen, SIZE_MAX) ||
+        esg_date_parse(p->due_date, &day) != 0) {
+        esg_pb_free(p);
+        return ESG_ERR_STORE_CORRUPT;
+    }
+    for (size_t i = 0; i < acc->n; i++)
+        if (acc->days[i] == day)
+            acc->seq[i] = p->seq;
+    esg_pb_free(p);
+    return 0;
+}
+
+/* "schedule": [{date, paid, payment_seq}] from esg_schedule and the
+ * recorded coupons; *next is the index of the first unpaid date (n when
+ * all are paid). days/n are the schedule. */
+static json_t *schedule_json(esg_state *st, const esg_pb_instrument_record *ins,
+                             const int32_t *days, size_t n, size_t *next, int *rc) {
+    uint32_t *seq = calloc(n ? n : 1, sizeof *seq);
+    if (!seq) {
+        *rc = ESG_ERR_NOMEM;
+        return NULL;
+    }
+    uint8_t prefix[MAX_INSTRUMENT_ID + 2];
+    uint8_t kind = ESG_PAYMENT_COUPON;
+    size_t plen = row_prefix(prefix, ins->spec->id, &kind, 1);
+    paid_acc acc = {days, n, seq};
+    int r = esg_state_iter(st, ESG_T_PAYMENTS, prefix, plen, mark_paid, &acc);
+    if (r) {
+        free(seq);
+        *rc = r;
+        return NULL;
+    }
+    json_t *arr = json_array();
+    *next = n;
+    for (size_t i = 0; i < n; i++) {
+        char d[11];
+        esg_date_format(days[i], d);
+        if (seq[i] == 0 && *next == n)
+            *next = i;
+        jpush(arr,
+              json_pack("{s:s,s:b,s:o}", "date", d, "paid", seq[i] != 0, "payment_seq",
+                        seq[i] ? jnum(seq[i]) : json_null()),
+              rc);
+    }
+    free(seq);
+    if (!arr && *rc == 0)
+        *rc = ESG_ERR_NOMEM;
+    return arr;
+}
+
+/* "step_ups": each KPI target evaluated from the state now by the
+ * contract's own rule (esg_covenant_evaluate). */
+static json_t *step_ups_json(esg_state *st, const esg_pb_instrument_record *ins, int *rc) {
+    const esg_pb_instrument_spec *s = ins->spec;
+    json_t *arr = json_array();
+    if (!arr)
+        *rc = ESG_ERR_NOMEM;
+    for (size_t i = 0; *rc == 0 && i < s->n_kpi_targets; i++) {
+        const esg_pb_kpi_target *t = s->kpi_targets[i];
+        esg_covenant_eval ev;
+        esg_pb_kpi *k = NULL;
+        int r = esg_covenant_evaluate(st, s, t, &ev);
+        if (r == 0)
+            r = esg_state_get_msg(st, ESG_T_KPIS, t->kpi, strlen(t->kpi), ESG_PB_KPI_DESC,
+                                  (ProtobufCMessage **)&k);
+        if (r) {
+            *rc = r == ESG_ERR_NOT_FOUND ? ESG_ERR_STORE_CORRUPT : r;
+            break;
+        }
+        json_t *o = json_object();
+        jset(o, "kpi", json_string(t->kpi), rc);
+        jset(o, "unit", json_string(k->unit), rc);
+        jset(o, "direction", jenum(ESG_PB_KPI_DESC, "direction", k->direction), rc);
+        jset(o, "observation_date", json_string(t->observation_date), rc);
+        jset(o, "baseline", jmilli(t->baseline), rc);
+        jset(o, "target", jmilli(t->target), rc);
+        jset(o, "observed", jmilli(ev.observed), rc);
+        jset(o, "reports_counted", jnum(ev.counted), rc);
+        jset(o, "missed", json_boolean(ev.missed), rc);
+        jset(o, "step_up_bps", jnum(t->step_up_bps), rc);
+        jset(o, "applies_to_coupons_after", json_string(t->observation_date), rc);
+        jpush(arr, o, rc);
+        esg_pb_free(k);
+    }
+    return arr;
+}
+
+/* The spec as the generic renderer shows it, with the KPI targets' values
+ * as decimal thousandths ("1234.567") rather than raw integers. */
+static json_t *spec_json(const esg_pb_instrument_spec *s, int *rc) {
+    json_t *o = esg_pb_to_json(&s->base);
+    json_t *targets = json_object_get(o, "kpi_targets");
+    for (size_t i = 0; o && i < s->n_kpi_targets; i++) {
+        json_t *t = json_array_get(targets, i);
+        jset(t, "baseline", jmilli(s->kpi_targets[i]->baseline), rc);
+        jset(t, "target", jmilli(s->kpi_targets[i]->target), rc);
+    }
+    if (!o && *rc == 0)
+        *rc = ESG_ERR_NOMEM;
+    return o;
+}
+
+int esg_report_instrument(esg_state *st, const char *instrument, json_t **out, char *err,
+                          size_t errlen) {
+    assert(st && instrument && out);
+    *out = NULL;
+    esg_pb_instrument_record *ins;
+    int rc = instrument_load(st, instrument, &ins, err, errlen);
+    if (rc)
+        return rc;
+    json_t *o = spec_json(ins->spec, &rc);
+    jset(o, "status", jenum(ESG_PB_INSTRUMENT_RECORD_DESC, "status", ins->status), &rc);
+    jset(o, "units_sold", jmoney(ins->units_sold), &rc);
+    jset(o, "units_outstanding", jmoney(ins->units_outstanding), &rc);
+    jset(o, "amount_raised", jmoney(ins->amount_raised), &rc);
+    jset(o, "issue_tx", jhex(ins->issue_tx.data, ins->issue_tx.len), &rc);
+    jset(o, "issued_height", jnum(ins->issued_height), &rc);
+    jset(o, "closed_height", jnum(ins->closed_height), &rc);
+    jset(o, "matured_height", jnum(ins->matured_height), &rc);
+    jset(o, "coupons_recorded", jnum(ins->coupons_recorded), &rc);
+
+    int32_t *days = malloc(ESG_MAX_SCHEDULE * sizeof *days);
+    size_t n = 0, next = 0;
+    if (!days && rc == 0)
+        rc = ESG_ERR_NOMEM;
+    /* A stored spec passed esg_schedule when it was issued. */
+    if (rc == 0 && esg_schedule(ins->spec, days, ESG_MAX_SCHEDULE, &n) != 0)
+        rc = ESG_ERR_STORE_CORRUPT;
+    if (rc == 0)
+        jset(o, "schedule", schedule_json(st, ins, days, n, &next, &rc), &rc);
+    if (rc == 0) {
+        json_t *date = json_null(), *bps = json_null();
+        if (next < n) {
+            char d[11];
+            uint32_t up = 0;
+            esg_date_format(days[next], d);
+            rc = esg_covenant_step_ups(st, ins, days[next], &up);
+            date = json_string(d);
+            bps = jnum(up);
+        }
+        jset(o, "next_coupon_date", date, &rc);
+        jset(o, "step_up_bps_in_force_next_coupon", bps, &rc);
+    }
+    free(days);
+    if (rc == 0)
+        jset(o, "step_ups", step_ups_json(st, ins, &rc), &rc);
+    esg_pb_free(ins);
+    return finish(rc, o, out, err, errlen, "an instrument");
+}
+
+/* ---------------------------------------------------------- allocations */
+
+static int collect_allocation(const uint8_t *key, size_t klen, const uint8_t *val,
+                              size_t vlen, void *arg) {
+    (void)key;
+    (void)klen;
+    ProtobufCMessage *m = NULL;
+    if (esg_pb_decode(ESG_PB_ALLOCATION_DESC, val, vlen, SIZE_MAX, &m))
+        return ESG_ERR_STORE_CORRUPT;
+    return vec_push(arg, m);
+}
+
+/* Allocations in the order they were made: by height, then id (the rows
+ * are keyed by tx id, which is no order a reader wants). */
+static int allocation_cmp(const void *a, const void *b) {
+    const esg_pb_allocation *x = *(esg_pb_allocation *const *)a;
+    const esg_pb_allocation *y = *(esg_pb_allocation *const *)b;
+    if (x->height != y->height)
+        return x->height < y->height ? -1 : 1;
+    size_t n = x->id.len < y->id.len ? x->id.len : y->id.len;
+    return memcmp(x->id.data, y->id.data, n);
+}
+
+static json_t *per_city_json(esg_state *st, const esg_pb_instrument_record *ins,
+                             uint64_t *allocated_total, int *rc) {
+    const esg_pb_instrument_spec *s = ins->spec;
+    json_t *arr = json_array();
+    if (!arr)
+        *rc = ESG_ERR_NOMEM;
+    for (size_t i = 0; *rc == 0 && i < s->n_co_issuers; i++) {
+        const char *city = s->co_issuers[i]->member;
+        uint64_t part = 0, allocated = 0;
+        int r = esg_proceeds_city_part(ins, city, &part);
+        if (r == 0)
+            r = esg_proceeds_allocated(st, s->id, city, NULL, &allocated, NULL);
+        if (r == 0 && (allocated > part || allocated > UINT64_MAX - *allocated_total))
+            r = ESG_ERR_STORE_CORRUPT; /* the contract never lets this happen */
+        if (r) {
+            *rc = r;
+            break;
+        }
+        *allocated_total += allocated;
+        jpush(arr,
+              json_pack("{s:s,s:o,s:o,s:o,s:o}", "city", city, "share_bps",
+                        jnum(s->co_issuers[i]->share_bps), "part_of_raised", jmoney(part),
+                        "allocated", jmoney(allocated), "remaining", jmoney(part - allocated)),
+              rc);
+    }
+    return arr;
+}
+
+static json_t *per_project_json(esg_state *st, const esg_pb_instrument_record *ins, int *rc) {
+    const esg_pb_instrument_spec *s = ins->spec;
+    json_t *arr = json_array();
+    if (!arr)
+        *rc = ESG_ERR_NOMEM;
+    for (size_t i = 0; *rc == 0 && i < s->n_projects; i++) {
+        const esg_pb_project *p = s->projects[i];
+        uint64_t city_total = 0, allocated = 0;
+        int r = esg_proceeds_allocated(st, s->id, p->city, p->id, &city_total, &allocated);
+        if (r) {
+            *rc = r;
+            break;
+        }
+        json_t *o = json_object();
+        jset(o, "project_id", json_string(p->id), rc);
+        jset(o, "city", json_string(p->city), rc);
+        jset(o, "name", json_string(p->name), rc);
+        jset(o, "eu_objective", jenum(ESG_PB_PROJECT_DESC, "eu_objective", p->eu_objective),
+             rc);
+        jset(o, "budget", jmoney(p->budget), rc);
+        jset(o, "allocated", jmoney(allocated), rc);
+        jset(o, "share_of_proceeds_bps", jbps(allocated, ins->amount_raised), rc);
+        jset(o, "over_budget", json_boolean(allocated > p->budget), rc);
+        jpush(arr, o, rc);
+    }
+    return arr;
+}
+
+int esg_report_allocations(esg_state *st, const char *instrument, json_t **out, char *err,
+                           size_t errlen) {
+    assert(st && instrument && out);
+    *out = NULL;
+    esg_pb_instrument_record *ins;
+    int rc = instrument_load(st, instrument, &ins, err, errlen);
+    if (rc)
+        return rc;
+    uint8_t prefix[MAX_INSTRUMENT_ID + 1];
+    size_t plen = row_prefix(prefix, ins->spec->id, NULL, 0);
+    msg_vec allocs = {0};
+    rc = esg_state_iter(st, ESG_T_ALLOCATIONS, prefix, plen, collect_allocation, &allocs);
+    uint64_t total = 0;
+    json_t *o = rc ? NULL : json_object();
+    if (rc == 0) {
+        json_t *cities = per_city_json(st, ins, &total, &rc);
+        json_t *projects = rc ? NULL : per_project_json(st, ins, &rc);
+        jset(o, "instrument", json_string(ins->spec->id), &rc);
+        jset(o, "amount_raised", jmoney(ins->amount_raised), &rc);
+        jset(o, "allocated_total", jmoney(total), &rc);
+        jset(o, "unallocated",
+             jmoney(total <= ins->amount_raised ? ins->amount_raised - total : 0), &rc);
+        jset(o, "per_city", cities, &rc);
+        jset(o, "per_project", projects, &rc);
+    }
+    if (rc == 0) {
+        if (allocs.n > 1)
+            qsort(allocs.v, allocs.n, sizeof allocs.v[0], allocation_cmp);
+        json_t *arr = json_array();
+        for (size_t i = 0; i < allocs.n; i++) {
+            const esg_pb_allocation *a = allocs.v[i];
+            json_t *x = json_object();
+            jset(x, "id", jhex(a->id.data, a->id.len), &rc);
+            jset(x, "project_id", json_string(a->project_id), &rc);
+            jset(x, "city", json_string(a->city), &rc);
+            jset(x, "amount", jmoney(a->amount), &rc);
+            jset(x, "date", json_string(a->date), &rc);
+            jset(x, "evidence_sha256", jhex(a->evidence_sha256.data, a->evidence_sha256.len),
+                 &rc);
+            jset(x, "height", jnum(a->height), &rc);
+            jpush(arr, x, &rc);
+        }
+        jset(o, "allocations", arr, &rc);
+    }
+    vec_free(&allocs);
+    esg_pb_free(ins);
+    return finish(rc, o, out, err, errlen, "allocations");
+}
+
+/* --------------------------------------------------------------- impact */
+
+bool esg_report_attestation_supports(const esg_pb_attestation *a) {
+    assert(a);
+    return !a->revoked &&
+           (a->opinion == ESG_OPINION_CONFIRMED || a->opinion == ESG_OPINION_QUALIFIED);
+}
+
+int esg_report_count(const esg_pb_report *r, esg_pb_attestation *const *atts, size_t n,
+                     bool *counts, int64_t *value) {
+    assert(r && counts && value && (atts || n == 0));
+    *counts = false;
+    *value = 0;
+    if (n != r->n_attestations)
+        return ESG_ERR_INVALID_ARGUMENT;
+    for (size_t i = 0; i < n; i++) {
+        const esg_pb_attestation *a = atts[i];
+        if (!a || a->id.len != 32 || r->attestations[i].len != 32 ||
+            memcmp(a->id.data, r->attestations[i].data, 32) != 0 || a->report_id.len != 32 ||
+            r->id.len != 32 || memcmp(a->report_id.data, r->id.data, 32) != 0)
+            return ESG_ERR_INVALID_ARGUMENT;
+    }
+    if (r->superseded_by.len != 0)
+        return ESG_OK;
+    bool any = false, rejected = false;
+    int64_t min = 0;
+    for (size_t i = 0; i < n; i++) {
+        const esg_pb_attestation *a = atts[i];
+        if (!a->revoked && a->opinion == ESG_OPINION_REJECTED)
+            rejected = true;
+        else if (esg_report_attestation_supports(a)) {
+            if (!any || a->verified_value < min)
+                min = a->verified_value;
+            any = true;
+        }
+    }
+    if (any && !rejected) {
+        *counts = true;
+        *value = min;
+    }
+    return ESG_OK;
+}
+
+typedef struct reports_acc {
+    esg_state *st;
+    msg_vec reports;
+} reports_acc;
+
+/* ESG_T_INSTRUMENT_REPORTS rows: instrument ‖ 0 ‖ report id (32). */
+static int collect_report(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                          void *arg) {
+    (void)val;
+    (void)vlen;
+    reports_acc *acc = arg;
+    if (klen < 33)
+        return ESG_ERR_STORE_CORRUPT;
+    esg_pb_bytes id = esg_pb_bin(key + klen - 32, 32);
+    void *r = NULL;
+    int rc = get_linked(acc->st, ESG_T_REPORTS, &id, ESG_PB_REPORT_DESC, &r);
+    if (rc == 0 && !((esg_pb_report *)r)->report) {
+        esg_pb_free(r);
+        rc = ESG_ERR_STORE_CORRUPT;
+    }
+    return rc ? rc : vec_push(&acc->reports, r);
+}
+
+/* By height, then id: the order in which the reports were made. */
+static int report_cmp(const void *a, const void *b) {
+    const esg_pb_report *x = *(esg_pb_report *const *)a;
+    const esg_pb_report *y = *(esg_pb_report *const *)b;
+    if (x->height != y->height)
+        return x->height < y->height ? -1 : 1;
+    size_t n = x->id.len < y->id.len ? x->id.len : y->id.len;
+    return memcmp(x->id.data, y->id.data, n);
+}
+
+/* Every report of the instrument (superseded ones included), in order. */
+static int load_reports(esg_state *st, const char *instrument, msg_vec *out) {
+    uint8_t prefix[MAX_INSTRUMENT_ID + 1];
+    size_t plen = row_prefix(prefix, instrument, NULL, 0);
+    reports_acc acc = {st, {0}};
+    int rc = esg_state_iter(st, ESG_T_INSTRUMENT_REPORTS, prefix, plen, collect_report, &acc);
+    if (rc) {
+        vec_free(&acc.reports);
+        return rc;
+    }
+    if (acc.reports.n > 1)
+        qsort(acc.reports.v, acc.reports.n, sizeof acc.reports.v[0], report_cmp);
+    *out = acc.reports;
+    return 0;
+}
+
+/* The KPIs an instrument has figures for: those of its reports and of its
+ * KPI targets, sorted, each once. kpis[] borrows the strings. */
+static int instrument_kpis(const esg_pb_instrument_spec *s, const msg_vec *reports,
+                           const char ***kpis, size_t *n) {
+    size_t cap = reports->n + s->n_kpi_targets;
+    const char **v = malloc((cap ? cap : 1) * sizeof *v);
+    if (!v)
+        return ESG_ERR_NOMEM;
+    size_t m = 0;
+    for (size_t i = 0; i < reports->n; i++)
+        v[m++] = ((const esg_pb_report *)reports->v[i])->report->kpi;
+    for (size_t i = 0; i < s->n_kpi_targets; i++)
+        v[m++] = s->kpi_targets[i]->kpi;
+    /* Insertion sort with duplicates dropped: a handful of KPIs. */
+    size_t k = 0;
+    for (size_t i = 0; i < m; i++) {
+        const char *x = v[i];
+        size_t j = 0;
+        while (j < k && strcmp(v[j], x) < 0)
+            j++;
+        if (j < k && strcmp(v[j], x) == 0)
+            continue;
+        memmove(v + j + 1, v + j, (k - j) * sizeof *v);
+        v[j] = x;
+        k++;
+    }
+    *kpis = v;
+    *n = k;
+    return 0;
+}
+
+static json_t *attestation_json(const esg_pb_attestation *a, int *rc) {
+    json_t *o = json_object();
+    jset(o, "id", jhex(a->id.data, a->id.len), rc);
+    jset(o, "verifier", json_string(a->verifier), rc);
+    jset(o, "opinion", jenum(ESG_PB_ATTESTATION_DESC, "opinion", a->opinion), rc);
+    jset(o, "verified_value", jmilli(a->verified_value), rc);
+    jset(o, "statement_sha256", jhex(a->statement_sha256.data, a->statement_sha256.len), rc);
+    jset(o, "height", jnum(a->height), rc);
+    jset(o, "revoked", json_boolean(a->revoked), rc);
+    jset(o, "revoke_reason", json_string(a->revoke_reason), rc);
+    jset(o, "revoked_height", jnum(a->revoked_height), rc);
+    return o;
+}
+
+static json_t *report_json(esg_state *st, const esg_pb_report *r, int *rc) {
+    const esg_pb_report_impact *ri = r->report;
+    esg_pb_kpi *k = NULL;
+    bool counts = false;
+    int64_t counted = 0;
+    int e = esg_state_get_msg(st, ESG_T_KPIS, ri->kpi, strlen(ri->kpi), ESG_PB_KPI_DESC,
+                              (ProtobufCMessage **)&k);
+    if (e == 0)
+        e = esg_impact_report_counted(st, r, &counts, &counted);
+    if (e) {
+        esg_pb_free(k);
+        *rc = e == ESG_ERR_NOT_FOUND ? ESG_ERR_STORE_CORRUPT : e;
+        return NULL;
+    }
+    json_t *o = json_object();
+    jset(o, "id", jhex(r->id.data, r->id.len), rc);
+    jset(o, "project_id", json_string(ri->project_id), rc);
+    jset(o, "city", json_string(r->city), rc);
+    jset(o, "kpi", json_string(ri->kpi), rc);
+    jset(o, "unit", json_string(k->unit), rc);
+    jset(o, "category", json_string(k->category), rc);
+    jset(o, "value", jmilli(ri->value), rc);
+    jset(o, "period_start", json_string(ri->period_start), rc);
+    jset(o, "period_end", json_string(ri->period_end), rc);
+    jset(o, "methodology", json_string(ri->methodology), rc);
+    jset(o, "evidence_sha256", jhex(ri->evidence_sha256.data, ri->evidence_sha256.len), rc);
+    jset(o, "evidence_uri", json_string(ri->evidence_uri), rc);
+    jset(o, "height", jnum(r->height), rc);
+    jset_time(o, r->time_ms, rc);
+    jset(o, "supersedes", jhex_or_null(&ri->supersedes), rc);
+    jset(o, "reason", json_string(ri->reason), rc);
+    jset(o, "superseded_by", jhex_or_null(&r->superseded_by), rc);
+    jset(o, "counted", json_boolean(counts), rc);
+    jset(o, "counted_value", counts ? jmilli(counted) : json_null(), rc);
+    esg_pb_free(k);
+
+    json_t *atts = json_array();
+    for (size_t i = 0; *rc == 0 && i < r->n_attestations; i++) {
+        void *a = NULL;
+        int g = get_linked(st, ESG_T_ATTESTATIONS, &r->attestations[i], ESG_PB_ATTESTATION_DESC,
+                           &a);
+        if (g) {
+            *rc = g;
+            break;
+        }
+        jpush(atts, attestation_json(a, rc), rc);
+        esg_pb_free(a);
+    }
+    jset(o, "attestations", atts, rc);
+    json_t *disputes = json_array();
+    for (size_t i = 0; *rc == 0 && i < r->n_disputes; i++) {
+        void *dv = NULL;
+        int g = get_linked(st, ESG_T_DISPUTES, &r->disputes[i], ESG_PB_DISPUTE_DESC, &dv);
+        if (g) {
+            *rc = g;
+            break;
+        }
+        const esg_pb_dispute *d = dv;
+        jpush(disputes,
+              json_pack("{s:o,s:s,s:s,s:o}", "id", jhex(d->id.data, d->id.len), "member",
+                        d->member, "reason", d->reason, "height", jnum(d->height)),
+              rc);
+        esg_pb_free(dv);
+    }
+    jset(o, "disputes", disputes, rc);
+    return o;
+}
+
+/* [{kpi, unit, total, reports_counted}] for each KPI of the instrument. */
+static json_t *confirmed_totals_json(esg_state *st, const esg_pb_instrument_spec *s,
+                                     const msg_vec *reports, int *rc) {
+    const char **kpis = NULL;
+    size_t n = 0;
+    int e = instrument_kpis(s, reports, &kpis, &n);
+    if (e) {
+        *rc = e;
+        return NULL;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; *rc == 0 && i < n; i++) {
+        esg_pb_kpi *k = NULL;
+        int64_t sum = 0;
+        size_t counted = 0;
+        e = esg_state_get_msg(st, ESG_T_KPIS, kpis[i], strlen(kpis[i]), ESG_PB_KPI_DESC,
+                              (ProtobufCMessage **)&k);
+        if (e == 0)
+            e = esg_impact_sum(st, s->id, kpis[i], INT32_MIN, INT32_MAX, &sum, &counted);
+        if (e) {
+            esg_pb_free(k);
+            *rc = e == ESG_ERR_NOT_FOUND ? ESG_ERR_STORE_CORRUPT : e;
+            break;
+        }
+        jpush(arr,
+              json_pack("{s:s,s:s,s:o,s:o}", "kpi", kpis[i], "unit", k->unit, "total",
+                        jmilli(sum), "reports_counted", jnum(counted)),
+              rc);
+        esg_pb_free(k);
+    }
+    free(kpis);
+    return arr;
+}
+
+int esg_report_impact(esg_state *st, const char *instrument, json_t **out, char *err,
+                      size_t errlen) {
+    assert(st && instrument && out);
+    *out = NULL;
+    esg_pb_instrument_record *ins;
+    int rc = instrument_load(st, instrument, &ins, err, errlen);
+    if (rc)
+        return rc;
+    msg_vec reports = {0};
+    rc = load_reports(st, ins->spec->id, &reports);
+    json_t *o = rc ? NULL : json_object();
+    if (rc == 0) {
+        jset(o, "instrument", json_string(ins->spec->id), &rc);
+        json_t *arr = json_array();
+        for (size_t i = 0; rc == 0 && i < reports.n; i++)
+            jpush(arr, report_json(st, reports.v[i], &rc), &rc);
+        jset(o, "reports", arr, &rc);
+    }
+    if (rc == 0)
+        jset(o, "confirmed_totals", confirmed_totals_json(st, ins->spec, &reports, &rc), &rc);
+    vec_free(&reports);
+    esg_pb_free(ins);
+    return finish(rc, o, out, err, errlen, "impact reports");
+}
+
+/* ---------------------------------------------------- attributed impact */
+
+typedef struct member_acc {
+    esg_state *st;
+    const char *member;
+    json_t *arr;
+    int rc;
+} member_acc;
+
+/* One instrument of the member's attribution, or nothing when the member
+ * holds none of it on the attribution basis. The basis (units now, or at
+ * the last coupon once redeemed; none during the offering) and every
+ * attributed figure come from esg_impact_attributed. */
+static int attribute_instrument(member_acc *acc, const esg_pb_instrument_record *ins) {
+    const char *id = ins->spec->id;
+    uint64_t units = 0, outstanding = 0;
+    int64_t unused;
+    /* The basis does not depend on the KPI: ask with one no report has. */
+    int rc = esg_impact_attributed(acc->st, id, "", acc->member, &unused, &units, &outstanding);
+    if (rc || units == 0)
+        return rc;
+    msg_vec reports = {0};
+    const char **kpis = NULL;
+    size_t n = 0;
+    rc = load_reports(acc->st, id, &reports);
+    if (rc == 0)
+        rc = instrument_kpis(ins->spec, &reports, &kpis, &n);
+    json_t *rows = json_array();
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        esg_pb_kpi *k = NULL;
+        int64_t total = 0, attributed = 0;
+        rc = esg_state_get_msg(acc->st, ESG_T_KPIS, kpis[i], strlen(kpis[i]), ESG_PB_KPI_DESC,
+                               (ProtobufCMessage **)&k);
+        if (rc == 0)
+            rc = esg_impact_sum(acc->st, id, kpis[i], INT32_MIN, INT32_MAX, &total, NULL);
+        if (rc == 0)
+            rc = esg_impact_attributed(acc->st, id, kpis[i], acc->member, &attributed, NULL,
+                                       NULL);
+        if (rc) {
+            esg_pb_free(k);
+            rc = rc == ESG_ERR_NOT_FOUND ? ESG_ERR_STORE_CORRUPT : rc;
+            break;
+        }
+        jpush(rows,
+              json_pack("{s:s,s:s,s:o,s:o}", "kpi", kpis[i], "unit", k->unit,
+                        "confirmed_total", jmilli(total), "attributed", jmilli(attributed)),
+              &rc);
+        esg_pb_free(k);
+    }
+    free(kpis);
+    vec_free(&reports);
+    if (rc) {
+        json_decref(rows);
+        return rc;
+    }
+    jpush(acc->arr,
+          json_pack("{s:s,s:o,s:o,s:o,s:o}", "instrument", id, "status",
+                    jenum(ESG_PB_INSTRUMENT_RECORD_DESC, "status", ins->status), "units",
+                    jmoney(units), "units_outstanding", jmoney(outstanding), "kpis", rows),
+          &rc);
+    return rc;
+}
+
+static int collect_member_instrument(const uint8_t *key, size_t klen, const uint8_t *val,
+                                     size_t vlen, void *arg) {
+    (void)key;
+    (void)klen;
+    member_acc *acc = arg;
+    esg_pb_instrument_record *ins = NULL;
+    if (esg_pb_instrument_record_decode(&ins, val, vlen, SIZE_MAX) || !ins->spec ||
+        !esg_report_instrument_id_valid(ins->spec->id)) {
+        esg_pb_free(ins);
+        return acc->rc = ESG_ERR_STORE_CORRUPT;
+    }
+    acc->rc = attribute_instrument(acc, ins);
+    esg_pb_free(ins);
+    return acc->rc;
+}
+
+int esg_report_member_impact(esg_state *st, const char *member, json_t **out, char *err,
+                             size_t errlen) {
+    assert(st && member && out);
+    *out = NULL;
+    if (!esg_member_id_valid(member)) {
+        set_err(err, errlen, "member id '%s' does not match [a-z0-9-]{2,40}",
+                esg_rec_quote(member).s);
+        return ESG_ERR_BAD_MEMBER_ID;
+    }
+    esg_pb_member *m = NULL;
+    int rc = esg_state_get_msg(st, ESG_T_MEMBERS, member, strlen(member), ESG_PB_MEMBER_DESC,
+                               (ProtobufCMessage **)&m);
+    esg_pb_free(m);
+    if (rc == ESG_ERR_NOT_FOUND) {
+        set_err(err, errlen, "unknown member '%s'", member);
+        return ESG_ERR_UNKNOWN_MEMBER;
+    }
+    member_acc acc = {st, member, json_array(), 0};
+    if (rc == 0)
+        rc = acc.arr ? esg_state_iter(st, ESG_T_INSTRUMENTS, NULL, 0, collect_member_instrument,
+                                      &acc)
+                     : ESG_ERR_NOMEM;
+    if (rc == 0)
+        rc = acc.rc;
+    json_t *o = NULL;
+    if (rc == 0) {
+        o = json_pack("{s:s,s:o}", "member", member, "instruments", acc.arr);
+        acc.arr = NULL;
+    }
+    json_decref(acc.arr);
+    return finish(rc, o, out, err, errlen, "attributed impact");
+}

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Checks that trust no node, through esgwallet against a running esgnode:
+# `impact verify` proves a report and its attestations final against the
+# genesis validators and applies the counting rule; a genesis of another
+# chain or another validator set is refused with ERR_PROOF; `audit` replays
+# the chain from genesis and writes allocation and impact reports equal to
+# the API's; after one byte of a stored block is changed on disk, `audit`
+# names that block's height and fails.
+. "$(dirname "$0")/lib.sh"
+
+W=("$ESGWALLET" --keystore "$T/keys")
+# The wallet's scratch stores go here, so the test sees that audit removes them.
+export TMPDIR=$T/tmp
+mkdir -p "$TMPDIR"
+for k in city inv verifier agent; do
+    "${W[@]}" key new "$k" >/dev/null
+done
+pk() { "${W[@]}" --json key show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
+valpk=$("$ESGNODE" key new -o "$T/validator.key")
+members=(--member "city-rhodes:CITY:Rhodes:$(pk city)"
+         --member "inv-fund:INVESTOR:Island Fund:$(pk inv)"
+         --member "verifier-a:VERIFIER:Assurance A:$(pk verifier)"
+         --member "agent-p:PAYING_AGENT:Agent P:$(pk agent)")
+"$ESGNODE" genesis new --chain-id esg-audit-1 -o "$T/genesis.json" "${members[@]}" \
+    --validator "$valpk:10:city-rhodes" --accredit "verifier-a:climate,energy" >/dev/null
+# The same members under another chain id, and under another validator.
+"$ESGNODE" genesis new --chain-id esg-other-1 -o "$T/other-chain.json" "${members[@]}" \
+    --validator "$valpk:10:city-rhodes" --accredit "verifier-a:climate,energy" >/dev/null
+otherpk=$("$ESGNODE" key new -o "$T/other.key")
+"$ESGNODE" genesis new --chain-id esg-audit-1 -o "$T/other-valset.json" "${members[@]}" \
+    --validator "$otherpk:10:city-rhodes" --accredit "verifier-a:climate,energy" >/dev/null
+"$ESGNODE" init --genesis "$T/genesis.json" --datadir "$T/node" --key "$T/validator.key" >/dev/null
+port=$(free_port)
+start_node "$T/node" "$port"
+
+python3 - "$T" "http://127.0.0.1:$port" "$ESGWALLET" <<'PY'
+import hashlib, json, subprocess, sys, urllib.request
+t, url, wallet = sys.argv[1], sys.argv[2], sys.argv[3]
+W = [wallet, "--keystore", t + "/keys", "--node", url]
+
+def run(*args):
+    p = subprocess.run(W + ["--json"] + list(args), capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"FAIL: esgwallet {' '.join(args)}: {p.stderr.strip()}")
+    return json.loads(p.stdout) if p.stdout.strip() else {}
+
+def refuses(code, needles, *args):
+    p = subprocess.run(W + list(args), capture_output=True, text=True)
+    err = p.stderr.strip().splitlines()
+    assert p.returncode == 1 and len(err) == 1 and code in err[0], (args, p.returncode, p.stderr)
+    for n in needles:
+        assert n in err[0], (n, err[0])
+    assert p.stdout == "", p.stdout
+    print(f"ok: {args[0]} {args[1]} refused: {err[0][:160]}")
+
+def api(path):
+    with urllib.request.urlopen(url + path, timeout=30) as r:
+        return json.load(r)
+
+def write(name, data):
+    with open(f"{t}/{name}", "wb") as f:
+        f.write(data)
+    return f"{t}/{name}"
+
+# A one-city green bond: 100 units of 1000.00, 60 sold.
+FACE, SOLD = 100000, 60
+spec = {"id": "RGB-2024-01", "kind": "GREEN_BOND", "name": "Rhodes green bond",
+        "currency": "EUR", "face_value": str(FACE), "units": 100, "coupon_bps": 300,
+        "coupon_frequency_months": 12, "issue_date": "2024-03-01",
+        "maturity_date": "2026-03-01",
+        "co_issuers": [{"member": "city-rhodes", "share_bps": 10000}],
+        "paying_agent": "agent-p",
+        "projects": [{"id": "RHO-PV", "city": "city-rhodes", "name": "Harbour solar",
+                      "eu_objective": "CCM", "sdgs": [7], "budget": "4000000"},
+                     {"id": "RHO-BUS", "city": "city-rhodes", "name": "Electric buses",
+                      "eu_objective": "CCM", "sdgs": [11], "budget": "1000000"}]}
+run("instrument", "issue", "--spec", write("spec.json", json.dumps(spec).encode()), "--key", "city")
+run("instrument", "subscribe", "RGB-2024-01", "--units", str(SOLD), "--key", "inv")
+run("instrument", "close", "RGB-2024-01", "--key", "city")
+ev = write("invoice.pdf", b"invoice")
+run("proceeds", "allocate", "RGB-2024-01", "--project", "RHO-PV", "--amount", "4500000",
+    "--date", "2024-04-01", "--evidence", ev, "--key", "city")
+run("proceeds", "allocate", "RGB-2024-01", "--project", "RHO-BUS", "--amount", "700000",
+    "--date", "2024-04-02", "--evidence", ev, "--key", "city")
+meter = write("meter.csv", b"month,tco2e\n1,100\n")
+r1 = run("impact", "report", "RGB-2024-01", "--project", "RHO-PV", "--kpi", "ghg_avoided_tco2e",
+         "--value", "1200.500", "--period", "2024-01-01:2024-12-31", "--evidence", meter,
+         "--key", "city")
+r1 = r1.get("report_id") or r1["tx_id"]
+stmt = write("statement.pdf", b"assurance statement")
+a1 = run("impact", "attest", r1, "--opinion", "confirmed", "--value", "1180.250",
+         "--statement", stmt, "--key", "verifier")
+r2 = run("impact", "report", "RGB-2024-01", "--project", "RHO-BUS", "--kpi",
+         "renewable_generation_mwh", "--value", "300", "--period", "2024-01-01:2024-12-31",
+         "--evidence", meter, "--key", "city")
+r2 = r2.get("report_id") or r2["tx_id"]
+a2 = run("impact", "attest", r2, "--opinion", "qualified", "--value", "290", "--statement", stmt,
+         "--key", "verifier")
+a2 = a2.get("attestation_id") or a2["tx_id"]
+run("impact", "revoke", a2, "--reason", "meter data incomplete", "--key", "verifier")
+run("impact", "attest", r2, "--opinion", "qualified", "--value", "275.5", "--statement", stmt,
+    "--key", "verifier")
+height = api("/v1/status")["height"]
+print("ok: lifecycle committed up to height", height)
+
+# ---- impact verify ----------------------------------------------------------
+g = t + "/genesis.json"
+v = run("impact", "verify", r1, "--genesis", g)
+assert v["report_id"] == r1 and v["kpi"] == "ghg_avoided_tco2e" and v["value"] == "1200.500", v
+assert v["evidence_sha256"] == hashlib.sha256(b"month,tco2e\n1,100\n").hexdigest(), v
+assert v["height"] == height and v["final_block_hash"] == api(f"/v1/blocks/{height}")["hash"], v
+assert v["counted"] is True and v["counted_value"] == "1180.250", v
+assert len(v["attestations"]) == 1 and v["attestations"][0]["revoked"] is False, v
+assert v["trusting_no_node"] is True and v["superseded_by"] is None, v
+v = run("impact", "verify", r2, "--genesis", g)
+at = v["attestations"]
+assert [a["revoked"] for a in at] == [True, False] and at[0]["revoke_reason"] == "meter data incomplete", v
+assert [a["supports"] for a in at] == [False, True], v
+assert v["counted"] is True and v["counted_value"] == "275.500", v   # 290 revoked: 275.5 counts
+p = subprocess.run(W + ["impact", "verify", r2, "--genesis", g], capture_output=True, text=True)
+assert p.returncode == 0 and "trusting no node" in p.stdout and "REVOKED" in p.stdout, p
+print("ok: impact verify proves both reports final, one attestation revoked, counted 275.500")
+
+refuses("ERR_PROOF", ["esg-audit-1", "esg-other-1"], "impact", "verify", r1, "--genesis", t + "/other-chain.json")
+refuses("ERR_PROOF", ["validator set", "audit"], "impact", "verify", r1, "--genesis", t + "/other-valset.json")
+refuses("ERR_UNKNOWN_REPORT", ["absence is proven"], "impact", "verify", "ab" * 32, "--genesis", g)
+refuses("ERR_HEX", [], "impact", "verify", "nothex", "--genesis", g)
+refuses("ERR_IO", [], "impact", "verify", r1, "--genesis", t + "/missing.json")
+
+# ---- audit ------------------------------------------------------------------
+out = t + "/report.json"
+p = subprocess.run(W + ["audit", "--genesis", g, "--out", out], capture_output=True, text=True)
+assert p.returncode == 0 and "audit OK" in p.stdout and "RGB-2024-01" in p.stdout, p
+doc = json.load(open(out))
+st = api("/v1/status")
+assert doc["chain_id"] == "esg-audit-1" and doc["height"] == st["height"], doc
+assert doc["block_hash"] == st["block_hash"] and doc["app_hash"] == st["app_hash"], doc
+assert doc["genesis_hash"] == st["genesis_hash"] and doc["txs"] == 11, doc
+[ins] = doc["instruments"]
+assert ins["id"] == "RGB-2024-01"
+al, im = ins["allocations"], ins["impact"]
+# The replayed reports are the API's, figure for figure...
+assert al == api("/v1/instruments/RGB-2024-01/allocations"), al
+assert im == api("/v1/instruments/RGB-2024-01/impact"), im
+# ...and those figures are the ones worked out here.
+assert al["amount_raised"] == str(SOLD * FACE) and al["allocated_total"] == str(4500000 + 700000), al
+assert al["unallocated"] == str(SOLD * FACE - 5200000), al
+pv = [x for x in al["per_project"] if x["project_id"] == "RHO-PV"][0]
+assert pv["over_budget"] is True and pv["share_of_proceeds_bps"] == 4500000 * 10000 // (SOLD * FACE), pv
+tot = {x["kpi"]: x["total"] for x in im["confirmed_totals"]}
+assert tot == {"ghg_avoided_tco2e": "1180.250", "renewable_generation_mwh": "275.500"}, tot
+print("ok: audit replayed", doc["height"], "blocks; its reports equal the API's")
+refuses("ERR_INVALID_ARGUMENT", ["already exists"], "audit", "--genesis", g, "--out", out)
+refuses("ERR_GENESIS", ["did not start from this genesis"], "audit", "--genesis", t + "/other-chain.json")
+PY
+
+curl -fsS "http://127.0.0.1:$port/v1/blocks/2?format=raw" -o "$T/block2.bin"
+kill "$NODE_PID"; wait "$NODE_PID" 2>/dev/null || true
+# Change one byte of block 2 where data.mdb stores it (every copy LMDB
+# keeps), then serve the tampered chain.
+python3 - "$T" <<'PY'
+import sys
+t = sys.argv[1]
+block = open(t + "/block2.bin", "rb").read()
+db = bytearray(open(t + "/node/data.mdb", "rb").read())
+at, n = db.find(block), 0
+assert at >= 0, "block 2 not found verbatim in data.mdb"
+while at >= 0:
+    db[at + len(block) // 2] ^= 0x01
+    n += 1
+    at = db.find(block, at + 1)
+open(t + "/node/data.mdb", "wb").write(db)
+print(f"ok: flipped one byte in {n} stored cop{'y' if n == 1 else 'ies'} of block 2")
+PY
+start_node "$T/node" "$port"
+if "${W[@]}" --node "http://127.0.0.1:$port" audit --genesis "$T/genesis.json" >"$T/audit2.out" 2>"$T/audit2.err"; then
+    cat "$T/audit2.out"; fail "audit passed on a tampered block"
+fi
+grep -q "FAILED at height 2" "$T/audit2.err" || { cat "$T/audit2.err"; fail "audit did not name height 2"; }
+[ "$(wc -l <"$T/audit2.err")" -eq 1 ] || { cat "$T/audit2.err"; fail "audit's error is not one line"; }
+pass "tampered block: $(cat "$T/audit2.err")"
+left=$(find "$TMPDIR" -mindepth 1 | wc -l)
+[ "$left" -eq 0 ] || { find "$TMPDIR"; fail "audit left its scratch store behind"; }
+pass "audit"
