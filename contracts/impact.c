@@ -128,6 +128,32 @@ static const esg_pb_project *find_project(const esg_pb_instrument_spec *spec, co
 
 /* ------------------------------------------------------------ counting */
 
+void esg_impact_count_rule(bool superseded, esg_pb_attestation *const *atts, size_t n,
+                           bool *counts, int64_t *value) {
+    *counts = false;
+    *value = 0;
+    if (superseded)
+        return;
+    bool any = false, rejected = false;
+    int64_t min = 0;
+    for (size_t i = 0; i < n; i++) {
+        const esg_pb_attestation *a = atts[i];
+        if (a->revoked)
+            continue;
+        if (a->opinion == ESG_OPINION_REJECTED) {
+            rejected = true;
+        } else if (a->opinion == ESG_OPINION_CONFIRMED || a->opinion == ESG_OPINION_QUALIFIED) {
+            if (!any || a->verified_value < min)
+                min = a->verified_value;
+            any = true;
+        }
+    }
+    if (any && !rejected) {
+        *counts = true;
+        *value = min;
+    }
+}
+
 int esg_impact_report_counted(esg_state *st, const esg_pb_report *r, bool *counts,
                               int64_t *value) {
     assert(st && r && counts && value);
@@ -135,32 +161,27 @@ int esg_impact_report_counted(esg_state *st, const esg_pb_report *r, bool *count
     *value = 0;
     if (r->superseded_by.len != 0)
         return ESG_OK;
-    bool any = false, rejected = false;
-    int64_t min = 0;
-    for (size_t i = 0; i < r->n_attestations; i++) {
-        if (r->attestations[i].len != 32)
-            return ESG_ERR_STORE_CORRUPT;
-        esg_pb_attestation *a;
-        int rc = attestation_get(st, r->attestations[i].data, &a);
-        if (rc)
-            return rc == ESG_ERR_NOT_FOUND ? ESG_ERR_STORE_CORRUPT : rc;
-        if (!a->revoked) {
-            if (a->opinion == ESG_OPINION_REJECTED) {
-                rejected = true;
-            } else if (a->opinion == ESG_OPINION_CONFIRMED ||
-                       a->opinion == ESG_OPINION_QUALIFIED) {
-                if (!any || a->verified_value < min)
-                    min = a->verified_value;
-                any = true;
-            }
+    esg_pb_attestation **atts = calloc(r->n_attestations ? r->n_attestations : 1, sizeof *atts);
+    if (!atts)
+        return ESG_ERR_NOMEM;
+    int rc = ESG_OK;
+    size_t n = 0;
+    for (; n < r->n_attestations; n++) {
+        if (r->attestations[n].len != 32) {
+            rc = ESG_ERR_STORE_CORRUPT;
+            break;
         }
-        esg_pb_free(a);
+        if ((rc = attestation_get(st, r->attestations[n].data, &atts[n])) != 0) {
+            rc = rc == ESG_ERR_NOT_FOUND ? ESG_ERR_STORE_CORRUPT : rc;
+            break;
+        }
     }
-    if (any && !rejected) {
-        *counts = true;
-        *value = min;
-    }
-    return ESG_OK;
+    if (rc == 0)
+        esg_impact_count_rule(false, atts, n, counts, value);
+    for (size_t i = 0; i < n; i++)
+        esg_pb_free(atts[i]);
+    free(atts);
+    return rc;
 }
 
 typedef struct id_list {

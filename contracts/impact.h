@@ -90,6 +90,7 @@
 #define ESG_CONTRACTS_IMPACT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ledger/contract.h"
@@ -104,6 +105,15 @@ int esg_impact_dispute(esg_tx_ctx *ctx);
     [ESG_ACTION_ATTEST_IMPACT] = esg_impact_attest,           \
     [ESG_ACTION_REVOKE_ATTESTATION] = esg_impact_revoke,      \
     [ESG_ACTION_DISPUTE_IMPACT] = esg_impact_dispute,
+
+/* The counting rule itself, on records already loaded: a report that is
+ * not superseded counts when at least one of its live attestations is
+ * CONFIRMED or QUALIFIED and none is REJECTED; its value is the smallest
+ * verified_value among the former. The one statement of the rule, used by
+ * esg_impact_report_counted and by the wallet's proof check
+ * (contracts/reports.h esg_report_count). */
+void esg_impact_count_rule(bool superseded, esg_pb_attestation *const *atts, size_t n,
+                           bool *counts, int64_t *value);
 
 /* Whether report r counts and, if so, its counted value (per the rules
  * above). Reads r's attestations from state. *value is 0 when it does not

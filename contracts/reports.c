@@ -528,24 +528,7 @@ int esg_report_count(const esg_pb_report *r, esg_pb_attestation *const *atts, si
             r->id.len != 32 || memcmp(a->report_id.data, r->id.data, 32) != 0)
             return ESG_ERR_INVALID_ARGUMENT;
     }
-    if (r->superseded_by.len != 0)
-        return ESG_OK;
-    bool any = false, rejected = false;
-    int64_t min = 0;
-    for (size_t i = 0; i < n; i++) {
-        const esg_pb_attestation *a = atts[i];
-        if (!a->revoked && a->opinion == ESG_OPINION_REJECTED)
-            rejected = true;
-        else if (esg_report_attestation_supports(a)) {
-            if (!any || a->verified_value < min)
-                min = a->verified_value;
-            any = true;
-        }
-    }
-    if (any && !rejected) {
-        *counts = true;
-        *value = min;
-    }
+    esg_impact_count_rule(r->superseded_by.len != 0, atts, n, counts, value);
     return ESG_OK;
 }
 
