@@ -342,6 +342,9 @@ int main(int argc, char **argv) {
     }
     if (sodium_init() < 0)
         return fail(ESG_ERR_INTERNAL, "libsodium failed to initialize");
+    /* A peer or client that hangs up must not kill the node: writes to a
+     * closed socket return EPIPE instead. */
+    signal(SIGPIPE, SIG_IGN);
     const char *cmd = argv[1];
     if (strcmp(cmd, "key") == 0 && argc >= 3 && strcmp(argv[2], "new") == 0)
         return cmd_key_new(argc - 2, argv + 2);
