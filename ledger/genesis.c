@@ -7,6 +7,7 @@
  * exactly the same rules.
  */
 #include "ledger/genesis.h"
+#include "ledger/block.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -636,6 +637,8 @@ static int validate_validators(const esg_genesis *g, const sref *by_id,
                                ectx *e) {
     if (g->n_validators == 0)
         return GFAIL(e, "validators must not be empty");
+    if (g->n_validators > ESG_MAX_VALIDATORS)
+        return GFAIL(e, "at most %d validators, not %zu", ESG_MAX_VALIDATORS, g->n_validators);
     uint64_t total = 0;
     for (size_t i = 0; i < g->n_validators; i++) {
         const esg_genesis_validator *v = &g->validators[i];
