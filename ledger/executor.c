@@ -14,7 +14,9 @@
 #include "ledger/keys.h"
 #include "ledger/merkle.h"
 
-/* esg_store_write() callbacks return this to abort without an error. */
+/* esg_store_write() callbacks return this to abort without an error: a
+ * produce with nothing to include, a block built for a proposal, a block
+ * that passed esg_exec_check_block. */
 #define ABORT_OK 1
 
 /* ---------------------------------------------------------------- helpers */
@@ -451,6 +453,10 @@ static int commit_check(MDB_txn *txn, esg_store *store, const uint8_t *commit, s
     return rc;
 }
 
+/* One job serves both a single validator, which signs and stores the block
+ * it builds (sign set), and a proposer of a multi-validator network, which
+ * only wants the block's bytes (sign NULL, block/block_len/block_hash set):
+ * the two must build exactly the same block from the same items. */
 typedef struct produce_job {
     esg_store *store;
     const esg_contract_table *ct;
@@ -462,15 +468,23 @@ typedef struct produce_job {
     esg_commit_fn sign;
     void *sign_arg;
     esg_produced *out;
+    uint8_t **block;
+    size_t *block_len;
+    esg_hash *block_hash;
 } produce_job;
 
 static int produce_txn(MDB_txn *txn, void *arg) {
     produce_job *job = arg;
+    assert(job->sign || (job->block && job->block_len && job->block_hash));
     esg_store_meta meta;
     int rc = esg_store_meta_get(txn, job->store, &meta);
     if (rc)
         return rc;
     memset(job->out, 0, sizeof *job->out);
+    if (!job->sign) {
+        *job->block = NULL;
+        *job->block_len = 0;
+    }
     esg_state *st;
     if ((rc = esg_state_open(&st, job->store, txn, true)) != 0)
         return rc;
@@ -553,15 +567,27 @@ static int produce_txn(MDB_txn *txn, void *arg) {
     block.header = &hdr;
     block.n_txs = n_in;
     block.txs = txs;
-    if ((rc = job->sign(job->sign_arg, meta.chain_id, b.height, &block_hash, &commit, &clen)) != 0)
-        goto out;
-    /* A block is final only with a commit every replica accepts: check it
-     * as they will (one signature per validator, once per block). */
-    if ((rc = commit_check(txn, job->store, commit, clen, meta.chain_id, b.height,
-                           &block_hash)) != 0)
-        goto out;
-    if ((rc = block_store(txn, job->store, &block, &block_hash, commit, clen, ids, n_in, &meta)) != 0)
-        goto out;
+    if (job->sign) {
+        if ((rc = job->sign(job->sign_arg, meta.chain_id, b.height, &block_hash, &commit,
+                            &clen)) != 0)
+            goto out;
+        /* A block is final only with a commit every replica accepts: check it
+         * as they will (one signature per validator, once per block). */
+        if ((rc = commit_check(txn, job->store, commit, clen, meta.chain_id, b.height,
+                               &block_hash)) != 0)
+            goto out;
+        if ((rc = block_store(txn, job->store, &block, &block_hash, commit, clen, ids, n_in,
+                              &meta)) != 0)
+            goto out;
+    } else {
+        /* A proposal: the block leaves as bytes and the transaction is
+         * aborted, so the store stays at its tip until the block is decided
+         * and comes back through esg_exec_apply_block. */
+        if ((rc = esg_pb_encode(&block.base, job->block, job->block_len)) != 0)
+            goto out;
+        *job->block_hash = block_hash;
+        rc = ABORT_OK;
+    }
     job->out->made = true;
     job->out->height = b.height;
     job->out->block_hash = block_hash;
@@ -582,8 +608,9 @@ int esg_exec_produce(esg_store *store, const esg_contract_table *contracts,
                      esg_exec_item *items, size_t n, uint64_t time_ms,
                      const esg_pubkey *proposer, bool allow_empty,
                      esg_commit_fn sign, void *sign_arg, esg_produced *out) {
+    assert(sign);
     produce_job job = {store, contracts, items, n, time_ms, proposer, allow_empty,
-                       sign, sign_arg, out};
+                       sign, sign_arg, out, NULL, NULL, NULL};
     int rc = esg_store_write(store, produce_txn, &job);
     if (rc == ABORT_OK) {
         out->made = false;
@@ -592,6 +619,33 @@ int esg_exec_produce(esg_store *store, const esg_contract_table *contracts,
     return rc;
 }
 
+int esg_exec_build_block(esg_store *store, const esg_contract_table *contracts,
+                         esg_exec_item *items, size_t n, uint64_t time_ms,
+                         const esg_pubkey *proposer, bool allow_empty,
+                         uint8_t **block, size_t *block_len, esg_hash *block_hash,
+                         esg_produced *out) {
+    assert(store && contracts && (items || n == 0) && proposer);
+    assert(block && block_len && block_hash && out);
+    produce_job job = {store, contracts, items, n, time_ms, proposer, allow_empty,
+                       NULL, NULL, out, block, block_len, block_hash};
+    *block = NULL;
+    *block_len = 0;
+    int rc = esg_store_write(store, produce_txn, &job);
+    /* The transaction is always aborted: ABORT_OK with out->made telling
+     * whether a block came out. */
+    if (rc == ABORT_OK)
+        return ESG_OK;
+    free(*block);
+    *block = NULL;
+    *block_len = 0;
+    memset(out, 0, sizeof *out);
+    return rc;
+}
+
+/* One job serves a block to store with its commit (apply) and a proposed
+ * block to vote on (check_only: no commit yet, a bound on how far ahead of
+ * the local clock its time may be, and the transaction is always aborted),
+ * so a validator checks exactly what every replica will check. */
 typedef struct apply_job {
     esg_store *store;
     const esg_contract_table *ct;
@@ -602,6 +656,8 @@ typedef struct apply_job {
     const bool *verified;
     char *err;
     size_t errlen;
+    bool check_only;
+    uint64_t now_ms, max_drift_ms;
 } apply_job;
 
 static int apply_txn(MDB_txn *txn, void *arg) {
@@ -638,6 +694,17 @@ static int apply_txn(MDB_txn *txn, void *arg) {
             (unsigned long long)height, (unsigned long long)meta.height);
     if (h->time_ms <= meta.time_ms)
         BAD(ESG_ERR_BAD_BLOCK, "block %llu time does not increase", (unsigned long long)height);
+    /* Only a live proposal is held to the local clock (DESIGN §5 "Time"):
+     * a decided block is final whatever this node's clock says. */
+    if (job->check_only) {
+        uint64_t limit = job->now_ms > UINT64_MAX - job->max_drift_ms
+                             ? UINT64_MAX : job->now_ms + job->max_drift_ms;
+        if (h->time_ms > limit)
+            BAD(ESG_ERR_BAD_BLOCK,
+                "block %llu time is %llu ms ahead of this node's clock, at most %llu allowed",
+                (unsigned long long)height, (unsigned long long)(h->time_ms - job->now_ms),
+                (unsigned long long)job->max_drift_ms);
+    }
     if (h->tx_root.len != 32 || h->app_hash.len != 32 || h->validators_hash.len != 32 ||
         h->proposer.len != 32)
         BAD(ESG_ERR_BAD_BLOCK, "block %llu header has a malformed hash", (unsigned long long)height);
@@ -656,13 +723,15 @@ static int apply_txn(MDB_txn *txn, void *arg) {
     memcpy(proposer.b, h->proposer.data, 32);
     if (esg_valset_find(vs, &proposer) < 0)
         BAD(ESG_ERR_BAD_BLOCK, "block %llu proposer is not a validator", (unsigned long long)height);
-    if (esg_pb_decode(ESG_PB_COMMIT_DESC, job->commit, job->commit_len,
-                      1u << 20, (ProtobufCMessage **)&commit))
-        BAD(ESG_ERR_BAD_COMMIT, "commit of block %llu does not decode canonically",
-            (unsigned long long)height);
-    if ((rc = esg_commit_verify(commit, vs, meta.chain_id, height, &block_hash,
-                                job->err, job->errlen)) != 0)
-        goto out;
+    if (!job->check_only) {
+        if (esg_pb_decode(ESG_PB_COMMIT_DESC, job->commit, job->commit_len,
+                          1u << 20, (ProtobufCMessage **)&commit))
+            BAD(ESG_ERR_BAD_COMMIT, "commit of block %llu does not decode canonically",
+                (unsigned long long)height);
+        if ((rc = esg_commit_verify(commit, vs, meta.chain_id, height, &block_hash,
+                                    job->err, job->errlen)) != 0)
+            goto out;
+    }
 
     esg_block_ctx b = {.st = st, .chain_id = meta.chain_id, .height = height,
                        .time_ms = h->time_ms};
@@ -700,6 +769,10 @@ static int apply_txn(MDB_txn *txn, void *arg) {
     if (memcmp(app_hash.b, h->app_hash.data, 32) != 0)
         BAD(ESG_ERR_APP_HASH, "block %llu app_hash %s, replay gives %s", (unsigned long long)height,
             esg_hex32_of(h->app_hash.data).s, esg_hash_hex(&app_hash).s);
+    if (job->check_only) {
+        rc = ABORT_OK;
+        goto out;
+    }
     rc = esg_store_block_put(txn, job->store, height, &block_hash, job->block, job->block_len,
                              job->commit, job->commit_len, ids, block->n_txs);
     if (rc == 0) {
@@ -727,8 +800,22 @@ int esg_exec_apply_block(esg_store *store, const esg_contract_table *contracts,
                          const bool *sigs_verified, char *errbuf, size_t errlen) {
     errbuf[0] = '\0';
     apply_job job = {store, contracts, block, block_len, commit, commit_len,
-                     sigs_verified, errbuf, errlen};
+                     sigs_verified, errbuf, errlen, false, 0, 0};
     return esg_store_write(store, apply_txn, &job);
+}
+
+int esg_exec_check_block(esg_store *store, const esg_contract_table *contracts,
+                         const uint8_t *block, size_t block_len,
+                         const bool *sigs_verified, uint64_t now_ms, uint64_t max_drift_ms,
+                         char *errbuf, size_t errlen) {
+    assert(store && contracts && block && errbuf && errlen > 0);
+    errbuf[0] = '\0';
+    apply_job job = {store, contracts, block, block_len, NULL, 0,
+                     sigs_verified, errbuf, errlen, true, now_ms, max_drift_ms};
+    /* Every check runs in a write transaction (computing the state root
+     * writes the tree) that is always aborted. */
+    int rc = esg_store_write(store, apply_txn, &job);
+    return rc == ABORT_OK ? ESG_OK : rc;
 }
 
 int esg_exec_check_tx(esg_store *store, const esg_contract_table *contracts,

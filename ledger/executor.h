@@ -2,6 +2,19 @@
  * applies blocks, and checks single transactions -- calling the domain only
  * through the contract table (ledger/contract.h).
  *
+ * Two ways a block comes to be:
+ * - One validator (the single-node default): esg_exec_produce builds the
+ *   next block, has it committed by a callback and stores it, in one go.
+ * - Several validators (Tendermint, node/consensus.h): the proposer builds
+ *   a block with esg_exec_build_block (its get_value), every validator
+ *   checks the proposal with esg_exec_check_block before it prevotes (its
+ *   valid), and once > 2/3 precommitted, each node stores the decided block
+ *   with the commit through esg_exec_apply_block (its decide) -- the same
+ *   call that stores a block fetched by sync or replay.
+ * Building and producing run the same code on the same items, and checking
+ * runs the same code as applying, so a proposal every validator accepts is
+ * one that every replica will store.
+ *
  * Invariants:
  * - Applying a block is one store write transaction: state writes, state
  *   root, block, commit, indexes and meta commit together or not at all.
@@ -13,9 +26,13 @@
  *
  * Thread rules: the functions that write take the store's writer through
  * esg_store_write(); call them from one thread at a time per store (the
- * node's loop). esg_tx_verify_sigs() and esg_exec_check_tx() are
- * thread-safe: a check reads through a read transaction with a scratch view
- * and never waits for the writer.
+ * node's loop). So do esg_exec_build_block() and esg_exec_check_block(),
+ * which write nothing but run in a write transaction they abort (the state
+ * root is computed by writing the tree); like every writer, never call them
+ * from a thread holding a read transaction of the store.
+ * esg_tx_verify_sigs() and esg_exec_check_tx() are thread-safe: a check
+ * reads through a read transaction with a scratch view and never waits for
+ * the writer.
  */
 #ifndef ESG_EXECUTOR_H
 #define ESG_EXECUTOR_H
@@ -80,11 +97,66 @@ int esg_exec_produce(esg_store *store, const esg_contract_table *contracts,
  * transaction applies (signatures verified here unless sigs_verified[i]),
  * tx_root and app_hash match. Returns 0 or ESG_ERR_BAD_BLOCK /
  * ESG_ERR_BAD_COMMIT / ESG_ERR_APP_HASH with the reason in errbuf; nothing
- * is written on error. */
+ * is written on error.
+ *
+ * This is also how a validator of a multi-validator network stores the
+ * block consensus decided (there is no separate commit function): the
+ * block's bytes as proposed and a Commit assembled from the > 2/3
+ * precommits. The time is not held to the local clock here -- a decided
+ * block is final -- only in esg_exec_check_block. A node that checked these
+ * very bytes with esg_exec_check_block may pass every sigs_verified[i]
+ * true: the block hash does not cover the signatures, so compare the bytes,
+ * not the hash. */
 int esg_exec_apply_block(esg_store *store, const esg_contract_table *contracts,
                          const uint8_t *block, size_t block_len,
                          const uint8_t *commit, size_t commit_len,
                          const bool *sigs_verified, char *errbuf, size_t errlen);
+
+/* What a proposer does (node/consensus.h get_value): builds the next block
+ * exactly as esg_exec_produce would -- the items applied in order on top of
+ * the stored tip, failures dropped with their reasons in items[i].result and
+ * .msg, the same max_block_txs / max_block_bytes limits, time max(time_ms,
+ * previous block time + 1) -- with `proposer` in the header, and returns it
+ * WITHOUT storing anything: the write transaction is aborted, the tip and
+ * the state are unchanged.
+ *
+ * On success *block is a malloc'd serialized Block of *block_len bytes
+ * (the caller frees it), *block_hash its hash, and out describes it
+ * (made, height, block_hash, app_hash, n_included). With no includable item
+ * and !allow_empty, out->made is false, *block NULL and *block_len 0.
+ * The proposer is not checked against the validator set (the caller knows
+ * whose turn it is; esg_exec_check_block rejects a stranger).
+ *
+ * Returns 0, or a store error (ESG_ERR_STORE, ESG_ERR_STORE_CORRUPT,
+ * ESG_ERR_MAP_FULL, ESG_ERR_NOT_INITIALIZED, ESG_ERR_NOMEM): then *block is
+ * NULL and out->made false. */
+int esg_exec_build_block(esg_store *store, const esg_contract_table *contracts,
+                         esg_exec_item *items, size_t n, uint64_t time_ms,
+                         const esg_pubkey *proposer, bool allow_empty,
+                         uint8_t **block, size_t *block_len, esg_hash *block_hash,
+                         esg_produced *out);
+
+/* What a validator does before it prevotes a proposal (node/consensus.h
+ * valid): every check of esg_exec_apply_block except the commit, which does
+ * not exist yet -- the block decodes canonically within the size limits,
+ * is for this chain, has the height after the stored tip and links to it,
+ * its time is after the tip's and at most max_drift_ms ahead of now_ms
+ * (this node's clock, DESIGN §5 "Time"), its proposer is in the validator
+ * set in force at that height, validators_hash matches that set, every
+ * transaction applies (signatures verified unless sigs_verified[i]; the
+ * array, if not NULL, has one entry per transaction), and tx_root and
+ * app_hash match. Whether the proposer is the one whose turn it is is
+ * consensus's business, not the block's: a block proposed again in a later
+ * round keeps its first proposer.
+ *
+ * Writes nothing whatever the outcome (the write transaction is always
+ * aborted). Returns 0 when the block is valid, ESG_ERR_BAD_BLOCK or
+ * ESG_ERR_APP_HASH with the reason in errbuf (errlen > 0; "" on success),
+ * or a store error. */
+int esg_exec_check_block(esg_store *store, const esg_contract_table *contracts,
+                         const uint8_t *block, size_t block_len,
+                         const bool *sigs_verified, uint64_t now_ms, uint64_t max_drift_ms,
+                         char *errbuf, size_t errlen);
 
 /* Checks whether `tx` would apply on top of the current state if the
  * signer's nonce were expected_nonce - 1 (so the mempool can queue a
