@@ -1,7 +1,7 @@
-/* The instrument, allocation, impact and attributed-impact documents
- * (contracts/reports.h), built from a state view. Moved here from the
- * node's API so that the wallet's audit builds them from its own replayed
- * state with the very same code. */
+/* The instrument list, instrument, holders, payments, allocation, impact
+ * and attributed-impact documents (contracts/reports.h), built from a
+ * state view. Moved here from the node's API so that the wallet's audit
+ * builds them from its own replayed state with the very same code. */
 #include "contracts/reports.h"
 
 #include <assert.h>
@@ -163,6 +163,37 @@ static void vec_free(msg_vec *a) {
     a->n = a->cap = 0;
 }
 
+typedef struct rows_acc {
+    const ProtobufCMessageDescriptor *desc;
+    msg_vec rows;
+} rows_acc;
+
+static int collect_row(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                       void *arg) {
+    (void)key;
+    (void)klen;
+    rows_acc *acc = arg;
+    ProtobufCMessage *m = NULL;
+    if (esg_pb_decode(acc->desc, val, vlen, SIZE_MAX, &m))
+        return ESG_ERR_STORE_CORRUPT;
+    return vec_push(&acc->rows, m);
+}
+
+/* The records of `instrument`'s rows in table t (keyed instrument ‖ 0 ‖
+ * ...), decoded as `desc`, in key order, into *out (vec_free it). On an
+ * error *out is left empty. */
+static int load_rows(esg_state *st, esg_table t, const char *instrument,
+                     const ProtobufCMessageDescriptor *desc, msg_vec *out) {
+    uint8_t prefix[MAX_INSTRUMENT_ID + 1];
+    size_t plen = row_prefix(prefix, instrument, NULL, 0);
+    rows_acc acc = {desc, {0}};
+    int rc = esg_state_iter(st, t, prefix, plen, collect_row, &acc);
+    if (rc)
+        vec_free(&acc.rows);
+    *out = acc.rows;
+    return rc;
+}
+
 /* Reads a record that another record names: its absence is corruption. */
 static int get_linked(esg_state *st, esg_table t, const esg_pb_bytes *id,
                       const ProtobufCMessageDescriptor *desc, void **out) {
@@ -198,6 +229,19 @@ static int instrument_load(esg_state *st, const char *id, esg_pb_instrument_reco
     return 0;
 }
 
+/* An ESG_T_INSTRUMENTS row's value, decoded into *ins (esg_pb_free it);
+ * ESG_ERR_STORE_CORRUPT when it is no instrument record with a valid id. */
+static int instrument_row(const uint8_t *val, size_t vlen, esg_pb_instrument_record **ins) {
+    *ins = NULL;
+    if (esg_pb_instrument_record_decode(ins, val, vlen, SIZE_MAX) || !(*ins)->spec ||
+        !esg_report_instrument_id_valid((*ins)->spec->id)) {
+        esg_pb_free(*ins);
+        *ins = NULL;
+        return ESG_ERR_STORE_CORRUPT;
+    }
+    return 0;
+}
+
 /* Hands `o` out, or drops it and reports rc (reading `what`). */
 static int finish(int rc, json_t *o, json_t **out, char *err, size_t errlen,
                   const char *what) {
@@ -209,6 +253,27 @@ static int finish(int rc, json_t *o, json_t **out, char *err, size_t errlen,
     }
     *out = o;
     return 0;
+}
+
+/* Builds the document of one instrument from it, adding to *rc the first
+ * error met; may return a partial document along with an error. */
+typedef json_t *(*instrument_body_fn)(esg_state *st, const esg_pb_instrument_record *ins,
+                                      int *rc);
+
+/* Every instrument document: checks `id` and loads the instrument (the
+ * errors of instrument_load), then body builds the document; an error
+ * after that is reported as reading `what`. */
+static int instrument_doc(esg_state *st, const char *id, json_t **out, char *err,
+                          size_t errlen, const char *what, instrument_body_fn body) {
+    assert(st && id && out);
+    *out = NULL;
+    esg_pb_instrument_record *ins;
+    int rc = instrument_load(st, id, &ins, err, errlen);
+    if (rc)
+        return rc;
+    json_t *o = body(st, ins, &rc);
+    esg_pb_free(ins);
+    return finish(rc, o, out, err, errlen, what);
 }
 
 /* ------------------------------------------------- instrument detail */
@@ -330,65 +395,217 @@ static json_t *spec_json(const esg_pb_instrument_spec *s, int *rc) {
     return o;
 }
 
-int esg_report_instrument(esg_state *st, const char *instrument, json_t **out, char *err,
-                          size_t errlen) {
-    assert(st && instrument && out);
-    *out = NULL;
-    esg_pb_instrument_record *ins;
-    int rc = instrument_load(st, instrument, &ins, err, errlen);
-    if (rc)
-        return rc;
-    json_t *o = spec_json(ins->spec, &rc);
-    jset(o, "status", jenum(ESG_PB_INSTRUMENT_RECORD_DESC, "status", ins->status), &rc);
-    jset(o, "units_sold", jmoney(ins->units_sold), &rc);
-    jset(o, "units_outstanding", jmoney(ins->units_outstanding), &rc);
-    jset(o, "amount_raised", jmoney(ins->amount_raised), &rc);
-    jset(o, "issue_tx", jhex(ins->issue_tx.data, ins->issue_tx.len), &rc);
-    jset(o, "issued_height", jnum(ins->issued_height), &rc);
-    jset(o, "closed_height", jnum(ins->closed_height), &rc);
-    jset(o, "matured_height", jnum(ins->matured_height), &rc);
-    jset(o, "coupons_recorded", jnum(ins->coupons_recorded), &rc);
+static json_t *instrument_json(esg_state *st, const esg_pb_instrument_record *ins, int *rc) {
+    json_t *o = spec_json(ins->spec, rc);
+    jset(o, "status", jenum(ESG_PB_INSTRUMENT_RECORD_DESC, "status", ins->status), rc);
+    jset(o, "units_sold", jmoney(ins->units_sold), rc);
+    jset(o, "units_outstanding", jmoney(ins->units_outstanding), rc);
+    jset(o, "amount_raised", jmoney(ins->amount_raised), rc);
+    jset(o, "issue_tx", jhex(ins->issue_tx.data, ins->issue_tx.len), rc);
+    jset(o, "issued_height", jnum(ins->issued_height), rc);
+    jset(o, "closed_height", jnum(ins->closed_height), rc);
+    jset(o, "matured_height", jnum(ins->matured_height), rc);
+    jset(o, "coupons_recorded", jnum(ins->coupons_recorded), rc);
 
     int32_t *days = malloc(ESG_MAX_SCHEDULE * sizeof *days);
     size_t n = 0, next = 0;
-    if (!days && rc == 0)
-        rc = ESG_ERR_NOMEM;
+    if (!days && *rc == 0)
+        *rc = ESG_ERR_NOMEM;
     /* A stored spec passed esg_schedule when it was issued. */
-    if (rc == 0 && esg_schedule(ins->spec, days, ESG_MAX_SCHEDULE, &n) != 0)
-        rc = ESG_ERR_STORE_CORRUPT;
-    if (rc == 0)
-        jset(o, "schedule", schedule_json(st, ins, days, n, &next, &rc), &rc);
-    if (rc == 0) {
+    if (*rc == 0 && esg_schedule(ins->spec, days, ESG_MAX_SCHEDULE, &n) != 0)
+        *rc = ESG_ERR_STORE_CORRUPT;
+    if (*rc == 0)
+        jset(o, "schedule", schedule_json(st, ins, days, n, &next, rc), rc);
+    if (*rc == 0) {
         json_t *date = json_null(), *bps = json_null();
         if (next < n) {
             char d[11];
             uint32_t up = 0;
             esg_date_format(days[next], d);
-            rc = esg_covenant_step_ups(st, ins, days[next], &up);
+            *rc = esg_covenant_step_ups(st, ins, days[next], &up);
             date = json_string(d);
             bps = jnum(up);
         }
-        jset(o, "next_coupon_date", date, &rc);
-        jset(o, "step_up_bps_in_force_next_coupon", bps, &rc);
+        jset(o, "next_coupon_date", date, rc);
+        jset(o, "step_up_bps_in_force_next_coupon", bps, rc);
     }
     free(days);
-    if (rc == 0)
-        jset(o, "step_ups", step_ups_json(st, ins, &rc), &rc);
-    esg_pb_free(ins);
-    return finish(rc, o, out, err, errlen, "an instrument");
+    if (*rc == 0)
+        jset(o, "step_ups", step_ups_json(st, ins, rc), rc);
+    return o;
 }
 
-/* ---------------------------------------------------------- allocations */
+int esg_report_instrument(esg_state *st, const char *instrument, json_t **out, char *err,
+                          size_t errlen) {
+    return instrument_doc(st, instrument, out, err, errlen, "an instrument", instrument_json);
+}
 
-static int collect_allocation(const uint8_t *key, size_t klen, const uint8_t *val,
+/* ---------------------------------------------------- instrument list */
+
+static json_t *co_issuers_json(const esg_pb_instrument_spec *spec, int *rc) {
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < spec->n_co_issuers; i++)
+        jpush(arr,
+              json_pack("{s:s,s:o}", "member", spec->co_issuers[i]->member, "share_bps",
+                        jnum(spec->co_issuers[i]->share_bps)),
+              rc);
+    if (!arr && *rc == 0)
+        *rc = ESG_ERR_NOMEM;
+    return arr;
+}
+
+/* The list's summary of an instrument. */
+static json_t *instrument_summary(const esg_pb_instrument_record *ins, int *rc) {
+    const esg_pb_instrument_spec *s = ins->spec;
+    json_t *o = json_object();
+    jset(o, "id", json_string(s->id), rc);
+    jset(o, "kind", jenum(ESG_PB_INSTRUMENT_SPEC_DESC, "kind", s->kind), rc);
+    jset(o, "name", json_string(s->name), rc);
+    jset(o, "currency", json_string(s->currency), rc);
+    jset(o, "status", jenum(ESG_PB_INSTRUMENT_RECORD_DESC, "status", ins->status), rc);
+    jset(o, "face_value", jmoney(s->face_value), rc);
+    jset(o, "units", jmoney(s->units), rc);
+    jset(o, "units_sold", jmoney(ins->units_sold), rc);
+    jset(o, "units_outstanding", jmoney(ins->units_outstanding), rc);
+    jset(o, "amount_raised", jmoney(ins->amount_raised), rc);
+    jset(o, "coupon_bps", jnum(s->coupon_bps), rc);
+    jset(o, "coupon_frequency_months", jnum(s->coupon_frequency_months), rc);
+    jset(o, "issue_date", json_string(s->issue_date), rc);
+    jset(o, "maturity_date", json_string(s->maturity_date), rc);
+    jset(o, "co_issuers", co_issuers_json(s, rc), rc);
+    jset(o, "paying_agent", json_string(s->paying_agent), rc);
+    if (*rc) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+typedef struct list_acc {
+    json_t *arr;
+    int rc;
+} list_acc;
+
+static int collect_instrument(const uint8_t *key, size_t klen, const uint8_t *val,
                               size_t vlen, void *arg) {
     (void)key;
     (void)klen;
-    ProtobufCMessage *m = NULL;
-    if (esg_pb_decode(ESG_PB_ALLOCATION_DESC, val, vlen, SIZE_MAX, &m))
-        return ESG_ERR_STORE_CORRUPT;
-    return vec_push(arg, m);
+    list_acc *acc = arg;
+    esg_pb_instrument_record *ins;
+    if ((acc->rc = instrument_row(val, vlen, &ins)) != 0)
+        return acc->rc;
+    jpush(acc->arr, instrument_summary(ins, &acc->rc), &acc->rc);
+    esg_pb_free(ins);
+    return acc->rc;
 }
+
+int esg_report_instruments(esg_state *st, json_t **out, char *err, size_t errlen) {
+    assert(st && out);
+    *out = NULL;
+    list_acc acc = {json_array(), 0};
+    int rc = acc.arr ? esg_state_iter(st, ESG_T_INSTRUMENTS, NULL, 0, collect_instrument, &acc)
+                     : ESG_ERR_NOMEM;
+    if (rc == 0)
+        rc = acc.rc;
+    json_t *o = NULL;
+    if (rc == 0) {
+        o = json_pack("{s:o}", "instruments", acc.arr);
+        acc.arr = NULL;
+    }
+    json_decref(acc.arr);
+    return finish(rc, o, out, err, errlen, "instruments");
+}
+
+/* -------------------------------------------------------------- holders */
+
+static json_t *holders_json(esg_state *st, const esg_pb_instrument_record *ins, int *rc) {
+    esg_holding_list hl = ESG_HOLDING_LIST_INIT;
+    *rc = esg_holdings_load(st, ins->spec->id, &hl);
+    json_t *arr = *rc ? NULL : json_array();
+    for (size_t i = 0; arr && i < hl.n; i++) {
+        const esg_pb_holding *h = hl.v[i];
+        /* A row with 0 units is a past holder's coupon snapshot
+         * (contracts/instrument.h): not a holder now. */
+        if (h->units > 0)
+            jpush(arr,
+                  json_pack("{s:s,s:o,s:o}", "member", h->member, "units", jmoney(h->units),
+                            "share_of_outstanding_bps", jbps(h->units, ins->units_outstanding)),
+                  rc);
+    }
+    esg_holdings_release(&hl);
+    if (*rc || !arr) {
+        json_decref(arr);
+        return NULL;
+    }
+    return json_pack("{s:s,s:o,s:o}", "instrument", ins->spec->id, "units_outstanding",
+                     jmoney(ins->units_outstanding), "holders", arr);
+}
+
+int esg_report_holders(esg_state *st, const char *instrument, json_t **out, char *err,
+                       size_t errlen) {
+    return instrument_doc(st, instrument, out, err, errlen, "holdings", holders_json);
+}
+
+/* ------------------------------------------------------------- payments */
+
+static json_t *payment_lines_json(esg_pb_payment_line *const *lines, size_t n,
+                                  bool co_issuers, int *rc) {
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        const esg_pb_payment_line *l = lines[i];
+        jpush(arr,
+              co_issuers ? json_pack("{s:s,s:o,s:o}", "member", l->member, "share_bps",
+                                     jnum(l->share_bps), "amount", jmoney(l->amount))
+                         : json_pack("{s:s,s:o,s:o}", "member", l->member, "units",
+                                     jmoney(l->units), "amount", jmoney(l->amount)),
+              rc);
+    }
+    if (!arr && *rc == 0)
+        *rc = ESG_ERR_NOMEM;
+    return arr;
+}
+
+/* A payment exactly as recorded. */
+static json_t *payment_json(const esg_pb_payment *p, int *rc) {
+    json_t *o = json_object();
+    jset(o, "kind", jenum(ESG_PB_PAYMENT_DESC, "kind", p->kind), rc);
+    jset(o, "due_date", json_string(p->due_date), rc);
+    jset(o, "seq", jnum(p->seq), rc);
+    jset(o, "height", jnum(p->height), rc);
+    jset_time(o, p->time_ms, rc);
+    jset(o, "coupon_bps", jnum(p->coupon_bps), rc);
+    jset(o, "step_up_bps", jnum(p->step_up_bps), rc);
+    jset(o, "months", jnum(p->months), rc);
+    jset(o, "per_unit", jmoney(p->per_unit), rc);
+    jset(o, "total", jmoney(p->total), rc);
+    jset(o, "holders", payment_lines_json(p->holders, p->n_holders, false, rc), rc);
+    jset(o, "co_issuers", payment_lines_json(p->co_issuers, p->n_co_issuers, true, rc), rc);
+    jset(o, "tx_id", jhex(p->tx_id.data, p->tx_id.len), rc);
+    return o;
+}
+
+static json_t *payments_json(esg_state *st, const esg_pb_instrument_record *ins, int *rc) {
+    /* Key order (kind ‖ seq): the coupons by seq, then the redemption --
+     * the order in which they were recorded. */
+    msg_vec pays = {0};
+    *rc = load_rows(st, ESG_T_PAYMENTS, ins->spec->id, ESG_PB_PAYMENT_DESC, &pays);
+    json_t *arr = *rc ? NULL : json_array();
+    for (size_t i = 0; arr && i < pays.n; i++)
+        jpush(arr, payment_json(pays.v[i], rc), rc);
+    vec_free(&pays);
+    if (*rc || !arr) {
+        json_decref(arr);
+        return NULL;
+    }
+    return json_pack("{s:s,s:o}", "instrument", ins->spec->id, "payments", arr);
+}
+
+int esg_report_payments(esg_state *st, const char *instrument, json_t **out, char *err,
+                        size_t errlen) {
+    return instrument_doc(st, instrument, out, err, errlen, "payments", payments_json);
+}
+
+/* ---------------------------------------------------------- allocations */
 
 /* Allocations in the order they were made: by height, then id (the rows
  * are keyed by tx id, which is no order a reader wants). */
@@ -457,53 +674,48 @@ static json_t *per_project_json(esg_state *st, const esg_pb_instrument_record *i
     return arr;
 }
 
-int esg_report_allocations(esg_state *st, const char *instrument, json_t **out, char *err,
-                           size_t errlen) {
-    assert(st && instrument && out);
-    *out = NULL;
-    esg_pb_instrument_record *ins;
-    int rc = instrument_load(st, instrument, &ins, err, errlen);
-    if (rc)
-        return rc;
-    uint8_t prefix[MAX_INSTRUMENT_ID + 1];
-    size_t plen = row_prefix(prefix, ins->spec->id, NULL, 0);
+static json_t *allocations_json(esg_state *st, const esg_pb_instrument_record *ins, int *rc) {
     msg_vec allocs = {0};
-    rc = esg_state_iter(st, ESG_T_ALLOCATIONS, prefix, plen, collect_allocation, &allocs);
+    *rc = load_rows(st, ESG_T_ALLOCATIONS, ins->spec->id, ESG_PB_ALLOCATION_DESC, &allocs);
     uint64_t total = 0;
-    json_t *o = rc ? NULL : json_object();
-    if (rc == 0) {
-        json_t *cities = per_city_json(st, ins, &total, &rc);
-        json_t *projects = rc ? NULL : per_project_json(st, ins, &rc);
-        jset(o, "instrument", json_string(ins->spec->id), &rc);
-        jset(o, "amount_raised", jmoney(ins->amount_raised), &rc);
-        jset(o, "allocated_total", jmoney(total), &rc);
+    json_t *o = *rc ? NULL : json_object();
+    if (*rc == 0) {
+        json_t *cities = per_city_json(st, ins, &total, rc);
+        json_t *projects = *rc ? NULL : per_project_json(st, ins, rc);
+        jset(o, "instrument", json_string(ins->spec->id), rc);
+        jset(o, "amount_raised", jmoney(ins->amount_raised), rc);
+        jset(o, "allocated_total", jmoney(total), rc);
         jset(o, "unallocated",
-             jmoney(total <= ins->amount_raised ? ins->amount_raised - total : 0), &rc);
-        jset(o, "per_city", cities, &rc);
-        jset(o, "per_project", projects, &rc);
+             jmoney(total <= ins->amount_raised ? ins->amount_raised - total : 0), rc);
+        jset(o, "per_city", cities, rc);
+        jset(o, "per_project", projects, rc);
     }
-    if (rc == 0) {
+    if (*rc == 0) {
         if (allocs.n > 1)
             qsort(allocs.v, allocs.n, sizeof allocs.v[0], allocation_cmp);
         json_t *arr = json_array();
         for (size_t i = 0; i < allocs.n; i++) {
             const esg_pb_allocation *a = allocs.v[i];
             json_t *x = json_object();
-            jset(x, "id", jhex(a->id.data, a->id.len), &rc);
-            jset(x, "project_id", json_string(a->project_id), &rc);
-            jset(x, "city", json_string(a->city), &rc);
-            jset(x, "amount", jmoney(a->amount), &rc);
-            jset(x, "date", json_string(a->date), &rc);
+            jset(x, "id", jhex(a->id.data, a->id.len), rc);
+            jset(x, "project_id", json_string(a->project_id), rc);
+            jset(x, "city", json_string(a->city), rc);
+            jset(x, "amount", jmoney(a->amount), rc);
+            jset(x, "date", json_string(a->date), rc);
             jset(x, "evidence_sha256", jhex(a->evidence_sha256.data, a->evidence_sha256.len),
-                 &rc);
-            jset(x, "height", jnum(a->height), &rc);
-            jpush(arr, x, &rc);
+                 rc);
+            jset(x, "height", jnum(a->height), rc);
+            jpush(arr, x, rc);
         }
-        jset(o, "allocations", arr, &rc);
+        jset(o, "allocations", arr, rc);
     }
     vec_free(&allocs);
-    esg_pb_free(ins);
-    return finish(rc, o, out, err, errlen, "allocations");
+    return o;
+}
+
+int esg_report_allocations(esg_state *st, const char *instrument, json_t **out, char *err,
+                           size_t errlen) {
+    return instrument_doc(st, instrument, out, err, errlen, "allocations", allocations_json);
 }
 
 /* --------------------------------------------------------------- impact */
@@ -728,29 +940,26 @@ static json_t *confirmed_totals_json(esg_state *st, const esg_pb_instrument_spec
     return arr;
 }
 
+static json_t *impact_json(esg_state *st, const esg_pb_instrument_record *ins, int *rc) {
+    msg_vec reports = {0};
+    *rc = load_reports(st, ins->spec->id, &reports);
+    json_t *o = *rc ? NULL : json_object();
+    if (*rc == 0) {
+        jset(o, "instrument", json_string(ins->spec->id), rc);
+        json_t *arr = json_array();
+        for (size_t i = 0; *rc == 0 && i < reports.n; i++)
+            jpush(arr, report_json(st, reports.v[i], rc), rc);
+        jset(o, "reports", arr, rc);
+    }
+    if (*rc == 0)
+        jset(o, "confirmed_totals", confirmed_totals_json(st, ins->spec, &reports, rc), rc);
+    vec_free(&reports);
+    return o;
+}
+
 int esg_report_impact(esg_state *st, const char *instrument, json_t **out, char *err,
                       size_t errlen) {
-    assert(st && instrument && out);
-    *out = NULL;
-    esg_pb_instrument_record *ins;
-    int rc = instrument_load(st, instrument, &ins, err, errlen);
-    if (rc)
-        return rc;
-    msg_vec reports = {0};
-    rc = load_reports(st, ins->spec->id, &reports);
-    json_t *o = rc ? NULL : json_object();
-    if (rc == 0) {
-        jset(o, "instrument", json_string(ins->spec->id), &rc);
-        json_t *arr = json_array();
-        for (size_t i = 0; rc == 0 && i < reports.n; i++)
-            jpush(arr, report_json(st, reports.v[i], &rc), &rc);
-        jset(o, "reports", arr, &rc);
-    }
-    if (rc == 0)
-        jset(o, "confirmed_totals", confirmed_totals_json(st, ins->spec, &reports, &rc), &rc);
-    vec_free(&reports);
-    esg_pb_free(ins);
-    return finish(rc, o, out, err, errlen, "impact reports");
+    return instrument_doc(st, instrument, out, err, errlen, "impact reports", impact_json);
 }
 
 /* ---------------------------------------------------- attributed impact */
@@ -821,12 +1030,9 @@ static int collect_member_instrument(const uint8_t *key, size_t klen, const uint
     (void)key;
     (void)klen;
     member_acc *acc = arg;
-    esg_pb_instrument_record *ins = NULL;
-    if (esg_pb_instrument_record_decode(&ins, val, vlen, SIZE_MAX) || !ins->spec ||
-        !esg_report_instrument_id_valid(ins->spec->id)) {
-        esg_pb_free(ins);
-        return acc->rc = ESG_ERR_STORE_CORRUPT;
-    }
+    esg_pb_instrument_record *ins;
+    if ((acc->rc = instrument_row(val, vlen, &ins)) != 0)
+        return acc->rc;
     acc->rc = attribute_instrument(acc, ins);
     esg_pb_free(ins);
     return acc->rc;

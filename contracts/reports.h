@@ -1,12 +1,14 @@
-/* Reports: the documents that describe an instrument from the ledger's
- * state -- its detail (schedule, step-ups), the use of its proceeds
- * (allocation report), its impact (reports, attestations, counted values,
- * confirmed totals) and a member's attributed impact -- as JSON.
+/* Reports: the documents that describe instruments from the ledger's
+ * state -- the list of instruments, an instrument's detail (schedule,
+ * step-ups), its holders, its payments as recorded, the use of its
+ * proceeds (allocation report), its impact (reports, attestations, counted
+ * values, confirmed totals) and a member's attributed impact -- as JSON.
  *
- * The node's API serves them (GET /v1/instruments/{id}, .../allocations,
- * .../impact, /v1/members/{id}/impact: docs/API.md shows their shapes), and
- * the wallet's `audit` builds the very same documents from a state it
- * replayed itself from genesis, trusting no node. Keeping them here, in the
+ * The node's API serves them (GET /v1/instruments, /v1/instruments/{id},
+ * .../holders, .../payments, .../allocations, .../impact,
+ * /v1/members/{id}/impact: docs/API.md shows their shapes), and the
+ * wallet's `audit` builds the very same documents from a state it replayed
+ * itself from genesis, trusting no node. Keeping them here, in the
  * contracts layer, is what makes the two agree byte for byte.
  *
  * Every figure is a stored record's field or the answer of a contract
@@ -50,12 +52,34 @@
 /* True when `id` could name an instrument: [A-Z0-9-]{3,40}. */
 bool esg_report_instrument_id_valid(const char *id);
 
+/* GET /v1/instruments: {instruments [{id, kind, name, currency, status,
+ * face_value, units, units_sold, units_outstanding, amount_raised,
+ * coupon_bps, coupon_frequency_months, issue_date, maturity_date,
+ * co_issuers [{member, share_bps}], paying_agent}]} in id order. Errors:
+ * the store's ("reading instruments: <message>"). */
+int esg_report_instruments(esg_state *st, json_t **out, char *err, size_t errlen);
+
 /* GET /v1/instruments/{id}: the spec (rendered as stored, KPI target
  * values as decimal thousandths), status and figures, the coupon schedule
  * with the dates paid, the next coupon date and the step-ups in force for
  * it, and every KPI target evaluated now (esg_covenant_evaluate). */
 int esg_report_instrument(esg_state *st, const char *instrument, json_t **out, char *err,
                           size_t errlen);
+
+/* GET /v1/instruments/{id}/holders: {instrument, units_outstanding,
+ * holders [{member, units, share_of_outstanding_bps}]} in member order;
+ * only members holding units now (a past holder's coupon snapshot, a row
+ * of 0 units, is no holder). */
+int esg_report_holders(esg_state *st, const char *instrument, json_t **out, char *err,
+                       size_t errlen);
+
+/* GET /v1/instruments/{id}/payments: {instrument, payments [{kind,
+ * due_date, seq, height, time, time_ms, coupon_bps, step_up_bps, months,
+ * per_unit, total, holders [{member, units, amount}], co_issuers [{member,
+ * share_bps, amount}], tx_id}]}: each payment exactly as the contract
+ * recorded it, the coupons by seq, then the redemption. */
+int esg_report_payments(esg_state *st, const char *instrument, json_t **out, char *err,
+                        size_t errlen);
 
 /* GET /v1/instruments/{id}/allocations: {instrument, amount_raised,
  * allocated_total, unallocated, per_city [{city, share_bps, part_of_raised,

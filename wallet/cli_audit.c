@@ -26,8 +26,10 @@
  * (removed afterwards), re-verifying every signature, rule, commit and app
  * hash, up to the tip the node claimed when the audit began; then checks
  * that the replayed tip's block and app hashes are the node's, and builds
- * every instrument's allocation and impact reports from the replayed state
- * with contracts/reports.h -- the same code the node's API runs. */
+ * every instrument's allocation, impact, holders and payments documents
+ * from the replayed state with contracts/reports.h -- the same code the
+ * node's API runs -- into --out's {..., instruments [{id, allocations,
+ * impact, holders, payments}]}. */
 #include <inttypes.h>
 #include <limits.h>
 #include <sodium.h>
@@ -621,8 +623,21 @@ static int collect_id(const uint8_t *key, size_t klen, const uint8_t *val, size_
     return 0;
 }
 
-/* {id, allocations, impact} of every instrument in the replayed store, in
- * id order, into the array `out`. */
+/* The documents of each instrument, under these keys, in this order: the
+ * API's .../allocations, .../impact, .../holders and .../payments. */
+static const struct {
+    const char *key;
+    int (*build)(esg_state *st, const char *instrument, json_t **out, char *err,
+                 size_t errlen);
+} instrument_docs[] = {
+    {"allocations", esg_report_allocations},
+    {"impact", esg_report_impact},
+    {"holders", esg_report_holders},
+    {"payments", esg_report_payments},
+};
+
+/* {id, allocations, impact, holders, payments} of every instrument in the
+ * replayed store, in id order, into the array `out`. */
 static int build_reports(esgw_cli *cli, esg_store *store, json_t *out) {
     MDB_txn *txn;
     esg_state *st = NULL;
@@ -636,18 +651,21 @@ static int build_reports(esgw_cli *cli, esg_store *store, json_t *out) {
     if (rc)
         esgw_cli__fail(cli, rc, "reading the replayed instruments: %s", esg_err_message(rc));
     for (size_t i = 0; rc == 0 && i < ids.n; i++) {
-        json_t *al = NULL, *im = NULL;
-        rc = esg_report_allocations(st, ids.v[i], &al, err, sizeof err);
-        if (rc == 0)
-            rc = esg_report_impact(st, ids.v[i], &im, err, sizeof err);
-        if (rc) {
-            json_decref(al);
-            esgw_cli__fail(cli, rc, "instrument '%s' in the replayed state: %s", ids.v[i], err);
+        json_t *ins = json_pack("{s:s}", "id", ids.v[i]);
+        if (json_array_append_new(out, ins) != 0) {
+            rc = esgw_cli__fail(cli, ESG_ERR_NOMEM, NULL);
             break;
         }
-        if (json_array_append_new(out, json_pack("{s:s,s:o,s:o}", "id", ids.v[i], "allocations",
-                                                 al, "impact", im)) != 0)
-            rc = esgw_cli__fail(cli, ESG_ERR_NOMEM, NULL);
+        for (size_t k = 0; rc == 0 && k < sizeof instrument_docs / sizeof instrument_docs[0];
+             k++) {
+            json_t *d = NULL;
+            rc = instrument_docs[k].build(st, ids.v[i], &d, err, sizeof err);
+            if (rc)
+                esgw_cli__fail(cli, rc, "instrument '%s' in the replayed state: %s", ids.v[i],
+                               err);
+            else if (json_object_set_new(ins, instrument_docs[k].key, d) != 0)
+                rc = esgw_cli__fail(cli, ESG_ERR_NOMEM, NULL);
+        }
     }
     esg_state_free(st);
     esg_store_read_end(txn);
@@ -844,7 +862,7 @@ const esgw_cmd esgw_cli__audit_cmds[] = {
      .min_pos = 1, .max_pos = 1, .required = "genesis", .run = cmd_impact_verify},
     {.path = "audit",
      .synopsis = "--genesis FILE [--out report.json]   full replay from genesis, trusting no "
-                 "node; allocation and impact reports",
+                 "node; allocation, impact, holders and payments reports",
      .required = "genesis", .optional = "out", .run = cmd_audit},
     {0},
 };

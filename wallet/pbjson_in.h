@@ -57,11 +57,7 @@
 #include <stddef.h>
 
 #include "ledger/codec.h"
-
-/* An arena allocator: `size` zeroed bytes that stay valid for as long as
- * the caller keeps what was built with them, or NULL when out of memory.
- * The caller frees its arena when done. (wallet/spec.h uses it too.) */
-typedef void *(*esgw_alloc_fn)(void *ctx, size_t size);
+#include "wallet/jreader.h" /* esgw_alloc_fn, the arena allocator */
 
 /* Builds a message of type `desc` from the JSON object `j` by the mapping
  * above into *out (arena memory, see above). `path` prefixes the paths in

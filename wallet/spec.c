@@ -13,85 +13,12 @@
 #include "ledger/error.h"
 #include "ledger/genesis.h"
 #include "ledger/pbjson.h"
+#include "wallet/jreader.h"
 
-/* One parse: the arena, the error buffer and the path being read. */
-typedef struct reader {
-    esgw_alloc_fn alloc;
-    void *ctx;
-    char *err;
-    size_t errlen;
-    char path[256];
-    size_t plen;
-} reader;
-
-static int fail(reader *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(reader *r, int code, const char *fmt, ...) {
-    if (r->err && r->errlen) {
-        char msg[320];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-        if (r->plen)
-            snprintf(r->err, r->errlen, "%s: %s", r->path, msg);
-        else
-            snprintf(r->err, r->errlen, "%s", msg);
-    }
-    return code;
-}
-
-static void *arena(reader *r, size_t size) {
-    return r->alloc(r->ctx, size ? size : 1);
-}
-
-static int nomem(reader *r) {
-    return fail(r, ESG_ERR_NOMEM, "out of memory");
-}
-
-/* Path segments: ".key" ("key" at the top) and "[i]". Returns the length
- * to restore with pop(). */
-static size_t push_key(reader *r, const char *key) {
-    size_t old = r->plen;
-    int n = snprintf(r->path + old, sizeof r->path - old, "%s%s", old ? "." : "", key);
-    if (n > 0)
-        r->plen = old + (size_t)n < sizeof r->path ? old + (size_t)n : sizeof r->path - 1;
-    return old;
-}
-
-static size_t push_index(reader *r, size_t i) {
-    size_t old = r->plen;
-    int n = snprintf(r->path + old, sizeof r->path - old, "[%zu]", i);
-    if (n > 0)
-        r->plen = old + (size_t)n < sizeof r->path ? old + (size_t)n : sizeof r->path - 1;
-    return old;
-}
-
-static void pop(reader *r, size_t old) {
-    r->plen = old;
-    r->path[old] = '\0';
-}
-
-static const char *json_kind(const json_t *v) {
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a real number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    case JSON_NULL:
-        return "null";
-    }
-    return "a value";
-}
+/* Spec paths are short (fixed keys, a few levels) and so are its
+ * messages: a reader keeps 255 bytes of path and 319 of message. */
+#define SPEC_PATH_MAX 256
+#define SPEC_MSG_MAX 320
 
 /* True when `word` is one of the space-separated words of `list`. */
 static bool in_words(const char *list, const char *word) {
@@ -109,17 +36,18 @@ static bool in_words(const char *list, const char *word) {
 
 /* Checks that `j` is an object (the path names it) whose keys are all in
  * `allowed` and that holds every key of `required`. */
-static int closed_object(reader *r, const json_t *j, const char *what, const char *allowed,
+static int closed_object(esgw_jreader *r, const json_t *j, const char *what, const char *allowed,
                          const char *required) {
     if (!json_is_object(j))
-        return fail(r, ESG_ERR_JSON, "%s must be a JSON object, got %s", what, json_kind(j));
+        return esgw_jr_fail(r, ESG_ERR_JSON, "%s must be a JSON object, got %s", what,
+                            esgw_jr_kind(j));
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)j, key, v) {
         if (!in_words(allowed, key)) {
-            size_t old = push_key(r, key);
-            int rc = fail(r, ESG_ERR_JSON, "unknown key (%s takes: %s)", what, allowed);
-            pop(r, old);
+            size_t old = esgw_jr_push_key(r, key);
+            int rc = esgw_jr_fail(r, ESG_ERR_JSON, "unknown key (%s takes: %s)", what, allowed);
+            esgw_jr_pop(r, old);
             return rc;
         }
     }
@@ -131,9 +59,9 @@ static int closed_object(reader *r, const json_t *j, const char *what, const cha
             char k[64];
             snprintf(k, sizeof k, "%.*s", (int)l, p);
             if (!json_object_get(j, k)) {
-                size_t old = push_key(r, k);
-                int rc = fail(r, ESG_ERR_JSON, "missing (required in %s)", what);
-                pop(r, old);
+                size_t old = esgw_jr_push_key(r, k);
+                int rc = esgw_jr_fail(r, ESG_ERR_JSON, "missing (required in %s)", what);
+                esgw_jr_pop(r, old);
                 return rc;
             }
         }
@@ -145,172 +73,168 @@ static int closed_object(reader *r, const json_t *j, const char *what, const cha
 /* Each getter reads obj[key], with the path pointing at it while it does;
  * an absent optional key leaves *out as it is. */
 
-static int get_string(reader *r, const json_t *obj, const char *key, char **out) {
+static int get_string(esgw_jreader *r, const json_t *obj, const char *key, char **out) {
     json_t *v = json_object_get(obj, key);
     if (!v)
         return 0;
-    size_t old = push_key(r, key);
-    if (!json_is_string(v))
-        return fail(r, ESG_ERR_JSON, "expected a string, got %s", json_kind(v));
-    size_t n = json_string_length(v);
-    if (memchr(json_string_value(v), '\0', n))
-        return fail(r, ESG_ERR_JSON, "a string must not hold a NUL character");
-    char *s = arena(r, n + 1);
-    if (!s)
-        return nomem(r);
-    memcpy(s, json_string_value(v), n);
-    *out = s;
-    pop(r, old);
+    size_t old = esgw_jr_push_key(r, key);
+    int rc = esgw_jr_string(r, v, out);
+    if (rc)
+        return rc;
+    esgw_jr_pop(r, old);
     return 0;
 }
 
-static int get_money(reader *r, const json_t *obj, const char *key, uint64_t *out) {
+static int get_money(esgw_jreader *r, const json_t *obj, const char *key, uint64_t *out) {
     json_t *v = json_object_get(obj, key);
     if (!v)
         return 0;
-    size_t old = push_key(r, key);
+    size_t old = esgw_jr_push_key(r, key);
     if (!json_is_string(v))
-        return fail(r, ESG_ERR_JSON,
-                    "expected a string of integer minor units (\"100000\"), got %s", json_kind(v));
+        return esgw_jr_fail(r, ESG_ERR_JSON,
+                            "expected a string of integer minor units (\"100000\"), got %s",
+                            esgw_jr_kind(v));
     int rc = esg_u64_parse(json_string_value(v), out);
     if (rc == ESG_ERR_OVERFLOW)
-        return fail(r, rc, "'%s' exceeds 2^64-1 minor units", json_string_value(v));
+        return esgw_jr_fail(r, rc, "'%s' exceeds 2^64-1 minor units", json_string_value(v));
     if (rc)
-        return fail(r, ESG_ERR_BAD_DECIMAL, "'%.40s' is not an amount in minor units",
-                    json_string_value(v));
-    pop(r, old);
+        return esgw_jr_fail(r, ESG_ERR_BAD_DECIMAL, "'%.40s' is not an amount in minor units",
+                            json_string_value(v));
+    esgw_jr_pop(r, old);
     return 0;
 }
 
-static int get_milli(reader *r, const json_t *obj, const char *key, int64_t *out) {
+static int get_milli(esgw_jreader *r, const json_t *obj, const char *key, int64_t *out) {
     json_t *v = json_object_get(obj, key);
     if (!v)
         return 0;
-    size_t old = push_key(r, key);
+    size_t old = esgw_jr_push_key(r, key);
     if (!json_is_string(v))
-        return fail(r, ESG_ERR_JSON, "expected a decimal string (\"1500.000\"), got %s",
-                    json_kind(v));
+        return esgw_jr_fail(r, ESG_ERR_JSON, "expected a decimal string (\"1500.000\"), got %s",
+                            esgw_jr_kind(v));
     int rc = esg_milli_parse(json_string_value(v), out);
     if (rc == ESG_ERR_OVERFLOW)
-        return fail(r, rc, "'%.40s' is out of range", json_string_value(v));
+        return esgw_jr_fail(r, rc, "'%.40s' is out of range", json_string_value(v));
     if (rc)
-        return fail(r, ESG_ERR_BAD_DECIMAL,
-                    "'%.40s' is not a decimal with at most three decimals",
-                    json_string_value(v));
-    pop(r, old);
+        return esgw_jr_fail(r, ESG_ERR_BAD_DECIMAL,
+                            "'%.40s' is not a decimal with at most three decimals",
+                            json_string_value(v));
+    esgw_jr_pop(r, old);
     return 0;
 }
 
 /* A JSON integer in 0..max. */
-static int read_uint(reader *r, const json_t *v, uint64_t max, uint64_t *out) {
+static int read_uint(esgw_jreader *r, const json_t *v, uint64_t max, uint64_t *out) {
     if (!json_is_integer(v))
-        return fail(r, ESG_ERR_JSON, "expected an integer, got %s", json_kind(v));
+        return esgw_jr_fail(r, ESG_ERR_JSON, "expected an integer, got %s", esgw_jr_kind(v));
     json_int_t i = json_integer_value(v);
     if (i < 0 || (uint64_t)i > max)
-        return fail(r, ESG_ERR_OVERFLOW, "%" JSON_INTEGER_FORMAT " is out of range 0..%" PRIu64,
-                    i, max);
+        return esgw_jr_fail(r, ESG_ERR_OVERFLOW,
+                            "%" JSON_INTEGER_FORMAT " is out of range 0..%" PRIu64, i, max);
     *out = (uint64_t)i;
     return 0;
 }
 
-static int get_u32(reader *r, const json_t *obj, const char *key, uint32_t *out) {
+static int get_u32(esgw_jreader *r, const json_t *obj, const char *key, uint32_t *out) {
     json_t *v = json_object_get(obj, key);
     if (!v)
         return 0;
-    size_t old = push_key(r, key);
+    size_t old = esgw_jr_push_key(r, key);
     uint64_t x = 0;
     int rc = read_uint(r, v, UINT32_MAX, &x);
     if (rc)
         return rc;
     *out = (uint32_t)x;
-    pop(r, old);
+    esgw_jr_pop(r, old);
     return 0;
 }
 
 /* A count: a JSON integer or a decimal string. */
-static int get_count(reader *r, const json_t *obj, const char *key, uint64_t *out) {
+static int get_count(esgw_jreader *r, const json_t *obj, const char *key, uint64_t *out) {
     json_t *v = json_object_get(obj, key);
     if (!v)
         return 0;
-    size_t old = push_key(r, key);
+    size_t old = esgw_jr_push_key(r, key);
     if (json_is_string(v)) {
         int rc = esg_u64_parse(json_string_value(v), out);
         if (rc == ESG_ERR_OVERFLOW)
-            return fail(r, rc, "'%s' exceeds 2^64-1", json_string_value(v));
+            return esgw_jr_fail(r, rc, "'%s' exceeds 2^64-1", json_string_value(v));
         if (rc)
-            return fail(r, ESG_ERR_BAD_DECIMAL, "'%.40s' is not a non-negative integer",
-                        json_string_value(v));
+            return esgw_jr_fail(r, ESG_ERR_BAD_DECIMAL, "'%.40s' is not a non-negative integer",
+                                json_string_value(v));
     } else {
         int rc = read_uint(r, v, INT64_MAX, out);
         if (rc)
             return rc;
     }
-    pop(r, old);
+    esgw_jr_pop(r, old);
     return 0;
 }
 
-static int get_date(reader *r, const json_t *obj, const char *key, char **out) {
+static int get_date(esgw_jreader *r, const json_t *obj, const char *key, char **out) {
     json_t *v = json_object_get(obj, key);
     if (!v)
         return 0;
-    size_t old = push_key(r, key);
+    size_t old = esgw_jr_push_key(r, key);
     int32_t days;
     if (!json_is_string(v))
-        return fail(r, ESG_ERR_JSON, "expected a date \"YYYY-MM-DD\", got %s", json_kind(v));
+        return esgw_jr_fail(r, ESG_ERR_JSON, "expected a date \"YYYY-MM-DD\", got %s",
+                            esgw_jr_kind(v));
     if (esg_date_parse(json_string_value(v), &days) != 0)
-        return fail(r, ESG_ERR_BAD_DATE, "'%.40s' is not a date YYYY-MM-DD",
-                    json_string_value(v));
-    pop(r, old);
+        return esgw_jr_fail(r, ESG_ERR_BAD_DATE, "'%.40s' is not a date YYYY-MM-DD",
+                            json_string_value(v));
+    esgw_jr_pop(r, old);
     return get_string(r, obj, key, out);
 }
 
-static int get_hash(reader *r, const json_t *obj, const char *key, esg_pb_bytes *out) {
+static int get_hash(esgw_jreader *r, const json_t *obj, const char *key, esg_pb_bytes *out) {
     json_t *v = json_object_get(obj, key);
     if (!v)
         return 0;
-    size_t old = push_key(r, key);
+    size_t old = esgw_jr_push_key(r, key);
     if (!json_is_string(v))
-        return fail(r, ESG_ERR_JSON, "expected 64 hex characters, got %s", json_kind(v));
-    uint8_t *b = arena(r, 32);
+        return esgw_jr_fail(r, ESG_ERR_JSON, "expected 64 hex characters, got %s", esgw_jr_kind(v));
+    uint8_t *b = esgw_jr_alloc(r, 32);
     if (!b)
-        return nomem(r);
+        return esgw_jr_nomem(r);
     if (json_string_length(v) != 64 || esg_hex_decode(b, 32, json_string_value(v)) != 0)
-        return fail(r, ESG_ERR_HEX, "'%.70s' is not a SHA-256 (64 hex characters)",
-                    json_string_value(v));
+        return esgw_jr_fail(r, ESG_ERR_HEX, "'%.70s' is not a SHA-256 (64 hex characters)",
+                            json_string_value(v));
     *out = esg_pb_bin(b, 32);
-    pop(r, old);
+    esgw_jr_pop(r, old);
     return 0;
 }
 
 /* An enum by name, short ("CCM") or full ("EU_OBJECTIVE_CCM"), any case;
  * `names` lists the accepted ones for the error message. */
-static int get_enum(reader *r, const json_t *obj, const char *key,
+static int get_enum(esgw_jreader *r, const json_t *obj, const char *key,
                     const ProtobufCEnumDescriptor *ed, int code, const char *names, int *out) {
     json_t *v = json_object_get(obj, key);
     if (!v)
         return 0;
-    size_t old = push_key(r, key);
+    size_t old = esgw_jr_push_key(r, key);
     if (!json_is_string(v))
-        return fail(r, ESG_ERR_JSON, "expected a name, got %s", json_kind(v));
+        return esgw_jr_fail(r, ESG_ERR_JSON, "expected a name, got %s", esgw_jr_kind(v));
     int e;
     if (esg_pb_enum_parse(ed, json_string_value(v), &e) != 0 || e == 0)
-        return fail(r, code, "unknown %s '%.40s' (one of %s)", key, json_string_value(v), names);
+        return esgw_jr_fail(r, code, "unknown %s '%.40s' (one of %s)", key, json_string_value(v),
+                            names);
     *out = e;
-    pop(r, old);
+    esgw_jr_pop(r, old);
     return 0;
 }
 
 /* An array at obj[key] (absent: n = 0). */
-static int get_array(reader *r, const json_t *obj, const char *key, json_t **arr, size_t *n) {
+static int get_array(esgw_jreader *r, const json_t *obj, const char *key, json_t **arr, size_t *n) {
     json_t *v = json_object_get(obj, key);
     *arr = NULL;
     *n = 0;
     if (!v)
         return 0;
     if (!json_is_array(v)) {
-        size_t old = push_key(r, key);
-        int rc = fail(r, ESG_ERR_JSON, "expected an array, got %s", json_kind(v));
-        pop(r, old);
+        size_t old = esgw_jr_push_key(r, key);
+        int rc = esgw_jr_fail(r, ESG_ERR_JSON, "expected an array, got %s", esgw_jr_kind(v));
+        esgw_jr_pop(r, old);
         return rc;
     }
     *arr = v;
@@ -320,7 +244,7 @@ static int get_array(reader *r, const json_t *obj, const char *key, json_t **arr
 
 /* ------------------------------------------------------------ parts */
 
-static int read_co_issuer(reader *r, const json_t *j, esg_pb_co_issuer *ci) {
+static int read_co_issuer(esgw_jreader *r, const json_t *j, esg_pb_co_issuer *ci) {
     int rc = closed_object(r, j, "a co-issuer", "member share_bps", "member share_bps");
     if (rc || (rc = get_string(r, j, "member", &ci->member)) ||
         (rc = get_u32(r, j, "share_bps", &ci->share_bps)))
@@ -328,7 +252,7 @@ static int read_co_issuer(reader *r, const json_t *j, esg_pb_co_issuer *ci) {
     return 0;
 }
 
-static int read_project(reader *r, const json_t *j, esg_pb_project *p) {
+static int read_project(esgw_jreader *r, const json_t *j, esg_pb_project *p) {
     int rc = closed_object(r, j, "a project", "id city name eu_objective sdgs budget",
                            "id city name eu_objective budget");
     int obj = 0;
@@ -345,27 +269,30 @@ static int read_project(reader *r, const json_t *j, esg_pb_project *p) {
         return rc;
     if (n == 0)
         return 0;
-    if (!(p->sdgs = arena(r, n * sizeof *p->sdgs)))
-        return nomem(r);
-    size_t old = push_key(r, "sdgs");
+    if (!(p->sdgs = esgw_jr_alloc(r, n * sizeof *p->sdgs)))
+        return esgw_jr_nomem(r);
+    size_t old = esgw_jr_push_key(r, "sdgs");
     for (size_t i = 0; i < n; i++) {
-        size_t o2 = push_index(r, i);
+        size_t o2 = esgw_jr_push_index(r, i);
         uint64_t x;
         json_t *e = json_array_get(arr, i);
         if (!json_is_integer(e))
-            return fail(r, ESG_ERR_JSON, "expected an SDG number 1..17, got %s", json_kind(e));
+            return esgw_jr_fail(r, ESG_ERR_JSON, "expected an SDG number 1..17, got %s",
+                                esgw_jr_kind(e));
         if ((rc = read_uint(r, e, UINT32_MAX, &x)) != 0 || x < 1 || x > 17)
-            return fail(r, ESG_ERR_BAD_PROJECT, "%" JSON_INTEGER_FORMAT
-                        " is no UN Sustainable Development Goal (1..17)", json_integer_value(e));
+            return esgw_jr_fail(r, ESG_ERR_BAD_PROJECT,
+                                "%" JSON_INTEGER_FORMAT
+                                " is no UN Sustainable Development Goal (1..17)",
+                                json_integer_value(e));
         p->sdgs[i] = (uint32_t)x;
-        pop(r, o2);
+        esgw_jr_pop(r, o2);
     }
-    pop(r, old);
+    esgw_jr_pop(r, old);
     p->n_sdgs = n;
     return 0;
 }
 
-static int read_kpi_target(reader *r, const json_t *j, esg_pb_kpi_target *t) {
+static int read_kpi_target(esgw_jreader *r, const json_t *j, esg_pb_kpi_target *t) {
     int rc = closed_object(r, j, "a KPI target", "kpi baseline target observation_date step_up_bps",
                            "kpi target observation_date step_up_bps");
     if (rc || (rc = get_string(r, j, "kpi", &t->kpi)) ||
@@ -379,41 +306,41 @@ static int read_kpi_target(reader *r, const json_t *j, esg_pb_kpi_target *t) {
 
 /* Reads the array obj[key] of objects, each into a new message of `size`
  * bytes made with `init`, through `fn`. */
-typedef int (*read_fn)(reader *r, const json_t *j, void *msg);
+typedef int (*read_fn)(esgw_jreader *r, const json_t *j, void *msg);
 
-static int read_list(reader *r, const json_t *obj, const char *key, size_t size,
+static int read_list(esgw_jreader *r, const json_t *obj, const char *key, size_t size,
                      const void *init, read_fn fn, void ***items, size_t *n_items) {
     json_t *arr;
     size_t n;
     int rc = get_array(r, obj, key, &arr, &n);
     if (rc || n == 0)
         return rc;
-    void **v = arena(r, n * sizeof *v);
+    void **v = esgw_jr_alloc(r, n * sizeof *v);
     if (!v)
-        return nomem(r);
-    size_t old = push_key(r, key);
+        return esgw_jr_nomem(r);
+    size_t old = esgw_jr_push_key(r, key);
     for (size_t i = 0; i < n; i++) {
-        size_t o2 = push_index(r, i);
-        if (!(v[i] = arena(r, size)))
-            return nomem(r);
+        size_t o2 = esgw_jr_push_index(r, i);
+        if (!(v[i] = esgw_jr_alloc(r, size)))
+            return esgw_jr_nomem(r);
         memcpy(v[i], init, size);
         if ((rc = fn(r, json_array_get(arr, i), v[i])) != 0)
             return rc;
-        pop(r, o2);
+        esgw_jr_pop(r, o2);
     }
-    pop(r, old);
+    esgw_jr_pop(r, old);
     *items = v;
     *n_items = n;
     return 0;
 }
 
-static int read_co_issuer_v(reader *r, const json_t *j, void *m) {
+static int read_co_issuer_v(esgw_jreader *r, const json_t *j, void *m) {
     return read_co_issuer(r, j, m);
 }
-static int read_project_v(reader *r, const json_t *j, void *m) {
+static int read_project_v(esgw_jreader *r, const json_t *j, void *m) {
     return read_project(r, j, m);
 }
-static int read_kpi_target_v(reader *r, const json_t *j, void *m) {
+static int read_kpi_target_v(esgw_jreader *r, const json_t *j, void *m) {
     return read_kpi_target(r, j, m);
 }
 
@@ -428,19 +355,18 @@ static int read_kpi_target_v(reader *r, const json_t *j, void *m) {
 int esgw_spec_parse(esg_pb_instrument_spec **out, const char *json, size_t len,
                     esgw_alloc_fn alloc, void *ctx, char *err, size_t errlen) {
     assert(out && (json || len == 0) && alloc);
-    reader r = {.alloc = alloc, .ctx = ctx, .err = err, .errlen = errlen};
-    if (err && errlen)
-        err[0] = '\0';
+    esgw_jreader r;
+    esgw_jr_init(&r, alloc, ctx, err, errlen, SPEC_PATH_MAX, SPEC_MSG_MAX);
     *out = NULL;
     json_error_t je;
     json_t *j = json_loadb(json ? json : "", len, JSON_REJECT_DUPLICATES, &je);
     if (!j)
-        return fail(&r, ESG_ERR_JSON, "not valid JSON: %s (line %d, column %d)", je.text,
-                    je.line, je.column);
-    esg_pb_instrument_spec *s = arena(&r, sizeof *s);
+        return esgw_jr_fail(&r, ESG_ERR_JSON, "not valid JSON: %s (line %d, column %d)", je.text,
+                            je.line, je.column);
+    esg_pb_instrument_spec *s = esgw_jr_alloc(&r, sizeof *s);
     int rc;
     if (!s) {
-        rc = nomem(&r);
+        rc = esgw_jr_nomem(&r);
         goto done;
     }
     *s = (esg_pb_instrument_spec)ESG_PB_INSTRUMENT_SPEC_INIT;

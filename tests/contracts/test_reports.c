@@ -1,5 +1,6 @@
-/* Reports (contracts/reports.h): the instrument, allocation, impact and
- * attributed-impact documents built from a state view.
+/* Reports (contracts/reports.h): the instrument list, instrument,
+ * holders, payments, allocation, impact and attributed-impact documents
+ * built from a state view.
  *
  * The chain is the one tests/node/test_api_domain.c drives through the
  * API -- a joint sustainability-linked bond of three cities, 7 units of
@@ -532,6 +533,146 @@ START_TEST(replayed_state_gives_the_same_documents) {
 }
 END_TEST
 
+/* The list, holders and payments documents (esg_report_instruments,
+ * esg_report_holders, esg_report_payments), and the same documents from
+ * the replayed state. */
+
+/* esg_report_instruments in doc_fn's shape (it takes no id). */
+static int instruments_doc(esg_state *st, const char *id, json_t **out, char *err,
+                           size_t errlen) {
+    (void)id;
+    return esg_report_instruments(st, out, err, errlen);
+}
+
+START_TEST(list_holders_and_payments_figures) {
+    fx *f = chain_new();
+    json_t *d = doc_of(f->store, instruments_doc, NULL);
+    ck_assert_uint_eq(json_array_size(jget(d, "instruments")), 0);
+    json_decref(d);
+    story s;
+    run_story(f, &s);
+
+    d = doc_of(f->store, instruments_doc, NULL);
+    json_t *l = jget(d, "instruments");
+    ck_assert_uint_eq(json_array_size(l), 1);
+    json_t *i = jat(l, 0);
+    str_is(i, "id", SLB);
+    str_is(i, "kind", "SUSTAINABILITY_LINKED_BOND");
+    str_is(i, "status", "ACTIVE");
+    str_is(i, "face_value", "100003");
+    str_is(i, "units", "10");
+    str_is(i, "units_sold", "7");
+    str_is(i, "units_outstanding", "7");
+    str_is(i, "amount_raised", "700021");
+    num_is(i, "coupon_bps", 450);
+    num_is(i, "coupon_frequency_months", 6);
+    str_is(i, "maturity_date", "2027-01-01");
+    json_t *co = jget(i, "co_issuers");
+    ck_assert_uint_eq(json_array_size(co), 3);
+    str_is(jat(co, 0), "member", CA);
+    num_is(jat(co, 0), "share_bps", 3334);
+    num_is(jat(co, 2), "share_bps", 3333);
+    str_is(i, "paying_agent", AGENT);
+    json_decref(d);
+
+    /* After the transfer: x 3, y 4 of 7; floor(3 x 10000 / 7) = 4285,
+     * floor(4 x 10000 / 7) = 5714. */
+    d = doc_of(f->store, esg_report_holders, SLB);
+    str_is(d, "instrument", SLB);
+    str_is(d, "units_outstanding", "7");
+    json_t *h = jget(d, "holders");
+    ck_assert_uint_eq(json_array_size(h), 2);
+    str_is(jat(h, 0), "member", INVX);
+    str_is(jat(h, 0), "units", "3");
+    num_is(jat(h, 0), "share_of_outstanding_bps", 4285);
+    str_is(jat(h, 1), "member", INVY);
+    num_is(jat(h, 1), "share_of_outstanding_bps", 5714);
+    json_decref(d);
+
+    /* Coupon 1: per unit floor(100003 x 450 x 6 / 120000) = 2250, x 4 and
+     * y 3 held then: 15750, split 5252 (lead, with the remainder), 5249,
+     * 5249. Coupon 2 after the missed ghg target: 475 bps, 2375 a unit. */
+    d = doc_of(f->store, esg_report_payments, SLB);
+    str_is(d, "instrument", SLB);
+    json_t *ps = jget(d, "payments");
+    ck_assert_uint_eq(json_array_size(ps), 2);
+    json_t *c1 = jat(ps, 0), *c2 = jat(ps, 1);
+    str_is(c1, "kind", "COUPON");
+    str_is(c1, "due_date", "2024-07-01");
+    num_is(c1, "seq", 1);
+    ck_assert(json_is_string(jget(c1, "time")) && json_is_integer(jget(c1, "time_ms")));
+    num_is(c1, "step_up_bps", 0);
+    num_is(c1, "months", 6);
+    str_is(c1, "per_unit", "2250");
+    str_is(c1, "total", "15750");
+    str_is(jat(jget(c1, "holders"), 0), "units", "4");
+    str_is(jat(jget(c1, "holders"), 1), "amount", "6750");
+    num_is(jat(jget(c1, "co_issuers"), 0), "share_bps", 3334);
+    str_is(jat(jget(c1, "co_issuers"), 0), "amount", "5252");
+    str_is(jat(jget(c1, "co_issuers"), 2), "amount", "5249");
+    ck_assert_uint_eq(strlen(json_string_value(jget(c1, "tx_id"))), 64);
+    num_is(c2, "seq", 2);
+    num_is(c2, "step_up_bps", 25);
+    str_is(c2, "per_unit", "2375");
+    str_is(c2, "total", "16625");
+    json_decref(d);
+    fx_free(f);
+}
+END_TEST
+
+START_TEST(holders_and_payments_errors) {
+    fx *f = chain_new();
+    OK(f, issue_slb(f));
+    static const struct {
+        const char *id;
+        int code;
+        const char *needle;
+    } cases[] = {
+        {"GB-NOPE", ESG_ERR_UNKNOWN_INSTRUMENT, "unknown instrument 'GB-NOPE'"},
+        {"slb-2024-01", ESG_ERR_BAD_INSTRUMENT_ID, "instrument id 'slb-2024-01' does not"},
+        {"AB", ESG_ERR_BAD_INSTRUMENT_ID, "[A-Z0-9-]{3,40}"},
+        {"A\x01" "BC", ESG_ERR_BAD_INSTRUMENT_ID, "A?BC"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        doc_fails(f->store, esg_report_holders, cases[k].id, cases[k].code, cases[k].needle);
+        doc_fails(f->store, esg_report_payments, cases[k].id, cases[k].code, cases[k].needle);
+    }
+    /* Nothing subscribed or paid yet: empty lists, not errors. */
+    json_t *d = doc_of(f->store, esg_report_holders, SLB);
+    str_is(d, "units_outstanding", "0");
+    ck_assert_uint_eq(json_array_size(jget(d, "holders")), 0);
+    json_decref(d);
+    d = doc_of(f->store, esg_report_payments, SLB);
+    ck_assert_uint_eq(json_array_size(jget(d, "payments")), 0);
+    json_decref(d);
+    fx_free(f);
+}
+END_TEST
+
+START_TEST(replayed_state_gives_the_same_list_holders_and_payments) {
+    fx *f = chain_new();
+    story s;
+    run_story(f, &s);
+    char work[256], err[256] = "";
+    tu_tmpdir(work, sizeof work);
+    esg_replay_result res;
+    esg_store *replayed = NULL;
+    ck_assert_msg(esg_replay(f->g, f->ct, work, block_source, f, 0, 1, &res, &replayed, err,
+                             sizeof err) == 0,
+                  "replay: %s", err);
+    doc_fn fns[3] = {instruments_doc, esg_report_holders, esg_report_payments};
+    for (int i = 0; i < 3; i++) {
+        json_t *a = doc_of(f->store, fns[i], SLB), *b = doc_of(replayed, fns[i], SLB);
+        ck_assert(json_equal(a, b));
+        json_decref(a);
+        json_decref(b);
+    }
+    esg_store_close(replayed);
+    tu_rmtree(work);
+    fx_free(f);
+}
+END_TEST
+
 /* esg_report_count on the stored records agrees with the contract. */
 static void count_agrees(fx *f, const esg_hash *id) {
     esg_pb_report *r = fx_get(f, ESG_T_REPORTS, id->b, 32, ESG_PB_REPORT_DESC);
@@ -652,6 +793,9 @@ Suite *suite_reports(void) {
     tcase_add_test(tc, replayed_state_gives_the_same_documents);
     tcase_add_test(tc, count_rule_agrees_with_the_contract);
     tcase_add_test(tc, count_rule_cases);
+    tcase_add_test(tc, list_holders_and_payments_figures);
+    tcase_add_test(tc, holders_and_payments_errors);
+    tcase_add_test(tc, replayed_state_gives_the_same_list_holders_and_payments);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -3,9 +3,9 @@
 # `impact verify` proves a report and its attestations final against the
 # genesis validators and applies the counting rule; a genesis of another
 # chain or another validator set is refused with ERR_PROOF; `audit` replays
-# the chain from genesis and writes allocation and impact reports equal to
-# the API's; after one byte of a stored block is changed on disk, `audit`
-# names that block's height and fails.
+# the chain from genesis and writes allocation, impact, holders and
+# payments documents equal to the API's; after one byte of a stored block
+# is changed on disk, `audit` names that block's height and fails.
 . "$(dirname "$0")/lib.sh"
 
 W=("$ESGWALLET" --keystore "$T/keys")
@@ -142,6 +142,11 @@ al, im = ins["allocations"], ins["impact"]
 # The replayed reports are the API's, figure for figure...
 assert al == api("/v1/instruments/RGB-2024-01/allocations"), al
 assert im == api("/v1/instruments/RGB-2024-01/impact"), im
+assert list(ins) == ["id", "allocations", "impact", "holders", "payments"], list(ins)
+assert ins["holders"] == api("/v1/instruments/RGB-2024-01/holders"), ins["holders"]
+assert ins["payments"] == api("/v1/instruments/RGB-2024-01/payments"), ins["payments"]
+assert [h["units"] for h in ins["holders"]["holders"]] == [str(SOLD)], ins["holders"]
+assert ins["payments"]["payments"] == [], ins["payments"]   # none recorded
 # ...and those figures are the ones worked out here.
 assert al["amount_raised"] == str(SOLD * FACE) and al["allocated_total"] == str(4500000 + 700000), al
 assert al["unallocated"] == str(SOLD * FACE - 5200000), al
