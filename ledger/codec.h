@@ -26,8 +26,10 @@
  *                       *Kind enums (ESG_MEMBER_CITY, ESG_INSTRUMENT_GREEN_BOND,
  *                       ESG_PAYMENT_COUPON);
  *   oneof cases      -> ESG_ACTION_<FIELD> for TxBody.action (ESG_ACTION_NONE
- *                       when unset) and ESG_PROPOSAL_<FIELD> for
- *                       Proposal.change (ESG_PROPOSAL_NONE).
+ *                       when unset), ESG_PROPOSAL_<FIELD> for
+ *                       Proposal.change (ESG_PROPOSAL_NONE) and
+ *                       ESG_P2P_MSG_<FIELD> for P2pMessage.msg
+ *                       (ESG_P2P_MSG_NONE, ESG_P2P_MSG_VOTE).
  * Struct members keep their .proto field names (body->nonce,
  * body->action_case, body->add_account->pubkey.len). Bytes fields are
  * esg_pb_bytes {size_t len; uint8_t *data;}; strings are NUL-terminated
@@ -98,6 +100,15 @@
     X(commit, Esg__Commit, esg__commit__descriptor) \
     X(block_with_commit, Esg__BlockWithCommit, esg__block_with_commit__descriptor) \
     X(merkle_proof, Esg__MerkleProof, esg__merkle_proof__descriptor) \
+    X(proposal_sign_doc, Esg__ProposalSignDoc, esg__proposal_sign_doc__descriptor) \
+    X(consensus_proposal, Esg__ConsensusProposal, esg__consensus_proposal__descriptor) \
+    X(consensus_vote, Esg__ConsensusVote, esg__consensus_vote__descriptor) \
+    X(evidence, Esg__Evidence, esg__evidence__descriptor) \
+    X(block_request, Esg__BlockRequest, esg__block_request__descriptor) \
+    X(block_response, Esg__BlockResponse, esg__block_response__descriptor) \
+    X(hello, Esg__Hello, esg__hello__descriptor) \
+    X(ping, Esg__Ping, esg__ping__descriptor) \
+    X(p2p_message, Esg__P2pMessage, esg__p2p_message__descriptor) \
     /* state.proto */ \
     X(member, Esg__MemberRecord, esg__member_record__descriptor) \
     X(account, Esg__AccountRecord, esg__account_record__descriptor) \
@@ -155,6 +166,15 @@ typedef Esg__CommitSig esg_pb_commit_sig;
 typedef Esg__Commit esg_pb_commit;
 typedef Esg__BlockWithCommit esg_pb_block_with_commit;
 typedef Esg__MerkleProof esg_pb_merkle_proof;
+typedef Esg__ProposalSignDoc esg_pb_proposal_sign_doc;
+typedef Esg__ConsensusProposal esg_pb_consensus_proposal;
+typedef Esg__ConsensusVote esg_pb_consensus_vote;
+typedef Esg__Evidence esg_pb_evidence;
+typedef Esg__BlockRequest esg_pb_block_request;
+typedef Esg__BlockResponse esg_pb_block_response;
+typedef Esg__Hello esg_pb_hello;
+typedef Esg__Ping esg_pb_ping;
+typedef Esg__P2pMessage esg_pb_p2p_message;
 typedef Esg__MemberRecord esg_pb_member;
 typedef Esg__AccountRecord esg_pb_account;
 typedef Esg__ValidatorRecord esg_pb_validator;
@@ -211,6 +231,15 @@ typedef Esg__DisputeRecord esg_pb_dispute;
 #define ESG_PB_COMMIT_INIT ESG__COMMIT__INIT
 #define ESG_PB_BLOCK_WITH_COMMIT_INIT ESG__BLOCK_WITH_COMMIT__INIT
 #define ESG_PB_MERKLE_PROOF_INIT ESG__MERKLE_PROOF__INIT
+#define ESG_PB_PROPOSAL_SIGN_DOC_INIT ESG__PROPOSAL_SIGN_DOC__INIT
+#define ESG_PB_CONSENSUS_PROPOSAL_INIT ESG__CONSENSUS_PROPOSAL__INIT
+#define ESG_PB_CONSENSUS_VOTE_INIT ESG__CONSENSUS_VOTE__INIT
+#define ESG_PB_EVIDENCE_INIT ESG__EVIDENCE__INIT
+#define ESG_PB_BLOCK_REQUEST_INIT ESG__BLOCK_REQUEST__INIT
+#define ESG_PB_BLOCK_RESPONSE_INIT ESG__BLOCK_RESPONSE__INIT
+#define ESG_PB_HELLO_INIT ESG__HELLO__INIT
+#define ESG_PB_PING_INIT ESG__PING__INIT
+#define ESG_PB_P2P_MESSAGE_INIT ESG__P2P_MESSAGE__INIT
 #define ESG_PB_MEMBER_INIT ESG__MEMBER_RECORD__INIT
 #define ESG_PB_ACCOUNT_INIT ESG__ACCOUNT_RECORD__INIT
 #define ESG_PB_VALIDATOR_INIT ESG__VALIDATOR_RECORD__INIT
@@ -267,6 +296,15 @@ typedef Esg__DisputeRecord esg_pb_dispute;
 #define ESG_PB_COMMIT_DESC (&esg__commit__descriptor)
 #define ESG_PB_BLOCK_WITH_COMMIT_DESC (&esg__block_with_commit__descriptor)
 #define ESG_PB_MERKLE_PROOF_DESC (&esg__merkle_proof__descriptor)
+#define ESG_PB_PROPOSAL_SIGN_DOC_DESC (&esg__proposal_sign_doc__descriptor)
+#define ESG_PB_CONSENSUS_PROPOSAL_DESC (&esg__consensus_proposal__descriptor)
+#define ESG_PB_CONSENSUS_VOTE_DESC (&esg__consensus_vote__descriptor)
+#define ESG_PB_EVIDENCE_DESC (&esg__evidence__descriptor)
+#define ESG_PB_BLOCK_REQUEST_DESC (&esg__block_request__descriptor)
+#define ESG_PB_BLOCK_RESPONSE_DESC (&esg__block_response__descriptor)
+#define ESG_PB_HELLO_DESC (&esg__hello__descriptor)
+#define ESG_PB_PING_DESC (&esg__ping__descriptor)
+#define ESG_PB_P2P_MESSAGE_DESC (&esg__p2p_message__descriptor)
 #define ESG_PB_MEMBER_DESC (&esg__member_record__descriptor)
 #define ESG_PB_ACCOUNT_DESC (&esg__account_record__descriptor)
 #define ESG_PB_VALIDATOR_DESC (&esg__validator_record__descriptor)
@@ -381,6 +419,19 @@ typedef Esg__Proposal__ChangeCase esg_pb_change_case;
 #define ESG_PROPOSAL_SET_VALIDATOR_POWER         ESG__PROPOSAL__CHANGE_SET_VALIDATOR_POWER
 #define ESG_PROPOSAL_SET_PARAM                   ESG__PROPOSAL__CHANGE_SET_PARAM
 #define ESG_PROPOSAL_ADD_KPI                     ESG__PROPOSAL__CHANGE_ADD_KPI
+
+typedef Esg__P2pMessage__MsgCase esg_pb_p2p_msg_case;
+#define ESG_P2P_MSG_NONE                         ESG__P2P_MESSAGE__MSG__NOT_SET
+#define ESG_P2P_MSG_HELLO                        ESG__P2P_MESSAGE__MSG_HELLO
+#define ESG_P2P_MSG_TX                           ESG__P2P_MESSAGE__MSG_TX
+#define ESG_P2P_MSG_PROPOSAL                     ESG__P2P_MESSAGE__MSG_PROPOSAL
+#define ESG_P2P_MSG_VOTE                         ESG__P2P_MESSAGE__MSG_VOTE
+#define ESG_P2P_MSG_COMMIT                       ESG__P2P_MESSAGE__MSG_COMMIT
+#define ESG_P2P_MSG_BLOCK_REQUEST                ESG__P2P_MESSAGE__MSG_BLOCK_REQUEST
+#define ESG_P2P_MSG_BLOCK_RESPONSE               ESG__P2P_MESSAGE__MSG_BLOCK_RESPONSE
+#define ESG_P2P_MSG_EVIDENCE                     ESG__P2P_MESSAGE__MSG_EVIDENCE
+#define ESG_P2P_MSG_PING                         ESG__P2P_MESSAGE__MSG_PING
+#define ESG_P2P_MSG_PONG                         ESG__P2P_MESSAGE__MSG_PONG
 
 /* ------------------------------------------------------------- helpers */
 

@@ -66,6 +66,7 @@
     X(ERR_PROOF, 400, "proof does not verify") \
     X(ERR_BAD_CONSENSUS_MSG, 400, "consensus message is malformed or out of range") \
     X(ERR_PEER_DROPPED, 503, "peer connection was dropped (it stopped reading or ran out of frame counters)") \
+    X(ERR_DOUBLE_SIGN, 409, "signing would conflict with a vote or proposal this validator already signed") \
     /* governance */ \
     X(ERR_BAD_MEMBER_ID, 400, "member id must match [a-z0-9-]{2,40}") \
     X(ERR_BAD_MEMBER_KIND, 400, "member kind is not valid") \

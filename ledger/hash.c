@@ -23,6 +23,7 @@ static const char *const tag_names[ESG_TAG_COUNT_] = {
     [ESG_TAG_STATE_KEY] = "esg/state/key",
     [ESG_TAG_P2P] = "esg/p2p",
     [ESG_TAG_GENESIS] = "esg/genesis",
+    [ESG_TAG_PROPOSAL] = "esg/proposal",
 };
 
 static SHA256_CTX tag_midstate[ESG_TAG_COUNT_];
