@@ -30,54 +30,65 @@ static size_t alloc_prefix(uint8_t *prefix, const char *instrument) {
     return n + 1;
 }
 
-typedef struct alloc_sum {
-    const char *city, *project;
-    uint64_t city_total, project_total;
-} alloc_sum;
+/* The running totals (ESG_T_ALLOCATION_TOTALS): kept per city and per
+ * project so that checking a city's cap costs one read, not a scan of
+ * every earlier allocation (which made allocations quadratic). */
+static size_t total_key(uint8_t *key, const char *instrument, char kind, const char *name) {
+    size_t plen = alloc_prefix(key, instrument), n = strlen(name);
+    if (plen == 0 || n > MAX_INSTRUMENT_ID)
+        return 0;
+    key[plen] = (uint8_t)kind;
+    memcpy(key + plen + 1, name, n);
+    return plen + 1 + n;
+}
 
-static int add_allocation(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
-                          void *arg) {
-    (void)key; (void)klen;
-    alloc_sum *s = arg;
-    esg_pb_allocation *a;
-    if (esg_pb_decode(ESG_PB_ALLOCATION_DESC, val, vlen, SIZE_MAX, (ProtobufCMessage **)&a))
-        return ESG_ERR_STORE_CORRUPT;
-    int rc = ESG_OK;
-    if (s->city && strcmp(a->city, s->city) == 0) {
-        if (a->amount > UINT64_MAX - s->city_total)
-            rc = ESG_ERR_OVERFLOW;
-        else
-            s->city_total += a->amount;
-    }
-    if (rc == 0 && s->project && strcmp(a->project_id, s->project) == 0) {
-        if (a->amount > UINT64_MAX - s->project_total)
-            rc = ESG_ERR_OVERFLOW;
-        else
-            s->project_total += a->amount;
-    }
-    esg_pb_free(a);
-    return rc;
+static int total_get(esg_state *st, const char *instrument, char kind, const char *name,
+                     uint64_t *total) {
+    uint8_t key[2 * ALLOC_PREFIX_MAX + 1];
+    size_t klen = total_key(key, instrument, kind, name);
+    *total = 0;
+    if (klen == 0)
+        return ESG_OK;
+    esg_pb_allocation_total *t;
+    int rc = esg_state_get_msg(st, ESG_T_ALLOCATION_TOTALS, key, klen,
+                               ESG_PB_ALLOCATION_TOTAL_DESC, (ProtobufCMessage **)&t);
+    if (rc == ESG_ERR_NOT_FOUND)
+        return ESG_OK;
+    if (rc)
+        return rc;
+    *total = t->amount;
+    esg_pb_free(t);
+    return ESG_OK;
+}
+
+static int total_add(esg_state *st, const char *instrument, char kind, const char *name,
+                     uint64_t amount) {
+    uint64_t total;
+    int rc = total_get(st, instrument, kind, name, &total);
+    if (rc)
+        return rc;
+    if (amount > UINT64_MAX - total)
+        return ESG_ERR_OVERFLOW;
+    uint8_t key[2 * ALLOC_PREFIX_MAX + 1];
+    size_t klen = total_key(key, instrument, kind, name);
+    if (klen == 0)
+        return ESG_ERR_INTERNAL; /* ids were validated at issue */
+    esg_pb_allocation_total t = ESG_PB_ALLOCATION_TOTAL_INIT;
+    t.amount = total + amount;
+    return esg_state_put_msg(st, ESG_T_ALLOCATION_TOTALS, key, klen, &t.base);
 }
 
 int esg_proceeds_allocated(esg_state *st, const char *instrument, const char *city,
                            const char *project, uint64_t *city_total,
                            uint64_t *project_total) {
     assert(st && instrument && city_total);
-    alloc_sum s = {city, project, 0, 0};
     *city_total = 0;
     if (project_total)
         *project_total = 0;
-    uint8_t prefix[ALLOC_PREFIX_MAX];
-    size_t plen = alloc_prefix(prefix, instrument);
-    if (plen == 0)
-        return ESG_OK;
-    int rc = esg_state_iter(st, ESG_T_ALLOCATIONS, prefix, plen, add_allocation, &s);
-    if (rc)
-        return rc;
-    *city_total = s.city_total;
-    if (project_total)
-        *project_total = s.project_total;
-    return ESG_OK;
+    int rc = city ? total_get(st, instrument, 'c', city, city_total) : ESG_OK;
+    if (rc == 0 && project && project_total)
+        rc = total_get(st, instrument, 'p', project, project_total);
+    return rc;
 }
 
 int esg_proceeds_city_part(const esg_pb_instrument_record *ins, const char *city,
@@ -187,6 +198,10 @@ int esg_proceeds_allocate(esg_tx_ctx *ctx) {
     a.height = ctx->height;
     memcpy(key + plen, ctx->tx->id.b, 32);
     rc = esg_state_put_msg(ctx->st, ESG_T_ALLOCATIONS, key, plen + 32, &a.base);
+    if (rc == 0)
+        rc = total_add(ctx->st, spec->id, 'c', proj->city, ap->amount);
+    if (rc == 0)
+        rc = total_add(ctx->st, spec->id, 'p', proj->id, ap->amount);
 out:
     esg_pb_free(ins);
     return rc;

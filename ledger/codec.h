@@ -121,6 +121,7 @@
     X(payment_line, Esg__PaymentLine, esg__payment_line__descriptor) \
     X(payment, Esg__PaymentRecord, esg__payment_record__descriptor) \
     X(allocation, Esg__AllocationRecord, esg__allocation_record__descriptor) \
+    X(allocation_total, Esg__AllocationTotal, esg__allocation_total__descriptor) \
     X(report, Esg__ReportRecord, esg__report_record__descriptor) \
     X(attestation, Esg__AttestationRecord, esg__attestation_record__descriptor) \
     X(dispute, Esg__DisputeRecord, esg__dispute_record__descriptor)
@@ -186,6 +187,7 @@ typedef Esg__HoldingRecord esg_pb_holding;
 typedef Esg__PaymentLine esg_pb_payment_line;
 typedef Esg__PaymentRecord esg_pb_payment;
 typedef Esg__AllocationRecord esg_pb_allocation;
+typedef Esg__AllocationTotal esg_pb_allocation_total;
 typedef Esg__ReportRecord esg_pb_report;
 typedef Esg__AttestationRecord esg_pb_attestation;
 typedef Esg__DisputeRecord esg_pb_dispute;
@@ -251,6 +253,7 @@ typedef Esg__DisputeRecord esg_pb_dispute;
 #define ESG_PB_PAYMENT_LINE_INIT ESG__PAYMENT_LINE__INIT
 #define ESG_PB_PAYMENT_INIT ESG__PAYMENT_RECORD__INIT
 #define ESG_PB_ALLOCATION_INIT ESG__ALLOCATION_RECORD__INIT
+#define ESG_PB_ALLOCATION_TOTAL_INIT ESG__ALLOCATION_TOTAL__INIT
 #define ESG_PB_REPORT_INIT ESG__REPORT_RECORD__INIT
 #define ESG_PB_ATTESTATION_INIT ESG__ATTESTATION_RECORD__INIT
 #define ESG_PB_DISPUTE_INIT ESG__DISPUTE_RECORD__INIT
@@ -316,6 +319,7 @@ typedef Esg__DisputeRecord esg_pb_dispute;
 #define ESG_PB_PAYMENT_LINE_DESC (&esg__payment_line__descriptor)
 #define ESG_PB_PAYMENT_DESC (&esg__payment_record__descriptor)
 #define ESG_PB_ALLOCATION_DESC (&esg__allocation_record__descriptor)
+#define ESG_PB_ALLOCATION_TOTAL_DESC (&esg__allocation_total__descriptor)
 #define ESG_PB_REPORT_DESC (&esg__report_record__descriptor)
 #define ESG_PB_ATTESTATION_DESC (&esg__attestation_record__descriptor)
 #define ESG_PB_DISPUTE_DESC (&esg__dispute_record__descriptor)

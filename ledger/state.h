@@ -54,6 +54,8 @@ typedef enum esg_table {
     ESG_T_INSTRUMENT_REPORTS = 23, /* instrument ‖ 0 ‖ report id -> "" */
     ESG_T_REPORT_SLOTS = 24, /* instrument ‖ 0 ‖ project ‖ 0 ‖ kpi ‖ 0 ‖ start ‖ 0 ‖ end
                                 -> live report id (32 bytes) */
+    ESG_T_ALLOCATION_TOTALS = 25, /* instrument ‖ 0 ‖ 'c'|'p' ‖ city|project
+                                     -> AllocationTotal */
 } esg_table;
 
 #define ESG_STATE_MAX_KEY 480 /* LMDB's default max key size is 511 */
