@@ -287,9 +287,6 @@ static int cmd_run(int argc, char **argv) {
     }
     for (size_t i = 0; i < n_peers && cfg.n_peers < ESG_NODE_MAX_PEERS; i++)
         cfg.peers[cfg.n_peers++] = strdup(peers[i]);
-    if (cfg.n_peers)
-        fprintf(stderr, "esgnode: note: peers are configured but this build runs a single-validator "
-                        "network; they are not contacted\n");
     esg_logger log = {cfg.log_level, NULL};
     esg_node *node;
     rc = esg_node_open(&node, &cfg, &log, err, sizeof err);

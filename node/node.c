@@ -23,6 +23,7 @@
 #include "ledger/genesis.h"
 #include "ledger/keys.h"
 #include "node/api.h"
+#include "node/consensus_driver.h"
 
 #define PRODUCE_BATCH 10000
 
@@ -44,6 +45,12 @@ struct esg_node {
     pthread_mutex_t stop_mu;
 
     esg_exec_item *items; /* PRODUCE_BATCH candidates, loop thread only */
+
+    /* Multi-node mode (more than one validator, or peers configured):
+     * consensus and gossip replace the producer. */
+    bool multi, store_seen;
+    size_t n_cfg_peers;
+    esg_driver *driver;
 
     pthread_mutex_t status_mu;
     esg_node_status status;
@@ -208,6 +215,13 @@ static int refresh_status(esg_node *n) {
     int idx = esg_valset_find(vs, &n->pubkey);
     bool alone = idx >= 0 &&
                  (unsigned __int128)vs->validators[idx]->power * 3 > (unsigned __int128)total * 2;
+    if (!n->store_seen) {
+        /* Decided once, at open: the mode does not change while running. */
+        n->multi = vs->n_validators > 1 || n->n_cfg_peers > 0;
+        n->store_seen = true;
+    }
+    if (n->multi)
+        alone = idx >= 0; /* a validator of the set, committing with the others */
     esg_pb_free(&vs->base);
     pthread_mutex_lock(&n->status_mu);
     snprintf(n->status.chain_id, sizeof n->status.chain_id, "%s", meta.chain_id);
@@ -269,6 +283,10 @@ static void on_wake(uv_async_t *h) {
         uv_stop(&n->loop);
         return;
     }
+    if (n->driver) {
+        esg_driver_txs_admitted(n->driver);
+        return;
+    }
     /* One block per turn of the loop, then come back if transactions
      * still wait: each block takes what arrived during the previous one's
      * commit, so batches grow with load, and signals and stop requests are
@@ -301,6 +319,19 @@ static void wake_producer(void *arg) {
 
 /* ------------------------------------------------------------- lifecycle */
 
+static void on_committed(void *arg, uint64_t height, size_t n_txs, uint64_t apply_us) {
+    esg_node *n = arg;
+    refresh_status(n);
+    pthread_mutex_lock(&n->status_mu);
+    n->metrics.blocks_produced++;
+    n->metrics.txs_committed += n_txs;
+    n->metrics.block_apply_us_total += apply_us;
+    n->metrics.last_block_us = apply_us;
+    pthread_mutex_unlock(&n->status_mu);
+    esg_log(n->log, ESG_LOG_INFO, "committed block %llu (%zu txs)", (unsigned long long)height,
+            n_txs);
+}
+
 static void api_status(void *arg, esg_node_status *out) { esg_node_status_get(arg, out); }
 static void api_metrics(void *arg, esg_node_metrics *out) { esg_node_metrics_get(arg, out); }
 
@@ -317,6 +348,7 @@ int esg_node_open(esg_node **out, const esg_node_config *cfg, esg_logger *log,
     pthread_mutex_init(&n->status_mu, NULL);
     pthread_mutex_init(&n->stop_mu, NULL);
     n->metrics.started_ms = wall_ms();
+    n->n_cfg_peers = cfg->n_peers;
     char path[PATH_MAX + 32];
     int rc;
     if (!(n->items = calloc(PRODUCE_BATCH, sizeof *n->items))) {
@@ -349,6 +381,18 @@ int esg_node_open(esg_node **out, const esg_node_config *cfg, esg_logger *log,
     uv_signal_init(&n->loop, &n->sigint);
     uv_signal_init(&n->loop, &n->sigterm);
     n->sigint.data = n->sigterm.data = n;
+    if (n->multi) {
+        esg_driver_config dc = {
+            .loop = &n->loop, .store = n->store, .ct = n->ct, .mp = n->mempool, .log = log,
+            .datadir = cfg->datadir, .key = &n->key, .p2p_addr = cfg->p2p_addr,
+            .peers = (const char *const *)cfg->peers, .n_peers = cfg->n_peers,
+            .max_clock_drift_ms = cfg->max_clock_drift_ms,
+            .on_committed = on_committed, .ctx = n,
+        };
+        esg_cons_config_default(&dc.cons);
+        if ((rc = esg_driver_new(&n->driver, &dc, err, errlen)) != 0)
+            goto fail;
+    }
 
     esg_api_deps deps = {
         .store = n->store, .mempool = n->mempool, .log = log,
@@ -361,7 +405,10 @@ int esg_node_open(esg_node **out, const esg_node_config *cfg, esg_logger *log,
     esg_log(log, ESG_LOG_INFO, "esgnode %s: chain '%s' at height %llu, API on http://%s, %s",
             n->status.is_validator ? "validator" : "observer", n->status.chain_id,
             (unsigned long long)n->status.height, cfg->api_addr, esg_pubkey_hex(&n->pubkey).s);
-    if (!n->status.is_validator)
+    if (n->multi)
+        esg_log(log, ESG_LOG_INFO, "multi-node mode: p2p on %s, %zu configured peer(s)",
+                cfg->p2p_addr, cfg->n_peers);
+    if (!n->status.is_validator && !n->multi)
         esg_log(log, ESG_LOG_WARN,
                 "this node's key cannot commit blocks alone (not a validator holding more "
                 "than 2/3 of the power): it serves the API and admits transactions only");
@@ -377,7 +424,15 @@ static void close_cb(uv_handle_t *h) { (void)h; }
 int esg_node_run(esg_node *n) {
     uv_signal_start(&n->sigint, on_signal, SIGINT);
     uv_signal_start(&n->sigterm, on_signal, SIGTERM);
-    if (n->cfg.heartbeat_ms)
+    if (n->driver) {
+        char err[256];
+        int rc = esg_driver_start(n->driver, err, sizeof err);
+        if (rc) {
+            esg_log(n->log, ESG_LOG_ERROR, "cannot start consensus: %s", err);
+            return rc;
+        }
+    }
+    if (n->cfg.heartbeat_ms && !n->driver)
         uv_timer_start(&n->heartbeat, on_heartbeat, n->cfg.heartbeat_ms, n->cfg.heartbeat_ms);
     uv_async_send(&n->wake); /* transactions may have arrived before the loop ran */
     uv_run(&n->loop, UV_RUN_DEFAULT);
@@ -398,6 +453,8 @@ void esg_node_close(esg_node *n) {
         esg_mempool_shutdown(n->mempool);
     esg_api_stop(n->api);
     if (n->loop.data == NULL && n->wake.loop) {
+        esg_driver_close(n->driver);
+        n->driver = NULL;
         uv_close((uv_handle_t *)&n->wake, close_cb);
         uv_close((uv_handle_t *)&n->heartbeat, close_cb);
         uv_close((uv_handle_t *)&n->sigint, close_cb);
@@ -424,6 +481,8 @@ void esg_node_status_get(esg_node *n, esg_node_status *out) {
     pthread_mutex_lock(&n->status_mu);
     *out = n->status;
     pthread_mutex_unlock(&n->status_mu);
+    if (n->driver)
+        esg_driver_sync_info(n->driver, &out->peers, &out->syncing, &out->behind);
 }
 
 void esg_node_metrics_get(esg_node *n, esg_node_metrics *out) {

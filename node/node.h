@@ -7,6 +7,14 @@
  * a block), committed with this validator's signed precommit, and stored
  * in one write transaction.
  *
+ * With more than one validator in the set of the next height, or peers
+ * configured, the node runs in multi-node mode instead (decided at open):
+ * the p2p transport listens on p2p_addr and dials `peers`, and the
+ * consensus driver (node/consensus_driver.h) runs Tendermint with the other
+ * validators, gossips transactions and blocks, and syncs blocks from peers
+ * when behind; heartbeat_ms is not used (consensus proposes a block, empty
+ * if need be, at every height).
+ *
  * Thread rules: esg_node_run() runs the loop on the calling thread. The
  * accessors below are safe from the API's threads.
  *

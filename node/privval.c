@@ -33,6 +33,8 @@ struct esg_privval {
     char *path, *tmp, *dir;
 };
 
+static int fail(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static int fail(char *errbuf, size_t errlen, int rc, const char *fmt, ...) {
     if (errbuf && errlen) {
         va_list ap;

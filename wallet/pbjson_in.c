@@ -18,7 +18,7 @@
 /* A uint64 from a decimal string or a non-negative JSON integer, at most
  * `max`. */
 static int read_u64(esgw_jreader *c, const json_t *v, uint64_t max, uint64_t *out) {
-    uint64_t x;
+    uint64_t x = 0;
     if (json_is_integer(v)) {
         json_int_t i = json_integer_value(v);
         if (i < 0)
@@ -43,7 +43,7 @@ static int read_u64(esgw_jreader *c, const json_t *v, uint64_t max, uint64_t *ou
 
 /* An int64 from a decimal string ("-5") or a JSON integer, in [min, max]. */
 static int read_i64(esgw_jreader *c, const json_t *v, int64_t min, int64_t max, int64_t *out) {
-    int64_t x;
+    int64_t x = 0;
     if (json_is_integer(v)) {
         x = (int64_t)json_integer_value(v);
     } else if (json_is_string(v)) {
@@ -103,7 +103,7 @@ static int read_bytes(esgw_jreader *c, const json_t *v, ProtobufCBinaryData *out
 static int read_enum(esgw_jreader *c, const ProtobufCEnumDescriptor *ed, const json_t *v,
                      int *out) {
     if (json_is_integer(v)) {
-        int64_t x;
+        int64_t x = 0;
         int rc = read_i32ish(c, v, INT32_MIN, INT32_MAX, &x);
         if (rc == 0)
             *out = (int)x;

@@ -274,7 +274,7 @@ static int read_project(esgw_jreader *r, const json_t *j, esg_pb_project *p) {
     size_t old = esgw_jr_push_key(r, "sdgs");
     for (size_t i = 0; i < n; i++) {
         size_t o2 = esgw_jr_push_index(r, i);
-        uint64_t x;
+        uint64_t x = 0;
         json_t *e = json_array_get(arr, i);
         if (!json_is_integer(e))
             return esgw_jr_fail(r, ESG_ERR_JSON, "expected an SDG number 1..17, got %s",

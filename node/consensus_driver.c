@@ -1,0 +1,989 @@
+/* The consensus driver: the Tendermint machine on the node's loop. */
+#include "node/consensus_driver.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ledger/block.h"
+#include "ledger/codec.h"
+#include "ledger/error.h"
+#include "ledger/executor.h"
+#include "node/gossip.h"
+#include "node/privval.h"
+
+#define BUILD_BATCH 5000
+#define MAX_PEERS 64
+#define SYNC_BATCH 64
+#define SYNC_RESPONSE_BYTES ((size_t)4 << 20)
+#define TICK_MS 1000
+#define SYNC_RETRY_MS 5000
+#define BEHIND_GRACE_MS 3000
+#define WAL_FILE "cons_wal"
+#define VERIFY_THREADS 8
+#define VERIFY_MIN_PER_THREAD 64
+#define WAL_MAX_RECORD ((size_t)16 << 20)
+
+typedef struct dtimer {
+    uv_timer_t t;
+    struct esg_driver *d;
+    esg_cons_timeout kind;
+    uint64_t height;
+    uint32_t round;
+    struct dtimer *prev, *next;
+} dtimer;
+
+typedef struct own_msg {
+    uint64_t height;
+    uint8_t *buf;
+    size_t len;
+} own_msg;
+
+typedef struct peer_height {
+    bool used;
+    esg_pubkey key;
+    uint64_t height;
+} peer_height;
+
+struct esg_driver {
+    esg_driver_config cfg;
+    esg_seckey key;
+    esg_pubkey pub;
+    char chain_id[65];
+    esg_hash genesis_hash;
+    uint64_t tip;
+    esg_privval *pv;
+    esg_gossip *g;
+    esg_cons *cons;
+    esg_exec_item *items;
+    uint8_t *last_value; /* what get_value returned last: lives until the next */
+
+    /* validator set cache (one height), invalidated on every new block */
+    uint64_t vs_height;
+    esg_cons_validator *vs;
+    size_t vs_n;
+
+    own_msg *own;
+    size_t n_own, cap_own;
+    /* Write-ahead log of this node's signed messages of the current height
+     * (u32 big-endian length, then the P2pMessage bytes), replayed into
+     * the machine after a restart (node/consensus.h explains why). Not
+     * fsync'ed: the signer's file already prevents equivocation; losing
+     * the tail costs liveness at worst, which the other validators cover. */
+    FILE *wal;
+    uv_timer_t *tick;
+    dtimer *timers;
+    peer_height peers[MAX_PEERS];
+    bool req_pending;
+    uint64_t req_ms, behind_since_ms;
+
+    pthread_mutex_t mu; /* guards the three below */
+    size_t n_peers;
+    bool syncing;
+    uint64_t behind;
+};
+
+static void wal_append(esg_driver *d, const uint8_t *buf, size_t len);
+static void wal_reset(esg_driver *d);
+static void push_own(esg_driver *d, uint64_t height, uint8_t *buf, size_t len);
+
+static uint64_t wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t mono_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static int read_tip(esg_driver *d) {
+    MDB_txn *txn;
+    int rc = esg_store_read_begin(d->cfg.store, &txn);
+    if (rc)
+        return rc;
+    esg_store_meta meta;
+    rc = esg_store_meta_get(txn, d->cfg.store, &meta);
+    esg_store_read_end(txn);
+    if (rc)
+        return rc;
+    d->tip = meta.height;
+    snprintf(d->chain_id, sizeof d->chain_id, "%s", meta.chain_id);
+    d->genesis_hash = meta.genesis_hash;
+    return ESG_OK;
+}
+
+/* The validator set of `height`, cached for one height. Heights above
+ * tip + 2 are not known yet. */
+static int load_valset(esg_driver *d, uint64_t height, const esg_cons_validator **vals,
+                       size_t *n) {
+    if (d->vs && d->vs_height == height) {
+        *vals = d->vs;
+        *n = d->vs_n;
+        return ESG_OK;
+    }
+    if (height == 0 || height > d->tip + 2)
+        return ESG_ERR_NOT_FOUND;
+    MDB_txn *txn;
+    int rc = esg_store_read_begin(d->cfg.store, &txn);
+    if (rc)
+        return rc;
+    esg_pb_validator_set *vs = NULL;
+    rc = esg_exec_valset_at(txn, d->cfg.store, height, &vs);
+    esg_store_read_end(txn);
+    if (rc)
+        return rc;
+    esg_cons_validator *arr = calloc(vs->n_validators ? vs->n_validators : 1, sizeof *arr);
+    if (!arr) {
+        esg_pb_free(vs);
+        return ESG_ERR_NOMEM;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < vs->n_validators; i++) {
+        if (esg_pb_pubkey32(&vs->validators[i]->pubkey, &arr[k].key) != 0 ||
+            vs->validators[i]->power == 0)
+            continue;
+        arr[k++].power = vs->validators[i]->power;
+    }
+    esg_pb_free(vs);
+    if (k == 0) {
+        free(arr);
+        return ESG_ERR_NOT_FOUND;
+    }
+    free(d->vs);
+    d->vs = arr;
+    d->vs_n = k;
+    d->vs_height = height;
+    *vals = arr;
+    *n = k;
+    return ESG_OK;
+}
+
+static int find_validator(const esg_cons_validator *vals, size_t n, const esg_pubkey *pk) {
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(vals[i].key.b, pk->b, 32) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void set_sync(esg_driver *d, bool syncing, uint64_t behind) {
+    pthread_mutex_lock(&d->mu);
+    d->syncing = syncing;
+    d->behind = behind;
+    d->n_peers = esg_gossip_peer_count(d->g);
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* ------------------------------------------------------------ a new block */
+
+/* Bookkeeping after block `height` (bytes `block`) was stored. */
+static void after_commit(esg_driver *d, const uint8_t *block, size_t len, uint64_t height,
+                         uint64_t apply_us) {
+    d->tip = height;
+    free(d->vs);
+    d->vs = NULL;
+    esg_pb_block *b = NULL;
+    size_t n = 0;
+    if (esg_pb_block_decode(&b, block, len, len) == 0) {
+        esg_exec_item *items = calloc(b->n_txs ? b->n_txs : 1, sizeof *items);
+        if (items) {
+            for (size_t i = 0; i < b->n_txs; i++)
+                if (esg_tx_decode(&items[n].tx, b->txs[i].data, b->txs[i].len) == 0)
+                    n++;
+            esg_mempool_update(d->cfg.mp, items, n, height);
+            for (size_t i = 0; i < n; i++)
+                esg_tx_free(items[i].tx);
+            free(items);
+        }
+        esg_pb_free(b);
+    }
+    /* Own messages of finished heights are no longer needed: a node left
+     * behind gets the block by sync. */
+    size_t k = 0;
+    for (size_t i = 0; i < d->n_own; i++) {
+        if (d->own[i].height > height)
+            d->own[k++] = d->own[i];
+        else
+            free(d->own[i].buf);
+    }
+    d->n_own = k;
+    wal_reset(d);
+    esg_gossip_set_height(d->g, height);
+    if (d->cfg.on_committed)
+        d->cfg.on_committed(d->cfg.ctx, height, n, apply_us);
+}
+
+/* ------------------------------------------------------ machine callbacks */
+
+static size_t cb_validators(void *ctx, uint64_t height, const esg_cons_validator **vals) {
+    esg_driver *d = ctx;
+    size_t n = 0;
+    int rc = load_valset(d, height, vals, &n);
+    assert(rc == 0 && "validator set of the consensus height must be known");
+    (void)rc;
+    return n;
+}
+
+static bool cb_get_value(void *ctx, uint64_t height, esg_cons_value *out) {
+    esg_driver *d = ctx;
+    if (height != d->tip + 1)
+        return false;
+    free(d->last_value);
+    d->last_value = NULL;
+    size_t n = esg_mempool_reap(d->cfg.mp, d->items, BUILD_BATCH);
+    uint8_t *blk = NULL;
+    size_t blen = 0;
+    esg_hash bh;
+    esg_produced pr;
+    int rc = esg_exec_build_block(d->cfg.store, d->cfg.ct, d->items, n, wall_ms(), &d->pub, true,
+                                  &blk, &blen, &bh, &pr);
+    if (rc || !pr.made) {
+        esg_log(d->cfg.log, ESG_LOG_ERROR, "cannot build block %llu: %s",
+                (unsigned long long)height, esg_err_message(rc));
+        return false;
+    }
+    /* Transactions that cannot apply on the tip leave the pool now. */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (d->items[i].result && d->items[i].result != ESG_ERR_MEMPOOL_FULL)
+            d->items[k++] = d->items[i];
+    if (k)
+        esg_mempool_update(d->cfg.mp, d->items, k, 0);
+    d->last_value = blk;
+    out->hash = bh;
+    out->data = blk;
+    out->len = blen;
+    return true;
+}
+
+static bool cb_valid(void *ctx, uint64_t height, const esg_cons_value *v) {
+    esg_driver *d = ctx;
+    char err[256];
+    int rc = esg_exec_check_block(d->cfg.store, d->cfg.ct, v->data, v->len, NULL, wall_ms(),
+                                  d->cfg.max_clock_drift_ms, err, sizeof err);
+    if (rc)
+        esg_log(d->cfg.log, ESG_LOG_WARN, "proposal for block %llu rejected: %s",
+                (unsigned long long)height, err[0] ? err : esg_err_message(rc));
+    return rc == 0;
+}
+
+static bool cb_sign_proposal(void *ctx, const esg_cons_proposal *p, const esg_cons_lock *lock,
+                             esg_sig *sig) {
+    esg_driver *d = ctx;
+    int rc = esg_privval_sign_proposal(d->pv, sig, d->chain_id, p->height, p->round,
+                                       p->valid_round, &p->value.hash, lock);
+    if (rc)
+        esg_log(d->cfg.log, ESG_LOG_WARN, "signer refused a proposal at %llu/%u: %s",
+                (unsigned long long)p->height, p->round, esg_err_message(rc));
+    return rc == 0;
+}
+
+static bool cb_sign_vote(void *ctx, const esg_cons_vote *v, const esg_cons_lock *lock,
+                         esg_sig *sig) {
+    esg_driver *d = ctx;
+    int rc = esg_privval_sign_vote(d->pv, sig, d->chain_id, v->type, v->height, v->round,
+                                   &v->block, lock);
+    if (rc)
+        esg_log(d->cfg.log, ESG_LOG_WARN, "signer refused a vote at %llu/%u: %s",
+                (unsigned long long)v->height, v->round, esg_err_message(rc));
+    return rc == 0;
+}
+
+static bool is_zero(const esg_hash *h) {
+    static const uint8_t z[32];
+    return memcmp(h->b, z, 32) == 0;
+}
+
+static void cb_broadcast(void *ctx, const esg_cons_msg *msg) {
+    esg_driver *d = ctx;
+    Esg__P2pMessage m = ESG__P2P_MESSAGE__INIT;
+    Esg__ConsensusProposal cp = ESG__CONSENSUS_PROPOSAL__INIT;
+    Esg__ConsensusVote cv = ESG__CONSENSUS_VOTE__INIT;
+    const esg_cons_validator *vals;
+    size_t n;
+    uint64_t height;
+    if (msg->kind == ESG_CONS_MSG_PROPOSAL) {
+        const esg_cons_proposal *p = &msg->u.proposal;
+        height = p->height;
+        if (load_valset(d, height, &vals, &n) || p->proposer >= n)
+            return;
+        cp.height = p->height;
+        cp.round = p->round;
+        cp.valid_round = p->valid_round;
+        cp.block = esg_pb_bin(p->value.data, p->value.len);
+        cp.proposer = esg_pb_bin(vals[p->proposer].key.b, 32);
+        cp.sig = esg_pb_bin(p->sig.b, 64);
+        m.msg_case = ESG_P2P_MSG_PROPOSAL;
+        m.proposal = &cp;
+    } else {
+        const esg_cons_vote *v = &msg->u.vote;
+        height = v->height;
+        if (load_valset(d, height, &vals, &n) || v->validator >= n)
+            return;
+        cv.type = (Esg__VoteType)v->type;
+        cv.height = v->height;
+        cv.round = v->round;
+        if (!is_zero(&v->block))
+            cv.block_hash = esg_pb_bin(v->block.b, 32);
+        cv.validator = esg_pb_bin(vals[v->validator].key.b, 32);
+        cv.sig = esg_pb_bin(v->sig.b, 64);
+        m.msg_case = ESG_P2P_MSG_VOTE;
+        m.vote = &cv;
+    }
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (esg_gossip_broadcast(d->g, &m, &buf, &len) != 0 || !buf)
+        return;
+    wal_append(d, buf, len);
+    push_own(d, height, buf, len);
+}
+
+/* Keeps `buf` (taken) for the periodic re-send. */
+static void push_own(esg_driver *d, uint64_t height, uint8_t *buf, size_t len) {
+    if (d->n_own == d->cap_own) {
+        size_t cap = d->cap_own ? 2 * d->cap_own : 16;
+        own_msg *o = realloc(d->own, cap * sizeof *o);
+        if (!o) {
+            free(buf);
+            return;
+        }
+        d->own = o;
+        d->cap_own = cap;
+    }
+    d->own[d->n_own++] = (own_msg){height, buf, len};
+}
+
+static void wal_append(esg_driver *d, const uint8_t *buf, size_t len) {
+    if (!d->wal)
+        return;
+    uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+                      (uint8_t)len};
+    if (fwrite(hdr, 1, 4, d->wal) != 4 || fwrite(buf, 1, len, d->wal) != len ||
+        fflush(d->wal) != 0)
+        esg_log(d->cfg.log, ESG_LOG_WARN, "cannot append to the consensus log");
+}
+
+static void wal_reset(esg_driver *d) {
+    if (d->wal && (fflush(d->wal) != 0 || ftruncate(fileno(d->wal), 0) != 0))
+        esg_log(d->cfg.log, ESG_LOG_WARN, "cannot truncate the consensus log");
+}
+
+static int on_proposal(void *ctx, const esg_pubkey *from, const Esg__ConsensusProposal *p);
+static int on_vote(void *ctx, const esg_pubkey *from, const Esg__ConsensusVote *v);
+
+/* Hands the messages this node signed at the start height back to the
+ * machine (and to the re-send list). Records of other heights, and a torn
+ * last record, are skipped. */
+static void wal_replay(esg_driver *d) {
+    if (!d->wal)
+        return;
+    rewind(d->wal);
+    size_t n = 0;
+    for (;;) {
+        uint8_t hdr[4];
+        if (fread(hdr, 1, 4, d->wal) != 4)
+            break;
+        size_t len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
+        if (len == 0 || len > WAL_MAX_RECORD)
+            break;
+        uint8_t *buf = malloc(len);
+        if (!buf || fread(buf, 1, len, d->wal) != len) {
+            free(buf);
+            break;
+        }
+        Esg__P2pMessage *m = NULL;
+        uint64_t h = 0;
+        int rc = -1;
+        if (esg_pb_decode(&esg__p2p_message__descriptor, buf, len, len,
+                          (ProtobufCMessage **)&m) == 0) {
+            if (m->msg_case == ESG_P2P_MSG_PROPOSAL && m->proposal->height == d->tip + 1) {
+                h = m->proposal->height;
+                rc = on_proposal(d, &d->pub, m->proposal);
+            } else if (m->msg_case == ESG_P2P_MSG_VOTE && m->vote->height == d->tip + 1) {
+                h = m->vote->height;
+                rc = on_vote(d, &d->pub, m->vote);
+            }
+            esg_pb_free(m);
+        }
+        if (rc == 0) {
+            push_own(d, h, buf, len);
+            n++;
+        } else {
+            free(buf);
+        }
+    }
+    fseek(d->wal, 0, SEEK_END);
+    if (n)
+        esg_log(d->cfg.log, ESG_LOG_INFO, "consensus log: replayed %zu own message(s) of height %llu",
+                n, (unsigned long long)(d->tip + 1));
+}
+
+static void timer_closed(uv_handle_t *h) { free(h->data); }
+
+static void timer_fired(uv_timer_t *t) {
+    dtimer *dt = t->data;
+    esg_driver *d = dt->d;
+    if (dt->prev)
+        dt->prev->next = dt->next;
+    else
+        d->timers = dt->next;
+    if (dt->next)
+        dt->next->prev = dt->prev;
+    esg_cons_timeout kind = dt->kind;
+    uint64_t height = dt->height;
+    uint32_t round = dt->round;
+    uv_close((uv_handle_t *)&dt->t, timer_closed);
+    if (d->cons && esg_cons_on_timeout(d->cons, kind, height, round) == ESG_ERR_NOMEM) {
+        esg_log(d->cfg.log, ESG_LOG_ERROR, "out of memory starting the next height");
+    }
+}
+
+static void cb_schedule_timeout(void *ctx, esg_cons_timeout kind, uint64_t height,
+                                uint32_t round, uint32_t ms) {
+    esg_driver *d = ctx;
+    dtimer *dt = calloc(1, sizeof *dt);
+    if (!dt) {
+        esg_log(d->cfg.log, ESG_LOG_ERROR, "out of memory scheduling a timeout");
+        return;
+    }
+    dt->d = d;
+    dt->kind = kind;
+    dt->height = height;
+    dt->round = round;
+    uv_timer_init(d->cfg.loop, &dt->t);
+    dt->t.data = dt;
+    dt->next = d->timers;
+    if (d->timers)
+        d->timers->prev = dt;
+    d->timers = dt;
+    uv_timer_start(&dt->t, timer_fired, ms, 0);
+}
+
+static void cb_decide(void *ctx, uint64_t height, uint32_t round, const esg_cons_value *value,
+                      const esg_cons_vote *commit, size_t n) {
+    esg_driver *d = ctx;
+    if (height <= d->tip)
+        return; /* block sync stored it first */
+    const esg_cons_validator *vals;
+    size_t nv;
+    if (load_valset(d, height, &vals, &nv) != 0)
+        return;
+    Esg__CommitSig *sigs = calloc(n ? n : 1, sizeof *sigs);
+    Esg__CommitSig **ps = calloc(n ? n : 1, sizeof *ps);
+    if (!sigs || !ps) {
+        free(sigs);
+        free(ps);
+        esg_log(d->cfg.log, ESG_LOG_ERROR, "out of memory storing block %llu",
+                (unsigned long long)height);
+        return;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (commit[i].validator >= nv)
+            continue;
+        Esg__CommitSig init = ESG__COMMIT_SIG__INIT;
+        sigs[k] = init;
+        sigs[k].validator = esg_pb_bin(vals[commit[i].validator].key.b, 32);
+        sigs[k].sig = esg_pb_bin(commit[i].sig.b, 64);
+        ps[k] = &sigs[k];
+        k++;
+    }
+    Esg__Commit c = ESG__COMMIT__INIT;
+    c.height = height;
+    c.round = round;
+    c.block_hash = esg_pb_bin(value->hash.b, 32);
+    c.n_sigs = k;
+    c.sigs = ps;
+    uint8_t *cbuf = NULL;
+    size_t clen = 0;
+    int rc = esg_pb_encode(&c.base, &cbuf, &clen);
+    free(sigs);
+    free(ps);
+    if (rc)
+        return;
+    char err[256] = "";
+    uint64_t t0 = mono_us();
+    rc = esg_exec_apply_block(d->cfg.store, d->cfg.ct, value->data, value->len, cbuf, clen, NULL,
+                              err, sizeof err);
+    free(cbuf);
+    if (rc) {
+        esg_log(d->cfg.log, ESG_LOG_ERROR, "cannot store decided block %llu: %s",
+                (unsigned long long)height, err[0] ? err : esg_err_message(rc));
+        return;
+    }
+    after_commit(d, value->data, value->len, height, mono_us() - t0);
+}
+
+static void cb_evidence(void *ctx, const esg_cons_vote *a, const esg_cons_vote *b) {
+    esg_driver *d = ctx;
+    (void)b;
+    esg_log(d->cfg.log, ESG_LOG_WARN, "validator %u equivocated at %llu/%u",
+            a->validator, (unsigned long long)a->height, a->round);
+}
+
+static int start_cons(esg_driver *d) {
+    esg_cons_free(d->cons);
+    d->cons = NULL;
+    esg_cons_callbacks cb = {
+        .ctx = d, .validators = cb_validators, .get_value = cb_get_value, .valid = cb_valid,
+        .sign_proposal = cb_sign_proposal, .sign_vote = cb_sign_vote,
+        .broadcast = cb_broadcast, .schedule_timeout = cb_schedule_timeout,
+        .decide = cb_decide, .evidence = cb_evidence,
+    };
+    esg_cons_start_state st;
+    esg_privval_start_state(d->pv, d->tip + 1, &st);
+    int rc = esg_cons_new(&d->cons, &d->cfg.cons, &cb, &d->pub, &st);
+    if (rc == 0)
+        rc = esg_cons_start(d->cons);
+    if (rc)
+        esg_log(d->cfg.log, ESG_LOG_ERROR, "cannot start consensus at height %llu: %s",
+                (unsigned long long)(d->tip + 1), esg_err_message(rc));
+    return rc;
+}
+
+/* ------------------------------------------------------ incoming messages */
+
+static int on_proposal(void *ctx, const esg_pubkey *from, const Esg__ConsensusProposal *p) {
+    (void)from;
+    esg_driver *d = ctx;
+    if (!d->cons)
+        return ESG_ERR_BAD_CONSENSUS_MSG;
+    uint64_t cur = esg_cons_height(d->cons);
+    if (p->height < cur || p->height > cur + 1)
+        return ESG_ERR_BAD_CONSENSUS_MSG;
+    const esg_cons_validator *vals;
+    size_t n;
+    esg_pubkey pk;
+    if (load_valset(d, p->height, &vals, &n) || esg_pb_pubkey32(&p->proposer, &pk) ||
+        p->sig.len != 64)
+        return ESG_ERR_BAD_CONSENSUS_MSG;
+    int idx = find_validator(vals, n, &pk);
+    if (idx < 0)
+        return ESG_ERR_BAD_CONSENSUS_MSG;
+    esg_pb_block *b = NULL;
+    esg_hash bh;
+    if (esg_pb_block_decode(&b, p->block.data, p->block.len, p->block.len) != 0)
+        return ESG_ERR_BAD_CONSENSUS_MSG;
+    int rc = b->header ? esg_block_header_hash(b->header, &bh) : ESG_ERR_BAD_BLOCK;
+    esg_pb_free(b);
+    if (rc)
+        return ESG_ERR_BAD_CONSENSUS_MSG;
+    esg_cons_proposal cp;
+    memset(&cp, 0, sizeof cp);
+    cp.height = p->height;
+    cp.round = p->round;
+    cp.valid_round = p->valid_round;
+    cp.proposer = (uint32_t)idx;
+    cp.value.hash = bh;
+    cp.value.data = p->block.data;
+    cp.value.len = p->block.len;
+    memcpy(cp.sig.b, p->sig.data, 64);
+    esg_hash sh = esg_privval_proposal_hash(d->chain_id, p->height, p->round, p->valid_round, &bh);
+    if (!esg_verify(&cp.sig, &sh, &pk))
+        return ESG_ERR_BAD_CONSENSUS_MSG;
+    return esg_cons_on_proposal(d->cons, &cp);
+}
+
+static int on_vote(void *ctx, const esg_pubkey *from, const Esg__ConsensusVote *v) {
+    (void)from;
+    esg_driver *d = ctx;
+    if (!d->cons)
+        return ESG_ERR_BAD_CONSENSUS_MSG;
+    uint64_t cur = esg_cons_height(d->cons);
+    if (v->height < cur || v->height > cur + 1)
+        return ESG_ERR_BAD_CONSENSUS_MSG;
+    if ((int)v->type != ESG_CONS_PREVOTE && (int)v->type != ESG_CONS_PRECOMMIT)
+        return ESG_ERR_BAD_CONSENSUS_MSG;
+    const esg_cons_validator *vals;
+    size_t n;
+    esg_pubkey pk;
+    if (load_valset(d, v->height, &vals, &n) || esg_pb_pubkey32(&v->validator, &pk) ||
+        v->sig.len != 64 || (v->block_hash.len != 0 && v->block_hash.len != 32))
+        return ESG_ERR_BAD_CONSENSUS_MSG;
+    int idx = find_validator(vals, n, &pk);
+    if (idx < 0)
+        return ESG_ERR_BAD_CONSENSUS_MSG;
+    esg_cons_vote cv;
+    memset(&cv, 0, sizeof cv);
+    cv.type = (esg_cons_vote_type)v->type;
+    cv.height = v->height;
+    cv.round = v->round;
+    if (v->block_hash.len == 32)
+        memcpy(cv.block.b, v->block_hash.data, 32);
+    if (v->block_hash.len == 32 && is_zero(&cv.block))
+        return ESG_ERR_BAD_CONSENSUS_MSG;
+    cv.validator = (uint32_t)idx;
+    memcpy(cv.sig.b, v->sig.data, 64);
+    esg_hash sh = esg_vote_hash(d->chain_id, (int)v->type, v->height, v->round,
+                                v->block_hash.len ? &cv.block : NULL);
+    if (!esg_verify(&cv.sig, &sh, &pk))
+        return ESG_ERR_BAD_CONSENSUS_MSG;
+    return esg_cons_on_vote(d->cons, &cv);
+}
+
+/* ------------------------------------------------------------ block sync */
+
+static void check_sync(esg_driver *d) {
+    uint64_t best = 0;
+    int bi = -1;
+    for (int i = 0; i < MAX_PEERS; i++)
+        if (d->peers[i].used && d->peers[i].height > best) {
+            best = d->peers[i].height;
+            bi = i;
+        }
+    uint64_t now = wall_ms();
+    uint64_t behind = best > d->tip ? best - d->tip : 0;
+    if (behind == 0)
+        d->behind_since_ms = 0;
+    else if (d->behind_since_ms == 0)
+        d->behind_since_ms = now;
+    bool want = bi >= 0 && (behind > 1 || (behind == 1 && now - d->behind_since_ms >
+                                                               BEHIND_GRACE_MS));
+    set_sync(d, want || d->req_pending, behind);
+    if (!want || (d->req_pending && now - d->req_ms < SYNC_RETRY_MS))
+        return;
+    Esg__BlockRequest r = ESG__BLOCK_REQUEST__INIT;
+    r.from_height = d->tip + 1;
+    r.count = (uint32_t)(behind < SYNC_BATCH ? behind : SYNC_BATCH);
+    Esg__P2pMessage m = ESG__P2P_MESSAGE__INIT;
+    m.msg_case = ESG_P2P_MSG_BLOCK_REQUEST;
+    m.block_request = &r;
+    if (esg_gossip_send(d->g, &d->peers[bi].key, &m) == 0) {
+        d->req_pending = true;
+        d->req_ms = now;
+        esg_log(d->cfg.log, ESG_LOG_INFO, "syncing: asked for blocks %llu.. (peer at %llu)",
+                (unsigned long long)(d->tip + 1), (unsigned long long)best);
+    }
+}
+
+static void on_hello(void *ctx, const esg_pubkey *from, uint64_t height) {
+    esg_driver *d = ctx;
+    int free_i = -1;
+    for (int i = 0; i < MAX_PEERS; i++) {
+        if (d->peers[i].used && memcmp(d->peers[i].key.b, from->b, 32) == 0) {
+            d->peers[i].height = height;
+            check_sync(d);
+            return;
+        }
+        if (!d->peers[i].used && free_i < 0)
+            free_i = i;
+    }
+    if (free_i >= 0)
+        d->peers[free_i] = (peer_height){true, *from, height};
+    check_sync(d);
+}
+
+static void on_peer_down(void *ctx, const esg_pubkey *peer) {
+    esg_driver *d = ctx;
+    for (int i = 0; i < MAX_PEERS; i++)
+        if (d->peers[i].used && memcmp(d->peers[i].key.b, peer->b, 32) == 0)
+            d->peers[i].used = false;
+    set_sync(d, d->req_pending, d->behind);
+}
+
+static void on_block_request(void *ctx, const esg_pubkey *from, const Esg__BlockRequest *r) {
+    esg_driver *d = ctx;
+    if (r->from_height == 0 || r->count == 0)
+        return;
+    size_t max = r->count < SYNC_BATCH ? r->count : SYNC_BATCH;
+    Esg__BlockWithCommit *bwc = calloc(max, sizeof *bwc);
+    Esg__BlockWithCommit **pb = calloc(max, sizeof *pb);
+    MDB_txn *txn = NULL;
+    size_t k = 0, bytes = 0;
+    if (!bwc || !pb || esg_store_read_begin(d->cfg.store, &txn) != 0)
+        goto out;
+    for (size_t i = 0; i < max && bytes < SYNC_RESPONSE_BYTES; i++) {
+        MDB_val bv, cv;
+        if (esg_store_block_get(txn, d->cfg.store, r->from_height + i, &bv, &cv) != 0)
+            break;
+        esg_pb_block *b = NULL;
+        esg_pb_commit *c = NULL;
+        if (esg_pb_block_decode(&b, bv.mv_data, bv.mv_size, bv.mv_size) != 0)
+            break;
+        if (esg_pb_commit_decode(&c, cv.mv_data, cv.mv_size, cv.mv_size) != 0) {
+            esg_pb_free(b);
+            break;
+        }
+        Esg__BlockWithCommit init = ESG__BLOCK_WITH_COMMIT__INIT;
+        bwc[k] = init;
+        bwc[k].block = b;
+        bwc[k].commit = c;
+        pb[k] = &bwc[k];
+        k++;
+        bytes += bv.mv_size + cv.mv_size;
+    }
+    esg_store_read_end(txn);
+    {
+        Esg__BlockResponse resp = ESG__BLOCK_RESPONSE__INIT;
+        resp.n_blocks = k;
+        resp.blocks = pb;
+        resp.tip = d->tip;
+        Esg__P2pMessage m = ESG__P2P_MESSAGE__INIT;
+        m.msg_case = ESG_P2P_MSG_BLOCK_RESPONSE;
+        m.block_response = &resp;
+        esg_gossip_send(d->g, from, &m);
+    }
+out:
+    for (size_t i = 0; i < k; i++) {
+        esg_pb_free(bwc[i].block);
+        esg_pb_free(bwc[i].commit);
+    }
+    free(bwc);
+    free(pb);
+}
+
+/* Parallel verification of a synced block's transaction signatures: the
+ * block is then applied with every sigs_verified[i] true. */
+typedef struct verify_job {
+    esg_tx **txs;
+    size_t from, to;
+    bool ok;
+} verify_job;
+
+static void *verify_range(void *arg) {
+    verify_job *j = arg;
+    for (size_t i = j->from; i < j->to && j->ok; i++)
+        if (esg_tx_verify_sigs(j->txs[i], NULL, 0) != 0)
+            j->ok = false;
+    return NULL;
+}
+
+/* Decodes the block's transactions and verifies their signatures on up to
+ * VERIFY_THREADS threads. Returns 0 and a malloc'd array of n true flags in
+ * *flags (NULL for an empty block), ESG_ERR_BAD_SIGNATURE, ESG_ERR_BAD_BLOCK
+ * (a tx does not decode) or ESG_ERR_NOMEM. */
+static int verify_block_sigs(const Esg__Block *b, bool **flags) {
+    *flags = NULL;
+    size_t n = b->n_txs;
+    if (n == 0)
+        return ESG_OK;
+    esg_tx **txs = calloc(n, sizeof *txs);
+    bool *f = calloc(n, sizeof *f);
+    int rc = (!txs || !f) ? ESG_ERR_NOMEM : ESG_OK;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (esg_tx_decode(&txs[i], b->txs[i].data, b->txs[i].len) != 0)
+            rc = ESG_ERR_BAD_BLOCK;
+    if (rc == 0) {
+        size_t nt = n / VERIFY_MIN_PER_THREAD;
+        nt = nt < 1 ? 1 : nt > VERIFY_THREADS ? VERIFY_THREADS : nt;
+        verify_job jobs[VERIFY_THREADS];
+        pthread_t th[VERIFY_THREADS];
+        bool started[VERIFY_THREADS] = {false};
+        for (size_t t = 0; t < nt; t++) {
+            jobs[t] = (verify_job){txs, n * t / nt, n * (t + 1) / nt, true};
+            if (t > 0)
+                started[t] = pthread_create(&th[t], NULL, verify_range, &jobs[t]) == 0;
+        }
+        verify_range(&jobs[0]);
+        for (size_t t = 1; t < nt; t++) {
+            if (started[t])
+                pthread_join(th[t], NULL);
+            else
+                verify_range(&jobs[t]); /* no thread: do it here */
+        }
+        for (size_t t = 0; t < nt; t++)
+            if (!jobs[t].ok)
+                rc = ESG_ERR_BAD_SIGNATURE;
+    }
+    for (size_t i = 0; txs && i < n; i++)
+        esg_tx_free(txs[i]);
+    free(txs);
+    if (rc == 0) {
+        for (size_t i = 0; i < n; i++)
+            f[i] = true;
+        *flags = f;
+    } else {
+        free(f);
+    }
+    return rc;
+}
+
+static void on_block_response(void *ctx, const esg_pubkey *from, const Esg__BlockResponse *r) {
+    esg_driver *d = ctx;
+    d->req_pending = false;
+    size_t applied = 0;
+    for (size_t i = 0; i < r->n_blocks; i++) {
+        const Esg__BlockWithCommit *bwc = r->blocks[i];
+        if (!bwc->block || !bwc->commit || !bwc->block->header)
+            break;
+        if (bwc->block->header->height <= d->tip)
+            continue;
+        if (bwc->block->header->height != d->tip + 1)
+            break;
+        uint8_t *bb = NULL, *cb = NULL;
+        size_t bl = 0, cl = 0;
+        if (esg_pb_encode(&bwc->block->base, &bb, &bl) ||
+            esg_pb_encode(&bwc->commit->base, &cb, &cl)) {
+            free(bb);
+            free(cb);
+            break;
+        }
+        char err[256] = "";
+        uint64_t t0 = mono_us();
+        bool *flags = NULL;
+        int rc = verify_block_sigs(bwc->block, &flags);
+        if (rc)
+            snprintf(err, sizeof err, "transaction signatures: %s", esg_err_message(rc));
+        else
+            rc = esg_exec_apply_block(d->cfg.store, d->cfg.ct, bb, bl, cb, cl, flags, err,
+                                      sizeof err);
+        free(flags);
+        free(cb);
+        if (rc) {
+            free(bb);
+            esg_log(d->cfg.log, ESG_LOG_WARN, "sync: block %llu from peer rejected: %s",
+                    (unsigned long long)(d->tip + 1), err[0] ? err : esg_err_message(rc));
+            esg_gossip_punish(d->g, from, "invalid block in sync response");
+            break;
+        }
+        after_commit(d, bb, bl, d->tip + 1, mono_us() - t0);
+        free(bb);
+        applied++;
+    }
+    if (applied) {
+        esg_log(d->cfg.log, ESG_LOG_INFO, "synced %zu block(s), now at %llu", applied,
+                (unsigned long long)d->tip);
+        start_cons(d);
+    }
+    check_sync(d);
+}
+
+static bool allow(void *ctx, const esg_pubkey *key, char *why, size_t whylen) {
+    esg_driver *d = ctx;
+    for (uint64_t h = d->tip + 1; h <= d->tip + 2; h++) {
+        const esg_cons_validator *vals;
+        size_t n;
+        if (load_valset(d, h, &vals, &n) == 0 && find_validator(vals, n, key) >= 0)
+            return true;
+    }
+    snprintf(why, whylen, "not a validator of this chain");
+    return false;
+}
+
+/* ------------------------------------------------------------------ tick */
+
+static void on_tick(uv_timer_t *t) {
+    esg_driver *d = t->data;
+    for (size_t i = 0; i < d->n_own; i++)
+        esg_gossip_rebroadcast(d->g, d->own[i].buf, d->own[i].len);
+    check_sync(d);
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+int esg_driver_new(esg_driver **out, const esg_driver_config *cfg, char *err, size_t errlen) {
+    *out = NULL;
+    esg_driver *d = calloc(1, sizeof *d);
+    if (!d)
+        return ESG_ERR_NOMEM;
+    d->cfg = *cfg;
+    d->key = *cfg->key;
+    pthread_mutex_init(&d->mu, NULL);
+    int rc = esg_key_pubkey(&d->pub, &d->key);
+    if (rc == 0)
+        rc = read_tip(d);
+    if (rc) {
+        snprintf(err, errlen, "cannot read the chain head: %s", esg_err_message(rc));
+        goto fail;
+    }
+    if (!(d->items = calloc(BUILD_BATCH, sizeof *d->items)) ||
+        !(d->tick = calloc(1, sizeof *d->tick))) {
+        rc = ESG_ERR_NOMEM;
+        goto fail;
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", cfg->datadir, ESG_PRIVVAL_FILE);
+    if ((rc = esg_privval_open(&d->pv, path, &d->key, err, errlen)) != 0)
+        goto fail;
+    esg_p2p_config pc;
+    memset(&pc, 0, sizeof pc);
+    pc.chain_id = d->chain_id;
+    pc.node_key = d->key;
+    pc.listen_addr = cfg->p2p_addr;
+    pc.peers = cfg->peers;
+    pc.n_peers = cfg->n_peers;
+    pc.log = cfg->log;
+    pc.backoff_max_ms = 2000;
+    snprintf(path, sizeof path, "%s/%s", cfg->datadir, WAL_FILE);
+    if (!(d->wal = fopen(path, "a+b")))
+        esg_log(cfg->log, ESG_LOG_WARN, "cannot open the consensus log '%s'", path);
+    esg_gossip_handlers h = {
+        .ctx = d, .allow = allow, .on_proposal = on_proposal, .on_vote = on_vote,
+        .on_hello = on_hello, .on_block_request = on_block_request,
+        .on_block_response = on_block_response, .on_peer_down = on_peer_down,
+    };
+    if ((rc = esg_gossip_new(&d->g, cfg->loop, &pc, cfg->mp, &h, &d->genesis_hash, d->tip, err,
+                             errlen)) != 0)
+        goto fail;
+    uv_timer_init(cfg->loop, d->tick);
+    d->tick->data = d;
+    *out = d;
+    return ESG_OK;
+fail:
+    esg_privval_close(d->pv);
+    if (d->wal)
+        fclose(d->wal);
+    free(d->items);
+    free(d->tick);
+    esg_seckey_wipe(&d->key);
+    pthread_mutex_destroy(&d->mu);
+    free(d);
+    return rc;
+}
+
+int esg_driver_start(esg_driver *d, char *err, size_t errlen) {
+    int rc = esg_gossip_start(d->g, err, errlen);
+    if (rc)
+        return rc;
+    uv_timer_start(d->tick, on_tick, TICK_MS, TICK_MS);
+    rc = start_cons(d);
+    if (rc == 0)
+        wal_replay(d);
+    return rc;
+}
+
+void esg_driver_txs_admitted(esg_driver *d) { esg_gossip_announce_txs(d->g); }
+
+void esg_driver_sync_info(esg_driver *d, size_t *peers, bool *syncing, uint64_t *behind) {
+    pthread_mutex_lock(&d->mu);
+    *peers = d->n_peers;
+    *syncing = d->syncing;
+    *behind = d->behind;
+    pthread_mutex_unlock(&d->mu);
+}
+
+static void tick_closed(uv_handle_t *h) { free(h); }
+
+void esg_driver_close(esg_driver *d) {
+    if (!d)
+        return;
+    for (dtimer *t = d->timers, *next; t; t = next) {
+        next = t->next;
+        uv_close((uv_handle_t *)&t->t, timer_closed);
+    }
+    d->timers = NULL;
+    if (d->tick->loop)
+        uv_close((uv_handle_t *)d->tick, tick_closed);
+    else
+        free(d->tick);
+    esg_gossip_close(d->g, NULL, NULL);
+    esg_cons_free(d->cons);
+    esg_privval_close(d->pv);
+    if (d->wal)
+        fclose(d->wal);
+    for (size_t i = 0; i < d->n_own; i++)
+        free(d->own[i].buf);
+    free(d->own);
+    free(d->vs);
+    free(d->items);
+    free(d->last_value);
+    esg_seckey_wipe(&d->key);
+    pthread_mutex_destroy(&d->mu);
+    free(d);
+}

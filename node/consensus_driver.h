@@ -1,0 +1,73 @@
+/* The consensus driver: runs the Tendermint machine (node/consensus.h) of a
+ * multi-validator network on the node's libuv loop, with the gossip
+ * (node/gossip.h) as its network and the executor as its application.
+ *
+ *   get_value  -> esg_exec_build_block from the mempool (reap)
+ *   valid      -> esg_exec_check_block (max_clock_drift_ms)
+ *   decide     -> a Commit (one CommitSig per precommit), esg_exec_apply_block,
+ *                 esg_mempool_update, on_committed
+ *   sign_*     -> esg_privval (DATADIR/priv_validator_state)
+ *   timers     -> one uv_timer per request, never cancelled
+ * Incoming proposals and votes are verified (signature against the
+ * height's validator set, block hash against the bytes) before the machine
+ * sees them. This node re-sends its own messages of the current height
+ * every second (the machine's header explains why). Block sync: when a
+ * peer's Hello height is ahead by more than one (or ahead for a while),
+ * blocks are requested from it, applied with esg_exec_apply_block (which
+ * verifies each commit against the set in force), then consensus restarts
+ * at the new height.
+ *
+ * Thread rules: loop thread only, except esg_driver_sync_info.
+ */
+#ifndef ESG_NODE_CONSENSUS_DRIVER_H
+#define ESG_NODE_CONSENSUS_DRIVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "ledger/contract.h"
+#include "ledger/keys.h"
+#include "ledger/store.h"
+#include "node/consensus.h"
+#include "node/log.h"
+#include "node/mempool.h"
+
+typedef struct esg_driver esg_driver;
+
+typedef struct esg_driver_config {
+    uv_loop_t *loop;            /* borrowed */
+    esg_store *store;           /* borrowed */
+    const esg_contract_table *ct;
+    esg_mempool *mp;            /* borrowed */
+    const esg_logger *log;      /* borrowed */
+    const char *datadir;        /* priv_validator_state lives here */
+    const esg_seckey *key;      /* copied */
+    const char *p2p_addr;       /* listen address */
+    const char *const *peers;
+    size_t n_peers;
+    uint64_t max_clock_drift_ms;
+    esg_cons_config cons;
+    /* Called on the loop after each stored block (decided or synced). */
+    void (*on_committed)(void *ctx, uint64_t height, size_t n_txs, uint64_t apply_us);
+    void *ctx;
+} esg_driver_config;
+
+/* Creates the driver, its signer and its gossip/transport (nothing runs
+ * yet). Returns 0 or an error with the reason in err. */
+int esg_driver_new(esg_driver **out, const esg_driver_config *cfg, char *err, size_t errlen);
+
+/* Starts the transport and consensus at the height after the stored tip. */
+int esg_driver_start(esg_driver *d, char *err, size_t errlen);
+
+/* Transactions were admitted through the API: gossip them. Loop thread. */
+void esg_driver_txs_admitted(esg_driver *d);
+
+/* Thread-safe: peers, whether syncing, and blocks behind the best peer. */
+void esg_driver_sync_info(esg_driver *d, size_t *peers, bool *syncing, uint64_t *behind);
+
+/* Stops timers and the transport; frees everything once the loop has
+ * closed the handles (run the loop after this call). */
+void esg_driver_close(esg_driver *d);
+
+#endif

@@ -1,0 +1,260 @@
+/* Gossip over the transport: decode, dispatch, relay once. */
+#include "node/gossip.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger/codec.h"
+#include "ledger/error.h"
+#include "node/seen.h"
+
+#define SEEN_CAPACITY 65536
+#define ANNOUNCE_BATCH 4096
+
+struct esg_gossip {
+    esg_p2p *p2p;
+    esg_seen *seen;
+    esg_mempool *mp;
+    esg_gossip_handlers h;
+    char chain_id[65];
+    esg_hash genesis_hash;
+    uint64_t height;
+    esg_exec_item *items; /* ANNOUNCE_BATCH, for esg_gossip_announce_txs */
+    const esg_logger *log;
+};
+
+static esg_hash bytes_hash(const uint8_t *data, size_t len) {
+    return esg_sha256(data, len);
+}
+
+static void send_hello(esg_gossip *g, const esg_pubkey *peer) {
+    Esg__Hello hello = ESG__HELLO__INIT;
+    hello.chain_id = g->chain_id;
+    hello.height = g->height;
+    hello.genesis_hash = esg_pb_bin(g->genesis_hash.b, 32);
+    Esg__P2pMessage m = ESG__P2P_MESSAGE__INIT;
+    m.msg_case = ESG_P2P_MSG_HELLO;
+    m.hello = &hello;
+    if (peer) {
+        esg_gossip_send(g, peer, &m);
+        return;
+    }
+    uint8_t *buf;
+    size_t len;
+    if (esg_pb_encode(&m.base, &buf, &len) != 0)
+        return;
+    esg_p2p_broadcast(g->p2p, buf, len, NULL, NULL);
+    free(buf);
+}
+
+static bool allow_cb(void *ctx, const esg_pubkey *key, char *why, size_t whylen) {
+    esg_gossip *g = ctx;
+    return g->h.allow ? g->h.allow(g->h.ctx, key, why, whylen) : true;
+}
+
+static void peer_up_cb(void *ctx, const esg_p2p_peer_info *peer) {
+    send_hello(ctx, &peer->key);
+}
+
+static void peer_down_cb(void *ctx, const esg_p2p_peer_info *peer, const char *why) {
+    (void)why;
+    esg_gossip *g = ctx;
+    if (g->h.on_peer_down)
+        g->h.on_peer_down(g->h.ctx, &peer->key);
+}
+
+static void relay(esg_gossip *g, const esg_pubkey *from, const uint8_t *data, size_t len) {
+    esg_p2p_broadcast(g->p2p, data, len, from, NULL);
+}
+
+static void message_cb(void *ctx, const esg_pubkey *from, const uint8_t *data, size_t len) {
+    esg_gossip *g = ctx;
+    Esg__P2pMessage *m = NULL;
+    if (esg_pb_decode(&esg__p2p_message__descriptor, data, len, len, (ProtobufCMessage **)&m) !=
+        0) {
+        esg_p2p_punish(g->p2p, from, ESG_P2P_PENALTY, "undecodable p2p message");
+        return;
+    }
+    bool gossiped = m->msg_case == ESG_P2P_MSG_TX || m->msg_case == ESG_P2P_MSG_PROPOSAL ||
+                    m->msg_case == ESG_P2P_MSG_VOTE || m->msg_case == ESG_P2P_MSG_COMMIT ||
+                    m->msg_case == ESG_P2P_MSG_EVIDENCE;
+    if (gossiped) {
+        esg_hash h = bytes_hash(data, len);
+        if (!esg_seen_add(g->seen, &h))
+            goto out;
+    }
+    switch (m->msg_case) {
+    case ESG_P2P_MSG_HELLO: {
+        esg_hash gh;
+        if (strcmp(m->hello->chain_id, g->chain_id) != 0 ||
+            esg_pb_bytes32(&m->hello->genesis_hash, &gh) != 0 ||
+            memcmp(gh.b, g->genesis_hash.b, 32) != 0) {
+            esg_p2p_disconnect(g->p2p, from, "peer follows another chain or genesis");
+            goto out;
+        }
+        if (g->h.on_hello)
+            g->h.on_hello(g->h.ctx, from, m->hello->height);
+        break;
+    }
+    case ESG_P2P_MSG_TX: {
+        esg_hash id;
+        char msg[256];
+        if (esg_mempool_add(g->mp, m->tx.data, m->tx.len, &id, msg, sizeof msg) == 0)
+            relay(g, from, data, len);
+        break;
+    }
+    case ESG_P2P_MSG_PROPOSAL:
+        if (g->h.on_proposal && g->h.on_proposal(g->h.ctx, from, m->proposal) == 0)
+            relay(g, from, data, len);
+        break;
+    case ESG_P2P_MSG_VOTE:
+        if (g->h.on_vote && g->h.on_vote(g->h.ctx, from, m->vote) == 0)
+            relay(g, from, data, len);
+        break;
+    case ESG_P2P_MSG_COMMIT:
+    case ESG_P2P_MSG_EVIDENCE:
+        /* Not acted on yet (block sync and the vote gossip carry
+         * decisions); relayed so a node reached only through us gets it. */
+        relay(g, from, data, len);
+        break;
+    case ESG_P2P_MSG_BLOCK_REQUEST:
+        if (g->h.on_block_request)
+            g->h.on_block_request(g->h.ctx, from, m->block_request);
+        break;
+    case ESG_P2P_MSG_BLOCK_RESPONSE:
+        if (g->h.on_block_response)
+            g->h.on_block_response(g->h.ctx, from, m->block_response);
+        break;
+    case ESG_P2P_MSG_PING: {
+        Esg__P2pMessage r = ESG__P2P_MESSAGE__INIT;
+        r.msg_case = ESG_P2P_MSG_PONG;
+        r.pong = m->ping;
+        esg_gossip_send(g, from, &r);
+        break;
+    }
+    default:
+        break;
+    }
+out:
+    esg_pb_free(m);
+}
+
+int esg_gossip_new(esg_gossip **out, uv_loop_t *loop, const esg_p2p_config *pcfg,
+                   esg_mempool *mp, const esg_gossip_handlers *h, const esg_hash *genesis_hash,
+                   uint64_t height, char *err, size_t errlen) {
+    assert(out && loop && pcfg && mp && h && genesis_hash);
+    *out = NULL;
+    esg_gossip *g = calloc(1, sizeof *g);
+    if (!g)
+        return ESG_ERR_NOMEM;
+    g->mp = mp;
+    g->h = *h;
+    g->genesis_hash = *genesis_hash;
+    g->height = height;
+    g->log = pcfg->log;
+    snprintf(g->chain_id, sizeof g->chain_id, "%s", pcfg->chain_id);
+    int rc = esg_seen_new(&g->seen, SEEN_CAPACITY);
+    if (rc == 0 && !(g->items = calloc(ANNOUNCE_BATCH, sizeof *g->items)))
+        rc = ESG_ERR_NOMEM;
+    if (rc) {
+        esg_seen_free(g->seen);
+        free(g->items);
+        free(g);
+        return rc;
+    }
+    esg_p2p_config c = *pcfg;
+    c.allow = allow_cb;
+    c.on_message = message_cb;
+    c.on_peer_up = peer_up_cb;
+    c.on_peer_down = peer_down_cb;
+    c.ctx = g;
+    if ((rc = esg_p2p_new(&g->p2p, loop, &c, err, errlen)) != 0) {
+        esg_seen_free(g->seen);
+        free(g->items);
+        free(g);
+        return rc;
+    }
+    *out = g;
+    return ESG_OK;
+}
+
+int esg_gossip_start(esg_gossip *g, char *err, size_t errlen) {
+    return esg_p2p_start(g->p2p, err, errlen);
+}
+
+void esg_gossip_set_height(esg_gossip *g, uint64_t height) {
+    if (height == g->height)
+        return;
+    g->height = height;
+    send_hello(g, NULL);
+}
+
+int esg_gossip_broadcast(esg_gossip *g, const Esg__P2pMessage *m, uint8_t **bytes_out,
+                         size_t *len_out) {
+    uint8_t *buf;
+    size_t len;
+    int rc = esg_pb_encode(&m->base, &buf, &len);
+    if (rc)
+        return rc;
+    esg_hash h = bytes_hash(buf, len);
+    esg_seen_add(g->seen, &h);
+    rc = esg_p2p_broadcast(g->p2p, buf, len, NULL, NULL);
+    if (bytes_out && rc == 0) {
+        *bytes_out = buf;
+        *len_out = len;
+    } else {
+        free(buf);
+    }
+    return rc;
+}
+
+void esg_gossip_rebroadcast(esg_gossip *g, const uint8_t *bytes, size_t len) {
+    esg_p2p_broadcast(g->p2p, bytes, len, NULL, NULL);
+}
+
+int esg_gossip_send(esg_gossip *g, const esg_pubkey *peer, const Esg__P2pMessage *m) {
+    uint8_t *buf;
+    size_t len;
+    int rc = esg_pb_encode(&m->base, &buf, &len);
+    if (rc)
+        return rc;
+    rc = esg_p2p_send(g->p2p, peer, buf, len);
+    free(buf);
+    return rc;
+}
+
+void esg_gossip_announce_txs(esg_gossip *g) {
+    size_t n = esg_mempool_reap(g->mp, g->items, ANNOUNCE_BATCH);
+    for (size_t i = 0; i < n; i++) {
+        Esg__P2pMessage m = ESG__P2P_MESSAGE__INIT;
+        m.msg_case = ESG_P2P_MSG_TX;
+        m.tx = esg_pb_bin(g->items[i].tx->raw, g->items[i].tx->raw_len);
+        uint8_t *buf;
+        size_t len;
+        if (esg_pb_encode(&m.base, &buf, &len) != 0)
+            return;
+        esg_hash h = bytes_hash(buf, len);
+        if (esg_seen_add(g->seen, &h))
+            esg_p2p_broadcast(g->p2p, buf, len, NULL, NULL);
+        free(buf);
+    }
+}
+
+void esg_gossip_punish(esg_gossip *g, const esg_pubkey *peer, const char *why) {
+    esg_p2p_punish(g->p2p, peer, ESG_P2P_PENALTY, why);
+}
+
+size_t esg_gossip_peer_count(const esg_gossip *g) { return esg_p2p_peers(g->p2p, NULL, 0); }
+
+void esg_gossip_stats(const esg_gossip *g, esg_p2p_stats *out) { esg_p2p_stats_get(g->p2p, out); }
+
+void esg_gossip_close(esg_gossip *g, void (*on_closed)(void *arg), void *arg) {
+    if (!g)
+        return;
+    esg_p2p_close(g->p2p, on_closed, arg);
+    esg_seen_free(g->seen);
+    free(g->items);
+    free(g);
+}
