@@ -490,11 +490,10 @@ static int produce_txn(MDB_txn *txn, void *arg) {
         return rc;
     esg_pb_params *params = NULL;
     esg_hash *ids = calloc(job->n ? job->n : 1, sizeof *ids);
-    uint8_t **raws = calloc(job->n ? job->n : 1, sizeof *raws);
     ProtobufCBinaryData *txs = calloc(job->n ? job->n : 1, sizeof *txs);
     uint8_t *commit = NULL;
     size_t clen = 0;
-    if (!ids || !raws || !txs) {
+    if (!ids || !txs) {
         rc = ESG_ERR_NOMEM;
         goto out;
     }
@@ -596,7 +595,6 @@ static int produce_txn(MDB_txn *txn, void *arg) {
 out:
     free(commit);
     free(ids);
-    free(raws);
     free(txs);
     if (params)
         esg_pb_free(&params->base);
