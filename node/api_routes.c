@@ -767,9 +767,9 @@ static void r_blocks_range(esg_api__call *c) {
 
 /* ---------------------------------------------------------------- /metrics */
 
-/* Appends to a fixed buffer; the metrics text is a few hundred bytes. */
+/* Appends to a fixed buffer; the metrics text is a few kilobytes. */
 typedef struct textbuf {
-    char s[4096];
+    char s[16384];
     size_t n;
 } textbuf;
 
@@ -835,6 +835,32 @@ static void r_metrics(esg_api__call *c) {
     metric(tb, "esg_peers", "gauge", "Connected peers.", ns.peers);
     metric(tb, "esg_syncing", "gauge", "1 while the node is catching up with peers.",
            ns.syncing ? 1 : 0);
+    metric(tb, "esg_sync_syncing", "gauge", "1 while the node is catching up with peers.",
+           ns.syncing ? 1 : 0);
+    metric(tb, "esg_sync_behind", "gauge", "Blocks behind the best known peer.", ns.behind);
+    metric(tb, "esg_consensus_height", "gauge",
+           "Height consensus is deciding (multi-node mode; 0 otherwise).", nm.cons_height);
+    metric(tb, "esg_consensus_round", "gauge", "Round of the height being decided.",
+           nm.cons_round);
+    metric(tb, "esg_consensus_step", "gauge",
+           "Consensus step: 0 propose, 1 prevote, 2 precommit, 3 commit, 4 idle.",
+           nm.cons_step);
+    metric(tb, "esg_consensus_heights_total", "counter",
+           "Heights this node decided by consensus.", nm.cons_heights_decided);
+    metric(tb, "esg_consensus_rounds_total", "counter",
+           "Rounds those heights took (rounds per height = this / heights_total).",
+           nm.cons_rounds_total);
+    static const char *const steps[] = {"propose", "prevote", "precommit", "commit", "idle"};
+    tb_printf(tb, "# HELP esg_consensus_step_seconds_total Time spent in each consensus "
+                  "step.\n# TYPE esg_consensus_step_seconds_total counter\n");
+    for (size_t i = 0; i < 5; i++)
+        tb_printf(tb, "esg_consensus_step_seconds_total{step=\"%s\"} %" PRIu64 ".%06" PRIu64 "\n",
+                  steps[i], nm.cons_step_us[i] / 1000000, nm.cons_step_us[i] % 1000000);
+    metric(tb, "esg_p2p_bytes_in_total", "counter", "Bytes received from peers.",
+           nm.p2p_bytes_in);
+    metric(tb, "esg_p2p_bytes_out_total", "counter", "Bytes sent to peers.", nm.p2p_bytes_out);
+    metric(tb, "esg_evidence_total", "counter", "Equivocating votes detected.",
+           nm.evidence_total);
     size_t n = tb->n;
     uint8_t *out = malloc(n ? n : 1);
     if (out)

@@ -27,6 +27,10 @@
 #define VERIFY_THREADS 8
 #define VERIFY_MIN_PER_THREAD 64
 #define WAL_MAX_RECORD ((size_t)16 << 20)
+#define IDLE_POLL_MS 50
+
+/* The idle gate (see the header): what is held back. */
+enum { HOLD_NONE, HOLD_START, HOLD_COMMIT };
 
 typedef struct dtimer {
     uv_timer_t t;
@@ -81,15 +85,26 @@ struct esg_driver {
     bool req_pending;
     uint64_t req_ms, behind_since_ms;
 
-    pthread_mutex_t mu; /* guards the three below */
+    /* Idle gate: HOLD_START (the instance is created but not started) or
+     * HOLD_COMMIT (the COMMIT timer of hold_height/hold_round fired and was
+     * kept from the machine), since hold_since_ms. */
+    int hold;
+    uint64_t hold_height, hold_since_ms;
+    uint32_t hold_round;
+    uv_timer_t *idle;
+
+    pthread_mutex_t mu; /* guards the five below */
     size_t n_peers;
     bool syncing;
     uint64_t behind;
+    esg_driver_metrics m;
+    uint64_t phase_since_us; /* when m.step was entered (accounted) */
 };
 
 static void wal_append(esg_driver *d, const uint8_t *buf, size_t len);
 static void wal_reset(esg_driver *d);
 static void push_own(esg_driver *d, uint64_t height, uint8_t *buf, size_t len);
+static void note_state(esg_driver *d);
 
 static uint64_t wall_ms(void) {
     struct timespec ts;
@@ -426,6 +441,77 @@ static void wal_replay(esg_driver *d) {
 
 static void timer_closed(uv_handle_t *h) { free(h->data); }
 
+/* ------------------------------------------------------------- idle gate */
+
+/* True when a new height may start now: transactions wait, or the
+ * heartbeat interval passed since the gate closed. */
+static bool gate_may_open(esg_driver *d) {
+    esg_mempool_stats st;
+    esg_mempool_stats_get(d->cfg.mp, &st);
+    if (st.txs > 0)
+        return true;
+    return d->cfg.heartbeat_ms && d->hold && wall_ms() - d->hold_since_ms >= d->cfg.heartbeat_ms;
+}
+
+/* Lets the held start or COMMIT timer reach the machine. */
+static void gate_open(esg_driver *d, const char *why) {
+    int hold = d->hold;
+    if (hold == HOLD_NONE || !d->cons)
+        return;
+    d->hold = HOLD_NONE;
+    esg_log(d->cfg.log, ESG_LOG_DEBUG, "height %llu starts: %s",
+            (unsigned long long)(hold == HOLD_START ? esg_cons_height(d->cons)
+                                                    : esg_cons_height(d->cons) + 1),
+            why);
+    int rc = hold == HOLD_START
+                 ? esg_cons_start(d->cons)
+                 : esg_cons_on_timeout(d->cons, ESG_CONS_TIMEOUT_COMMIT, d->hold_height,
+                                       d->hold_round);
+    if (rc) {
+        /* Out of memory and nothing changed in the machine: hold again; the
+         * next poll or message retries. */
+        esg_log(d->cfg.log, ESG_LOG_ERROR, "cannot start the next height: %s",
+                esg_err_message(rc));
+        d->hold = hold;
+    }
+    note_state(d);
+}
+
+/* A verified message of `height` arrived: if it belongs to the height the
+ * gate holds back, another validator has started it, so this node starts
+ * too. */
+static void gate_on_msg(esg_driver *d, uint64_t height) {
+    if (d->hold == HOLD_START ||
+        (d->hold == HOLD_COMMIT && height == esg_cons_height(d->cons) + 1))
+        gate_open(d, "a validator started it");
+}
+
+/* Records the machine's height, round and step for the metrics, adding
+ * the time since the last call to the step it was in. Call after each
+ * input to the machine. */
+static void note_state(esg_driver *d) {
+    if (!d->cons)
+        return;
+    uint32_t step = d->hold ? 4u : (uint32_t)esg_cons_get_step(d->cons);
+    uint64_t now = mono_us();
+    pthread_mutex_lock(&d->mu);
+    if (d->phase_since_us && d->m.step < ESG_DRIVER_N_PHASES)
+        d->m.phase_us[d->m.step] += now - d->phase_since_us;
+    d->phase_since_us = now;
+    /* While the gate holds a COMMIT timer the next height is the one
+     * waiting to be decided. */
+    d->m.height = esg_cons_height(d->cons) + (d->hold == HOLD_COMMIT ? 1 : 0);
+    d->m.round = d->hold ? 0 : esg_cons_round(d->cons);
+    d->m.step = step;
+    pthread_mutex_unlock(&d->mu);
+}
+
+static void on_idle_poll(uv_timer_t *t) {
+    esg_driver *d = t->data;
+    if (d->hold && gate_may_open(d))
+        gate_open(d, "transactions or heartbeat");
+}
+
 static void timer_fired(uv_timer_t *t) {
     dtimer *dt = t->data;
     esg_driver *d = dt->d;
@@ -439,9 +525,22 @@ static void timer_fired(uv_timer_t *t) {
     uint64_t height = dt->height;
     uint32_t round = dt->round;
     uv_close((uv_handle_t *)&dt->t, timer_closed);
+    if (d->hold == HOLD_START)
+        return; /* a timer of an instance replaced by block sync */
+    if (d->cons && kind == ESG_CONS_TIMEOUT_COMMIT && d->hold == HOLD_NONE &&
+        height == esg_cons_height(d->cons) && esg_cons_get_step(d->cons) == ESG_CONS_STEP_COMMIT &&
+        !gate_may_open(d)) {
+        d->hold = HOLD_COMMIT;
+        d->hold_height = height;
+        d->hold_round = round;
+        d->hold_since_ms = wall_ms();
+        note_state(d);
+        return;
+    }
     if (d->cons && esg_cons_on_timeout(d->cons, kind, height, round) == ESG_ERR_NOMEM) {
         esg_log(d->cfg.log, ESG_LOG_ERROR, "out of memory starting the next height");
     }
+    note_state(d);
 }
 
 static void cb_schedule_timeout(void *ctx, esg_cons_timeout kind, uint64_t height,
@@ -470,6 +569,10 @@ static void cb_decide(void *ctx, uint64_t height, uint32_t round, const esg_cons
     esg_driver *d = ctx;
     if (height <= d->tip)
         return; /* block sync stored it first */
+    pthread_mutex_lock(&d->mu);
+    d->m.heights_decided++;
+    d->m.rounds_total += (uint64_t)round + 1;
+    pthread_mutex_unlock(&d->mu);
     const esg_cons_validator *vals;
     size_t nv;
     if (load_valset(d, height, &vals, &nv) != 0)
@@ -523,6 +626,9 @@ static void cb_decide(void *ctx, uint64_t height, uint32_t round, const esg_cons
 static void cb_evidence(void *ctx, const esg_cons_vote *a, const esg_cons_vote *b) {
     esg_driver *d = ctx;
     (void)b;
+    pthread_mutex_lock(&d->mu);
+    d->m.evidence_total++;
+    pthread_mutex_unlock(&d->mu);
     esg_log(d->cfg.log, ESG_LOG_WARN, "validator %u equivocated at %llu/%u",
             a->validator, (unsigned long long)a->height, a->round);
 }
@@ -538,9 +644,18 @@ static int start_cons(esg_driver *d) {
     };
     esg_cons_start_state st;
     esg_privval_start_state(d->pv, d->tip + 1, &st);
+    d->hold = HOLD_NONE;
     int rc = esg_cons_new(&d->cons, &d->cfg.cons, &cb, &d->pub, &st);
+    if (rc == 0 && !gate_may_open(d)) {
+        d->hold = HOLD_START;
+        d->hold_since_ms = wall_ms();
+        note_state(d);
+        return ESG_OK;
+    }
     if (rc == 0)
         rc = esg_cons_start(d->cons);
+    if (rc == 0)
+        note_state(d);
     if (rc)
         esg_log(d->cfg.log, ESG_LOG_ERROR, "cannot start consensus at height %llu: %s",
                 (unsigned long long)(d->tip + 1), esg_err_message(rc));
@@ -587,7 +702,12 @@ static int on_proposal(void *ctx, const esg_pubkey *from, const Esg__ConsensusPr
     esg_hash sh = esg_privval_proposal_hash(d->chain_id, p->height, p->round, p->valid_round, &bh);
     if (!esg_verify(&cp.sig, &sh, &pk))
         return ESG_ERR_BAD_CONSENSUS_MSG;
-    return esg_cons_on_proposal(d->cons, &cp);
+    gate_on_msg(d, p->height);
+    if (d->hold == HOLD_START)
+        return ESG_OK; /* could not start: gossip brings it again */
+    int rc2 = esg_cons_on_proposal(d->cons, &cp);
+    note_state(d);
+    return rc2;
 }
 
 static int on_vote(void *ctx, const esg_pubkey *from, const Esg__ConsensusVote *v) {
@@ -624,7 +744,12 @@ static int on_vote(void *ctx, const esg_pubkey *from, const Esg__ConsensusVote *
                                 v->block_hash.len ? &cv.block : NULL);
     if (!esg_verify(&cv.sig, &sh, &pk))
         return ESG_ERR_BAD_CONSENSUS_MSG;
-    return esg_cons_on_vote(d->cons, &cv);
+    gate_on_msg(d, v->height);
+    if (d->hold == HOLD_START)
+        return ESG_OK; /* could not start: gossip brings it again */
+    int rc = esg_cons_on_vote(d->cons, &cv);
+    note_state(d);
+    return rc;
 }
 
 /* ------------------------------------------------------------ block sync */
@@ -873,6 +998,13 @@ static void on_tick(uv_timer_t *t) {
     for (size_t i = 0; i < d->n_own; i++)
         esg_gossip_rebroadcast(d->g, d->own[i].buf, d->own[i].len);
     check_sync(d);
+    esg_p2p_stats ps;
+    esg_gossip_stats(d->g, &ps);
+    pthread_mutex_lock(&d->mu);
+    d->m.p2p_bytes_in = ps.bytes_in;
+    d->m.p2p_bytes_out = ps.bytes_out;
+    pthread_mutex_unlock(&d->mu);
+    note_state(d);
 }
 
 /* ------------------------------------------------------------- lifecycle */
@@ -893,7 +1025,7 @@ int esg_driver_new(esg_driver **out, const esg_driver_config *cfg, char *err, si
         goto fail;
     }
     if (!(d->items = calloc(BUILD_BATCH, sizeof *d->items)) ||
-        !(d->tick = calloc(1, sizeof *d->tick))) {
+        !(d->tick = calloc(1, sizeof *d->tick)) || !(d->idle = calloc(1, sizeof *d->idle))) {
         rc = ESG_ERR_NOMEM;
         goto fail;
     }
@@ -923,6 +1055,8 @@ int esg_driver_new(esg_driver **out, const esg_driver_config *cfg, char *err, si
         goto fail;
     uv_timer_init(cfg->loop, d->tick);
     d->tick->data = d;
+    uv_timer_init(cfg->loop, d->idle);
+    d->idle->data = d;
     *out = d;
     return ESG_OK;
 fail:
@@ -931,6 +1065,7 @@ fail:
         fclose(d->wal);
     free(d->items);
     free(d->tick);
+    free(d->idle);
     esg_seckey_wipe(&d->key);
     pthread_mutex_destroy(&d->mu);
     free(d);
@@ -942,6 +1077,7 @@ int esg_driver_start(esg_driver *d, char *err, size_t errlen) {
     if (rc)
         return rc;
     uv_timer_start(d->tick, on_tick, TICK_MS, TICK_MS);
+    uv_timer_start(d->idle, on_idle_poll, IDLE_POLL_MS, IDLE_POLL_MS);
     rc = start_cons(d);
     if (rc == 0)
         wal_replay(d);
@@ -955,6 +1091,12 @@ void esg_driver_sync_info(esg_driver *d, size_t *peers, bool *syncing, uint64_t 
     *peers = d->n_peers;
     *syncing = d->syncing;
     *behind = d->behind;
+    pthread_mutex_unlock(&d->mu);
+}
+
+void esg_driver_metrics_get(esg_driver *d, esg_driver_metrics *out) {
+    pthread_mutex_lock(&d->mu);
+    *out = d->m;
     pthread_mutex_unlock(&d->mu);
 }
 
@@ -972,6 +1114,10 @@ void esg_driver_close(esg_driver *d) {
         uv_close((uv_handle_t *)d->tick, tick_closed);
     else
         free(d->tick);
+    if (d->idle->loop)
+        uv_close((uv_handle_t *)d->idle, tick_closed);
+    else
+        free(d->idle);
     esg_gossip_close(d->g, NULL, NULL);
     esg_cons_free(d->cons);
     esg_privval_close(d->pv);

@@ -17,6 +17,22 @@
  * verifies each commit against the set in force), then consensus restarts
  * at the new height.
  *
+ *
+ * Empty blocks (DESIGN §6): a height does not start while the network is
+ * idle. When a height is decided the machine asks for its COMMIT timer;
+ * when it fires (or at start-up, before round 0 of the first height) the
+ * driver holds the next height back while the mempool is empty. It lets
+ * the height start as soon as (a) a transaction is in the mempool (polled
+ * every 50 ms; transactions are gossiped, so every validator sees them),
+ * (b) a verified proposal or vote of that height arrives from another
+ * validator (it has started: follow it, so nobody times out rounds alone),
+ * or (c) heartbeat_ms (> 0) passed since the hold began -- then the
+ * proposer builds an empty block. With heartbeat_ms 0 an idle network
+ * makes no blocks and no round timeouts: every validator waits at the
+ * start of the same height, and since (a) and (b) reach every validator,
+ * one transaction anywhere starts the height everywhere. Safety is
+ * untouched: the machine only sees its start, or its COMMIT timer, later.
+ *
  * Thread rules: loop thread only, except esg_driver_sync_info.
  */
 #ifndef ESG_NODE_CONSENSUS_DRIVER_H
@@ -47,6 +63,7 @@ typedef struct esg_driver_config {
     const char *const *peers;
     size_t n_peers;
     uint64_t max_clock_drift_ms;
+    uint64_t heartbeat_ms;      /* idle gate: 0 = no empty blocks (see above) */
     esg_cons_config cons;
     /* Called on the loop after each stored block (decided or synced). */
     void (*on_committed)(void *ctx, uint64_t height, size_t n_txs, uint64_t apply_us);
@@ -65,6 +82,22 @@ void esg_driver_txs_admitted(esg_driver *d);
 
 /* Thread-safe: peers, whether syncing, and blocks behind the best peer. */
 void esg_driver_sync_info(esg_driver *d, size_t *peers, bool *syncing, uint64_t *behind);
+
+/* Consensus and network counters, for /metrics. */
+#define ESG_DRIVER_N_PHASES 5u /* propose, prevote, precommit, commit, idle */
+typedef struct esg_driver_metrics {
+    uint64_t height;          /* the height being decided */
+    uint32_t round;
+    uint32_t step;            /* an esg_cons_step, or 4: idle (the gate holds) */
+    uint64_t heights_decided; /* heights this node decided by consensus */
+    uint64_t rounds_total;    /* rounds they took (round + 1 each) */
+    uint64_t phase_us[ESG_DRIVER_N_PHASES]; /* time spent in each step */
+    uint64_t p2p_bytes_in, p2p_bytes_out;   /* updated every second */
+    uint64_t evidence_total;  /* equivocations seen */
+} esg_driver_metrics;
+
+/* Thread-safe: a snapshot of the counters above. */
+void esg_driver_metrics_get(esg_driver *d, esg_driver_metrics *out);
 
 /* Stops timers and the transport; frees everything once the loop has
  * closed the handles (run the loop after this call). */

@@ -386,7 +386,7 @@ int esg_node_open(esg_node **out, const esg_node_config *cfg, esg_logger *log,
             .loop = &n->loop, .store = n->store, .ct = n->ct, .mp = n->mempool, .log = log,
             .datadir = cfg->datadir, .key = &n->key, .p2p_addr = cfg->p2p_addr,
             .peers = (const char *const *)cfg->peers, .n_peers = cfg->n_peers,
-            .max_clock_drift_ms = cfg->max_clock_drift_ms,
+            .max_clock_drift_ms = cfg->max_clock_drift_ms, .heartbeat_ms = cfg->heartbeat_ms,
             .on_committed = on_committed, .ctx = n,
         };
         esg_cons_config_default(&dc.cons);
@@ -489,4 +489,18 @@ void esg_node_metrics_get(esg_node *n, esg_node_metrics *out) {
     pthread_mutex_lock(&n->status_mu);
     *out = n->metrics;
     pthread_mutex_unlock(&n->status_mu);
+    if (n->driver) {
+        esg_driver_metrics dm;
+        esg_driver_metrics_get(n->driver, &dm);
+        out->cons_height = dm.height;
+        out->cons_round = dm.round;
+        out->cons_step = dm.step;
+        out->cons_heights_decided = dm.heights_decided;
+        out->cons_rounds_total = dm.rounds_total;
+        for (size_t i = 0; i < 5 && i < ESG_DRIVER_N_PHASES; i++)
+            out->cons_step_us[i] = dm.phase_us[i];
+        out->p2p_bytes_in = dm.p2p_bytes_in;
+        out->p2p_bytes_out = dm.p2p_bytes_out;
+        out->evidence_total = dm.evidence_total;
+    }
 }

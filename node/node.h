@@ -12,8 +12,9 @@
  * the p2p transport listens on p2p_addr and dials `peers`, and the
  * consensus driver (node/consensus_driver.h) runs Tendermint with the other
  * validators, gossips transactions and blocks, and syncs blocks from peers
- * when behind; heartbeat_ms is not used (consensus proposes a block, empty
- * if need be, at every height).
+ * when behind; a height starts only once transactions wait or another
+ * validator started it, or heartbeat_ms (> 0) after the last one (see
+ * node/consensus_driver.h), so an idle network makes no empty blocks.
  *
  * Thread rules: esg_node_run() runs the loop on the calling thread. The
  * accessors below are safe from the API's threads.
@@ -104,6 +105,13 @@ typedef struct esg_node_metrics {
     uint64_t block_apply_us_total; /* time spent producing blocks */
     uint64_t last_block_us;
     uint64_t started_ms;
+    /* Multi-node mode only (zero otherwise); see esg_driver_metrics in
+     * node/consensus_driver.h. */
+    uint64_t cons_height, cons_round, cons_step; /* step 4: idle */
+    uint64_t cons_heights_decided, cons_rounds_total;
+    uint64_t cons_step_us[5]; /* propose, prevote, precommit, commit, idle */
+    uint64_t p2p_bytes_in, p2p_bytes_out;
+    uint64_t evidence_total;
 } esg_node_metrics;
 
 /* Thread-safe accessors for the API. */

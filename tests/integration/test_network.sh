@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Four validators on 127.0.0.1: a transaction submitted to one node is
 # committed on all, with the same block hash (and so app hash) at every
-# height; kill -9 one node and the other three keep committing; restart it
-# and it syncs to the same chain.
+# height; an idle network makes no blocks (no heartbeat configured); kill -9
+# one node and the other three keep committing; restart it and it syncs to
+# the same chain. Blocks are driven by transactions (tx_commit), since
+# nothing is committed while the mempool is empty.
 . "$(dirname "$0")/lib.sh"
 N=4
 
@@ -67,14 +69,50 @@ start() { # I: starts validator I with every other node as a peer
 height() { curl -fsS "$(url "$1")/v1/status" 2>/dev/null |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["height"])' 2>/dev/null || echo 0; }
 
-wait_all() { # HEIGHT NODE...: waits (90 s) until every listed node reached HEIGHT
+# tx_commit NODE: submits a fresh admin transaction (next nonce, kept in
+# $T/nonce) to NODE and waits for its commit; prints the commit height.
+echo 0 >"$T/nonce"
+tx_commit() {
+    python3 - "$T" "$(url "$1")" <<'PY' || fail "tx not committed"
+import sys, pyclient as pc
+t, url = sys.argv[1], sys.argv[2]
+nonce = int(open(t + "/nonce").read()) + 1
+open(t + "/nonce", "w").write(str(nonce))
+admin = bytes.fromhex(open(t + "/admin.sec").read())
+A = pc.pubkey(admin)
+raw = pc.tx(pc.tx_body("esg-net-1", nonce, A, pc.add_account(pc.pubkey(pc.new_secret()), [2])), [admin])
+st, body = pc.Node(url).submit(raw, wait=True)
+assert st in (200, 201, 202) and body.get("height", 0) > 0, (st, body)
+print(body["height"])
+PY
+}
+
+wait_all() { # HEIGHT NODE...: waits (90 s) until every listed node reached
+    # HEIGHT; while node 0 is below it, a transaction submitted to node 0
+    # drives the next block (idle networks make none)
     local want=$1 i deadline=$((SECONDS + 90))
     shift
     for i in "$@"; do
         while (($(height "$i") < want)); do
             ((SECONDS < deadline)) || { tail -30 "$T/n$i.log" >&2; fail "node $i did not reach height $want"; }
-            sleep 0.2
+            if ((i == 0)); then tx_commit 0 >/dev/null; else sleep 0.2; fi
         done
+    done
+}
+
+# idle SECONDS NODE...: the listed nodes' heights stay unchanged that long
+idle() {
+    local secs=$1 i before=() end
+    shift
+    for i in "$@"; do before+=("$(height "$i")"); done
+    end=$((SECONDS + secs))
+    while ((SECONDS < end)); do
+        local k=0
+        for i in "$@"; do
+            [[ $(height "$i") == "${before[$k]}" ]] || fail "node $i committed a block while idle"
+            k=$((k + 1))
+        done
+        sleep 0.2
     done
 }
 
@@ -108,26 +146,51 @@ sys.exit(1)
 PY
 }
 
+metrics_ok() { # NODE: /metrics has the consensus, p2p and sync metrics; at
+    # an idle moment its heights match /v1/status (consensus decides the next)
+    python3 - "${API[$1]}" <<'PY' || fail "node $1: metrics wrong"
+import json, sys, time, urllib.request
+base = "http://127.0.0.1:%s" % sys.argv[1]
+names = ["esg_height", "esg_consensus_height", "esg_consensus_round", "esg_consensus_step",
+         "esg_consensus_heights_total", "esg_consensus_rounds_total", "esg_peers",
+         "esg_p2p_bytes_in_total", "esg_p2p_bytes_out_total", "esg_sync_syncing",
+         "esg_sync_behind", "esg_evidence_total"]
+for _ in range(100):
+    h0 = json.load(urllib.request.urlopen(base + "/v1/status"))["height"]
+    text = urllib.request.urlopen(base + "/metrics").read().decode()
+    h1 = json.load(urllib.request.urlopen(base + "/v1/status"))["height"]
+    m = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            m[k] = float(v)
+    missing = [n for n in names if n not in m]
+    assert not missing, missing
+    for st in ("propose", "prevote", "precommit", "commit", "idle"):
+        assert 'esg_consensus_step_seconds_total{step="%s"}' % st in m, st
+    if h0 == h1 and m["esg_height"] == h0 and m["esg_consensus_height"] == h0 + 1:
+        assert m["esg_peers"] == 3, m["esg_peers"]
+        assert m["esg_p2p_bytes_in_total"] > 0 and m["esg_p2p_bytes_out_total"] > 0
+        assert m["esg_evidence_total"] == 0
+        sys.exit(0)
+    time.sleep(0.1)
+print("heights never matched: status %d, metrics %s" % (h1, m)); sys.exit(1)
+PY
+}
+
 for i in $(seq 0 $((N - 1))); do start "$i"; done
-wait_all 2 0 1 2 3
-pass "4 validators started and committed blocks"
+idle 3 0 1 2 3
+pass "4 validators started; no empty blocks while idle (height $(height 0))"
 
 # A transaction submitted to node 1 is committed on all four.
-python3 - "$T" "$(url 1)" <<'PY' || fail "tx not committed"
-import sys, pyclient as pc
-t, url = sys.argv[1], sys.argv[2]
-admin = bytes.fromhex(open(t + "/admin.sec").read())
-A = pc.pubkey(admin)
-raw = pc.tx(pc.tx_body("esg-net-1", 1, A, pc.add_account(pc.pubkey(pc.new_secret()), [2])), [admin])
-st, body = pc.Node(url).submit(raw, wait=True)
-assert st in (200, 201, 202), (st, body)
-open(t + "/txh", "w").write(str(body.get("height", 0)))
-PY
-txh=$(cat "$T/txh")
+txh=$(tx_commit 1)
 ((txh > 0)) || fail "no commit height for the tx"
 wait_all "$txh" 0 1 2 3
 same_chain "$txh" 0 1 2 3
 pass "tx submitted to node 1 committed at height $txh; same chain on all four"
+metrics_ok 0
+metrics_ok 2
+pass "consensus, p2p and sync metrics present; heights match /v1/status"
 
 kill -9 "${PIDS[3]}"
 wait "${PIDS[3]}" 2>/dev/null || true
