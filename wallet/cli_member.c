@@ -139,16 +139,24 @@ static int build_reinstate_member(esgw_cli *cli, const esgw_args *a, esg_pb_tx_b
     return 0;
 }
 
+/* Accredit and RevokeAccreditation carry the same fields. */
+static int fill_accreditation(esgw_cli *cli, const esgw_args *a, char **member,
+                              char ***categories, size_t *n_categories) {
+    int rc = esgw_cli__list(cli, categories, n_categories, "--categories",
+                            esgw_cli__opt(a, "categories"));
+    if (rc == 0)
+        *member = str(a, "member");
+    return rc;
+}
+
 static int build_accredit(esgw_cli *cli, const esgw_args *a, esg_pb_tx_body *body) {
     esg_pb_proposal *p = new_proposal(cli, a, body);
     esg_pb_accredit *m = NEW_MSG(cli, esg_pb_accredit, ESG_PB_ACCREDIT_INIT);
     if (!p || !m)
         return ESG_ERR_NOMEM;
-    int rc = esgw_cli__list(cli, &m->categories, &m->n_categories, "--categories",
-                            esgw_cli__opt(a, "categories"));
+    int rc = fill_accreditation(cli, a, &m->member, &m->categories, &m->n_categories);
     if (rc)
         return rc;
-    m->member = str(a, "member");
     p->change_case = ESG_PROPOSAL_ACCREDIT;
     p->accredit = m;
     return 0;
@@ -160,11 +168,9 @@ static int build_revoke_accreditation(esgw_cli *cli, const esgw_args *a, esg_pb_
         NEW_MSG(cli, esg_pb_revoke_accreditation, ESG_PB_REVOKE_ACCREDITATION_INIT);
     if (!p || !m)
         return ESG_ERR_NOMEM;
-    int rc = esgw_cli__list(cli, &m->categories, &m->n_categories, "--categories",
-                            esgw_cli__opt(a, "categories"));
+    int rc = fill_accreditation(cli, a, &m->member, &m->categories, &m->n_categories);
     if (rc)
         return rc;
-    m->member = str(a, "member");
     p->change_case = ESG_PROPOSAL_REVOKE_ACCREDITATION;
     p->revoke_accreditation = m;
     return 0;
