@@ -7,63 +7,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bond_fixture.h"
 #include "contracts/impact.h"
-#include "fixture.h"
 #include "ledger/error.h"
 
-#define CA "city-a"
-#define CB "city-b"
-#define CC "city-c"
-#define INV1 "inv-1"
-#define INV2 "inv-2"
 #define INV3 "inv-3"
 #define V1 "ver-1"
 #define V2 "ver-2"
 #define V3 "ver-3"
 #define VW "ver-w"
-#define AGENT "agent-x"
 #define GHG "ghg_avoided_tco2e"
 #define WATER "water_saved_m3"
 
-static const uint8_t H32[32] = {0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab,
-                                0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab,
-                                0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab,
-                                0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab};
 static const uint8_t S32[32] = {0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e,
                                 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e,
                                 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e,
                                 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e};
 static const uint8_t NOPE[32] = {1, 2, 3};
-
-/* ---------------------------------------------------------- assertions */
-
-/* Runs `call` (a submission signed by `k`) and asserts it was rejected
- * with `code`, leaving the chain where it was: no block, same app hash,
- * the signer's nonce not spent. */
-#define REJECTS(f, k, code, call)                                                  \
-    do {                                                                           \
-        esg_hash h0_ = fx_app_hash(f);                                             \
-        uint64_t height0_ = fx_height(f), nonce0_ = fx_nonce(f, &(k)->pk);          \
-        int rc_ = (call);                                                          \
-        ck_assert_msg(rc_ == (code), "line %d: got %s ('%s'), want %s", __LINE__,   \
-                      esg_err_name(rc_), (f)->msg, esg_err_name(code));            \
-        esg_hash h1_ = fx_app_hash(f);                                             \
-        ck_assert_msg(esg_hash_eq(&h0_, &h1_), "line %d: state changed", __LINE__);  \
-        ck_assert_uint_eq(fx_height(f), height0_);                                 \
-        ck_assert_uint_eq(fx_nonce(f, &(k)->pk), nonce0_);                         \
-    } while (0)
-
-#define OK(f, call)                                                                \
-    do {                                                                           \
-        int rc_ = (call);                                                          \
-        ck_assert_msg(rc_ == 0, "line %d: %s: %s", __LINE__, esg_err_name(rc_),     \
-                      (f)->msg);                                                   \
-    } while (0)
-
-static void assert_msg_has(fx *f, const char *needle) {
-    ck_assert_msg(strstr(f->msg, needle) != NULL, "message '%s' lacks '%s'", f->msg,
-                  needle);
-}
 
 /* ------------------------------------------------------- tx builders */
 
@@ -71,104 +31,24 @@ static void assert_msg_has(fx *f, const char *needle) {
  * each), projects PA-1 and PA-2 (city-a), PB-1 (city-b), PC-1 (city-c),
  * annual coupons from 2026-01-15; one_city: city-a alone, PA-1 and PA-2. */
 static int issue(fx *f, const char *id, bool one_city, uint64_t face, uint64_t units) {
-    esg_pb_co_issuer ca = ESG_PB_CO_ISSUER_INIT, cb = ESG_PB_CO_ISSUER_INIT,
-                     cc = ESG_PB_CO_ISSUER_INIT;
-    ca.member = CA;
-    ca.share_bps = one_city ? 10000 : 3334;
-    cb.member = CB;
-    cb.share_bps = 3333;
-    cc.member = CC;
-    cc.share_bps = 3333;
-    esg_pb_co_issuer *cos[] = {&ca, &cb, &cc};
-    esg_pb_project p[4] = {ESG_PB_PROJECT_INIT, ESG_PB_PROJECT_INIT, ESG_PB_PROJECT_INIT,
-                           ESG_PB_PROJECT_INIT};
-    const char *ids[4] = {"PA-1", "PA-2", "PB-1", "PC-1"}, *cities[4] = {CA, CA, CB, CC};
-    esg_pb_project *projs[4];
-    for (int i = 0; i < 4; i++) {
-        p[i].id = (char *)ids[i];
-        p[i].city = (char *)cities[i];
-        p[i].name = "Project";
-        p[i].eu_objective = ESG_EU_OBJECTIVE_CCM;
-        p[i].budget = 100000;
-        projs[i] = &p[i];
-    }
-    esg_pb_instrument_spec s = ESG_PB_INSTRUMENT_SPEC_INIT;
-    s.id = (char *)id;
-    s.kind = ESG_INSTRUMENT_GREEN_BOND;
-    s.name = "Joint Green Bond";
-    s.currency = "EUR";
-    s.face_value = face;
-    s.units = units;
-    s.coupon_bps = 300;
-    s.coupon_frequency_months = 12;
-    s.issue_date = "2026-01-15";
-    s.maturity_date = "2028-01-15";
-    s.co_issuers = cos;
-    s.n_co_issuers = one_city ? 1 : 3;
-    s.paying_agent = AGENT;
-    s.projects = projs;
-    s.n_projects = one_city ? 2 : 4;
-    esg_pb_issue_instrument ii = ESG_PB_ISSUE_INSTRUMENT_INIT;
-    ii.spec = &s;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_ISSUE_INSTRUMENT;
-    b.issue_instrument = &ii;
-    if (one_city)
-        return fx_submit(f, &b, fx_admin(f, CA));
-    return fx_submit(f, &b, fx_admin(f, CA), fx_admin(f, CB), fx_admin(f, CC));
+    static const uint64_t budgets[4] = {100000, 100000, 100000, 100000};
+    return bf_issue_abc(f, id, one_city, face, units, "2028-01-15", budgets);
 }
 
 static int subscribe(fx *f, const char *who, const char *id, uint64_t units) {
-    esg_pb_subscribe s = ESG_PB_SUBSCRIBE_INIT;
-    s.instrument = (char *)id;
-    s.units = units;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_SUBSCRIBE;
-    b.subscribe = &s;
-    return fx_submit(f, &b, fx_admin(f, who));
+    return bf_subscribe(f, fx_admin(f, who), id, units);
 }
 
 static int close_offering(fx *f, const char *id) {
-    esg_pb_close_offering c = ESG_PB_CLOSE_OFFERING_INIT;
-    c.instrument = (char *)id;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_CLOSE_OFFERING;
-    b.close_offering = &c;
-    return fx_submit(f, &b, fx_admin(f, CA));
+    return bf_close_offering(f, fx_admin(f, CA), id);
 }
 
 static int transfer(fx *f, const char *from, const char *id, const char *to, uint64_t units) {
-    esg_pb_transfer t = ESG_PB_TRANSFER_INIT;
-    t.instrument = (char *)id;
-    t.to_member = (char *)to;
-    t.units = units;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_TRANSFER;
-    b.transfer = &t;
-    return fx_submit(f, &b, fx_admin(f, from));
-}
-
-static int record_payment(fx *f, const char *id, int kind, const char *due) {
-    esg_pb_record_payment rp = ESG_PB_RECORD_PAYMENT_INIT;
-    rp.instrument = (char *)id;
-    rp.kind = kind;
-    rp.due_date = (char *)due;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_RECORD_PAYMENT;
-    b.record_payment = &rp;
-    return fx_submit(f, &b, fx_admin(f, AGENT));
+    return bf_transfer(f, fx_admin(f, from), id, to, units);
 }
 
 static int add_account(fx *f, const fx_key *admin, const fx_key *k, esg_pb_role role) {
-    esg_pb_role roles[] = {role};
-    esg_pb_add_account aa = ESG_PB_ADD_ACCOUNT_INIT;
-    aa.pubkey = esg_pb_bin(k->pk.b, 32);
-    aa.roles = roles;
-    aa.n_roles = 1;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_ADD_ACCOUNT;
-    b.add_account = &aa;
-    return fx_submit(f, &b, admin);
+    return bf_add_account(f, admin, &k->pk, role);
 }
 
 /* A ReportImpact, from defaults the tests change field by field. */
@@ -185,7 +65,7 @@ typedef struct rep {
 static rep rep_of(const char *project, const char *kpi, int64_t value, const char *start,
                   const char *end) {
     rep r = {"GB-1", project, kpi, value, start, end, "GHG Protocol for Cities",
-             "https://example.org/evidence.pdf", "", H32, 32, NULL, 0};
+             "https://example.org/evidence.pdf", "", bf_h32, 32, NULL, 0};
     return r;
 }
 
@@ -267,23 +147,6 @@ static int dispute_raw(fx *f, const fx_key *k, const void *id, size_t idlen,
 
 /* ------------------------------------------------------------ readers */
 
-typedef struct view {
-    MDB_txn *txn;
-    esg_state *st;
-} view;
-
-static view view_open(fx *f) {
-    view v;
-    ck_assert_int_eq(esg_store_read_begin(f->store, &v.txn), 0);
-    ck_assert_int_eq(esg_state_open(&v.st, f->store, v.txn, false), 0);
-    return v;
-}
-
-static void view_close(view *v) {
-    esg_state_free(v->st);
-    esg_store_read_end(v->txn);
-}
-
 static esg_pb_report *report_rec(fx *f, const esg_hash *id) {
     return fx_get(f, ESG_T_REPORTS, id->b, 32, ESG_PB_REPORT_DESC);
 }
@@ -300,11 +163,11 @@ static bool same_id(const esg_pb_bytes *b, const esg_hash *h) {
 static int64_t counted(fx *f, const esg_hash *id) {
     esg_pb_report *r = report_rec(f, id);
     ck_assert_ptr_nonnull(r);
-    view v = view_open(f);
+    bf_view v = bf_view_open(f);
     bool counts = true;
     int64_t value = 42;
     ck_assert_int_eq(esg_impact_report_counted(v.st, r, &counts, &value), 0);
-    view_close(&v);
+    bf_view_close(&v);
     esg_pb_free(r);
     if (!counts) {
         ck_assert_int_eq(value, 0);
@@ -313,22 +176,16 @@ static int64_t counted(fx *f, const esg_hash *id) {
     return value;
 }
 
-static int32_t day(const char *date) {
-    int32_t d;
-    ck_assert_int_eq(esg_date_parse(date, &d), 0);
-    return d;
-}
-
 /* esg_impact_sum over (after, until] (NULL: unbounded), asserted to
  * succeed; *n the number of reports counted. */
 static int64_t sum(fx *f, const char *id, const char *kpi, const char *after,
                    const char *until, size_t *n) {
-    view v = view_open(f);
+    bf_view v = bf_view_open(f);
     int64_t s = 42;
     size_t cnt = 42;
-    int rc = esg_impact_sum(v.st, id, kpi, after ? day(after) : INT32_MIN,
-                            until ? day(until) : INT32_MAX, &s, &cnt);
-    view_close(&v);
+    int rc = esg_impact_sum(v.st, id, kpi, after ? bf_day(after) : INT32_MIN,
+                            until ? bf_day(until) : INT32_MAX, &s, &cnt);
+    bf_view_close(&v);
     ck_assert_int_eq(rc, 0);
     if (n)
         *n = cnt;
@@ -342,10 +199,10 @@ static int64_t total(fx *f, const char *kpi) {
 /* esg_impact_attributed, asserted to succeed. */
 static int64_t attributed(fx *f, const char *id, const char *kpi, const char *member,
                           uint64_t *units, uint64_t *outstanding) {
-    view v = view_open(f);
+    bf_view v = bf_view_open(f);
     int64_t value = 42;
     int rc = esg_impact_attributed(v.st, id, kpi, member, &value, units, outstanding);
-    view_close(&v);
+    bf_view_close(&v);
     ck_assert_msg(rc == 0, "attributed: %s", esg_err_name(rc));
     return value;
 }
@@ -362,11 +219,11 @@ static bool slot_holds(fx *f, const char *slot_suffix_project, const char *kpi,
         if (i < 4)
             key[n++] = 0;
     }
-    view v = view_open(f);
+    bf_view v = bf_view_open(f);
     MDB_val val;
     int rc = esg_state_get(v.st, ESG_T_REPORT_SLOTS, key, n, &val);
     bool same = rc == 0 && val.mv_size == 32 && memcmp(val.mv_data, id->b, 32) == 0;
-    view_close(&v);
+    bf_view_close(&v);
     ck_assert(rc == 0 || rc == ESG_ERR_NOT_FOUND);
     return same;
 }
@@ -380,13 +237,6 @@ static bool indexed(fx *f, const char *instrument, const esg_hash *id) {
     return fx_has(f, ESG_T_INSTRUMENT_REPORTS, key, n + 33);
 }
 
-/* Sets the next block's time to 00:00 UTC of `date`. */
-static void time_to(fx *f, const char *date) {
-    uint64_t ms = (uint64_t)day(date) * 86400000u;
-    ck_assert_uint_ge(ms, f->time_ms + 1000);
-    f->time_ms = ms - 1000; /* fx_produce adds a second */
-}
-
 /* ------------------------------------------------------------- setup */
 
 /* Three cities, three investors, verifiers ver-1 (climate, energy), ver-2
@@ -394,12 +244,7 @@ static void time_to(fx *f, const char *date) {
  * 1000, 10 units), inv-1 holding 5 and inv-2 2, offering closed: 7 units
  * outstanding. */
 static fx *consortium(void) {
-    fx *f = fx_new();
-    fx_add_member(f, CA, ESG_MEMBER_CITY, "City A");
-    fx_add_member(f, CB, ESG_MEMBER_CITY, "City B");
-    fx_add_member(f, CC, ESG_MEMBER_CITY, "City C");
-    fx_add_member(f, INV1, ESG_MEMBER_INVESTOR, "Investor 1");
-    fx_add_member(f, INV2, ESG_MEMBER_INVESTOR, "Investor 2");
+    fx *f = bf_abc_new();
     fx_add_member(f, INV3, ESG_MEMBER_INVESTOR, "Investor 3");
     fx_add_member(f, V1, ESG_MEMBER_VERIFIER, "Verifier 1");
     fx_add_member(f, V2, ESG_MEMBER_VERIFIER, "Verifier 2");
@@ -445,7 +290,7 @@ START_TEST(test_report) {
     ck_assert_str_eq(rec->report->period_end, "2025-12-31");
     ck_assert_str_eq(rec->report->methodology, "GHG Protocol for Cities");
     ck_assert_str_eq(rec->report->evidence_uri, "https://example.org/evidence.pdf");
-    ck_assert_mem_eq(rec->report->evidence_sha256.data, H32, 32);
+    ck_assert_mem_eq(rec->report->evidence_sha256.data, bf_h32, 32);
     esg_pb_free(rec);
     ck_assert(slot_holds(f, "PA-1", GHG, "2025-01-01", "2025-12-31", &r1));
     ck_assert(indexed(f, "GB-1", &r1));
@@ -453,7 +298,7 @@ START_TEST(test_report) {
     /* The same slot again: it must name the live report, with a reason. */
     r.value = 1300000;
     REJECTS(f, ka, ESG_ERR_DUPLICATE_REPORT, report(f, ka, &r));
-    assert_msg_has(f, esg_hash_hex(&r1).s);
+    bf_assert_msg_has(f, esg_hash_hex(&r1).s);
     r.sup = NOPE;
     r.suplen = 32;
     REJECTS(f, ka, ESG_ERR_BAD_SUPERSEDES, report(f, ka, &r));
@@ -482,7 +327,7 @@ START_TEST(test_report) {
 
     /* Only the live report can be superseded. */
     REJECTS(f, ka, ESG_ERR_BAD_SUPERSEDES, report(f, ka, &r)); /* names r1 */
-    assert_msg_has(f, esg_hash_hex(&r2).s);
+    bf_assert_msg_has(f, esg_hash_hex(&r2).s);
     r.sup = r2.b;
     r.value = 1310000;
     esg_hash r3 = report_ok(f, &r);
@@ -498,7 +343,7 @@ START_TEST(test_report) {
     o.suplen = 32;
     o.reason = "x";
     REJECTS(f, ka, ESG_ERR_BAD_SUPERSEDES, report(f, ka, &o));
-    assert_msg_has(f, "no live report");
+    bf_assert_msg_has(f, "no live report");
     o.sup = NULL;
     o.suplen = 0;
     o.reason = ""; /* value 0 is a value */
@@ -547,9 +392,9 @@ START_TEST(test_report_rejections) {
     fx_key adm = fx_key_new();
     OK(f, add_account(f, ka, &adm, ESG_ROLE_ADMIN));
     REJECTS(f, &adm, ESG_ERR_UNAUTHORIZED, report(f, &adm, &r));
-    assert_msg_has(f, "lacks role OFFICER");
+    bf_assert_msg_has(f, "lacks role OFFICER");
     REJECTS(f, kb, ESG_ERR_NOT_PROJECT_CITY, report(f, kb, &r));
-    assert_msg_has(f, "belongs to 'city-a', not 'city-b'");
+    bf_assert_msg_has(f, "belongs to 'city-a', not 'city-b'");
     REJECTS(f, fx_admin(f, INV1), ESG_ERR_NOT_PROJECT_CITY, report(f, fx_admin(f, INV1), &r));
     REJECTS(f, fx_admin(f, V1), ESG_ERR_NOT_PROJECT_CITY, report(f, fx_admin(f, V1), &r));
 
@@ -642,8 +487,6 @@ END_TEST
 
 /* -------------------------------------------------------- attestations */
 
-/* -------------------------------------------------------- attestations */
-
 START_TEST(test_attest) {
     fx *f = consortium();
     const fx_key *k1 = fx_admin(f, V1), *kw = fx_admin(f, VW);
@@ -670,7 +513,7 @@ START_TEST(test_attest) {
 
     /* One live attestation per verifier member, whichever officer signs. */
     REJECTS(f, k1, ESG_ERR_ALREADY_ATTESTED, attest(f, V1, &r1, ESG_OPINION_QUALIFIED, 1));
-    assert_msg_has(f, esg_hash_hex(&a1).s);
+    bf_assert_msg_has(f, esg_hash_hex(&a1).s);
     fx_key off = fx_key_new();
     OK(f, add_account(f, k1, &off, ESG_ROLE_OFFICER));
     REJECTS(f, &off, ESG_ERR_ALREADY_ATTESTED,
@@ -686,7 +529,7 @@ START_TEST(test_attest) {
      * water report and not a climate one; ver-1 (climate, energy) the
      * reverse. */
     REJECTS(f, kw, ESG_ERR_NOT_ACCREDITED, attest(f, VW, &r1, ESG_OPINION_CONFIRMED, 1));
-    assert_msg_has(f, "'ver-w' is not accredited for 'climate'");
+    bf_assert_msg_has(f, "'ver-w' is not accredited for 'climate'");
     rep w = rep_of("PB-1", WATER, 900, "2025-01-01", "2025-12-31");
     esg_hash rw = report_ok(f, &w);
     REJECTS(f, k1, ESG_ERR_NOT_ACCREDITED, attest(f, V1, &rw, ESG_OPINION_CONFIRMED, 1));
@@ -700,7 +543,7 @@ START_TEST(test_attest) {
     esg_hash r2 = report_ok(f, &r);
     REJECTS(f, fx_admin(f, V3), ESG_ERR_REPORT_SUPERSEDED,
             attest(f, V3, &r1, ESG_OPINION_CONFIRMED, 1));
-    assert_msg_has(f, esg_hash_hex(&r2).s);
+    bf_assert_msg_has(f, esg_hash_hex(&r2).s);
     attest_ok(f, V1, &r2, ESG_OPINION_CONFIRMED, 1);
     fx_replay_check(f);
     fx_free(f);
@@ -716,14 +559,14 @@ START_TEST(test_attest_rejections) {
     /* Who: an OFFICER of a VERIFIER member. */
     REJECTS(f, ka, ESG_ERR_UNAUTHORIZED,
             attest_raw(f, ka, r1.b, 32, ESG_OPINION_CONFIRMED, 1, S32, 32));
-    assert_msg_has(f, "not a VERIFIER");
+    bf_assert_msg_has(f, "not a VERIFIER");
     REJECTS(f, fx_admin(f, INV1), ESG_ERR_UNAUTHORIZED,
             attest_raw(f, fx_admin(f, INV1), r1.b, 32, ESG_OPINION_CONFIRMED, 1, S32, 32));
     fx_key adm = fx_key_new();
     OK(f, add_account(f, k1, &adm, ESG_ROLE_ADMIN));
     REJECTS(f, &adm, ESG_ERR_UNAUTHORIZED,
             attest_raw(f, &adm, r1.b, 32, ESG_OPINION_CONFIRMED, 1, S32, 32));
-    assert_msg_has(f, "lacks role OFFICER");
+    bf_assert_msg_has(f, "lacks role OFFICER");
 
     /* The report. */
     REJECTS(f, k1, ESG_ERR_UNKNOWN_REPORT,
@@ -760,7 +603,7 @@ START_TEST(test_revoke) {
 
     /* Who: an OFFICER of the verifier that attested. */
     REJECTS(f, k2, ESG_ERR_NOT_ATTESTER, revoke(f, V2, &a1, "not mine"));
-    assert_msg_has(f, "made by 'ver-1', not 'ver-2'");
+    bf_assert_msg_has(f, "made by 'ver-1', not 'ver-2'");
     REJECTS(f, fx_admin(f, CA), ESG_ERR_NOT_ATTESTER, revoke(f, CA, &a1, "not mine"));
     fx_key adm = fx_key_new();
     OK(f, add_account(f, k1, &adm, ESG_ROLE_ADMIN));
@@ -789,7 +632,7 @@ START_TEST(test_revoke) {
     esg_pb_free(a);
 
     REJECTS(f, k1, ESG_ERR_ATTESTATION_REVOKED, revoke(f, V1, &a1, "again"));
-    assert_msg_has(f, "revoked at height");
+    bf_assert_msg_has(f, "revoked at height");
 
     /* Then the verifier may attest again. */
     esg_hash a2 = attest_ok(f, V1, &r1, ESG_OPINION_QUALIFIED, 1190000);
@@ -813,7 +656,7 @@ START_TEST(test_dispute) {
 
     /* Who: an OFFICER of a member holding units now. */
     REJECTS(f, ki3, ESG_ERR_NOT_HOLDER, dispute_raw(f, ki3, r1.b, 32, "doubt"));
-    assert_msg_has(f, "'inv-3' holds no units of 'GB-1'");
+    bf_assert_msg_has(f, "'inv-3' holds no units of 'GB-1'");
     REJECTS(f, fx_admin(f, CA), ESG_ERR_NOT_HOLDER,
             dispute_raw(f, fx_admin(f, CA), r1.b, 32, "doubt"));
     fx_key adm = fx_key_new();
@@ -1044,12 +887,12 @@ START_TEST(test_attributed) {
     ck_assert_int_eq(attributed(f, "GB-2", GHG, INV1, &u, &out), 0);
     ck_assert_uint_eq(u, 0);
     ck_assert_uint_eq(out, 0);
-    view v = view_open(f);
+    bf_view v = bf_view_open(f);
     int64_t val = 42;
     ck_assert_int_eq(esg_impact_attributed(v.st, "GB-9", GHG, INV1, &val, NULL, NULL),
                      ESG_ERR_UNKNOWN_INSTRUMENT);
     ck_assert_int_eq(val, 0);
-    view_close(&v);
+    bf_view_close(&v);
     fx_replay_check(f);
     fx_free(f);
 }
@@ -1065,14 +908,14 @@ START_TEST(test_attributed_after_redemption) {
     /* Coupon 1 on 2027-01-15; then inv-2 sells its 2 to inv-3 (inv-3 3);
      * the final coupon 2028-01-15 snapshots inv-1 4, inv-3 3 (inv-2 0);
      * after it inv-1 passes 1 unit to inv-2, which the snapshot ignores. */
-    time_to(f, "2027-01-15");
-    OK(f, record_payment(f, "GB-1", ESG_PAYMENT_COUPON, "2027-01-15"));
+    bf_time_to(f, "2027-01-15");
+    OK(f, bf_record_payment(f, "GB-1", ESG_PAYMENT_COUPON, "2027-01-15"));
     OK(f, transfer(f, INV2, "GB-1", INV3, 2));
-    time_to(f, "2028-01-15");
-    OK(f, record_payment(f, "GB-1", ESG_PAYMENT_COUPON, "2028-01-15"));
+    bf_time_to(f, "2028-01-15");
+    OK(f, bf_record_payment(f, "GB-1", ESG_PAYMENT_COUPON, "2028-01-15"));
     OK(f, transfer(f, INV1, "GB-1", INV2, 1));
     ck_assert_int_eq(attributed(f, "GB-1", GHG, INV2, NULL, NULL), 142857); /* 1/7 now */
-    OK(f, record_payment(f, "GB-1", ESG_PAYMENT_REDEMPTION, "2028-01-15"));
+    OK(f, bf_record_payment(f, "GB-1", ESG_PAYMENT_REDEMPTION, "2028-01-15"));
 
     /* MATURED: units at the last coupon, of 7.
      * inv-1: 4 -> 4000004 / 7 = 571429.14 -> 571.429
@@ -1124,7 +967,7 @@ START_TEST(test_attributed_large) {
     r2.instrument = "GB-4";
     esg_hash rb = report_ok(f, &r2);
     attest_ok(f, V1, &rb, ESG_OPINION_CONFIRMED, INT64_C(9000000000000000000));
-    view v = view_open(f);
+    bf_view v = bf_view_open(f);
     int64_t s = 42, val = 42;
     size_t n = 42;
     ck_assert_int_eq(esg_impact_sum(v.st, "GB-4", GHG, INT32_MIN, INT32_MAX, &s, &n),
@@ -1133,12 +976,11 @@ START_TEST(test_attributed_large) {
     ck_assert_int_eq(esg_impact_attributed(v.st, "GB-4", GHG, INV1, &val, NULL, NULL),
                      ESG_ERR_OVERFLOW);
     ck_assert_int_eq(val, 0);
-    view_close(&v);
+    bf_view_close(&v);
     fx_replay_check(f);
     fx_free(f);
 }
 END_TEST
-
 
 Suite *suite_impact(void) {
     Suite *s = suite_create("impact");

@@ -8,221 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bond_fixture.h"
 #include "contracts/instrument.h"
-#include "fixture.h"
 #include "ledger/error.h"
 
-#define HER "city-heraklion"
-#define KAV "city-kavala"
-#define THE "city-thessaloniki"
-#define TRI "city-trikala"
-#define INV_A "fund-a"
-#define INV_B "fund-b"
-#define INV_C "fund-c"
-#define VER "verifier-a"
-#define AGENT "agent-x"
-#define AGENT2 "agent-y"
-
-/* Four cities, three investors, a verifier, two paying agents. */
-static fx *consortium(void) {
-    fx *f = fx_new();
-    fx_add_member(f, HER, ESG_MEMBER_CITY, "Heraklion");
-    fx_add_member(f, KAV, ESG_MEMBER_CITY, "Kavala");
-    fx_add_member(f, THE, ESG_MEMBER_CITY, "Thessaloniki");
-    fx_add_member(f, TRI, ESG_MEMBER_CITY, "Trikala");
-    fx_add_member(f, INV_A, ESG_MEMBER_INVESTOR, "Fund A");
-    fx_add_member(f, INV_B, ESG_MEMBER_INVESTOR, "Fund B");
-    fx_add_member(f, INV_C, ESG_MEMBER_INVESTOR, "Fund C");
-    fx_add_member(f, VER, ESG_MEMBER_VERIFIER, "Verifier A");
-    fx_add_member(f, AGENT, ESG_MEMBER_PAYING_AGENT, "Agent X");
-    fx_add_member(f, AGENT2, ESG_MEMBER_PAYING_AGENT, "Agent Y");
-    ck_assert_int_eq(esg_genesis_add_accreditation(f->g, VER, "climate"), 0);
-    fx_start(f);
-    return f;
-}
-
-/* ------------------------------------------------------------ assertions */
-
-/* Runs `call` (a submission signed by `k`) and asserts it was rejected
- * with `code`, leaving the chain where it was: no block, same app hash,
- * the signer's nonce not spent. */
-#define REJECTS(f, k, code, call)                                                  \
-    do {                                                                           \
-        esg_hash h0_ = fx_app_hash(f);                                             \
-        uint64_t height0_ = fx_height(f), nonce0_ = fx_nonce(f, &(k)->pk);          \
-        int rc_ = (call);                                                          \
-        ck_assert_msg(rc_ == (code), "line %d: got %s ('%s'), want %s", __LINE__,   \
-                      esg_err_name(rc_), (f)->msg, esg_err_name(code));            \
-        esg_hash h1_ = fx_app_hash(f);                                             \
-        ck_assert_msg(esg_hash_eq(&h0_, &h1_), "line %d: state changed", __LINE__);  \
-        ck_assert_uint_eq(fx_height(f), height0_);                                 \
-        ck_assert_uint_eq(fx_nonce(f, &(k)->pk), nonce0_);                         \
-    } while (0)
-
-#define OK(f, call)                                                                \
-    do {                                                                           \
-        int rc_ = (call);                                                          \
-        ck_assert_msg(rc_ == 0, "line %d: %s: %s", __LINE__, esg_err_name(rc_),     \
-                      (f)->msg);                                                   \
-    } while (0)
-
-static void assert_msg_has(fx *f, const char *needle) {
-    ck_assert_msg(strstr(f->msg, needle) != NULL, "message '%s' lacks '%s'", f->msg,
-                  needle);
-}
-
-/* ---------------------------------------------------------- spec builder */
-
-#define SB_MAX 128
-
-/* A spec with its arrays, built in place (it points into itself: never
- * copy one). */
-typedef struct spec_b {
-    esg_pb_instrument_spec s;
-    esg_pb_co_issuer ci[SB_MAX];
-    esg_pb_co_issuer *cip[SB_MAX];
-    esg_pb_project pr[SB_MAX];
-    esg_pb_project *prp[SB_MAX];
-    uint32_t sdgs[SB_MAX][20];
-    esg_pb_kpi_target kt[SB_MAX];
-    esg_pb_kpi_target *ktp[SB_MAX];
-    char names[SB_MAX][48];
-    uint8_t fw[33], er[33];
-} spec_b;
-
-static void sb_co_issuer(spec_b *b, const char *member, uint32_t share) {
-    size_t i = b->s.n_co_issuers++;
-    esg_pb_co_issuer init = ESG_PB_CO_ISSUER_INIT;
-    b->ci[i] = init;
-    b->ci[i].member = (char *)member;
-    b->ci[i].share_bps = share;
-    b->cip[i] = &b->ci[i];
-    b->s.co_issuers = b->cip;
-}
-
-static esg_pb_project *sb_project(spec_b *b, const char *id, const char *city) {
-    size_t i = b->s.n_projects++;
-    esg_pb_project init = ESG_PB_PROJECT_INIT;
-    b->pr[i] = init;
-    b->pr[i].id = (char *)id;
-    b->pr[i].city = (char *)city;
-    b->pr[i].name = "Rooftop solar";
-    b->pr[i].eu_objective = ESG_EU_OBJECTIVE_CCM;
-    b->sdgs[i][0] = 7;
-    b->sdgs[i][1] = 11;
-    b->pr[i].sdgs = b->sdgs[i];
-    b->pr[i].n_sdgs = 2;
-    b->pr[i].budget = 20000000;
-    b->prp[i] = &b->pr[i];
-    b->s.projects = b->prp;
-    return &b->pr[i];
-}
-
-static esg_pb_kpi_target *sb_target(spec_b *b, const char *kpi, int64_t target,
-                                    const char *obs, uint32_t step) {
-    size_t i = b->s.n_kpi_targets++;
-    esg_pb_kpi_target init = ESG_PB_KPI_TARGET_INIT;
-    b->kt[i] = init;
-    b->kt[i].kpi = (char *)kpi;
-    b->kt[i].target = target;
-    b->kt[i].observation_date = (char *)obs;
-    b->kt[i].step_up_bps = step;
-    b->ktp[i] = &b->kt[i];
-    b->s.kpi_targets = b->ktp;
-    return &b->kt[i];
-}
-
-/* The design's example: a joint green bond of Heraklion (lead, 50 %),
- * Kavala (30 %) and Thessaloniki (20 %), a project in each city. */
-static void sb_init(spec_b *b, const char *id) {
-    memset(b, 0, sizeof *b);
-    esg_pb_instrument_spec init = ESG_PB_INSTRUMENT_SPEC_INIT;
-    b->s = init;
-    b->s.id = (char *)id;
-    b->s.kind = ESG_INSTRUMENT_GREEN_BOND;
-    b->s.name = "Joint green bond of three cities";
-    b->s.currency = "EUR";
-    b->s.face_value = 100000;
-    b->s.units = 5000;
-    b->s.coupon_bps = 125;
-    b->s.coupon_frequency_months = 12;
-    b->s.issue_date = "2024-03-01";
-    b->s.maturity_date = "2027-03-01";
-    sb_co_issuer(b, HER, 5000);
-    sb_co_issuer(b, KAV, 3000);
-    sb_co_issuer(b, THE, 2000);
-    b->s.paying_agent = AGENT;
-    sb_project(b, "H-SOLAR", HER);
-    sb_project(b, "K-TRAM", KAV);
-    sb_project(b, "T-WATER", THE);
-    memset(b->fw, 0xf1, sizeof b->fw);
-    memset(b->er, 0xe2, sizeof b->er);
-    b->s.framework_sha256 = esg_pb_bin(b->fw, 32);
-    b->s.external_review_sha256 = esg_pb_bin(b->er, 32);
-}
-
 /* ------------------------------------------------------------ tx helpers */
-
-static int issue_keys(fx *f, const esg_pb_instrument_spec *s, const fx_key *const *keys,
-                      size_t n) {
-    esg_pb_issue_instrument ii = ESG_PB_ISSUE_INSTRUMENT_INIT;
-    ii.spec = (esg_pb_instrument_spec *)s;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_ISSUE_INSTRUMENT;
-    b.issue_instrument = &ii;
-    return fx_submit_keys(f, &b, 0, keys, n);
-}
-
-#define issue(f, s, ...)                                                       \
-    issue_keys((f), (s), (const fx_key *const[]){__VA_ARGS__},                 \
-               sizeof((const fx_key *const[]){__VA_ARGS__}) / sizeof(const fx_key *))
-
-/* Issued by Heraklion's admin, co-signed by Kavala's and Thessaloniki's. */
-static int issue3(fx *f, const esg_pb_instrument_spec *s) {
-    return issue(f, s, fx_admin(f, HER), fx_admin(f, KAV), fx_admin(f, THE));
-}
-
-static int subscribe(fx *f, const fx_key *k, const char *instrument, uint64_t units) {
-    esg_pb_subscribe s = ESG_PB_SUBSCRIBE_INIT;
-    s.instrument = (char *)instrument;
-    s.units = units;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_SUBSCRIBE;
-    b.subscribe = &s;
-    return fx_submit(f, &b, k);
-}
-
-static int close_offering(fx *f, const fx_key *k, const char *instrument) {
-    esg_pb_close_offering c = ESG_PB_CLOSE_OFFERING_INIT;
-    c.instrument = (char *)instrument;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_CLOSE_OFFERING;
-    b.close_offering = &c;
-    return fx_submit(f, &b, k);
-}
-
-static int transfer(fx *f, const fx_key *k, const char *instrument, const char *to,
-                    uint64_t units) {
-    esg_pb_transfer t = ESG_PB_TRANSFER_INIT;
-    t.instrument = (char *)instrument;
-    t.to_member = (char *)to;
-    t.units = units;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_TRANSFER;
-    b.transfer = &t;
-    return fx_submit(f, &b, k);
-}
-
-static int add_account(fx *f, const fx_key *admin, const esg_pubkey *pk, esg_pb_role role) {
-    esg_pb_add_account aa = ESG_PB_ADD_ACCOUNT_INIT;
-    aa.pubkey = esg_pb_bin(pk->b, 32);
-    aa.roles = &role;
-    aa.n_roles = 1;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_ADD_ACCOUNT;
-    b.add_account = &aa;
-    return fx_submit(f, &b, admin);
-}
 
 static int revoke_account(fx *f, const fx_key *admin, const esg_pubkey *pk) {
     esg_pb_revoke_account ra = ESG_PB_REVOKE_ACCOUNT_INIT;
@@ -263,61 +53,33 @@ static void suspend(fx *f, const char *id) {
     esg_pb_free(m);
 }
 
-/* ------------------------------------------------------------ readers */
-
-static esg_pb_instrument_record *instrument(fx *f, const char *id) {
-    return fx_get(f, ESG_T_INSTRUMENTS, id, strlen(id), ESG_PB_INSTRUMENT_RECORD_DESC);
-}
-
-static esg_pb_holding *holding(fx *f, const char *ins, const char *member) {
-    uint8_t key[96];
-    size_t il = strlen(ins), ml = strlen(member);
-    memcpy(key, ins, il);
-    key[il] = 0;
-    memcpy(key + il + 1, member, ml);
-    return fx_get(f, ESG_T_HOLDINGS, key, il + 1 + ml, ESG_PB_HOLDING_DESC);
-}
-
-static uint64_t units_of(fx *f, const char *ins, const char *member) {
-    esg_pb_holding *h = holding(f, ins, member);
-    uint64_t u = h ? h->units : 0;
-    esg_pb_free(h);
-    return u;
-}
-
-static int32_t day(const char *s) {
-    int32_t d;
-    ck_assert_int_eq(esg_date_parse(s, &d), 0);
-    return d;
-}
-
 /* ------------------------------------------------------------------ tests */
 
 START_TEST(test_dates_and_schedule) {
     char out[11];
     /* Adding months clamps to the month's end. */
-    esg_date_format(esg_date_add_months(day("2024-01-31"), 1), out);
+    esg_date_format(esg_date_add_months(bf_day("2024-01-31"), 1), out);
     ck_assert_str_eq(out, "2024-02-29");
-    esg_date_format(esg_date_add_months(day("2023-01-31"), 1), out);
+    esg_date_format(esg_date_add_months(bf_day("2023-01-31"), 1), out);
     ck_assert_str_eq(out, "2023-02-28");
-    esg_date_format(esg_date_add_months(day("2024-02-29"), 12), out);
+    esg_date_format(esg_date_add_months(bf_day("2024-02-29"), 12), out);
     ck_assert_str_eq(out, "2025-02-28");
-    esg_date_format(esg_date_add_months(day("2024-11-30"), 3), out);
+    esg_date_format(esg_date_add_months(bf_day("2024-11-30"), 3), out);
     ck_assert_str_eq(out, "2025-02-28");
-    esg_date_format(esg_date_add_months(day("1999-12-15"), 0), out);
+    esg_date_format(esg_date_add_months(bf_day("1999-12-15"), 0), out);
     ck_assert_str_eq(out, "1999-12-15");
-    esg_date_format(esg_date_add_months(day("1969-12-31"), 2), out);
+    esg_date_format(esg_date_add_months(bf_day("1969-12-31"), 2), out);
     ck_assert_str_eq(out, "1970-02-28");
     /* ... and so does subtracting. */
-    esg_date_format(esg_date_sub_months(day("2025-03-31"), 1), out);
+    esg_date_format(esg_date_sub_months(bf_day("2025-03-31"), 1), out);
     ck_assert_str_eq(out, "2025-02-28");
-    esg_date_format(esg_date_sub_months(day("2025-12-31"), 12), out);
+    esg_date_format(esg_date_sub_months(bf_day("2025-12-31"), 12), out);
     ck_assert_str_eq(out, "2024-12-31");
-    esg_date_format(esg_date_sub_months(day("2025-02-28"), 12), out);
+    esg_date_format(esg_date_sub_months(bf_day("2025-02-28"), 12), out);
     ck_assert_str_eq(out, "2024-02-28");
-    esg_date_format(esg_date_sub_months(day("2024-02-29"), 12), out);
+    esg_date_format(esg_date_sub_months(bf_day("2024-02-29"), 12), out);
     ck_assert_str_eq(out, "2023-02-28");
-    esg_date_format(esg_date_sub_months(day("1970-01-15"), 1), out);
+    esg_date_format(esg_date_sub_months(bf_day("1970-01-15"), 1), out);
     ck_assert_str_eq(out, "1969-12-15");
 
     /* Semi-annual from an end-of-month date: issue + k x 6 months, so the
@@ -380,13 +142,13 @@ START_TEST(test_dates_and_schedule) {
 END_TEST
 
 START_TEST(test_issue_joint) {
-    fx *f = consortium();
+    fx *f = bf_consortium();
     const fx_key *her = fx_admin(f, HER), *kav = fx_admin(f, KAV), *the = fx_admin(f, THE);
     spec_b b;
     sb_init(&b, "JGB-2026-01");
     uint64_t h = fx_height(f);
     /* Co-signers may sign in any order. */
-    OK(f, issue(f, &b.s, her, the, kav));
+    OK(f, bf_issue(f, &b.s, her, the, kav));
     esg_hash tx = f->last_id;
     ck_assert_uint_eq(fx_height(f), h + 1);
     /* Only the signer pays a nonce. */
@@ -394,7 +156,7 @@ START_TEST(test_issue_joint) {
     ck_assert_uint_eq(fx_nonce(f, &kav->pk), 0);
     ck_assert_uint_eq(fx_nonce(f, &the->pk), 0);
 
-    esg_pb_instrument_record *r = instrument(f, "JGB-2026-01");
+    esg_pb_instrument_record *r = bf_instrument(f, "JGB-2026-01");
     ck_assert_ptr_nonnull(r);
     ck_assert_int_eq(r->status, ESG_INSTRUMENT_STATUS_OFFERING);
     ck_assert_uint_eq(r->units_sold, 0);
@@ -422,13 +184,13 @@ START_TEST(test_issue_joint) {
     esg_pb_free(r);
 
     /* The same id again. */
-    REJECTS(f, her, ESG_ERR_INSTRUMENT_EXISTS, issue3(f, &b.s));
-    assert_msg_has(f, "'JGB-2026-01' already exists");
+    REJECTS(f, her, ESG_ERR_INSTRUMENT_EXISTS, bf_issue3(f, &b.s));
+    bf_assert_msg_has(f, "'JGB-2026-01' already exists");
 
     /* One co-issuer: only its own officer signs. An officer-only account
      * may issue. Empty hashes are allowed. */
     fx_key off = fx_key_new();
-    OK(f, add_account(f, fx_admin(f, TRI), &off.pk, ESG_ROLE_OFFICER));
+    OK(f, bf_add_account(f, fx_admin(f, TRI), &off.pk, ESG_ROLE_OFFICER));
     spec_b one;
     sb_init(&one, "TRI-GB-1");
     one.s.n_co_issuers = 0;
@@ -438,8 +200,8 @@ START_TEST(test_issue_joint) {
     one.s.framework_sha256 = esg_pb_bin(NULL, 0);
     one.s.external_review_sha256 = esg_pb_bin(NULL, 0);
     one.s.coupon_bps = ESG_MAX_COUPON_BPS;
-    OK(f, issue(f, &one.s, &off));
-    r = instrument(f, "TRI-GB-1");
+    OK(f, bf_issue(f, &one.s, &off));
+    r = bf_instrument(f, "TRI-GB-1");
     ck_assert_ptr_nonnull(r);
     ck_assert_uint_eq(r->spec->framework_sha256.len, 0);
     ck_assert_int_eq(r->spec->projects[0]->eu_objective, ESG_EU_OBJECTIVE_BIO);
@@ -453,8 +215,8 @@ START_TEST(test_issue_joint) {
     sb_target(&slb, "ghg_avoided_tco2e", 2000000, "2026-12-31", 25);
     sb_target(&slb, "energy_saved_mwh", 1000, "2024-03-01", 1000); /* on the issue date */
     sb_target(&slb, "beneficiaries", 1000, "2027-03-01", 1);      /* on maturity */
-    OK(f, issue3(f, &slb.s));
-    r = instrument(f, "SLB-1");
+    OK(f, bf_issue3(f, &slb.s));
+    r = bf_instrument(f, "SLB-1");
     ck_assert_uint_eq(r->spec->n_kpi_targets, 4);
     ck_assert_int_eq(r->spec->kpi_targets[0]->target, 1500000);
     esg_pb_free(r);
@@ -464,54 +226,54 @@ START_TEST(test_issue_joint) {
 END_TEST
 
 START_TEST(test_issue_signatures) {
-    fx *f = consortium();
+    fx *f = bf_consortium();
     const fx_key *her = fx_admin(f, HER), *kav = fx_admin(f, KAV), *the = fx_admin(f, THE);
     const fx_key *tri = fx_admin(f, TRI), *inv = fx_admin(f, INV_A);
     fx_key her_admin = fx_key_new(), kav_admin = fx_key_new(), kav_off = fx_key_new();
     fx_key kav_off2 = fx_key_new(), stranger = fx_key_new();
-    OK(f, add_account(f, her, &her_admin.pk, ESG_ROLE_ADMIN));
-    OK(f, add_account(f, kav, &kav_admin.pk, ESG_ROLE_ADMIN));
-    OK(f, add_account(f, kav, &kav_off.pk, ESG_ROLE_OFFICER));
-    OK(f, add_account(f, kav, &kav_off2.pk, ESG_ROLE_OFFICER));
+    OK(f, bf_add_account(f, her, &her_admin.pk, ESG_ROLE_ADMIN));
+    OK(f, bf_add_account(f, kav, &kav_admin.pk, ESG_ROLE_ADMIN));
+    OK(f, bf_add_account(f, kav, &kav_off.pk, ESG_ROLE_OFFICER));
+    OK(f, bf_add_account(f, kav, &kav_off2.pk, ESG_ROLE_OFFICER));
     OK(f, revoke_account(f, kav, &kav_off2.pk));
     spec_b b;
     sb_init(&b, "JGB-SIG");
 
     /* A co-issuer's officer is missing: the message names it. */
-    REJECTS(f, her, ESG_ERR_MISSING_COSIGNER, issue(f, &b.s, her, the));
-    assert_msg_has(f, "no signature of an officer of 'city-kavala'");
-    REJECTS(f, her, ESG_ERR_MISSING_COSIGNER, issue(f, &b.s, her, kav));
-    assert_msg_has(f, "'city-thessaloniki'");
-    REJECTS(f, her, ESG_ERR_MISSING_COSIGNER, issue(f, &b.s, her));
-    assert_msg_has(f, "'city-kavala'");
+    REJECTS(f, her, ESG_ERR_MISSING_COSIGNER, bf_issue(f, &b.s, her, the));
+    bf_assert_msg_has(f, "no signature of an officer of 'city-kavala'");
+    REJECTS(f, her, ESG_ERR_MISSING_COSIGNER, bf_issue(f, &b.s, her, kav));
+    bf_assert_msg_has(f, "'city-thessaloniki'");
+    REJECTS(f, her, ESG_ERR_MISSING_COSIGNER, bf_issue(f, &b.s, her));
+    bf_assert_msg_has(f, "'city-kavala'");
     /* An ADMIN-only account of Kavala is no officer. */
-    REJECTS(f, her, ESG_ERR_MISSING_COSIGNER, issue(f, &b.s, her, &kav_admin, the));
-    assert_msg_has(f, "'city-kavala'");
+    REJECTS(f, her, ESG_ERR_MISSING_COSIGNER, bf_issue(f, &b.s, her, &kav_admin, the));
+    bf_assert_msg_has(f, "'city-kavala'");
     /* Nor is a revoked one. */
-    REJECTS(f, her, ESG_ERR_MISSING_COSIGNER, issue(f, &b.s, her, &kav_off2, the));
+    REJECTS(f, her, ESG_ERR_MISSING_COSIGNER, bf_issue(f, &b.s, her, &kav_off2, the));
     /* Nor a key that is no account at all. */
-    REJECTS(f, her, ESG_ERR_MISSING_COSIGNER, issue(f, &b.s, her, &stranger, the));
+    REJECTS(f, her, ESG_ERR_MISSING_COSIGNER, bf_issue(f, &b.s, her, &stranger, the));
     /* Another city's officer does not stand in for Kavala. */
-    REJECTS(f, her, ESG_ERR_MISSING_COSIGNER, issue(f, &b.s, her, tri, the));
+    REJECTS(f, her, ESG_ERR_MISSING_COSIGNER, bf_issue(f, &b.s, her, tri, the));
 
     /* The signer must be an officer of a co-issuer. */
-    REJECTS(f, &her_admin, ESG_ERR_UNAUTHORIZED, issue(f, &b.s, &her_admin, kav, the));
-    assert_msg_has(f, "lacks role OFFICER");
-    REJECTS(f, tri, ESG_ERR_UNAUTHORIZED, issue(f, &b.s, tri, her, kav, the));
-    assert_msg_has(f, "not a co-issuer");
-    REJECTS(f, inv, ESG_ERR_UNAUTHORIZED, issue(f, &b.s, inv, her, kav, the));
+    REJECTS(f, &her_admin, ESG_ERR_UNAUTHORIZED, bf_issue(f, &b.s, &her_admin, kav, the));
+    bf_assert_msg_has(f, "lacks role OFFICER");
+    REJECTS(f, tri, ESG_ERR_UNAUTHORIZED, bf_issue(f, &b.s, tri, her, kav, the));
+    bf_assert_msg_has(f, "not a co-issuer");
+    REJECTS(f, inv, ESG_ERR_UNAUTHORIZED, bf_issue(f, &b.s, inv, her, kav, the));
 
     /* Signatures the action does not need make it invalid. */
-    REJECTS(f, her, ESG_ERR_UNEXPECTED_SIGNATURE, issue(f, &b.s, her, kav, the, inv));
-    REJECTS(f, her, ESG_ERR_UNEXPECTED_SIGNATURE, issue(f, &b.s, her, kav, &kav_off, the));
-    REJECTS(f, her, ESG_ERR_UNEXPECTED_SIGNATURE, issue(f, &b.s, her, kav, the, &her_admin));
+    REJECTS(f, her, ESG_ERR_UNEXPECTED_SIGNATURE, bf_issue(f, &b.s, her, kav, the, inv));
+    REJECTS(f, her, ESG_ERR_UNEXPECTED_SIGNATURE, bf_issue(f, &b.s, her, kav, &kav_off, the));
+    REJECTS(f, her, ESG_ERR_UNEXPECTED_SIGNATURE, bf_issue(f, &b.s, her, kav, the, &her_admin));
 
     /* Kavala's officer-only account co-signs; Kavala's officer may also be
      * the signer. */
-    OK(f, issue(f, &b.s, her, &kav_off, the));
+    OK(f, bf_issue(f, &b.s, her, &kav_off, the));
     sb_init(&b, "JGB-SIG-2");
-    OK(f, issue(f, &b.s, &kav_off, the, her));
-    esg_pb_instrument_record *r = instrument(f, "JGB-SIG-2");
+    OK(f, bf_issue(f, &b.s, &kav_off, the, her));
+    esg_pb_instrument_record *r = bf_instrument(f, "JGB-SIG-2");
     ck_assert_ptr_nonnull(r);
     ck_assert_str_eq(r->spec->co_issuers[0]->member, HER); /* the lead stays the first */
     esg_pb_free(r);
@@ -526,9 +288,9 @@ static void spec_rejects(fx *f, void (*mutate)(spec_b *), int code, const char *
     spec_b b;
     sb_init(&b, "JGB-BAD");
     mutate(&b);
-    REJECTS(f, fx_admin(f, HER), code, issue3(f, &b.s));
+    REJECTS(f, fx_admin(f, HER), code, bf_issue3(f, &b.s));
     if (needle)
-        assert_msg_has(f, needle);
+        bf_assert_msg_has(f, needle);
 }
 
 static char long_id[64];
@@ -659,7 +421,7 @@ static void m_fw_hash(spec_b *b) { b->s.framework_sha256 = esg_pb_bin(b->fw, 31)
 static void m_er_hash(spec_b *b) { b->s.external_review_sha256 = esg_pb_bin(b->er, 33); }
 
 START_TEST(test_issue_spec_rules) {
-    fx *f = consortium();
+    fx *f = bf_consortium();
     spec_rejects(f, m_id_lower, ESG_ERR_BAD_INSTRUMENT_ID, "[A-Z0-9-]{3,40}");
     spec_rejects(f, m_id_short, ESG_ERR_BAD_INSTRUMENT_ID, NULL);
     spec_rejects(f, m_id_long, ESG_ERR_BAD_INSTRUMENT_ID, NULL);
@@ -735,22 +497,22 @@ START_TEST(test_issue_spec_rules) {
     /* After all of that, the valid spec goes through. */
     spec_b b;
     sb_init(&b, "JGB-BAD");
-    OK(f, issue3(f, &b.s));
+    OK(f, bf_issue3(f, &b.s));
     fx_replay_check(f);
     fx_free(f);
 }
 END_TEST
 
 START_TEST(test_issue_suspended) {
-    fx *f = consortium();
+    fx *f = bf_consortium();
     suspend(f, THE);
     spec_b b;
     sb_init(&b, "JGB-SUS");
     /* Thessaloniki's admin cannot sign any more (its member is suspended),
      * and a suspended city cannot be a co-issuer. */
     REJECTS(f, fx_admin(f, HER), ESG_ERR_CO_ISSUER_NOT_CITY,
-            issue(f, &b.s, fx_admin(f, HER), fx_admin(f, KAV)));
-    assert_msg_has(f, "'city-thessaloniki' is suspended");
+            bf_issue(f, &b.s, fx_admin(f, HER), fx_admin(f, KAV)));
+    bf_assert_msg_has(f, "'city-thessaloniki' is suspended");
     /* A suspended paying agent is refused too. */
     suspend(f, AGENT2);
     sb_init(&b, "JGB-SUS");
@@ -760,73 +522,73 @@ START_TEST(test_issue_suspended) {
     b.s.n_projects = 2;
     b.s.paying_agent = AGENT2;
     REJECTS(f, fx_admin(f, HER), ESG_ERR_NOT_PAYING_AGENT,
-            issue(f, &b.s, fx_admin(f, HER), fx_admin(f, KAV)));
-    assert_msg_has(f, "suspended");
+            bf_issue(f, &b.s, fx_admin(f, HER), fx_admin(f, KAV)));
+    bf_assert_msg_has(f, "suspended");
     b.s.paying_agent = AGENT;
-    OK(f, issue(f, &b.s, fx_admin(f, HER), fx_admin(f, KAV)));
+    OK(f, bf_issue(f, &b.s, fx_admin(f, HER), fx_admin(f, KAV)));
     fx_replay_check(f);
     fx_free(f);
 }
 END_TEST
 
 START_TEST(test_subscribe_and_close) {
-    fx *f = consortium();
+    fx *f = bf_consortium();
     const fx_key *her = fx_admin(f, HER), *kav = fx_admin(f, KAV);
     const fx_key *a = fx_admin(f, INV_A), *bk = fx_admin(f, INV_B);
     spec_b b;
     sb_init(&b, "JGB-1");
-    OK(f, issue3(f, &b.s));
+    OK(f, bf_issue3(f, &b.s));
 
     /* Who may subscribe. */
-    REJECTS(f, her, ESG_ERR_NOT_INVESTOR, subscribe(f, her, "JGB-1", 10));
-    assert_msg_has(f, "not an INVESTOR");
+    REJECTS(f, her, ESG_ERR_NOT_INVESTOR, bf_subscribe(f, her, "JGB-1", 10));
+    bf_assert_msg_has(f, "not an INVESTOR");
     REJECTS(f, fx_admin(f, AGENT), ESG_ERR_NOT_INVESTOR,
-            subscribe(f, fx_admin(f, AGENT), "JGB-1", 10));
+            bf_subscribe(f, fx_admin(f, AGENT), "JGB-1", 10));
     fx_key a_admin = fx_key_new();
-    OK(f, add_account(f, a, &a_admin.pk, ESG_ROLE_ADMIN));
-    REJECTS(f, &a_admin, ESG_ERR_UNAUTHORIZED, subscribe(f, &a_admin, "JGB-1", 10));
+    OK(f, bf_add_account(f, a, &a_admin.pk, ESG_ROLE_ADMIN));
+    REJECTS(f, &a_admin, ESG_ERR_UNAUTHORIZED, bf_subscribe(f, &a_admin, "JGB-1", 10));
     /* What. */
-    REJECTS(f, a, ESG_ERR_UNKNOWN_INSTRUMENT, subscribe(f, a, "JGB-2", 10));
-    assert_msg_has(f, "no instrument 'JGB-2'");
-    REJECTS(f, a, ESG_ERR_UNKNOWN_INSTRUMENT, subscribe(f, a, "jgb-1", 10));
-    REJECTS(f, a, ESG_ERR_BAD_UNITS, subscribe(f, a, "JGB-1", 0));
-    REJECTS(f, a, ESG_ERR_INSUFFICIENT_UNITS, subscribe(f, a, "JGB-1", 5001));
-    assert_msg_has(f, "5000 remain");
-    REJECTS(f, a, ESG_ERR_INSUFFICIENT_UNITS, subscribe(f, a, "JGB-1", UINT64_MAX));
+    REJECTS(f, a, ESG_ERR_UNKNOWN_INSTRUMENT, bf_subscribe(f, a, "JGB-2", 10));
+    bf_assert_msg_has(f, "no instrument 'JGB-2'");
+    REJECTS(f, a, ESG_ERR_UNKNOWN_INSTRUMENT, bf_subscribe(f, a, "jgb-1", 10));
+    REJECTS(f, a, ESG_ERR_BAD_UNITS, bf_subscribe(f, a, "JGB-1", 0));
+    REJECTS(f, a, ESG_ERR_INSUFFICIENT_UNITS, bf_subscribe(f, a, "JGB-1", 5001));
+    bf_assert_msg_has(f, "5000 remain");
+    REJECTS(f, a, ESG_ERR_INSUFFICIENT_UNITS, bf_subscribe(f, a, "JGB-1", UINT64_MAX));
 
     /* Subscriptions add up. */
-    OK(f, subscribe(f, a, "JGB-1", 1000));
-    OK(f, subscribe(f, a, "JGB-1", 2000));
-    OK(f, subscribe(f, bk, "JGB-1", 1500));
-    ck_assert_uint_eq(units_of(f, "JGB-1", INV_A), 3000);
-    ck_assert_uint_eq(units_of(f, "JGB-1", INV_B), 1500);
-    esg_pb_holding *h = holding(f, "JGB-1", INV_A);
+    OK(f, bf_subscribe(f, a, "JGB-1", 1000));
+    OK(f, bf_subscribe(f, a, "JGB-1", 2000));
+    OK(f, bf_subscribe(f, bk, "JGB-1", 1500));
+    ck_assert_uint_eq(bf_units_of(f, "JGB-1", INV_A), 3000);
+    ck_assert_uint_eq(bf_units_of(f, "JGB-1", INV_B), 1500);
+    esg_pb_holding *h = bf_holding(f, "JGB-1", INV_A);
     ck_assert_str_eq(h->instrument, "JGB-1");
     ck_assert_str_eq(h->member, INV_A);
     ck_assert_uint_eq(h->units_at_last_coupon, 0);
     esg_pb_free(h);
-    esg_pb_instrument_record *r = instrument(f, "JGB-1");
+    esg_pb_instrument_record *r = bf_instrument(f, "JGB-1");
     ck_assert_uint_eq(r->units_sold, 4500);
     ck_assert_int_eq(r->status, ESG_INSTRUMENT_STATUS_OFFERING);
     esg_pb_free(r);
-    REJECTS(f, bk, ESG_ERR_INSUFFICIENT_UNITS, subscribe(f, bk, "JGB-1", 501));
-    assert_msg_has(f, "500 remain");
+    REJECTS(f, bk, ESG_ERR_INSUFFICIENT_UNITS, bf_subscribe(f, bk, "JGB-1", 501));
+    bf_assert_msg_has(f, "500 remain");
     /* Transfers wait for the close. */
-    REJECTS(f, a, ESG_ERR_BAD_STATUS, transfer(f, a, "JGB-1", INV_B, 1));
-    assert_msg_has(f, "is OFFERING, not ACTIVE");
+    REJECTS(f, a, ESG_ERR_BAD_STATUS, bf_transfer(f, a, "JGB-1", INV_B, 1));
+    bf_assert_msg_has(f, "is OFFERING, not ACTIVE");
 
     /* Who may close: an officer of the lead co-issuer. */
-    REJECTS(f, kav, ESG_ERR_NOT_LEAD_ISSUER, close_offering(f, kav, "JGB-1"));
-    assert_msg_has(f, "'city-heraklion' is");
-    REJECTS(f, a, ESG_ERR_NOT_LEAD_ISSUER, close_offering(f, a, "JGB-1"));
+    REJECTS(f, kav, ESG_ERR_NOT_LEAD_ISSUER, bf_close_offering(f, kav, "JGB-1"));
+    bf_assert_msg_has(f, "'city-heraklion' is");
+    REJECTS(f, a, ESG_ERR_NOT_LEAD_ISSUER, bf_close_offering(f, a, "JGB-1"));
     fx_key her_admin = fx_key_new();
-    OK(f, add_account(f, her, &her_admin.pk, ESG_ROLE_ADMIN));
-    REJECTS(f, &her_admin, ESG_ERR_UNAUTHORIZED, close_offering(f, &her_admin, "JGB-1"));
-    REJECTS(f, her, ESG_ERR_UNKNOWN_INSTRUMENT, close_offering(f, her, "JGB-9"));
+    OK(f, bf_add_account(f, her, &her_admin.pk, ESG_ROLE_ADMIN));
+    REJECTS(f, &her_admin, ESG_ERR_UNAUTHORIZED, bf_close_offering(f, &her_admin, "JGB-1"));
+    REJECTS(f, her, ESG_ERR_UNKNOWN_INSTRUMENT, bf_close_offering(f, her, "JGB-9"));
 
     uint64_t hc = fx_height(f) + 1;
-    OK(f, close_offering(f, her, "JGB-1"));
-    r = instrument(f, "JGB-1");
+    OK(f, bf_close_offering(f, her, "JGB-1"));
+    r = bf_instrument(f, "JGB-1");
     ck_assert_int_eq(r->status, ESG_INSTRUMENT_STATUS_ACTIVE);
     ck_assert_uint_eq(r->units_sold, 4500);
     ck_assert_uint_eq(r->units_outstanding, 4500);
@@ -835,20 +597,20 @@ START_TEST(test_subscribe_and_close) {
     ck_assert_uint_eq(r->amount_raised, 450000000);
     ck_assert_uint_eq(r->closed_height, hc);
     esg_pb_free(r);
-    REJECTS(f, her, ESG_ERR_BAD_STATUS, close_offering(f, her, "JGB-1"));
-    assert_msg_has(f, "is ACTIVE, not OFFERING");
-    REJECTS(f, bk, ESG_ERR_BAD_STATUS, subscribe(f, bk, "JGB-1", 1));
+    REJECTS(f, her, ESG_ERR_BAD_STATUS, bf_close_offering(f, her, "JGB-1"));
+    bf_assert_msg_has(f, "is ACTIVE, not OFFERING");
+    REJECTS(f, bk, ESG_ERR_BAD_STATUS, bf_subscribe(f, bk, "JGB-1", 1));
 
     /* Nothing subscribed: nothing to close. */
     sb_init(&b, "JGB-EMPTY");
-    OK(f, issue3(f, &b.s));
-    REJECTS(f, her, ESG_ERR_BAD_UNITS, close_offering(f, her, "JGB-EMPTY"));
-    assert_msg_has(f, "nothing was subscribed");
+    OK(f, bf_issue3(f, &b.s));
+    REJECTS(f, her, ESG_ERR_BAD_UNITS, bf_close_offering(f, her, "JGB-EMPTY"));
+    bf_assert_msg_has(f, "nothing was subscribed");
     /* The whole offering can be taken. */
-    OK(f, subscribe(f, bk, "JGB-EMPTY", 5000));
-    REJECTS(f, a, ESG_ERR_INSUFFICIENT_UNITS, subscribe(f, a, "JGB-EMPTY", 1));
-    OK(f, close_offering(f, her, "JGB-EMPTY"));
-    r = instrument(f, "JGB-EMPTY");
+    OK(f, bf_subscribe(f, bk, "JGB-EMPTY", 5000));
+    REJECTS(f, a, ESG_ERR_INSUFFICIENT_UNITS, bf_subscribe(f, a, "JGB-EMPTY", 1));
+    OK(f, bf_close_offering(f, her, "JGB-EMPTY"));
+    r = bf_instrument(f, "JGB-EMPTY");
     ck_assert_uint_eq(r->amount_raised, (uint64_t)5000 * 100000);
     esg_pb_free(r);
     fx_replay_check(f);
@@ -857,60 +619,60 @@ START_TEST(test_subscribe_and_close) {
 END_TEST
 
 START_TEST(test_transfer) {
-    fx *f = consortium();
+    fx *f = bf_consortium();
     const fx_key *her = fx_admin(f, HER), *a = fx_admin(f, INV_A), *bk = fx_admin(f, INV_B);
     const fx_key *c = fx_admin(f, INV_C);
     spec_b b;
     sb_init(&b, "JGB-T");
-    OK(f, issue3(f, &b.s));
-    OK(f, subscribe(f, a, "JGB-T", 3000));
-    OK(f, subscribe(f, bk, "JGB-T", 1000));
-    OK(f, close_offering(f, her, "JGB-T"));
+    OK(f, bf_issue3(f, &b.s));
+    OK(f, bf_subscribe(f, a, "JGB-T", 3000));
+    OK(f, bf_subscribe(f, bk, "JGB-T", 1000));
+    OK(f, bf_close_offering(f, her, "JGB-T"));
 
     /* The receiver: an active INVESTOR other than the sender. */
-    REJECTS(f, a, ESG_ERR_BAD_RECEIVER, transfer(f, a, "JGB-T", INV_A, 10));
-    assert_msg_has(f, "itself");
-    REJECTS(f, a, ESG_ERR_BAD_RECEIVER, transfer(f, a, "JGB-T", HER, 10));
-    assert_msg_has(f, "is a CITY, not an INVESTOR");
-    REJECTS(f, a, ESG_ERR_BAD_RECEIVER, transfer(f, a, "JGB-T", AGENT, 10));
-    REJECTS(f, a, ESG_ERR_BAD_RECEIVER, transfer(f, a, "JGB-T", "fund-z", 10));
-    assert_msg_has(f, "'fund-z' is not a member");
-    REJECTS(f, a, ESG_ERR_BAD_RECEIVER, transfer(f, a, "JGB-T", "Fund-B", 10));
+    REJECTS(f, a, ESG_ERR_BAD_RECEIVER, bf_transfer(f, a, "JGB-T", INV_A, 10));
+    bf_assert_msg_has(f, "itself");
+    REJECTS(f, a, ESG_ERR_BAD_RECEIVER, bf_transfer(f, a, "JGB-T", HER, 10));
+    bf_assert_msg_has(f, "is a CITY, not an INVESTOR");
+    REJECTS(f, a, ESG_ERR_BAD_RECEIVER, bf_transfer(f, a, "JGB-T", AGENT, 10));
+    REJECTS(f, a, ESG_ERR_BAD_RECEIVER, bf_transfer(f, a, "JGB-T", "fund-z", 10));
+    bf_assert_msg_has(f, "'fund-z' is not a member");
+    REJECTS(f, a, ESG_ERR_BAD_RECEIVER, bf_transfer(f, a, "JGB-T", "Fund-B", 10));
     /* The units. */
-    REJECTS(f, a, ESG_ERR_BAD_UNITS, transfer(f, a, "JGB-T", INV_B, 0));
-    REJECTS(f, a, ESG_ERR_INSUFFICIENT_HOLDING, transfer(f, a, "JGB-T", INV_B, 3001));
-    assert_msg_has(f, "holds 3000 units");
-    REJECTS(f, c, ESG_ERR_INSUFFICIENT_HOLDING, transfer(f, c, "JGB-T", INV_B, 1));
-    assert_msg_has(f, "holds 0 units");
-    REJECTS(f, a, ESG_ERR_UNKNOWN_INSTRUMENT, transfer(f, a, "JGB-X", INV_B, 1));
+    REJECTS(f, a, ESG_ERR_BAD_UNITS, bf_transfer(f, a, "JGB-T", INV_B, 0));
+    REJECTS(f, a, ESG_ERR_INSUFFICIENT_HOLDING, bf_transfer(f, a, "JGB-T", INV_B, 3001));
+    bf_assert_msg_has(f, "holds 3000 units");
+    REJECTS(f, c, ESG_ERR_INSUFFICIENT_HOLDING, bf_transfer(f, c, "JGB-T", INV_B, 1));
+    bf_assert_msg_has(f, "holds 0 units");
+    REJECTS(f, a, ESG_ERR_UNKNOWN_INSTRUMENT, bf_transfer(f, a, "JGB-X", INV_B, 1));
     /* The signer. */
     fx_key a_admin = fx_key_new();
-    OK(f, add_account(f, a, &a_admin.pk, ESG_ROLE_ADMIN));
-    REJECTS(f, &a_admin, ESG_ERR_UNAUTHORIZED, transfer(f, &a_admin, "JGB-T", INV_B, 1));
+    OK(f, bf_add_account(f, a, &a_admin.pk, ESG_ROLE_ADMIN));
+    REJECTS(f, &a_admin, ESG_ERR_UNAUTHORIZED, bf_transfer(f, &a_admin, "JGB-T", INV_B, 1));
     /* A city holds nothing, so it has nothing to transfer. */
-    REJECTS(f, her, ESG_ERR_INSUFFICIENT_HOLDING, transfer(f, her, "JGB-T", INV_B, 1));
+    REJECTS(f, her, ESG_ERR_INSUFFICIENT_HOLDING, bf_transfer(f, her, "JGB-T", INV_B, 1));
 
     /* Part, then the rest: a holding that reaches 0 units (and has no
      * coupon snapshot) disappears. */
-    OK(f, transfer(f, a, "JGB-T", INV_C, 1200));
-    ck_assert_uint_eq(units_of(f, "JGB-T", INV_A), 1800);
-    ck_assert_uint_eq(units_of(f, "JGB-T", INV_C), 1200);
-    OK(f, transfer(f, a, "JGB-T", INV_B, 1800));
-    esg_pb_holding *h = holding(f, "JGB-T", INV_A);
+    OK(f, bf_transfer(f, a, "JGB-T", INV_C, 1200));
+    ck_assert_uint_eq(bf_units_of(f, "JGB-T", INV_A), 1800);
+    ck_assert_uint_eq(bf_units_of(f, "JGB-T", INV_C), 1200);
+    OK(f, bf_transfer(f, a, "JGB-T", INV_B, 1800));
+    esg_pb_holding *h = bf_holding(f, "JGB-T", INV_A);
     ck_assert_ptr_null(h);
-    ck_assert_uint_eq(units_of(f, "JGB-T", INV_B), 2800);
-    OK(f, transfer(f, c, "JGB-T", INV_A, 200));
-    ck_assert_uint_eq(units_of(f, "JGB-T", INV_A), 200);
-    ck_assert_uint_eq(units_of(f, "JGB-T", INV_C), 1000);
+    ck_assert_uint_eq(bf_units_of(f, "JGB-T", INV_B), 2800);
+    OK(f, bf_transfer(f, c, "JGB-T", INV_A, 200));
+    ck_assert_uint_eq(bf_units_of(f, "JGB-T", INV_A), 200);
+    ck_assert_uint_eq(bf_units_of(f, "JGB-T", INV_C), 1000);
     /* Outstanding units never change by a transfer. */
-    esg_pb_instrument_record *r = instrument(f, "JGB-T");
+    esg_pb_instrument_record *r = bf_instrument(f, "JGB-T");
     ck_assert_uint_eq(r->units_outstanding, 4000);
     esg_pb_free(r);
 
     /* A suspended investor can no longer receive. */
     suspend(f, INV_C);
-    REJECTS(f, a, ESG_ERR_BAD_RECEIVER, transfer(f, a, "JGB-T", INV_C, 1));
-    assert_msg_has(f, "'fund-c' is suspended");
+    REJECTS(f, a, ESG_ERR_BAD_RECEIVER, bf_transfer(f, a, "JGB-T", INV_C, 1));
+    bf_assert_msg_has(f, "'fund-c' is suspended");
     fx_replay_check(f);
     fx_free(f);
 }

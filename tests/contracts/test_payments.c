@@ -8,258 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bond_fixture.h"
 #include "contracts/instrument.h"
 #include "contracts/payments.h"
-#include "fixture.h"
 #include "ledger/error.h"
 
-#define HER "city-heraklion"
-#define KAV "city-kavala"
-#define THE "city-thessaloniki"
-#define TRI "city-trikala"
-#define INV_A "fund-a"
-#define INV_B "fund-b"
-#define INV_C "fund-c"
-#define VER "verifier-a"
-#define AGENT "agent-x"
-#define AGENT2 "agent-y"
-
-/* Four cities, three investors, a verifier, two paying agents. */
-static fx *consortium(void) {
-    fx *f = fx_new();
-    fx_add_member(f, HER, ESG_MEMBER_CITY, "Heraklion");
-    fx_add_member(f, KAV, ESG_MEMBER_CITY, "Kavala");
-    fx_add_member(f, THE, ESG_MEMBER_CITY, "Thessaloniki");
-    fx_add_member(f, TRI, ESG_MEMBER_CITY, "Trikala");
-    fx_add_member(f, INV_A, ESG_MEMBER_INVESTOR, "Fund A");
-    fx_add_member(f, INV_B, ESG_MEMBER_INVESTOR, "Fund B");
-    fx_add_member(f, INV_C, ESG_MEMBER_INVESTOR, "Fund C");
-    fx_add_member(f, VER, ESG_MEMBER_VERIFIER, "Verifier A");
-    fx_add_member(f, AGENT, ESG_MEMBER_PAYING_AGENT, "Agent X");
-    fx_add_member(f, AGENT2, ESG_MEMBER_PAYING_AGENT, "Agent Y");
-    ck_assert_int_eq(esg_genesis_add_accreditation(f->g, VER, "climate"), 0);
-    fx_start(f);
-    return f;
-}
-
-/* ------------------------------------------------------------ assertions */
-
-/* Runs `call` (a submission signed by `k`) and asserts it was rejected
- * with `code`, leaving the chain where it was: no block, same app hash,
- * the signer's nonce not spent. */
-#define REJECTS(f, k, code, call)                                                  \
-    do {                                                                           \
-        esg_hash h0_ = fx_app_hash(f);                                             \
-        uint64_t height0_ = fx_height(f), nonce0_ = fx_nonce(f, &(k)->pk);          \
-        int rc_ = (call);                                                          \
-        ck_assert_msg(rc_ == (code), "line %d: got %s ('%s'), want %s", __LINE__,   \
-                      esg_err_name(rc_), (f)->msg, esg_err_name(code));            \
-        esg_hash h1_ = fx_app_hash(f);                                             \
-        ck_assert_msg(esg_hash_eq(&h0_, &h1_), "line %d: state changed", __LINE__);  \
-        ck_assert_uint_eq(fx_height(f), height0_);                                 \
-        ck_assert_uint_eq(fx_nonce(f, &(k)->pk), nonce0_);                         \
-    } while (0)
-
-#define OK(f, call)                                                                \
-    do {                                                                           \
-        int rc_ = (call);                                                          \
-        ck_assert_msg(rc_ == 0, "line %d: %s: %s", __LINE__, esg_err_name(rc_),     \
-                      (f)->msg);                                                   \
-    } while (0)
-
-static void assert_msg_has(fx *f, const char *needle) {
-    ck_assert_msg(strstr(f->msg, needle) != NULL, "message '%s' lacks '%s'", f->msg,
-                  needle);
-}
-
-/* ---------------------------------------------------------- spec builder */
-
-#define SB_MAX 128
-
-/* A spec with its arrays, built in place (it points into itself: never
- * copy one). */
-typedef struct spec_b {
-    esg_pb_instrument_spec s;
-    esg_pb_co_issuer ci[SB_MAX];
-    esg_pb_co_issuer *cip[SB_MAX];
-    esg_pb_project pr[SB_MAX];
-    esg_pb_project *prp[SB_MAX];
-    uint32_t sdgs[SB_MAX][20];
-    esg_pb_kpi_target kt[SB_MAX];
-    esg_pb_kpi_target *ktp[SB_MAX];
-    char names[SB_MAX][48];
-    uint8_t fw[33], er[33];
-} spec_b;
-
-static void sb_co_issuer(spec_b *b, const char *member, uint32_t share) {
-    size_t i = b->s.n_co_issuers++;
-    esg_pb_co_issuer init = ESG_PB_CO_ISSUER_INIT;
-    b->ci[i] = init;
-    b->ci[i].member = (char *)member;
-    b->ci[i].share_bps = share;
-    b->cip[i] = &b->ci[i];
-    b->s.co_issuers = b->cip;
-}
-
-static esg_pb_project *sb_project(spec_b *b, const char *id, const char *city) {
-    size_t i = b->s.n_projects++;
-    esg_pb_project init = ESG_PB_PROJECT_INIT;
-    b->pr[i] = init;
-    b->pr[i].id = (char *)id;
-    b->pr[i].city = (char *)city;
-    b->pr[i].name = "Rooftop solar";
-    b->pr[i].eu_objective = ESG_EU_OBJECTIVE_CCM;
-    b->sdgs[i][0] = 7;
-    b->sdgs[i][1] = 11;
-    b->pr[i].sdgs = b->sdgs[i];
-    b->pr[i].n_sdgs = 2;
-    b->pr[i].budget = 20000000;
-    b->prp[i] = &b->pr[i];
-    b->s.projects = b->prp;
-    return &b->pr[i];
-}
-
-static esg_pb_kpi_target *sb_target(spec_b *b, const char *kpi, int64_t target,
-                                    const char *obs, uint32_t step) {
-    size_t i = b->s.n_kpi_targets++;
-    esg_pb_kpi_target init = ESG_PB_KPI_TARGET_INIT;
-    b->kt[i] = init;
-    b->kt[i].kpi = (char *)kpi;
-    b->kt[i].target = target;
-    b->kt[i].observation_date = (char *)obs;
-    b->kt[i].step_up_bps = step;
-    b->ktp[i] = &b->kt[i];
-    b->s.kpi_targets = b->ktp;
-    return &b->kt[i];
-}
-
-/* The design's example: a joint green bond of Heraklion (lead, 50 %),
- * Kavala (30 %) and Thessaloniki (20 %), a project in each city. */
-static void sb_init(spec_b *b, const char *id) {
-    memset(b, 0, sizeof *b);
-    esg_pb_instrument_spec init = ESG_PB_INSTRUMENT_SPEC_INIT;
-    b->s = init;
-    b->s.id = (char *)id;
-    b->s.kind = ESG_INSTRUMENT_GREEN_BOND;
-    b->s.name = "Joint green bond of three cities";
-    b->s.currency = "EUR";
-    b->s.face_value = 100000;
-    b->s.units = 5000;
-    b->s.coupon_bps = 125;
-    b->s.coupon_frequency_months = 12;
-    b->s.issue_date = "2024-03-01";
-    b->s.maturity_date = "2027-03-01";
-    sb_co_issuer(b, HER, 5000);
-    sb_co_issuer(b, KAV, 3000);
-    sb_co_issuer(b, THE, 2000);
-    b->s.paying_agent = AGENT;
-    sb_project(b, "H-SOLAR", HER);
-    sb_project(b, "K-TRAM", KAV);
-    sb_project(b, "T-WATER", THE);
-    memset(b->fw, 0xf1, sizeof b->fw);
-    memset(b->er, 0xe2, sizeof b->er);
-    b->s.framework_sha256 = esg_pb_bin(b->fw, 32);
-    b->s.external_review_sha256 = esg_pb_bin(b->er, 32);
-}
-
-/* ------------------------------------------------------------ tx helpers */
-
-static int issue_keys(fx *f, const esg_pb_instrument_spec *s, const fx_key *const *keys,
-                      size_t n) {
-    esg_pb_issue_instrument ii = ESG_PB_ISSUE_INSTRUMENT_INIT;
-    ii.spec = (esg_pb_instrument_spec *)s;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_ISSUE_INSTRUMENT;
-    b.issue_instrument = &ii;
-    return fx_submit_keys(f, &b, 0, keys, n);
-}
-
-#define issue(f, s, ...)                                                       \
-    issue_keys((f), (s), (const fx_key *const[]){__VA_ARGS__},                 \
-               sizeof((const fx_key *const[]){__VA_ARGS__}) / sizeof(const fx_key *))
-
-/* Issued by Heraklion's admin, co-signed by Kavala's and Thessaloniki's. */
-static int issue3(fx *f, const esg_pb_instrument_spec *s) {
-    return issue(f, s, fx_admin(f, HER), fx_admin(f, KAV), fx_admin(f, THE));
-}
-
-static int subscribe(fx *f, const fx_key *k, const char *instrument, uint64_t units) {
-    esg_pb_subscribe s = ESG_PB_SUBSCRIBE_INIT;
-    s.instrument = (char *)instrument;
-    s.units = units;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_SUBSCRIBE;
-    b.subscribe = &s;
-    return fx_submit(f, &b, k);
-}
-
-static int close_offering(fx *f, const fx_key *k, const char *instrument) {
-    esg_pb_close_offering c = ESG_PB_CLOSE_OFFERING_INIT;
-    c.instrument = (char *)instrument;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_CLOSE_OFFERING;
-    b.close_offering = &c;
-    return fx_submit(f, &b, k);
-}
-
-static int transfer(fx *f, const fx_key *k, const char *instrument, const char *to,
-                    uint64_t units) {
-    esg_pb_transfer t = ESG_PB_TRANSFER_INIT;
-    t.instrument = (char *)instrument;
-    t.to_member = (char *)to;
-    t.units = units;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_TRANSFER;
-    b.transfer = &t;
-    return fx_submit(f, &b, k);
-}
-
-static int add_account(fx *f, const fx_key *admin, const esg_pubkey *pk, esg_pb_role role) {
-    esg_pb_add_account aa = ESG_PB_ADD_ACCOUNT_INIT;
-    aa.pubkey = esg_pb_bin(pk->b, 32);
-    aa.roles = &role;
-    aa.n_roles = 1;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_ADD_ACCOUNT;
-    b.add_account = &aa;
-    return fx_submit(f, &b, admin);
-}
-
-
-
 /* ------------------------------------------------------------ readers */
-
-static esg_pb_instrument_record *instrument(fx *f, const char *id) {
-    return fx_get(f, ESG_T_INSTRUMENTS, id, strlen(id), ESG_PB_INSTRUMENT_RECORD_DESC);
-}
-
-static esg_pb_holding *holding(fx *f, const char *ins, const char *member) {
-    uint8_t key[96];
-    size_t il = strlen(ins), ml = strlen(member);
-    memcpy(key, ins, il);
-    key[il] = 0;
-    memcpy(key + il + 1, member, ml);
-    return fx_get(f, ESG_T_HOLDINGS, key, il + 1 + ml, ESG_PB_HOLDING_DESC);
-}
-
-static uint64_t units_of(fx *f, const char *ins, const char *member) {
-    esg_pb_holding *h = holding(f, ins, member);
-    uint64_t u = h ? h->units : 0;
-    esg_pb_free(h);
-    return u;
-}
-
-static int32_t day(const char *s) {
-    int32_t d;
-    ck_assert_int_eq(esg_date_parse(s, &d), 0);
-    return d;
-}
 
 #define MS_PER_DAY UINT64_C(86400000)
 
 /* Makes the next block's time `date` 00:00:00 UTC (forward only). */
 static void set_date(fx *f, const char *date) {
-    uint64_t ms = (uint64_t)day(date) * MS_PER_DAY;
+    uint64_t ms = (uint64_t)bf_day(date) * MS_PER_DAY;
     ck_assert_uint_gt(ms - 1000, f->time_ms);
     f->time_ms = ms - 1000;
 }
@@ -341,7 +101,7 @@ static void assert_line(const esg_pb_payment_line *l, const char *member, uint64
 
 static void assert_snapshot(fx *f, const char *ins, const char *member, uint64_t units,
                             uint64_t at_last_coupon) {
-    esg_pb_holding *h = holding(f, ins, member);
+    esg_pb_holding *h = bf_holding(f, ins, member);
     ck_assert_msg(h != NULL, "no holding of '%s'", member);
     ck_assert_uint_eq(h->units, units);
     ck_assert_uint_eq(h->units_at_last_coupon, at_last_coupon);
@@ -358,7 +118,7 @@ static uint32_t step_ups(fx *f, const char *ins, const char *due) {
     esg_pb_instrument_record *r;
     ck_assert_int_eq(esg_instrument_get(st, ins, &r), 0);
     uint32_t bps = UINT32_MAX;
-    ck_assert_int_eq(esg_covenant_step_ups(st, r, day(due), &bps), 0);
+    ck_assert_int_eq(esg_covenant_step_ups(st, r, bf_day(due), &bps), 0);
     esg_pb_free(r);
     esg_state_free(st);
     esg_store_read_end(txn);
@@ -371,36 +131,36 @@ static uint32_t step_ups(fx *f, const char *ins, const char *due) {
 static void joint_bond(fx *f, const char *id, spec_b *b) {
     sb_init(b, id);
     b->s.face_value = 99999;
-    OK(f, issue3(f, &b->s));
-    OK(f, subscribe(f, fx_admin(f, INV_A), id, 3000));
-    OK(f, subscribe(f, fx_admin(f, INV_B), id, 1999));
-    OK(f, close_offering(f, fx_admin(f, HER), id));
+    OK(f, bf_issue3(f, &b->s));
+    OK(f, bf_subscribe(f, fx_admin(f, INV_A), id, 3000));
+    OK(f, bf_subscribe(f, fx_admin(f, INV_B), id, 1999));
+    OK(f, bf_close_offering(f, fx_admin(f, HER), id));
 }
 
 /* ------------------------------------------------------------------ tests */
 
 START_TEST(test_coupon_joint) {
-    fx *f = consortium();
+    fx *f = bf_consortium();
     const fx_key *agent = fx_admin(f, AGENT);
     spec_b b;
     sb_init(&b, "JGB-C");
     b.s.face_value = 99999;
-    OK(f, issue3(f, &b.s));
-    OK(f, subscribe(f, fx_admin(f, INV_A), "JGB-C", 3000));
-    OK(f, subscribe(f, fx_admin(f, INV_B), "JGB-C", 1999));
+    OK(f, bf_issue3(f, &b.s));
+    OK(f, bf_subscribe(f, fx_admin(f, INV_A), "JGB-C", 3000));
+    OK(f, bf_subscribe(f, fx_admin(f, INV_B), "JGB-C", 1999));
     /* Nothing is paid while the offering is open. */
     REJECTS(f, agent, ESG_ERR_BAD_STATUS, coupon(f, "JGB-C", "2025-03-01"));
-    assert_msg_has(f, "OFFERING");
-    OK(f, close_offering(f, fx_admin(f, HER), "JGB-C"));
+    bf_assert_msg_has(f, "OFFERING");
+    OK(f, bf_close_offering(f, fx_admin(f, HER), "JGB-C"));
 
     /* Who records: an officer of the instrument's own paying agent. */
     REJECTS(f, fx_admin(f, HER), ESG_ERR_NOT_INSTRUMENT_AGENT,
             pay(f, fx_admin(f, HER), "JGB-C", ESG_PAYMENT_COUPON, "2025-03-01"));
     REJECTS(f, fx_admin(f, AGENT2), ESG_ERR_NOT_INSTRUMENT_AGENT,
             pay(f, fx_admin(f, AGENT2), "JGB-C", ESG_PAYMENT_COUPON, "2025-03-01"));
-    assert_msg_has(f, "('agent-x' is)");
+    bf_assert_msg_has(f, "('agent-x' is)");
     fx_key agent_admin = fx_key_new();
-    OK(f, add_account(f, agent, &agent_admin.pk, ESG_ROLE_ADMIN));
+    OK(f, bf_add_account(f, agent, &agent_admin.pk, ESG_ROLE_ADMIN));
     REJECTS(f, &agent_admin, ESG_ERR_UNAUTHORIZED,
             pay(f, &agent_admin, "JGB-C", ESG_PAYMENT_COUPON, "2025-03-01"));
     /* What. */
@@ -411,12 +171,12 @@ START_TEST(test_coupon_joint) {
     REJECTS(f, agent, ESG_ERR_BAD_DATE, coupon(f, "JGB-C", ""));
     /* When: the earliest unrecorded date of the schedule. */
     REJECTS(f, agent, ESG_ERR_WRONG_DUE_DATE, coupon(f, "JGB-C", "2026-03-01"));
-    assert_msg_has(f, "the next coupon of 'JGB-C' is due 2025-03-01");
+    bf_assert_msg_has(f, "the next coupon of 'JGB-C' is due 2025-03-01");
     REJECTS(f, agent, ESG_ERR_WRONG_DUE_DATE, coupon(f, "JGB-C", "2025-02-28"));
     REJECTS(f, agent, ESG_ERR_REDEMPTION_EARLY, redeem(f, "JGB-C", "2027-03-01"));
-    assert_msg_has(f, "coupon 1");
+    bf_assert_msg_has(f, "coupon 1");
     REJECTS(f, agent, ESG_ERR_REDEMPTION_EARLY, redeem(f, "JGB-C", "2026-03-01"));
-    assert_msg_has(f, "maturity 2027-03-01");
+    bf_assert_msg_has(f, "maturity 2027-03-01");
 
     /* The first coupon (block time 2026-01-01, after 2025-03-01). */
     uint64_t h = fx_height(f) + 1;
@@ -462,7 +222,7 @@ START_TEST(test_coupon_joint) {
     ck_assert_uint_eq(p->tx_id.len, 32);
     ck_assert_mem_eq(p->tx_id.data, tx.b, 32);
     esg_pb_free(p);
-    esg_pb_instrument_record *r = instrument(f, "JGB-C");
+    esg_pb_instrument_record *r = bf_instrument(f, "JGB-C");
     ck_assert_uint_eq(r->coupons_recorded, 1);
     ck_assert_uint_eq(r->units_at_last_coupon, 4999);
     ck_assert_uint_eq(r->units_outstanding, 4999);
@@ -472,17 +232,17 @@ START_TEST(test_coupon_joint) {
 
     /* Recorded once; the next one is not due before 2026-03-01 00:00 UTC. */
     REJECTS(f, agent, ESG_ERR_WRONG_DUE_DATE, coupon(f, "JGB-C", "2025-03-01"));
-    assert_msg_has(f, "due 2026-03-01");
+    bf_assert_msg_has(f, "due 2026-03-01");
     REJECTS(f, agent, ESG_ERR_NOT_DUE, coupon(f, "JGB-C", "2026-03-01"));
-    f->time_ms = (uint64_t)day("2026-03-01") * MS_PER_DAY - 1000 - 1; /* the block: 1 ms early */
+    f->time_ms = (uint64_t)bf_day("2026-03-01") * MS_PER_DAY - 1000 - 1; /* the block: 1 ms early */
     REJECTS(f, agent, ESG_ERR_NOT_DUE, coupon(f, "JGB-C", "2026-03-01"));
-    assert_msg_has(f, "2026-03-01");
+    bf_assert_msg_has(f, "2026-03-01");
     ck_assert_ptr_null(payment(f, "JGB-C", ESG_PAYMENT_COUPON, 2));
-    f->time_ms = (uint64_t)day("2026-03-01") * MS_PER_DAY - 1000; /* exactly at midnight */
+    f->time_ms = (uint64_t)bf_day("2026-03-01") * MS_PER_DAY - 1000; /* exactly at midnight */
     OK(f, coupon(f, "JGB-C", "2026-03-01"));
     p = payment(f, "JGB-C", ESG_PAYMENT_COUPON, 2);
     ck_assert_uint_eq(p->seq, 2);
-    ck_assert_uint_eq(p->time_ms, (uint64_t)day("2026-03-01") * MS_PER_DAY);
+    ck_assert_uint_eq(p->time_ms, (uint64_t)bf_day("2026-03-01") * MS_PER_DAY);
     ck_assert_uint_eq(p->total, total);
     esg_pb_free(p);
     fx_replay_check(f);
@@ -491,7 +251,7 @@ START_TEST(test_coupon_joint) {
 END_TEST
 
 START_TEST(test_transfer_coupon_redemption) {
-    fx *f = consortium();
+    fx *f = bf_consortium();
     const fx_key *agent = fx_admin(f, AGENT);
     const fx_key *a = fx_admin(f, INV_A), *bk = fx_admin(f, INV_B), *c = fx_admin(f, INV_C);
     spec_b b;
@@ -500,8 +260,8 @@ START_TEST(test_transfer_coupon_redemption) {
     OK(f, coupon(f, "JGB-L", "2025-03-01"));
 
     /* Fund A sells 1000 units to Fund C, Fund B sells out to Fund C. */
-    OK(f, transfer(f, a, "JGB-L", INV_C, 1000));
-    OK(f, transfer(f, bk, "JGB-L", INV_C, 1999));
+    OK(f, bf_transfer(f, a, "JGB-L", INV_C, 1000));
+    OK(f, bf_transfer(f, bk, "JGB-L", INV_C, 1999));
     /* Fund B's row stays, with 0 units, for its snapshot. */
     assert_snapshot(f, "JGB-L", INV_B, 0, 1999);
     assert_snapshot(f, "JGB-L", INV_C, 2999, 0);
@@ -517,21 +277,21 @@ START_TEST(test_transfer_coupon_redemption) {
     ck_assert_uint_eq(p->total, per_unit * 4999);
     esg_pb_free(p);
     /* Fund B's emptied row is gone now; the others hold their snapshot. */
-    ck_assert_ptr_null(holding(f, "JGB-L", INV_B));
+    ck_assert_ptr_null(bf_holding(f, "JGB-L", INV_B));
     assert_snapshot(f, "JGB-L", INV_A, 2000, 2000);
     assert_snapshot(f, "JGB-L", INV_C, 2999, 2999);
 
     /* Maturity: the final coupon comes first. */
     set_date(f, "2027-03-01");
     REJECTS(f, agent, ESG_ERR_REDEMPTION_EARLY, redeem(f, "JGB-L", "2027-03-01"));
-    assert_msg_has(f, "coupon 3");
+    bf_assert_msg_has(f, "coupon 3");
     OK(f, coupon(f, "JGB-L", "2027-03-01"));
     REJECTS(f, agent, ESG_ERR_WRONG_DUE_DATE, coupon(f, "JGB-L", "2027-03-01"));
-    assert_msg_has(f, "all 3 coupons");
+    bf_assert_msg_has(f, "all 3 coupons");
     /* A transfer after the final coupon: Fund B comes back with 999. */
-    OK(f, transfer(f, c, "JGB-L", INV_B, 999));
+    OK(f, bf_transfer(f, c, "JGB-L", INV_B, 999));
     REJECTS(f, agent, ESG_ERR_REDEMPTION_EARLY, redeem(f, "JGB-L", "2027-03-02"));
-    assert_msg_has(f, "maturity 2027-03-01");
+    bf_assert_msg_has(f, "maturity 2027-03-01");
     REJECTS(f, agent, ESG_ERR_REDEMPTION_EARLY, redeem(f, "JGB-L", "2026-03-01"));
 
     uint64_t h = fx_height(f) + 1;
@@ -567,7 +327,7 @@ START_TEST(test_transfer_coupon_redemption) {
     esg_pb_free(p);
 
     /* Units burned; snapshots of the last coupon kept for attribution. */
-    esg_pb_instrument_record *r = instrument(f, "JGB-L");
+    esg_pb_instrument_record *r = bf_instrument(f, "JGB-L");
     ck_assert_int_eq(r->status, ESG_INSTRUMENT_STATUS_MATURED);
     ck_assert_uint_eq(r->matured_height, h);
     ck_assert_uint_eq(r->units_outstanding, 0);
@@ -577,20 +337,20 @@ START_TEST(test_transfer_coupon_redemption) {
     esg_pb_free(r);
     assert_snapshot(f, "JGB-L", INV_A, 0, 2000);
     assert_snapshot(f, "JGB-L", INV_C, 0, 2999);
-    ck_assert_ptr_null(holding(f, "JGB-L", INV_B)); /* bought after the last coupon */
+    ck_assert_ptr_null(bf_holding(f, "JGB-L", INV_B)); /* bought after the last coupon */
 
     /* Nothing more happens to a matured instrument. */
     REJECTS(f, agent, ESG_ERR_BAD_STATUS, redeem(f, "JGB-L", "2027-03-01"));
-    assert_msg_has(f, "MATURED");
+    bf_assert_msg_has(f, "MATURED");
     REJECTS(f, agent, ESG_ERR_BAD_STATUS, coupon(f, "JGB-L", "2027-03-01"));
-    REJECTS(f, a, ESG_ERR_BAD_STATUS, transfer(f, a, "JGB-L", INV_B, 1));
+    REJECTS(f, a, ESG_ERR_BAD_STATUS, bf_transfer(f, a, "JGB-L", INV_B, 1));
     fx_replay_check(f);
     fx_free(f);
 }
 END_TEST
 
 START_TEST(test_semiannual_end_of_month) {
-    fx *f = consortium();
+    fx *f = bf_consortium();
     const fx_key *agent = fx_admin(f, AGENT);
     spec_b b;
     sb_init(&b, "HER-EOM");
@@ -601,9 +361,9 @@ START_TEST(test_semiannual_end_of_month) {
     b.s.coupon_frequency_months = 6;
     b.s.issue_date = "2024-08-31";
     b.s.maturity_date = "2026-02-28";
-    OK(f, issue(f, &b.s, fx_admin(f, HER)));
-    OK(f, subscribe(f, fx_admin(f, INV_A), "HER-EOM", 700));
-    OK(f, close_offering(f, fx_admin(f, HER), "HER-EOM"));
+    OK(f, bf_issue(f, &b.s, fx_admin(f, HER)));
+    OK(f, bf_subscribe(f, fx_admin(f, INV_A), "HER-EOM", 700));
+    OK(f, bf_close_offering(f, fx_admin(f, HER), "HER-EOM"));
     /* Half a year of 125 bps on 100000: 100000 x 125 x 6 / 120000 = 625. */
     uint64_t per_unit = UINT64_C(100000) * 125 * 6 / 120000;
     ck_assert_uint_eq(per_unit, 625);
@@ -611,7 +371,7 @@ START_TEST(test_semiannual_end_of_month) {
     OK(f, coupon(f, "HER-EOM", "2025-02-28"));
     /* Issue + 12 months is the 31st of August again, not the 28th. */
     REJECTS(f, agent, ESG_ERR_WRONG_DUE_DATE, coupon(f, "HER-EOM", "2025-08-28"));
-    assert_msg_has(f, "due 2025-08-31");
+    bf_assert_msg_has(f, "due 2025-08-31");
     OK(f, coupon(f, "HER-EOM", "2025-08-31"));
     REJECTS(f, agent, ESG_ERR_NOT_DUE, coupon(f, "HER-EOM", "2026-02-28"));
     set_date(f, "2026-02-28");
@@ -630,7 +390,7 @@ START_TEST(test_semiannual_end_of_month) {
     esg_pb_payment *p = payment(f, "HER-EOM", ESG_PAYMENT_REDEMPTION, 1);
     ck_assert_uint_eq(p->total, UINT64_C(100000) * 700);
     esg_pb_free(p);
-    ck_assert_uint_eq(units_of(f, "HER-EOM", INV_A), 0);
+    ck_assert_uint_eq(bf_units_of(f, "HER-EOM", INV_A), 0);
     assert_snapshot(f, "HER-EOM", INV_A, 0, 700);
     fx_replay_check(f);
     fx_free(f);
@@ -646,13 +406,13 @@ static void slb_bond(fx *f, const char *id, spec_b *b) {
      * emitted (lower is better), both observed 2025-12-31. */
     sb_target(b, "ghg_avoided_tco2e", 1500000, "2025-12-31", 25);
     sb_target(b, "ghg_emissions_tco2e", 800000, "2025-12-31", 10);
-    OK(f, issue3(f, &b->s));
-    OK(f, subscribe(f, fx_admin(f, INV_A), id, 4000));
-    OK(f, close_offering(f, fx_admin(f, HER), id));
+    OK(f, bf_issue3(f, &b->s));
+    OK(f, bf_subscribe(f, fx_admin(f, INV_A), id, 4000));
+    OK(f, bf_close_offering(f, fx_admin(f, HER), id));
 }
 
 START_TEST(test_step_up_missed) {
-    fx *f = consortium();
+    fx *f = bf_consortium();
     spec_b b;
     sb_init(&b, "SLB-M");
     b.s.kind = ESG_INSTRUMENT_SUSTAINABILITY_LINKED_BOND;
@@ -660,9 +420,9 @@ START_TEST(test_step_up_missed) {
     sb_target(&b, "ghg_emissions_tco2e", 800000, "2025-12-31", 10);
     /* Observed on coupon 2's due date: in force only after it. */
     sb_target(&b, "beneficiaries", 1000, "2026-03-01", 5);
-    OK(f, issue3(f, &b.s));
-    OK(f, subscribe(f, fx_admin(f, INV_A), "SLB-M", 4000));
-    OK(f, close_offering(f, fx_admin(f, HER), "SLB-M"));
+    OK(f, bf_issue3(f, &b.s));
+    OK(f, bf_subscribe(f, fx_admin(f, INV_A), "SLB-M", 4000));
+    OK(f, bf_close_offering(f, fx_admin(f, HER), "SLB-M"));
 
     /* Coupon 1 is due before any observation: no step-up. */
     ck_assert_uint_eq(step_ups(f, "SLB-M", "2025-03-01"), 0);
@@ -702,7 +462,7 @@ START_TEST(test_step_up_missed) {
 END_TEST
 
 START_TEST(test_step_up_met) {
-    fx *f = consortium();
+    fx *f = bf_consortium();
     spec_b b;
     slb_bond(f, "SLB-T", &b);
     const char *ins = "SLB-T";

@@ -6,132 +6,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bond_fixture.h"
 #include "contracts/instrument.h"
 #include "contracts/proceeds.h"
-#include "fixture.h"
 #include "ledger/error.h"
-
-#define CA "city-a"
-#define CB "city-b"
-#define CC "city-c"
-#define INV1 "inv-1"
-#define INV2 "inv-2"
-#define AGENT "agent-x"
-
-static const uint8_t H32[32] = {0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab,
-                                0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab,
-                                0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab,
-                                0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab};
-
-/* ---------------------------------------------------------- assertions */
-
-/* Runs `call` (a submission signed by `k`) and asserts it was rejected
- * with `code`, leaving the chain where it was: no block, same app hash,
- * the signer's nonce not spent. */
-#define REJECTS(f, k, code, call)                                                  \
-    do {                                                                           \
-        esg_hash h0_ = fx_app_hash(f);                                             \
-        uint64_t height0_ = fx_height(f), nonce0_ = fx_nonce(f, &(k)->pk);          \
-        int rc_ = (call);                                                          \
-        ck_assert_msg(rc_ == (code), "line %d: got %s ('%s'), want %s", __LINE__,   \
-                      esg_err_name(rc_), (f)->msg, esg_err_name(code));            \
-        esg_hash h1_ = fx_app_hash(f);                                             \
-        ck_assert_msg(esg_hash_eq(&h0_, &h1_), "line %d: state changed", __LINE__);  \
-        ck_assert_uint_eq(fx_height(f), height0_);                                 \
-        ck_assert_uint_eq(fx_nonce(f, &(k)->pk), nonce0_);                         \
-    } while (0)
-
-#define OK(f, call)                                                                \
-    do {                                                                           \
-        int rc_ = (call);                                                          \
-        ck_assert_msg(rc_ == 0, "line %d: %s: %s", __LINE__, esg_err_name(rc_),     \
-                      (f)->msg);                                                   \
-    } while (0)
-
-static void assert_msg_has(fx *f, const char *needle) {
-    ck_assert_msg(strstr(f->msg, needle) != NULL, "message '%s' lacks '%s'", f->msg,
-                  needle);
-}
 
 /* ------------------------------------------------------- tx builders */
 
+/* A joint green bond `id` of face value 1001, 10 units, project budgets PA-1
+ * 1500, PA-2 5000, PB-1 2000, PC-1 1000 (see bf_issue_abc). */
 static int issue(fx *f, const char *id, const char *maturity, bool one_city) {
-    esg_pb_co_issuer ca = ESG_PB_CO_ISSUER_INIT, cb = ESG_PB_CO_ISSUER_INIT,
-                     cc = ESG_PB_CO_ISSUER_INIT;
-    ca.member = CA;
-    ca.share_bps = one_city ? 10000 : 3334;
-    cb.member = CB;
-    cb.share_bps = 3333;
-    cc.member = CC;
-    cc.share_bps = 3333;
-    esg_pb_co_issuer *cos[] = {&ca, &cb, &cc};
-    esg_pb_project p[4] = {ESG_PB_PROJECT_INIT, ESG_PB_PROJECT_INIT, ESG_PB_PROJECT_INIT,
-                           ESG_PB_PROJECT_INIT};
-    const char *ids[4] = {"PA-1", "PA-2", "PB-1", "PC-1"}, *cities[4] = {CA, CA, CB, CC};
-    const uint64_t budgets[4] = {1500, 5000, 2000, 1000};
-    esg_pb_project *projs[4];
-    for (int i = 0; i < 4; i++) {
-        p[i].id = (char *)ids[i];
-        p[i].city = (char *)cities[i];
-        p[i].name = "Project";
-        p[i].eu_objective = ESG_EU_OBJECTIVE_CCM;
-        p[i].budget = budgets[i];
-        projs[i] = &p[i];
-    }
-    esg_pb_instrument_spec s = ESG_PB_INSTRUMENT_SPEC_INIT;
-    s.id = (char *)id;
-    s.kind = ESG_INSTRUMENT_GREEN_BOND;
-    s.name = "Joint Green Bond";
-    s.currency = "EUR";
-    s.face_value = 1001;
-    s.units = 10;
-    s.coupon_bps = 300;
-    s.coupon_frequency_months = 12;
-    s.issue_date = "2026-01-15";
-    s.maturity_date = (char *)maturity;
-    s.co_issuers = cos;
-    s.n_co_issuers = one_city ? 1 : 3;
-    s.paying_agent = AGENT;
-    s.projects = projs;
-    s.n_projects = one_city ? 2 : 4;
-    esg_pb_issue_instrument ii = ESG_PB_ISSUE_INSTRUMENT_INIT;
-    ii.spec = &s;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_ISSUE_INSTRUMENT;
-    b.issue_instrument = &ii;
-    if (one_city)
-        return fx_submit(f, &b, fx_admin(f, CA));
-    return fx_submit(f, &b, fx_admin(f, CA), fx_admin(f, CB), fx_admin(f, CC));
+    static const uint64_t budgets[4] = {1500, 5000, 2000, 1000};
+    return bf_issue_abc(f, id, one_city, 1001, 10, maturity, budgets);
 }
 
 static int subscribe(fx *f, const char *who, const char *id, uint64_t units) {
-    esg_pb_subscribe s = ESG_PB_SUBSCRIBE_INIT;
-    s.instrument = (char *)id;
-    s.units = units;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_SUBSCRIBE;
-    b.subscribe = &s;
-    return fx_submit(f, &b, fx_admin(f, who));
+    return bf_subscribe(f, fx_admin(f, who), id, units);
 }
 
 static int close_offering(fx *f, const char *id) {
-    esg_pb_close_offering c = ESG_PB_CLOSE_OFFERING_INIT;
-    c.instrument = (char *)id;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_CLOSE_OFFERING;
-    b.close_offering = &c;
-    return fx_submit(f, &b, fx_admin(f, CA));
-}
-
-static int record_payment(fx *f, const char *id, int kind, const char *due) {
-    esg_pb_record_payment rp = ESG_PB_RECORD_PAYMENT_INIT;
-    rp.instrument = (char *)id;
-    rp.kind = kind;
-    rp.due_date = (char *)due;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_RECORD_PAYMENT;
-    b.record_payment = &rp;
-    return fx_submit(f, &b, fx_admin(f, AGENT));
+    return bf_close_offering(f, fx_admin(f, CA), id);
 }
 
 static int allocate_h(fx *f, const fx_key *k, const char *id, const char *project,
@@ -150,45 +44,28 @@ static int allocate_h(fx *f, const fx_key *k, const char *id, const char *projec
 
 static int allocate(fx *f, const char *city, const char *id, const char *project,
                     uint64_t amount) {
-    return allocate_h(f, fx_admin(f, city), id, project, amount, "2026-02-01", H32, 32);
+    return allocate_h(f, fx_admin(f, city), id, project, amount, "2026-02-01", bf_h32, 32);
 }
 
 /* ------------------------------------------------------------ readers */
 
-typedef struct view {
-    MDB_txn *txn;
-    esg_state *st;
-} view;
-
-static view view_open(fx *f) {
-    view v;
-    ck_assert_int_eq(esg_store_read_begin(f->store, &v.txn), 0);
-    ck_assert_int_eq(esg_state_open(&v.st, f->store, v.txn, false), 0);
-    return v;
-}
-
-static void view_close(view *v) {
-    esg_state_free(v->st);
-    esg_store_read_end(v->txn);
-}
-
 /* esg_proceeds_allocated, asserted to succeed. */
 static void allocated(fx *f, const char *id, const char *city, const char *project,
                       uint64_t *city_total, uint64_t *project_total) {
-    view v = view_open(f);
+    bf_view v = bf_view_open(f);
     ck_assert_int_eq(esg_proceeds_allocated(v.st, id, city, project, city_total,
                                             project_total), 0);
-    view_close(&v);
+    bf_view_close(&v);
 }
 
 static uint64_t city_part(fx *f, const char *id, const char *city) {
-    view v = view_open(f);
+    bf_view v = bf_view_open(f);
     esg_pb_instrument_record *ins;
     ck_assert_int_eq(esg_instrument_get(v.st, id, &ins), 0);
     uint64_t part;
     int rc = esg_proceeds_city_part(ins, city, &part);
     esg_pb_free(ins);
-    view_close(&v);
+    bf_view_close(&v);
     if (rc == ESG_ERR_NOT_FOUND) {
         ck_assert_uint_eq(part, 0);
         return UINT64_MAX;
@@ -215,15 +92,6 @@ static int instrument_status(fx *f, const char *id) {
     return s;
 }
 
-/* Sets the next block's time to 00:00 UTC of `date`. */
-static void time_to(fx *f, const char *date) {
-    int32_t day;
-    ck_assert_int_eq(esg_date_parse(date, &day), 0);
-    uint64_t ms = (uint64_t)day * 86400000u;
-    ck_assert_uint_ge(ms, f->time_ms + 1000);
-    f->time_ms = ms - 1000; /* fx_produce adds a second */
-}
-
 /* ------------------------------------------------------------- setup */
 
 /* Three cities (city-a leads with 3334 bps, b and c 3333 each), two
@@ -232,12 +100,7 @@ static void time_to(fx *f, const char *date) {
  * face value 1001, 5 + 2 units subscribed and the offering closed:
  * amount raised 7 x 1001 = 7007. */
 static fx *consortium(void) {
-    fx *f = fx_new();
-    fx_add_member(f, CA, ESG_MEMBER_CITY, "City A");
-    fx_add_member(f, CB, ESG_MEMBER_CITY, "City B");
-    fx_add_member(f, CC, ESG_MEMBER_CITY, "City C");
-    fx_add_member(f, INV1, ESG_MEMBER_INVESTOR, "Investor 1");
-    fx_add_member(f, INV2, ESG_MEMBER_INVESTOR, "Investor 2");
+    fx *f = bf_abc_new();
     fx_add_member(f, AGENT, ESG_MEMBER_PAYING_AGENT, "Agent X");
     fx_start(f);
     OK(f, issue(f, "GB-1", "2028-01-15", false));
@@ -282,7 +145,7 @@ START_TEST(test_allocate) {
     ck_assert_uint_eq(a->amount, 1000);
     ck_assert_str_eq(a->date, "2026-02-01");
     ck_assert_uint_eq(a->evidence_sha256.len, 32);
-    ck_assert_mem_eq(a->evidence_sha256.data, H32, 32);
+    ck_assert_mem_eq(a->evidence_sha256.data, bf_h32, 32);
     ck_assert_uint_eq(a->height, h + 1);
     esg_pb_free(a);
 
@@ -295,11 +158,11 @@ START_TEST(test_allocate) {
     /* city-a's part is 2337: 337 remain, across all its projects. */
     const fx_key *ka = fx_admin(f, CA);
     REJECTS(f, ka, ESG_ERR_ALLOCATION_EXCEEDS, allocate(f, CA, "GB-1", "PA-2", 338));
-    assert_msg_has(f, "337 remains");
-    assert_msg_has(f, "2337");
+    bf_assert_msg_has(f, "337 remains");
+    bf_assert_msg_has(f, "2337");
     OK(f, allocate(f, CA, "GB-1", "PA-2", 337));
     REJECTS(f, ka, ESG_ERR_ALLOCATION_EXCEEDS, allocate(f, CA, "GB-1", "PA-1", 1));
-    assert_msg_has(f, "0 remains");
+    bf_assert_msg_has(f, "0 remains");
     allocated(f, "GB-1", CA, "PA-2", &ct, &pt);
     ck_assert_uint_eq(ct, 2337);
     ck_assert_uint_eq(pt, 337);
@@ -307,7 +170,7 @@ START_TEST(test_allocate) {
     /* city-b: 2335, independent of city-a. */
     const fx_key *kb = fx_admin(f, CB);
     REJECTS(f, kb, ESG_ERR_ALLOCATION_EXCEEDS, allocate(f, CB, "GB-1", "PB-1", 2336));
-    assert_msg_has(f, "2335 remains");
+    bf_assert_msg_has(f, "2335 remains");
     OK(f, allocate(f, CB, "GB-1", "PB-1", 2335));
     allocated(f, "GB-1", CB, "PB-1", &ct, &pt);
     ck_assert_uint_eq(ct, 2335);
@@ -358,56 +221,56 @@ START_TEST(test_allocate_rejections) {
         OK(f, fx_submit(f, &b, ka));
     }
     REJECTS(f, &adm, ESG_ERR_UNAUTHORIZED,
-            allocate_h(f, &adm, "GB-1", "PA-1", 10, "2026-02-01", H32, 32));
-    assert_msg_has(f, "lacks role OFFICER");
+            allocate_h(f, &adm, "GB-1", "PA-1", 10, "2026-02-01", bf_h32, 32));
+    bf_assert_msg_has(f, "lacks role OFFICER");
     REJECTS(f, kb, ESG_ERR_NOT_PROJECT_CITY,
-            allocate_h(f, kb, "GB-1", "PA-1", 10, "2026-02-01", H32, 32));
-    assert_msg_has(f, "belongs to 'city-a'");
+            allocate_h(f, kb, "GB-1", "PA-1", 10, "2026-02-01", bf_h32, 32));
+    bf_assert_msg_has(f, "belongs to 'city-a'");
     REJECTS(f, ki, ESG_ERR_NOT_PROJECT_CITY,
-            allocate_h(f, ki, "GB-1", "PA-1", 10, "2026-02-01", H32, 32));
+            allocate_h(f, ki, "GB-1", "PA-1", 10, "2026-02-01", bf_h32, 32));
 
     /* The instrument. */
     char long_id[301];
     memset(long_id, 'G', 300);
     long_id[300] = '\0';
     REJECTS(f, ka, ESG_ERR_UNKNOWN_INSTRUMENT,
-            allocate_h(f, ka, "GB-9", "PA-1", 10, "2026-02-01", H32, 32));
-    assert_msg_has(f, "GB-9");
+            allocate_h(f, ka, "GB-9", "PA-1", 10, "2026-02-01", bf_h32, 32));
+    bf_assert_msg_has(f, "GB-9");
     REJECTS(f, ka, ESG_ERR_UNKNOWN_INSTRUMENT,
-            allocate_h(f, ka, "gb-1", "PA-1", 10, "2026-02-01", H32, 32));
+            allocate_h(f, ka, "gb-1", "PA-1", 10, "2026-02-01", bf_h32, 32));
     REJECTS(f, ka, ESG_ERR_UNKNOWN_INSTRUMENT,
-            allocate_h(f, ka, "", "PA-1", 10, "2026-02-01", H32, 32));
+            allocate_h(f, ka, "", "PA-1", 10, "2026-02-01", bf_h32, 32));
     REJECTS(f, ka, ESG_ERR_UNKNOWN_INSTRUMENT,
-            allocate_h(f, ka, long_id, "PA-1", 10, "2026-02-01", H32, 32));
+            allocate_h(f, ka, long_id, "PA-1", 10, "2026-02-01", bf_h32, 32));
     OK(f, issue(f, "GB-2", "2028-01-15", true)); /* OFFERING: nothing raised yet */
     REJECTS(f, ka, ESG_ERR_BAD_STATUS,
-            allocate_h(f, ka, "GB-2", "PA-1", 10, "2026-02-01", H32, 32));
-    assert_msg_has(f, "not active or matured");
+            allocate_h(f, ka, "GB-2", "PA-1", 10, "2026-02-01", bf_h32, 32));
+    bf_assert_msg_has(f, "not active or matured");
 
     /* The project. */
     REJECTS(f, ka, ESG_ERR_UNKNOWN_PROJECT,
-            allocate_h(f, ka, "GB-1", "PZ-1", 10, "2026-02-01", H32, 32));
-    assert_msg_has(f, "PZ-1");
+            allocate_h(f, ka, "GB-1", "PZ-1", 10, "2026-02-01", bf_h32, 32));
+    bf_assert_msg_has(f, "PZ-1");
     REJECTS(f, ka, ESG_ERR_UNKNOWN_PROJECT,
-            allocate_h(f, ka, "GB-1", "", 10, "2026-02-01", H32, 32));
+            allocate_h(f, ka, "GB-1", "", 10, "2026-02-01", bf_h32, 32));
     REJECTS(f, ka, ESG_ERR_UNKNOWN_PROJECT,
-            allocate_h(f, ka, "GB-1", "pa-1", 10, "2026-02-01", H32, 32));
+            allocate_h(f, ka, "GB-1", "pa-1", 10, "2026-02-01", bf_h32, 32));
 
     /* Amount, date, evidence. */
     REJECTS(f, ka, ESG_ERR_BAD_AMOUNT,
-            allocate_h(f, ka, "GB-1", "PA-1", 0, "2026-02-01", H32, 32));
+            allocate_h(f, ka, "GB-1", "PA-1", 0, "2026-02-01", bf_h32, 32));
     REJECTS(f, ka, ESG_ERR_BAD_DATE,
-            allocate_h(f, ka, "GB-1", "PA-1", 10, "2026-02-30", H32, 32));
-    REJECTS(f, ka, ESG_ERR_BAD_DATE, allocate_h(f, ka, "GB-1", "PA-1", 10, "", H32, 32));
+            allocate_h(f, ka, "GB-1", "PA-1", 10, "2026-02-30", bf_h32, 32));
+    REJECTS(f, ka, ESG_ERR_BAD_DATE, allocate_h(f, ka, "GB-1", "PA-1", 10, "", bf_h32, 32));
     REJECTS(f, ka, ESG_ERR_BAD_DATE,
-            allocate_h(f, ka, "GB-1", "PA-1", 10, "2026-2-1", H32, 32));
+            allocate_h(f, ka, "GB-1", "PA-1", 10, "2026-2-1", bf_h32, 32));
     REJECTS(f, ka, ESG_ERR_BAD_DATE,
-            allocate_h(f, ka, "GB-1", "PA-1", 10, "2026-02-01T00:00:00Z", H32, 32));
+            allocate_h(f, ka, "GB-1", "PA-1", 10, "2026-02-01T00:00:00Z", bf_h32, 32));
     REJECTS(f, ka, ESG_ERR_BAD_HASH,
-            allocate_h(f, ka, "GB-1", "PA-1", 10, "2026-02-01", H32, 31));
-    assert_msg_has(f, "31");
+            allocate_h(f, ka, "GB-1", "PA-1", 10, "2026-02-01", bf_h32, 31));
+    bf_assert_msg_has(f, "31");
     REJECTS(f, ka, ESG_ERR_BAD_HASH,
-            allocate_h(f, ka, "GB-1", "PA-1", 10, "2026-02-01", H32, 0));
+            allocate_h(f, ka, "GB-1", "PA-1", 10, "2026-02-01", bf_h32, 0));
     {
         uint8_t h33[33] = {0};
         REJECTS(f, ka, ESG_ERR_BAD_HASH,
@@ -416,12 +279,12 @@ START_TEST(test_allocate_rejections) {
 
     /* The cap, on a fresh city: one over, and a huge amount (no wrap). */
     REJECTS(f, ka, ESG_ERR_ALLOCATION_EXCEEDS,
-            allocate_h(f, ka, "GB-1", "PA-1", 2338, "2026-02-01", H32, 32));
+            allocate_h(f, ka, "GB-1", "PA-1", 2338, "2026-02-01", bf_h32, 32));
     REJECTS(f, ka, ESG_ERR_ALLOCATION_EXCEEDS,
-            allocate_h(f, ka, "GB-1", "PA-1", UINT64_MAX, "2026-02-01", H32, 32));
-    OK(f, allocate_h(f, ka, "GB-1", "PA-1", 2337, "2026-02-01", H32, 32));
+            allocate_h(f, ka, "GB-1", "PA-1", UINT64_MAX, "2026-02-01", bf_h32, 32));
+    OK(f, allocate_h(f, ka, "GB-1", "PA-1", 2337, "2026-02-01", bf_h32, 32));
     REJECTS(f, ka, ESG_ERR_ALLOCATION_EXCEEDS,
-            allocate_h(f, ka, "GB-1", "PA-1", UINT64_MAX, "2026-02-01", H32, 32));
+            allocate_h(f, ka, "GB-1", "PA-1", UINT64_MAX, "2026-02-01", bf_h32, 32));
     fx_replay_check(f);
     fx_free(f);
 }
@@ -434,14 +297,14 @@ START_TEST(test_allocate_after_maturity) {
     OK(f, subscribe(f, INV2, "GB-3", 4));
     OK(f, close_offering(f, "GB-3"));
     OK(f, allocate(f, CA, "GB-3", "PA-2", 1000));
-    time_to(f, "2027-01-15");
-    OK(f, record_payment(f, "GB-3", ESG_PAYMENT_COUPON, "2027-01-15"));
-    OK(f, record_payment(f, "GB-3", ESG_PAYMENT_REDEMPTION, "2027-01-15"));
+    bf_time_to(f, "2027-01-15");
+    OK(f, bf_record_payment(f, "GB-3", ESG_PAYMENT_COUPON, "2027-01-15"));
+    OK(f, bf_record_payment(f, "GB-3", ESG_PAYMENT_REDEMPTION, "2027-01-15"));
     ck_assert_int_eq(instrument_status(f, "GB-3"), ESG_INSTRUMENT_STATUS_MATURED);
     /* MATURED still allows allocating the rest: 4 x 1001 = 4004. */
     const fx_key *ka = fx_admin(f, CA);
     REJECTS(f, ka, ESG_ERR_ALLOCATION_EXCEEDS, allocate(f, CA, "GB-3", "PA-2", 3005));
-    assert_msg_has(f, "3004 remains");
+    bf_assert_msg_has(f, "3004 remains");
     OK(f, allocate(f, CA, "GB-3", "PA-1", 3004));
     uint64_t ct, pt;
     allocated(f, "GB-3", CA, "PA-2", &ct, &pt);

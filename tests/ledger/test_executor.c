@@ -31,6 +31,7 @@
 #include "ledger/state.h"
 #include "ledger/store.h"
 #include "ledger/txbuild.h"
+#include "exec_fixture.h"
 #include "testutil.h"
 
 #define CHAIN "esg-exec-test"
@@ -172,11 +173,6 @@ static const esg_contract_table *test_contracts(void) {
 
 /* ------------------------------------------------------------- world */
 
-typedef struct kp {
-    esg_seckey sk;
-    esg_pubkey pk;
-} kp;
-
 /* Keys and genesis shared by the nodes of one test. */
 typedef struct world {
     kp val, w, a, a2, b, c, d, outsider;
@@ -185,22 +181,16 @@ typedef struct world {
     bool val_skips[MAX_H]; /* commit of height h not signed by val */
 } world;
 
-static kp key_new(void) {
-    kp k;
-    ck_assert_int_eq(esg_key_generate(&k.sk, &k.pk), 0);
-    return k;
-}
-
 static void world_init(world *wd, uint64_t max_txs, uint64_t max_bytes) {
     memset(wd, 0, sizeof *wd);
-    wd->val = key_new();
-    wd->w = key_new();
-    wd->a = key_new();
-    wd->a2 = key_new();
-    wd->b = key_new();
-    wd->c = key_new();
-    wd->d = key_new();
-    wd->outsider = key_new();
+    wd->val = ef_key_new();
+    wd->w = ef_key_new();
+    wd->a = ef_key_new();
+    wd->a2 = ef_key_new();
+    wd->b = ef_key_new();
+    wd->c = ef_key_new();
+    wd->d = ef_key_new();
+    wd->outsider = ef_key_new();
     esg_genesis *g = esg_genesis_new(CHAIN, T0);
     ck_assert_ptr_nonnull(g);
     ck_assert_int_eq(esg_genesis_add_member(g, "city-a", ESG_KIND_CITY, "City A", "DE", &wd->a.pk), 0);
@@ -216,15 +206,8 @@ static void world_init(world *wd, uint64_t max_txs, uint64_t max_bytes) {
         g->params.max_block_txs = max_txs;
     if (max_bytes)
         g->params.max_block_bytes = max_bytes;
-    char err[256] = "";
-    ck_assert_msg(esg_genesis_validate(g, err, sizeof err) == 0, "genesis: %s", err);
     /* Through the file format, so the genesis has its real hash. */
-    char *json;
-    size_t len;
-    ck_assert_int_eq(esg_genesis_to_json(g, &json, &len), 0);
-    esg_genesis_free(g);
-    ck_assert_int_eq(esg_genesis_parse(&wd->g, (const uint8_t *)json, len, err, sizeof err), 0);
-    free(json);
+    ef_genesis_reload(g, &wd->g);
     ck_assert(!esg_hash_is_zero(&wd->g->hash));
 }
 
@@ -233,33 +216,6 @@ static void world_free(world *wd) {
     kp *ks[] = {&wd->val, &wd->w, &wd->a, &wd->a2, &wd->b, &wd->c, &wd->d, &wd->outsider};
     for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++)
         esg_seckey_wipe(&ks[i]->sk);
-}
-
-/* Encodes a Commit of `bh` at `height` signed by keys[0..n). */
-static int encode_commit(const kp *const *keys, size_t n, const char *chain, uint64_t height,
-                         uint32_t round, const esg_hash *bh, uint8_t **out, size_t *len) {
-    esg_pb_commit c = ESG_PB_COMMIT_INIT;
-    esg_pb_commit_sig sigs[4];
-    esg_pb_commit_sig *ptrs[4];
-    esg_sig raw[4];
-    ck_assert_uint_le(n, 4);
-    esg_hash vh = esg_vote_hash(chain, ESG_VOTE_TYPE_PRECOMMIT, height, round, bh);
-    for (size_t i = 0; i < n; i++) {
-        esg_pb_commit_sig cs = ESG_PB_COMMIT_SIG_INIT;
-        sigs[i] = cs;
-        int rc = esg_sign(&raw[i], &keys[i]->sk, &vh);
-        if (rc)
-            return rc;
-        sigs[i].validator = esg_pb_bin(keys[i]->pk.b, 32);
-        sigs[i].sig = esg_pb_bin(raw[i].b, 64);
-        ptrs[i] = &sigs[i];
-    }
-    c.height = height;
-    c.round = round;
-    c.block_hash = esg_pb_bin(bh->b, 32);
-    c.n_sigs = n;
-    c.sigs = ptrs;
-    return esg_pb_encode(&c.base, out, len);
 }
 
 /* The esg_commit_fn of the test network. */
@@ -273,85 +229,10 @@ static int sign_commit(void *arg, const char *chain_id, uint64_t height,
         keys[n++] = &wd->val;
     if (wd->w_signs[height])
         keys[n++] = &wd->w;
-    return encode_commit(keys, n, chain_id, height, 0, bh, out, len);
+    return ef_encode_commit(keys, n, chain_id, height, 0, bh, out, len);
 }
 
 /* ------------------------------------------------------------- nodes */
-
-typedef struct node {
-    char dir[256];
-    esg_store *store;
-} node;
-
-static void node_open(node *n, const world *wd) {
-    tu_tmpdir(n->dir, sizeof n->dir);
-    ck_assert_int_eq(esg_store_open(&n->store, n->dir, true), 0);
-    ck_assert_int_eq(esg_exec_genesis(n->store, wd->g), 0);
-}
-
-static void node_close(node *n) {
-    esg_store_close(n->store);
-    tu_rmtree(n->dir);
-}
-
-static esg_store_meta meta_of(node *n) {
-    MDB_txn *txn;
-    esg_store_meta m;
-    ck_assert_int_eq(esg_store_read_begin(n->store, &txn), 0);
-    ck_assert_int_eq(esg_store_meta_get(txn, n->store, &m), 0);
-    esg_store_read_end(txn);
-    return m;
-}
-
-static bool meta_eq(const esg_store_meta *x, const esg_store_meta *y) {
-    return x->height == y->height && esg_hash_eq(&x->block_hash, &y->block_hash) &&
-           esg_hash_eq(&x->app_hash, &y->app_hash) &&
-           esg_hash_eq(&x->genesis_hash, &y->genesis_hash) && x->time_ms == y->time_ms &&
-           strcmp(x->chain_id, y->chain_id) == 0;
-}
-
-/* The root of the state tree as stored (not meta's copy). */
-static esg_hash state_root_of(node *n) {
-    MDB_txn *txn;
-    esg_state *st;
-    esg_hash h;
-    ck_assert_int_eq(esg_store_read_begin(n->store, &txn), 0);
-    ck_assert_int_eq(esg_state_open(&st, n->store, txn, false), 0);
-    ck_assert_int_eq(esg_state_root(st, &h), 0);
-    esg_state_free(st);
-    esg_store_read_end(txn);
-    return h;
-}
-
-static uint64_t nonce_of(node *n, const esg_pubkey *pk) {
-    MDB_txn *txn;
-    esg_state *st;
-    ck_assert_int_eq(esg_store_read_begin(n->store, &txn), 0);
-    ck_assert_int_eq(esg_state_open(&st, n->store, txn, false), 0);
-    esg_pb_account *a = NULL;
-    uint64_t nonce = UINT64_MAX;
-    if (esg_exec_account_get(st, pk, &a) == 0) {
-        nonce = a->nonce;
-        esg_pb_free(a);
-    }
-    esg_state_free(st);
-    esg_store_read_end(txn);
-    return nonce;
-}
-
-/* True when T/key exists in the committed state. */
-static bool has_row(node *n, esg_table t, const void *k, size_t klen) {
-    MDB_txn *txn;
-    esg_state *st;
-    ck_assert_int_eq(esg_store_read_begin(n->store, &txn), 0);
-    ck_assert_int_eq(esg_state_open(&st, n->store, txn, false), 0);
-    MDB_val v;
-    int rc = esg_state_get(st, t, k, klen, &v);
-    ck_assert(rc == 0 || rc == ESG_ERR_NOT_FOUND);
-    esg_state_free(st);
-    esg_store_read_end(txn);
-    return rc == 0;
-}
 
 /* Copies of block h and its commit (caller frees). */
 static void block_copy(node *n, uint64_t h, uint8_t **blk, size_t *blen, uint8_t **cmt,
@@ -368,15 +249,6 @@ static void block_copy(node *n, uint64_t h, uint8_t **blk, size_t *blen, uint8_t
     *blen = b.mv_size;
     *clen = c.mv_size;
     esg_store_read_end(txn);
-}
-
-static bool block_exists(node *n, uint64_t h) {
-    MDB_txn *txn;
-    ck_assert_int_eq(esg_store_read_begin(n->store, &txn), 0);
-    int rc = esg_store_block_get(txn, n->store, h, NULL, NULL);
-    esg_store_read_end(txn);
-    ck_assert(rc == 0 || rc == ESG_ERR_NOT_FOUND);
-    return rc == 0;
 }
 
 static esg_pb_block *block_decoded(node *n, uint64_t h) {
@@ -430,49 +302,27 @@ typedef struct txo {
 
 /* Signs `b` as `o` says and returns the serialized Tx (caller frees). */
 static uint8_t *finish_raw(const txo *o, esg_pb_tx_body *b, size_t *len) {
-    b->chain_id = (char *)(o->chain ? o->chain : CHAIN);
-    b->signer = esg_pb_bin(o->signer->pk.b, 32);
-    b->nonce = o->nonce;
-    esg_seckey sks[4];
-    size_t n = o->n_sigs ? o->n_sigs : 1;
-    for (size_t i = 0; i < n; i++)
-        sks[i] = o->n_sigs ? o->sigs[i]->sk : o->signer->sk;
-    uint8_t *raw;
-    ck_assert_int_eq(esg_txb_sign_body(&raw, len, b, sks, n), 0);
-    for (size_t i = 0; i < n; i++)
-        esg_seckey_wipe(&sks[i]);
-    return raw;
-}
-
-static esg_tx *decode_raw(uint8_t *raw, size_t len) {
-    esg_tx *tx;
-    int rc = esg_tx_decode(&tx, raw, len);
-    ck_assert_msg(rc == 0, "tx decode: %s", esg_err_name(rc));
-    free(raw);
-    return tx;
+    return ef_sign_raw(b, o->chain ? o->chain : CHAIN, o->signer, o->nonce, o->sigs, o->n_sigs,
+                       len);
 }
 
 static esg_tx *finish(const txo *o, esg_pb_tx_body *b) {
     size_t len;
     uint8_t *raw = finish_raw(o, b, &len);
-    return decode_raw(raw, len);
+    return ef_decode_raw(raw, len);
 }
 
 static uint8_t *transfer_raw(const txo *o, const char *instr, uint64_t units, size_t *len) {
-    esg_pb_transfer t = ESG_PB_TRANSFER_INIT;
-    t.instrument = (char *)instr;
-    t.to_member = "inv-b";
-    t.units = units;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_TRANSFER;
-    b.transfer = &t;
+    esg_pb_transfer t;
+    esg_pb_tx_body b;
+    ef_transfer_body(&t, &b, instr, units);
     return finish_raw(o, &b, len);
 }
 
 static esg_tx *tx_transfer(const txo *o, const char *instr, uint64_t units) {
     size_t len;
     uint8_t *raw = transfer_raw(o, instr, units, &len);
-    return decode_raw(raw, len);
+    return ef_decode_raw(raw, len);
 }
 
 static esg_tx *tx_add_account(const txo *o, const esg_pubkey *pk) {
@@ -532,19 +382,11 @@ static esg_produced produce_at(node *nd, world *wd, esg_exec_item *items, size_t
     return out;
 }
 
-static void items_of(esg_exec_item *items, esg_tx *const *txs, size_t n) {
-    memset(items, 0, n * sizeof *items);
-    for (size_t i = 0; i < n; i++) {
-        items[i].tx = txs[i];
-        items[i].result = 12345; /* must be overwritten */
-    }
-}
-
 static esg_produced produce(node *nd, world *wd, esg_tx *const *txs, size_t n, int *results) {
     esg_exec_item items[16];
     ck_assert_uint_le(n, 16);
-    items_of(items, txs, n);
-    esg_store_meta m = meta_of(nd);
+    ef_items_of(items, txs, n);
+    esg_store_meta m = ef_meta_of(nd);
     esg_produced out = produce_at(nd, wd, items, n, m.time_ms + 1000, false);
     for (size_t i = 0; i < n; i++) {
         if (results)
@@ -579,9 +421,9 @@ static void replicate(node *from, node *to, uint64_t h) {
     ck_assert_msg(rc == 0, "apply block %llu: %s: %s", (unsigned long long)h, esg_err_name(rc), err);
     free(b);
     free(c);
-    esg_store_meta x = meta_of(from), y = meta_of(to);
+    esg_store_meta x = ef_meta_of(from), y = ef_meta_of(to);
     if (x.height == h)
-        ck_assert(meta_eq(&x, &y));
+        ck_assert(ef_meta_eq(&x, &y));
 }
 
 /* ------------------------------------------------------------ genesis */
@@ -590,15 +432,15 @@ START_TEST(test_genesis) {
     world wd;
     world_init(&wd, 0, 0);
     node n;
-    node_open(&n, &wd);
+    ef_node_open(&n, wd.g);
 
-    esg_store_meta m = meta_of(&n);
+    esg_store_meta m = ef_meta_of(&n);
     ck_assert_uint_eq(m.height, 0);
     ck_assert(esg_hash_eq(&m.block_hash, &wd.g->hash));
     ck_assert(esg_hash_eq(&m.genesis_hash, &wd.g->hash));
     ck_assert_uint_eq(m.time_ms, T0);
     ck_assert_str_eq(m.chain_id, CHAIN);
-    esg_hash root = state_root_of(&n);
+    esg_hash root = ef_state_root_of(&n);
     ck_assert(esg_hash_eq(&m.app_hash, &root));
     ck_assert(!esg_hash_is_zero(&root));
 
@@ -674,23 +516,23 @@ START_TEST(test_genesis) {
 
     /* Twice: refused, nothing changed. */
     ck_assert_int_eq(esg_exec_genesis(n.store, wd.g), ESG_ERR_ALREADY_INITIALIZED);
-    esg_store_meta m2 = meta_of(&n);
-    ck_assert(meta_eq(&m, &m2));
+    esg_store_meta m2 = ef_meta_of(&n);
+    ck_assert(ef_meta_eq(&m, &m2));
     /* Another genesis on the same store: refused too. */
     world other;
     world_init(&other, 0, 0);
     ck_assert_int_eq(esg_exec_genesis(n.store, other.g), ESG_ERR_ALREADY_INITIALIZED);
-    m2 = meta_of(&n);
-    ck_assert(meta_eq(&m, &m2));
-    ck_assert_uint_eq(nonce_of(&n, &other.a.pk), UINT64_MAX);
+    m2 = ef_meta_of(&n);
+    ck_assert(ef_meta_eq(&m, &m2));
+    ck_assert_uint_eq(ef_nonce_of(&n, &other.a.pk), UINT64_MAX);
 
     /* The same genesis on another store gives the same state root. */
     node n2;
-    node_open(&n2, &wd);
-    esg_store_meta m3 = meta_of(&n2);
-    ck_assert(meta_eq(&m, &m3));
-    node_close(&n2);
-    node_close(&n);
+    ef_node_open(&n2, wd.g);
+    esg_store_meta m3 = ef_meta_of(&n2);
+    ck_assert(ef_meta_eq(&m, &m3));
+    ef_node_close(&n2);
+    ef_node_close(&n);
     world_free(&other);
     world_free(&wd);
 }
@@ -719,7 +561,7 @@ START_TEST(test_genesis_over_corrupt_meta) {
     ck_assert_int_eq(mdb_stat(txn, esg_store_dbi(n.store, ESG_DB_STATE), &stat), 0);
     ck_assert_uint_eq(stat.ms_entries, 0);
     esg_store_read_end(txn);
-    node_close(&n);
+    ef_node_close(&n);
     world_free(&wd);
 }
 END_TEST
@@ -741,7 +583,7 @@ START_TEST(test_not_initialized) {
     ck_assert_int_eq(apply(&n, (const uint8_t *)"x", 1, (const uint8_t *)"y", 1, NULL, msg),
                      ESG_ERR_NOT_INITIALIZED);
     esg_tx_free(tx);
-    node_close(&n);
+    ef_node_close(&n);
     world_free(&wd);
 }
 END_TEST
@@ -752,16 +594,16 @@ START_TEST(test_produce_nothing) {
     world wd;
     world_init(&wd, 0, 0);
     node n;
-    node_open(&n, &wd);
-    esg_store_meta m0 = meta_of(&n);
+    ef_node_open(&n, wd.g);
+    esg_store_meta m0 = ef_meta_of(&n);
 
     /* No items. */
     esg_produced out = produce_at(&n, &wd, NULL, 0, T0 + 5000, false);
     ck_assert(!out.made);
-    esg_store_meta m1 = meta_of(&n);
-    ck_assert(meta_eq(&m0, &m1));
-    ck_assert(!block_exists(&n, 1));
-    ck_assert(!has_row(&n, ESG_T_REPORTS, "end_block", 9)); /* end_block did not run */
+    esg_store_meta m1 = ef_meta_of(&n);
+    ck_assert(ef_meta_eq(&m0, &m1));
+    ck_assert(!ef_block_exists(&n, 1));
+    ck_assert(!ef_has_row(&n, ESG_T_REPORTS, "end_block", 9)); /* end_block did not run */
 
     /* Only failing items: nothing is written either. */
     esg_tx *txs[2] = {
@@ -773,11 +615,11 @@ START_TEST(test_produce_nothing) {
     ck_assert(!out.made);
     ck_assert_int_eq(res[0], ESG_ERR_UNAUTHORIZED);
     ck_assert_int_eq(res[1], ESG_ERR_NONCE);
-    m1 = meta_of(&n);
-    ck_assert(meta_eq(&m0, &m1));
-    ck_assert(!has_row(&n, ESG_T_HOLDINGS, "GB-1", 4));
-    ck_assert_uint_eq(nonce_of(&n, &wd.a.pk), 0);
-    esg_hash root = state_root_of(&n);
+    m1 = ef_meta_of(&n);
+    ck_assert(ef_meta_eq(&m0, &m1));
+    ck_assert(!ef_has_row(&n, ESG_T_HOLDINGS, "GB-1", 4));
+    ck_assert_uint_eq(ef_nonce_of(&n, &wd.a.pk), 0);
+    esg_hash root = ef_state_root_of(&n);
     ck_assert(esg_hash_eq(&root, &m0.app_hash));
 
     /* allow_empty: an empty block (end_block runs, so the state moves). */
@@ -790,9 +632,9 @@ START_TEST(test_produce_nothing) {
     esg_hash zero = {{0}};
     ck_assert_mem_eq(blk->header->tx_root.data, zero.b, 32);
     esg_pb_free(blk);
-    ck_assert(has_row(&n, ESG_T_REPORTS, "end_block", 9));
+    ck_assert(ef_has_row(&n, ESG_T_REPORTS, "end_block", 9));
     free_txs(txs, 2);
-    node_close(&n);
+    ef_node_close(&n);
     world_free(&wd);
 }
 END_TEST
@@ -801,16 +643,16 @@ START_TEST(test_produce_block) {
     world wd;
     world_init(&wd, 0, 0);
     node n;
-    node_open(&n, &wd);
-    esg_store_meta m0 = meta_of(&n);
-    kp newk = key_new();
+    ef_node_open(&n, wd.g);
+    esg_store_meta m0 = ef_meta_of(&n);
+    kp newk = ef_key_new();
     esg_tx *txs[3] = {
         tx_transfer(&(txo){.signer = &wd.a, .nonce = 1}, "GB-1", 5),
         tx_add_account(&(txo){.signer = &wd.a, .nonce = 2}, &newk.pk),
         tx_transfer(&(txo){.signer = &wd.b, .nonce = 1}, "GB-2", 5),
     };
     esg_exec_item items[3];
-    items_of(items, txs, 3);
+    ef_items_of(items, txs, 3);
     esg_produced out = produce_at(&n, &wd, items, 3, T0 + 60000, false);
     for (int i = 0; i < 3; i++) {
         ck_assert_msg(items[i].result == 0, "item %d: %s", i, items[i].msg);
@@ -821,14 +663,14 @@ START_TEST(test_produce_block) {
     ck_assert_uint_eq(out.n_included, 3);
 
     /* Meta. */
-    esg_store_meta m = meta_of(&n);
+    esg_store_meta m = ef_meta_of(&n);
     ck_assert_uint_eq(m.height, 1);
     ck_assert(esg_hash_eq(&m.block_hash, &out.block_hash));
     ck_assert(esg_hash_eq(&m.app_hash, &out.app_hash));
     ck_assert(!esg_hash_eq(&m.app_hash, &m0.app_hash));
     ck_assert(esg_hash_eq(&m.genesis_hash, &wd.g->hash));
     ck_assert_uint_eq(m.time_ms, T0 + 60000);
-    esg_hash root = state_root_of(&n);
+    esg_hash root = ef_state_root_of(&n);
     ck_assert(esg_hash_eq(&root, &out.app_hash));
 
     /* The header. */
@@ -887,12 +729,12 @@ START_TEST(test_produce_block) {
     esg_store_read_end(txn);
 
     /* Effects: nonces bumped, contract writes, end_block ran. */
-    ck_assert_uint_eq(nonce_of(&n, &wd.a.pk), 2);
-    ck_assert_uint_eq(nonce_of(&n, &wd.b.pk), 1);
-    ck_assert_uint_eq(nonce_of(&n, &newk.pk), 0);
-    ck_assert(has_row(&n, ESG_T_HOLDINGS, "GB-1", 4));
-    ck_assert(has_row(&n, ESG_T_HOLDINGS, "GB-2", 4));
-    ck_assert(has_row(&n, ESG_T_REPORTS, "end_block", 9));
+    ck_assert_uint_eq(ef_nonce_of(&n, &wd.a.pk), 2);
+    ck_assert_uint_eq(ef_nonce_of(&n, &wd.b.pk), 1);
+    ck_assert_uint_eq(ef_nonce_of(&n, &newk.pk), 0);
+    ck_assert(ef_has_row(&n, ESG_T_HOLDINGS, "GB-1", 4));
+    ck_assert(ef_has_row(&n, ESG_T_HOLDINGS, "GB-2", 4));
+    ck_assert(ef_has_row(&n, ESG_T_REPORTS, "end_block", 9));
 
     /* The next block links to this one; the new account can sign. */
     esg_tx *t2 = tx_transfer(&(txo){.signer = &newk, .nonce = 1}, "GB-3", 1);
@@ -911,7 +753,7 @@ START_TEST(test_produce_block) {
     esg_tx_free(t2);
     free_txs(txs, 3);
     esg_seckey_wipe(&newk.sk);
-    node_close(&n);
+    ef_node_close(&n);
     world_free(&wd);
 }
 END_TEST
@@ -920,7 +762,7 @@ START_TEST(test_produce_drops_failing) {
     world wd;
     world_init(&wd, 0, 0);
     node n;
-    node_open(&n, &wd);
+    ef_node_open(&n, wd.g);
     esg_tx *txs[4] = {
         tx_transfer(&(txo){.signer = &wd.a, .nonce = 1}, "GB-1", 5),
         tx_transfer(&(txo){.signer = &wd.a, .nonce = 2}, "GB-BAD", 0), /* writes, then fails */
@@ -929,7 +771,7 @@ START_TEST(test_produce_drops_failing) {
         tx_transfer(&(txo){.signer = &wd.a, .nonce = 2}, "GB-3", 5),
     };
     esg_exec_item items[4];
-    items_of(items, txs, 4);
+    ef_items_of(items, txs, 4);
     esg_produced out = produce_at(&n, &wd, items, 4, T0 + 1000, false);
     ck_assert(out.made);
     ck_assert_uint_eq(out.n_included, 3);
@@ -942,9 +784,9 @@ START_TEST(test_produce_drops_failing) {
     ck_assert_int_eq(items[2].result, 0);
     ck_assert_int_eq(items[3].result, 0);
 
-    ck_assert(!has_row(&n, ESG_T_HOLDINGS, "GB-BAD", 6));
-    ck_assert(has_row(&n, ESG_T_HOLDINGS, "GB-3", 4));
-    ck_assert_uint_eq(nonce_of(&n, &wd.a.pk), 2);
+    ck_assert(!ef_has_row(&n, ESG_T_HOLDINGS, "GB-BAD", 6));
+    ck_assert(ef_has_row(&n, ESG_T_HOLDINGS, "GB-3", 4));
+    ck_assert_uint_eq(ef_nonce_of(&n, &wd.a.pk), 2);
 
     esg_pb_block *blk = block_decoded(&n, 1);
     ck_assert_uint_eq(blk->n_txs, 3);
@@ -967,11 +809,11 @@ START_TEST(test_produce_drops_failing) {
     /* The block's app hash is that of the included txs only: a second node
      * applying the block (which holds no trace of the failed one) agrees. */
     node n2;
-    node_open(&n2, &wd);
+    ef_node_open(&n2, wd.g);
     replicate(&n, &n2, 1);
-    node_close(&n2);
+    ef_node_close(&n2);
     free_txs(txs, 4);
-    node_close(&n);
+    ef_node_close(&n);
     world_free(&wd);
 }
 END_TEST
@@ -1021,7 +863,7 @@ START_TEST(test_common_checks) {
     world wd;
     world_init(&wd, 0, 0);
     node n;
-    node_open(&n, &wd);
+    ef_node_open(&n, wd.g);
     /* A block so that A's nonce is 1. */
     esg_tx *first = tx_transfer(&(txo){.signer = &wd.a, .nonce = 1}, "GB-0", 1);
     ck_assert(produce(&n, &wd, &first, 1, NULL).made);
@@ -1034,7 +876,7 @@ START_TEST(test_common_checks) {
     size_t blen;
     uint8_t *braw = transfer_raw(&(txo){.signer = &wd.a, .nonce = 2}, "GB-S", 1, &blen);
     braw[blen - 1] ^= 0x01;
-    esg_tx *badsig = decode_raw(braw, blen);
+    esg_tx *badsig = ef_decode_raw(braw, blen);
     char emsg[ESG_ERRMSG_MAX];
     ck_assert_int_eq(esg_tx_verify_sigs(badsig, emsg, sizeof emsg), ESG_ERR_BAD_SIGNATURE);
     char want_sig[160];
@@ -1077,8 +919,8 @@ START_TEST(test_common_checks) {
          ESG_ERR_UNAUTHORIZED, "no transfer of 'GB-1' at height 2"},
     };
     size_t nc = sizeof cases / sizeof cases[0];
-    esg_store_meta m0 = meta_of(&n);
-    esg_hash r0 = state_root_of(&n);
+    esg_store_meta m0 = ef_meta_of(&n);
+    esg_hash r0 = ef_state_root_of(&n);
 
     /* check_tx gives each error with its message... */
     for (size_t i = 0; i < nc; i++) {
@@ -1101,11 +943,11 @@ START_TEST(test_common_checks) {
         ck_assert_msg(strstr(items[i].msg, cases[i].msg_part) != NULL, "%s: message '%s'",
                       cases[i].what, items[i].msg);
     }
-    esg_store_meta m1 = meta_of(&n);
-    ck_assert(meta_eq(&m0, &m1));
-    esg_hash r1 = state_root_of(&n);
+    esg_store_meta m1 = ef_meta_of(&n);
+    ck_assert(ef_meta_eq(&m0, &m1));
+    esg_hash r1 = ef_state_root_of(&n);
     ck_assert(esg_hash_eq(&r0, &r1));
-    ck_assert_uint_eq(nonce_of(&n, &wd.a.pk), 1);
+    ck_assert_uint_eq(ef_nonce_of(&n, &wd.a.pk), 1);
 
     /* The trust contract: sigs_verified=true means "already verified";
      * the executor does not look again. */
@@ -1121,12 +963,12 @@ START_TEST(test_common_checks) {
                             &wd.b.pk);
     ck_assert_int_eq(check(&n, co2, 0, false, msg), 0);
     ck_assert(produce(&n, &wd, &co2, 1, NULL).made);
-    ck_assert(has_row(&n, ESG_T_DISPUTES, wd.b.pk.b, 32));
+    ck_assert(ef_has_row(&n, ESG_T_DISPUTES, wd.b.pk.b, 32));
     esg_tx_free(co);
     esg_tx_free(co2);
     for (size_t i = 0; i < nc; i++)
         esg_tx_free(cases[i].tx);
-    node_close(&n);
+    ef_node_close(&n);
     world_free(&wd);
 }
 END_TEST
@@ -1135,7 +977,7 @@ START_TEST(test_max_block_txs) {
     world wd;
     world_init(&wd, 2, 0);
     node n;
-    node_open(&n, &wd);
+    ef_node_open(&n, wd.g);
     esg_tx *txs[4] = {
         tx_transfer(&(txo){.signer = &wd.a, .nonce = 1}, "GB-1", 1),
         tx_transfer(&(txo){.signer = &wd.a, .nonce = 2}, "GB-2", 0), /* dropped: not counted */
@@ -1151,7 +993,7 @@ START_TEST(test_max_block_txs) {
     ck_assert_int_eq(res[2], 0);
     ck_assert_int_eq(res[3], ESG_ERR_MEMPOOL_FULL);
     esg_exec_item it[4];
-    items_of(it, txs, 4);
+    ef_items_of(it, txs, 4);
     produce_at(&n, &wd, it, 4, 0, false);
     /* The overflow item is retried in the next block. */
     ck_assert_int_eq(it[3].result, 0);
@@ -1163,17 +1005,17 @@ START_TEST(test_max_block_txs) {
         tx_transfer(&(txo){.signer = &wd.b, .nonce = 3}, "GB-6", 1),
         tx_transfer(&(txo){.signer = &wd.b, .nonce = 4}, "GB-7", 1),
     };
-    items_of(it, more, 3);
+    ef_items_of(it, more, 3);
     out = produce_at(&n, &wd, it, 3, 0, false);
     ck_assert_uint_eq(out.n_included, 2);
     ck_assert_int_eq(it[2].result, ESG_ERR_MEMPOOL_FULL);
     ck_assert_str_eq(it[2].msg, "not included: block full");
-    ck_assert(!has_row(&n, ESG_T_HOLDINGS, "GB-7", 4));
+    ck_assert(!ef_has_row(&n, ESG_T_HOLDINGS, "GB-7", 4));
 
     /* A received block with more transactions than the limit is invalid
      * (checked before anything else). */
     node n2;
-    node_open(&n2, &wd);
+    ef_node_open(&n2, wd.g);
     esg_pb_block_header h = ESG_PB_BLOCK_HEADER_INIT;
     esg_hash z = {{0}};
     h.chain_id = CHAIN;
@@ -1196,10 +1038,10 @@ START_TEST(test_max_block_txs) {
     ck_assert_int_eq(apply(&n2, enc, elen, (const uint8_t *)"", 0, NULL, err), ESG_ERR_BAD_BLOCK);
     ck_assert_str_eq(err, "block 1 has too many transactions");
     free(enc);
-    node_close(&n2);
+    ef_node_close(&n2);
     free_txs(txs, 4);
     free_txs(more, 3);
-    node_close(&n);
+    ef_node_close(&n);
     world_free(&wd);
 }
 END_TEST
@@ -1217,8 +1059,8 @@ START_TEST(test_max_block_bytes) {
      * small a limit, so the test sets it in the state (as a governance
      * SetParam would). */
     node n, n2;
-    node_open(&n, &wd);
-    node_open(&n2, &wd);
+    ef_node_open(&n, wd.g);
+    ef_node_open(&n2, wd.g);
     tamper_job tj = {&n, NULL, NULL, 1024 + 2 * (len + 16)};
     ck_assert_int_eq(esg_store_write(n.store, tamper_txn, &tj), 0);
     tj.n = &n2;
@@ -1239,9 +1081,9 @@ START_TEST(test_max_block_bytes) {
     /* And a second node accepts the block (its size is within the limit
      * the receiver applies). */
     replicate(&n, &n2, 1);
-    node_close(&n2);
+    ef_node_close(&n2);
     free_txs(txs, 3);
-    node_close(&n);
+    ef_node_close(&n);
     world_free(&wd);
 }
 END_TEST
@@ -1250,7 +1092,7 @@ START_TEST(test_time_clamp) {
     world wd;
     world_init(&wd, 0, 0);
     node n;
-    node_open(&n, &wd);
+    ef_node_open(&n, wd.g);
     uint64_t times[4] = {T0 - 5000, T0, T0 + 100000, T0 + 100000};
     uint64_t want[4] = {T0 + 1, T0 + 2, T0 + 100000, T0 + 100001};
     for (int i = 0; i < 4; i++) {
@@ -1259,7 +1101,7 @@ START_TEST(test_time_clamp) {
         esg_pb_block *blk = block_decoded(&n, out.height);
         ck_assert_uint_eq(blk->header->time_ms, want[i]);
         esg_pb_free(blk);
-        esg_store_meta m = meta_of(&n);
+        esg_store_meta m = ef_meta_of(&n);
         ck_assert_uint_eq(m.time_ms, want[i]);
     }
     /* Contracts see the block time. */
@@ -1271,7 +1113,7 @@ START_TEST(test_time_clamp) {
              (unsigned long long)(T0 + 100002));
     ck_assert_str_eq(it.msg, expect);
     esg_tx_free(t);
-    node_close(&n);
+    ef_node_close(&n);
     world_free(&wd);
 }
 END_TEST
@@ -1282,12 +1124,12 @@ START_TEST(test_check_tx) {
     world wd;
     world_init(&wd, 0, 0);
     node n;
-    node_open(&n, &wd);
+    ef_node_open(&n, wd.g);
     esg_tx *first = tx_transfer(&(txo){.signer = &wd.b, .nonce = 1}, "GB-0", 1);
     ck_assert(produce(&n, &wd, &first, 1, NULL).made);
     esg_tx_free(first);
-    esg_store_meta m0 = meta_of(&n);
-    esg_hash r0 = state_root_of(&n);
+    esg_store_meta m0 = ef_meta_of(&n);
+    esg_hash r0 = ef_state_root_of(&n);
     char msg[ESG_ERRMSG_MAX];
 
     /* A valid tx passes and leaves no trace. */
@@ -1296,13 +1138,13 @@ START_TEST(test_check_tx) {
     ck_assert_str_eq(msg, "");
     /* And again: nothing was consumed. */
     ck_assert_int_eq(check(&n, t1, 0, false, msg), 0);
-    esg_store_meta m1 = meta_of(&n);
-    ck_assert(meta_eq(&m0, &m1));
-    esg_hash r1 = state_root_of(&n);
+    esg_store_meta m1 = ef_meta_of(&n);
+    ck_assert(ef_meta_eq(&m0, &m1));
+    esg_hash r1 = ef_state_root_of(&n);
     ck_assert(esg_hash_eq(&r0, &r1));
-    ck_assert_uint_eq(nonce_of(&n, &wd.a.pk), 0);
-    ck_assert(!has_row(&n, ESG_T_HOLDINGS, "GB-1", 4));
-    ck_assert(!block_exists(&n, 2));
+    ck_assert_uint_eq(ef_nonce_of(&n, &wd.a.pk), 0);
+    ck_assert(!ef_has_row(&n, ESG_T_HOLDINGS, "GB-1", 4));
+    ck_assert(!ef_block_exists(&n, 2));
 
     /* expected_nonce: queue a signer's consecutive txs. */
     esg_tx *t3 = tx_transfer(&(txo){.signer = &wd.a, .nonce = 3}, "GB-3", 1);
@@ -1328,15 +1170,15 @@ START_TEST(test_check_tx) {
     ck_assert_str_eq(msg, want);
     /* The failing check wrote nothing either (its write came before the
      * failure). */
-    ck_assert(!has_row(&n, ESG_T_HOLDINGS, "GB-X", 4));
-    m1 = meta_of(&n);
-    ck_assert(meta_eq(&m0, &m1));
-    r1 = state_root_of(&n);
+    ck_assert(!ef_has_row(&n, ESG_T_HOLDINGS, "GB-X", 4));
+    m1 = ef_meta_of(&n);
+    ck_assert(ef_meta_eq(&m0, &m1));
+    r1 = ef_state_root_of(&n);
     ck_assert(esg_hash_eq(&r0, &r1));
     esg_tx_free(t1);
     esg_tx_free(t3);
     esg_tx_free(bad);
-    node_close(&n);
+    ef_node_close(&n);
     world_free(&wd);
 }
 END_TEST
@@ -1347,9 +1189,9 @@ START_TEST(test_apply_replicates) {
     world wd;
     world_init(&wd, 0, 0);
     node n1, n2;
-    node_open(&n1, &wd);
-    node_open(&n2, &wd);
-    kp k1 = key_new();
+    ef_node_open(&n1, wd.g);
+    ef_node_open(&n2, wd.g);
+    kp k1 = ef_key_new();
     esg_tx *b1[3] = {
         tx_transfer(&(txo){.signer = &wd.a, .nonce = 1}, "GB-1", 1),
         tx_add_account(&(txo){.signer = &wd.a, .nonce = 2}, &k1.pk),
@@ -1364,13 +1206,13 @@ START_TEST(test_apply_replicates) {
     ck_assert(produce_at(&n1, &wd, NULL, 0, 0, true).made); /* empty block 3 */
     for (uint64_t h = 1; h <= 3; h++)
         replicate(&n1, &n2, h);
-    esg_hash ra = state_root_of(&n1), rb = state_root_of(&n2);
+    esg_hash ra = ef_state_root_of(&n1), rb = ef_state_root_of(&n2);
     ck_assert(esg_hash_eq(&ra, &rb));
-    esg_store_meta x = meta_of(&n1), y = meta_of(&n2);
+    esg_store_meta x = ef_meta_of(&n1), y = ef_meta_of(&n2);
     ck_assert_uint_eq(y.height, 3);
-    ck_assert(meta_eq(&x, &y));
-    ck_assert_uint_eq(nonce_of(&n2, &k1.pk), 1);
-    ck_assert(has_row(&n2, ESG_T_HOLDINGS, "GB-2", 4));
+    ck_assert(ef_meta_eq(&x, &y));
+    ck_assert_uint_eq(ef_nonce_of(&n2, &k1.pk), 1);
+    ck_assert(ef_has_row(&n2, ESG_T_HOLDINGS, "GB-2", 4));
     /* Tx index on the replica. */
     MDB_txn *txn;
     uint64_t hh;
@@ -1398,86 +1240,18 @@ START_TEST(test_apply_replicates) {
     free_txs(b1, 3);
     free_txs(b2, 2);
     esg_seckey_wipe(&k1.sk);
-    node_close(&n1);
-    node_close(&n2);
+    ef_node_close(&n1);
+    ef_node_close(&n2);
     world_free(&wd);
 }
 END_TEST
-
-/* The parts of a block, to re-encode variants of it. */
-typedef struct bspec {
-    char chain[65];
-    uint64_t height, time;
-    esg_hash prev, tx_root, app, vals;
-    esg_pubkey proposer;
-    uint8_t *txs[8];
-    size_t tx_len[8];
-    size_t n_txs;
-} bspec;
-
-static void bspec_from(bspec *s, const uint8_t *raw, size_t len) {
-    esg_pb_block *b;
-    ck_assert_int_eq(esg_pb_block_decode(&b, raw, len, SIZE_MAX), 0);
-    memset(s, 0, sizeof *s);
-    snprintf(s->chain, sizeof s->chain, "%s", b->header->chain_id);
-    s->height = b->header->height;
-    s->time = b->header->time_ms;
-    memcpy(s->prev.b, b->header->prev_hash.data, 32);
-    memcpy(s->tx_root.b, b->header->tx_root.data, 32);
-    memcpy(s->app.b, b->header->app_hash.data, 32);
-    memcpy(s->vals.b, b->header->validators_hash.data, 32);
-    memcpy(s->proposer.b, b->header->proposer.data, 32);
-    ck_assert_uint_le(b->n_txs, 8);
-    s->n_txs = b->n_txs;
-    for (size_t i = 0; i < b->n_txs; i++) {
-        s->txs[i] = malloc(b->txs[i].len);
-        memcpy(s->txs[i], b->txs[i].data, b->txs[i].len);
-        s->tx_len[i] = b->txs[i].len;
-    }
-    esg_pb_free(b);
-}
-
-static void bspec_release(bspec *s) {
-    for (size_t i = 0; i < s->n_txs; i++)
-        free(s->txs[i]);
-    s->n_txs = 0;
-}
-
-static void bspec_encode(const bspec *s, uint8_t **out, size_t *len, esg_hash *bh) {
-    esg_pb_block_header h = ESG_PB_BLOCK_HEADER_INIT;
-    h.chain_id = (char *)s->chain;
-    h.height = s->height;
-    h.time_ms = s->time;
-    h.prev_hash = esg_pb_bin(s->prev.b, 32);
-    h.tx_root = esg_pb_bin(s->tx_root.b, 32);
-    h.app_hash = esg_pb_bin(s->app.b, 32);
-    h.validators_hash = esg_pb_bin(s->vals.b, 32);
-    h.proposer = esg_pb_bin(s->proposer.b, 32);
-    esg_pb_bytes txs[8];
-    for (size_t i = 0; i < s->n_txs; i++)
-        txs[i] = esg_pb_bin(s->txs[i], s->tx_len[i]);
-    esg_pb_block b = ESG_PB_BLOCK_INIT;
-    b.header = &h;
-    b.n_txs = s->n_txs;
-    b.txs = txs;
-    ck_assert_int_eq(esg_block_header_hash(&h, bh), 0);
-    ck_assert_int_eq(esg_pb_encode(&b.base, out, len), 0);
-}
-
-static size_t find_bytes(const uint8_t *hay, size_t n, const void *needle, size_t m) {
-    for (size_t i = 0; i + m <= n; i++)
-        if (memcmp(hay + i, needle, m) == 0)
-            return i;
-    ck_abort_msg("needle not found");
-    return 0;
-}
 
 START_TEST(test_apply_rejects) {
     world wd;
     world_init(&wd, 0, 0);
     node n1, n2;
-    node_open(&n1, &wd);
-    node_open(&n2, &wd);
+    ef_node_open(&n1, wd.g);
+    ef_node_open(&n2, wd.g);
     esg_tx *t1 = tx_transfer(&(txo){.signer = &wd.a, .nonce = 1}, "GB-1", 1);
     esg_tx *t2[2] = {
         tx_transfer(&(txo){.signer = &wd.a, .nonce = 2}, "GB-2", 1),
@@ -1486,8 +1260,8 @@ START_TEST(test_apply_rejects) {
     ck_assert(produce(&n1, &wd, &t1, 1, NULL).made);
     ck_assert(produce(&n1, &wd, t2, 2, NULL).made);
     replicate(&n1, &n2, 1);
-    esg_store_meta m1 = meta_of(&n2);
-    esg_hash r1 = state_root_of(&n2);
+    esg_store_meta m1 = ef_meta_of(&n2);
+    esg_hash r1 = ef_state_root_of(&n2);
 
     uint8_t *good, *gcommit;
     size_t glen, gclen;
@@ -1524,7 +1298,7 @@ START_TEST(test_apply_rejects) {
     };
     for (int v = 0; v < V_COUNT; v++) {
         bspec s;
-        bspec_from(&s, good, glen);
+        ef_bspec_from(&s, good, glen);
         const kp *const *signers = vonly;
         bool resign = true;
         bool *verified = NULL;
@@ -1542,7 +1316,7 @@ START_TEST(test_apply_rejects) {
         case V_NONVALIDATOR_COMMIT: signers = outsider; break;
         case V_STALE_COMMIT: s.time += 1; resign = false; break;
         case V_FAILING_TX:
-            bspec_release(&s);
+            ef_bspec_release(&s);
             s.n_txs = 1;
             s.txs[0] = malloc(failing->raw_len);
             memcpy(s.txs[0], failing->raw, failing->raw_len);
@@ -1556,7 +1330,7 @@ START_TEST(test_apply_rejects) {
         case V_TX_BODY_BYTE: {
             /* Still decodes and applies (signatures trusted as verified),
              * but it is another tx than the header committed to. */
-            size_t at = find_bytes(s.txs[0], s.tx_len[0], "GB-2", 4);
+            size_t at = ef_find_bytes(s.txs[0], s.tx_len[0], "GB-2", 4);
             s.txs[0][at + 3] = '9';
             verified = all_verified;
             break;
@@ -1566,9 +1340,9 @@ START_TEST(test_apply_rejects) {
         uint8_t *blk, *cmt;
         size_t bl, cl;
         esg_hash bh;
-        bspec_encode(&s, &blk, &bl, &bh);
+        ef_bspec_encode(&s, &blk, &bl, &bh);
         if (resign) {
-            ck_assert_int_eq(encode_commit(signers, 1, CHAIN, s.height, 0, &bh, &cmt, &cl), 0);
+            ck_assert_int_eq(ef_encode_commit(signers, 1, CHAIN, s.height, 0, &bh, &cmt, &cl), 0);
         } else {
             cmt = malloc(gclen);
             memcpy(cmt, gcommit, gclen);
@@ -1589,30 +1363,30 @@ START_TEST(test_apply_rejects) {
         ck_assert_msg(rc == want[v].code, "variant %d: %s (%s)", v, esg_err_name(rc), err);
         ck_assert_msg(strstr(err, want[v].err_part) != NULL, "variant %d: message '%s'", v, err);
         /* Nothing was written. */
-        esg_store_meta m = meta_of(&n2);
-        ck_assert_msg(meta_eq(&m, &m1), "variant %d moved meta", v);
-        esg_hash r = state_root_of(&n2);
+        esg_store_meta m = ef_meta_of(&n2);
+        ck_assert_msg(ef_meta_eq(&m, &m1), "variant %d moved meta", v);
+        esg_hash r = ef_state_root_of(&n2);
         ck_assert_msg(esg_hash_eq(&r, &r1), "variant %d changed the state", v);
-        ck_assert(!block_exists(&n2, 2));
-        ck_assert_uint_eq(nonce_of(&n2, &wd.a.pk), 1);
-        ck_assert(!has_row(&n2, ESG_T_HOLDINGS, "GB-F", 4));
+        ck_assert(!ef_block_exists(&n2, 2));
+        ck_assert_uint_eq(ef_nonce_of(&n2, &wd.a.pk), 1);
+        ck_assert(!ef_has_row(&n2, ESG_T_HOLDINGS, "GB-F", 4));
         free(blk);
         free(cmt);
-        bspec_release(&s);
+        ef_bspec_release(&s);
     }
     /* The genuine block still applies afterwards. */
     char err[256];
     ck_assert_int_eq(apply(&n2, good, glen, gcommit, gclen, NULL, err), 0);
-    esg_store_meta x = meta_of(&n1), y = meta_of(&n2);
-    ck_assert(meta_eq(&x, &y));
+    esg_store_meta x = ef_meta_of(&n1), y = ef_meta_of(&n2);
+    ck_assert(ef_meta_eq(&x, &y));
 
     free(good);
     free(gcommit);
     esg_tx_free(failing);
     esg_tx_free(t1);
     free_txs(t2, 2);
-    node_close(&n1);
-    node_close(&n2);
+    ef_node_close(&n1);
+    ef_node_close(&n2);
     world_free(&wd);
 }
 END_TEST
@@ -1623,8 +1397,8 @@ START_TEST(test_valset_change) {
     world wd;
     world_init(&wd, 0, 0);
     node n1, n2;
-    node_open(&n1, &wd);
-    node_open(&n2, &wd);
+    ef_node_open(&n1, wd.g);
+    ef_node_open(&n2, wd.g);
     esg_hash old_h = valset_hash_at(&n1, 1);
 
     /* Block 1 decides: add w (power 10). In force from block 3. */
@@ -1669,18 +1443,18 @@ START_TEST(test_valset_change) {
     size_t bl, cl;
     block_copy(&n1, 3, &blk, &bl, &cmt, &cl);
     bspec s;
-    bspec_from(&s, blk, bl);
+    ef_bspec_from(&s, blk, bl);
     esg_hash bh;
     uint8_t *enc, *weak;
     size_t el, wl;
-    bspec_encode(&s, &enc, &el, &bh);
-    ck_assert_int_eq(encode_commit((const kp *[]){&wd.val}, 1, CHAIN, 3, 0, &bh, &weak, &wl), 0);
+    ef_bspec_encode(&s, &enc, &el, &bh);
+    ck_assert_int_eq(ef_encode_commit((const kp *[]){&wd.val}, 1, CHAIN, 3, 0, &bh, &weak, &wl), 0);
     char err[256];
     ck_assert_int_eq(apply(&n2, blk, bl, weak, wl, NULL, err), ESG_ERR_BAD_COMMIT);
     ck_assert_str_eq(err, "commit holds 10 of 20 voting power, not more than 2/3");
     free(enc);
     free(weak);
-    bspec_release(&s);
+    ef_bspec_release(&s);
     free(blk);
     free(cmt);
     for (uint64_t h = 3; h <= 5; h++)
@@ -1694,8 +1468,8 @@ START_TEST(test_valset_change) {
 
     esg_tx_free(t1);
     esg_tx_free(t3);
-    node_close(&n1);
-    node_close(&n2);
+    ef_node_close(&n1);
+    ef_node_close(&n2);
     world_free(&wd);
 }
 END_TEST
@@ -1707,7 +1481,7 @@ START_TEST(test_valset_flag_of_dropped_tx) {
     world wd;
     world_init(&wd, 0, 0);
     node n;
-    node_open(&n, &wd);
+    ef_node_open(&n, wd.g);
     ck_assert_uint_eq(valset_entries(&n), 1);
     esg_tx *txs[2] = {
         tx_validator(&(txo){.signer = &wd.a, .nonce = 1, .sigs = {&wd.a, &wd.b}, .n_sigs = 2},
@@ -1718,7 +1492,7 @@ START_TEST(test_valset_flag_of_dropped_tx) {
     ck_assert(produce(&n, &wd, txs, 2, res).made);
     ck_assert_int_eq(res[0], ESG_ERR_UNEXPECTED_SIGNATURE);
     ck_assert_int_eq(res[1], 0);
-    ck_assert(!has_row(&n, ESG_T_VALIDATORS, wd.w.pk.b, 32));
+    ck_assert(!ef_has_row(&n, ESG_T_VALIDATORS, wd.w.pk.b, 32));
     ck_assert_uint_eq(valset_entries(&n), 1);
     esg_pb_validator_set *vs = valset_at(&n, 3);
     ck_assert_uint_eq(vs->n_validators, 1);
@@ -1726,12 +1500,12 @@ START_TEST(test_valset_flag_of_dropped_tx) {
 
     /* A replica (which never saw the dropped tx) agrees on everything. */
     node n2;
-    node_open(&n2, &wd);
+    ef_node_open(&n2, wd.g);
     replicate(&n, &n2, 1);
     ck_assert_uint_eq(valset_entries(&n2), 1);
-    node_close(&n2);
+    ef_node_close(&n2);
     free_txs(txs, 2);
-    node_close(&n);
+    ef_node_close(&n);
     world_free(&wd);
 }
 END_TEST
@@ -1749,8 +1523,8 @@ START_TEST(test_member_account_link) {
     world wd;
     world_init(&wd, 0, 0);
     node n;
-    node_open(&n, &wd);
-    kp k = key_new();
+    ef_node_open(&n, wd.g);
+    kp k = ef_key_new();
     esg_tx *t = tx_add_account(&(txo){.signer = &wd.a, .nonce = 1}, &k.pk);
     ck_assert(produce(&n, &wd, &t, 1, NULL).made);
     /* city-a now lists three accounts under its prefix "city-a\0". */
@@ -1765,7 +1539,7 @@ START_TEST(test_member_account_link) {
     esg_store_read_end(txn);
     esg_tx_free(t);
     esg_seckey_wipe(&k.sk);
-    node_close(&n);
+    ef_node_close(&n);
     world_free(&wd);
 }
 END_TEST
@@ -1776,7 +1550,7 @@ START_TEST(test_txbuild) {
     world wd;
     world_init(&wd, 0, 0);
     node n;
-    node_open(&n, &wd);
+    ef_node_open(&n, wd.g);
     /* A co-signed tx built in two steps, as two wallets would. */
     esg_pb_revoke_account r = ESG_PB_REVOKE_ACCOUNT_INIT;
     r.pubkey = esg_pb_bin(wd.b.pk.b, 32);
@@ -1828,7 +1602,7 @@ START_TEST(test_txbuild) {
         esg_seckey_wipe(&sks[i]);
     free(sks);
     free(full);
-    node_close(&n);
+    ef_node_close(&n);
     world_free(&wd);
 }
 END_TEST

@@ -24,6 +24,7 @@
 #include "ledger/state.h"
 #include "ledger/store.h"
 #include "ledger/txbuild.h"
+#include "exec_fixture.h"
 #include "testutil.h"
 
 #define CHAIN "esg-propose-test"
@@ -62,44 +63,26 @@ static const esg_contract_table *ct(void) {
 
 /* ------------------------------------------------------------- world */
 
-typedef struct kp {
-    esg_seckey sk;
-    esg_pubkey pk;
-} kp;
-
 typedef struct world {
     kp v[NV], a, b, outsider;
     esg_genesis *g;
 } world;
 
-static kp key_new(void) {
-    kp k;
-    ck_assert_int_eq(esg_key_generate(&k.sk, &k.pk), 0);
-    return k;
-}
-
 static void world_init(world *wd) {
     memset(wd, 0, sizeof *wd);
     for (size_t i = 0; i < NV; i++)
-        wd->v[i] = key_new();
-    wd->a = key_new();
-    wd->b = key_new();
-    wd->outsider = key_new();
+        wd->v[i] = ef_key_new();
+    wd->a = ef_key_new();
+    wd->b = ef_key_new();
+    wd->outsider = ef_key_new();
     esg_genesis *g = esg_genesis_new(CHAIN, T0);
     ck_assert_ptr_nonnull(g);
     ck_assert_int_eq(esg_genesis_add_member(g, "city-a", ESG_KIND_CITY, "City A", "DE", &wd->a.pk), 0);
     ck_assert_int_eq(esg_genesis_add_member(g, "inv-b", ESG_KIND_INVESTOR, "Investor B", NULL, &wd->b.pk), 0);
     for (size_t i = 0; i < NV; i++)
         ck_assert_int_eq(esg_genesis_add_validator(g, &wd->v[i].pk, 10, "city-a"), 0);
-    char err[256] = "";
-    ck_assert_msg(esg_genesis_validate(g, err, sizeof err) == 0, "genesis: %s", err);
     /* Through the file format, so the genesis has its real hash. */
-    char *json;
-    size_t len;
-    ck_assert_int_eq(esg_genesis_to_json(g, &json, &len), 0);
-    esg_genesis_free(g);
-    ck_assert_int_eq(esg_genesis_parse(&wd->g, (const uint8_t *)json, len, err, sizeof err), 0);
-    free(json);
+    ef_genesis_reload(g, &wd->g);
 }
 
 static void world_free(world *wd) {
@@ -115,26 +98,7 @@ static void world_free(world *wd) {
  * assembled by hand as the consensus driver will from the votes it got. */
 static void encode_commit(const kp *const *keys, size_t n, uint64_t height, uint32_t round,
                           const esg_hash *bh, uint8_t **out, size_t *len) {
-    esg_pb_commit c = ESG_PB_COMMIT_INIT;
-    esg_pb_commit_sig sigs[NV];
-    esg_pb_commit_sig *ptrs[NV];
-    esg_sig raw[NV];
-    ck_assert_uint_le(n, NV);
-    esg_hash vh = esg_vote_hash(CHAIN, ESG_VOTE_TYPE_PRECOMMIT, height, round, bh);
-    for (size_t i = 0; i < n; i++) {
-        esg_pb_commit_sig cs = ESG_PB_COMMIT_SIG_INIT;
-        sigs[i] = cs;
-        ck_assert_int_eq(esg_sign(&raw[i], &keys[i]->sk, &vh), 0);
-        sigs[i].validator = esg_pb_bin(keys[i]->pk.b, 32);
-        sigs[i].sig = esg_pb_bin(raw[i].b, 64);
-        ptrs[i] = &sigs[i];
-    }
-    c.height = height;
-    c.round = round;
-    c.block_hash = esg_pb_bin(bh->b, 32);
-    c.n_sigs = n;
-    c.sigs = ptrs;
-    ck_assert_int_eq(esg_pb_encode(&c.base, out, len), 0);
+    ck_assert_int_eq(ef_encode_commit(keys, n, CHAIN, height, round, bh, out, len), 0);
 }
 
 /* The esg_commit_fn of a node that produces alone but with the others'
@@ -150,85 +114,8 @@ static int sign_three(void *arg, const char *chain_id, uint64_t height, const es
 
 /* ------------------------------------------------------------- nodes */
 
-typedef struct node {
-    char dir[256];
-    esg_store *store;
-} node;
-
-static void node_open(node *n, const world *wd) {
-    tu_tmpdir(n->dir, sizeof n->dir);
-    ck_assert_int_eq(esg_store_open(&n->store, n->dir, true), 0);
-    ck_assert_int_eq(esg_exec_genesis(n->store, wd->g), 0);
-}
-
-static void node_close(node *n) {
-    esg_store_close(n->store);
-    tu_rmtree(n->dir);
-}
-
-static esg_store_meta meta_of(node *n) {
-    MDB_txn *txn;
-    esg_store_meta m;
-    ck_assert_int_eq(esg_store_read_begin(n->store, &txn), 0);
-    ck_assert_int_eq(esg_store_meta_get(txn, n->store, &m), 0);
-    esg_store_read_end(txn);
-    return m;
-}
-
-static bool meta_eq(const esg_store_meta *x, const esg_store_meta *y) {
-    return x->height == y->height && esg_hash_eq(&x->block_hash, &y->block_hash) &&
-           esg_hash_eq(&x->app_hash, &y->app_hash) &&
-           esg_hash_eq(&x->genesis_hash, &y->genesis_hash) && x->time_ms == y->time_ms &&
-           strcmp(x->chain_id, y->chain_id) == 0;
-}
-
-/* The root of the state tree as stored (not meta's copy of it). */
-static esg_hash state_root_of(node *n) {
-    MDB_txn *txn;
-    esg_state *st;
-    esg_hash h;
-    ck_assert_int_eq(esg_store_read_begin(n->store, &txn), 0);
-    ck_assert_int_eq(esg_state_open(&st, n->store, txn, false), 0);
-    ck_assert_int_eq(esg_state_root(st, &h), 0);
-    esg_state_free(st);
-    esg_store_read_end(txn);
-    return h;
-}
-
-static uint64_t nonce_of(node *n, const esg_pubkey *pk) {
-    MDB_txn *txn;
-    esg_state *st;
-    ck_assert_int_eq(esg_store_read_begin(n->store, &txn), 0);
-    ck_assert_int_eq(esg_state_open(&st, n->store, txn, false), 0);
-    esg_pb_account *a = NULL;
-    ck_assert_int_eq(esg_exec_account_get(st, pk, &a), 0);
-    uint64_t nonce = a->nonce;
-    esg_pb_free(a);
-    esg_state_free(st);
-    esg_store_read_end(txn);
-    return nonce;
-}
-
 static bool has_row(node *n, esg_table t, const char *key) {
-    MDB_txn *txn;
-    esg_state *st;
-    ck_assert_int_eq(esg_store_read_begin(n->store, &txn), 0);
-    ck_assert_int_eq(esg_state_open(&st, n->store, txn, false), 0);
-    MDB_val v;
-    int rc = esg_state_get(st, t, key, strlen(key), &v);
-    ck_assert(rc == 0 || rc == ESG_ERR_NOT_FOUND);
-    esg_state_free(st);
-    esg_store_read_end(txn);
-    return rc == 0;
-}
-
-static bool block_exists(node *n, uint64_t h) {
-    MDB_txn *txn;
-    ck_assert_int_eq(esg_store_read_begin(n->store, &txn), 0);
-    int rc = esg_store_block_get(txn, n->store, h, NULL, NULL);
-    esg_store_read_end(txn);
-    ck_assert(rc == 0 || rc == ESG_ERR_NOT_FOUND);
-    return rc == 0;
+    return ef_has_row(n, t, key, strlen(key));
 }
 
 static esg_hash valset_hash_at(node *n, uint64_t h) {
@@ -250,39 +137,26 @@ typedef struct snapshot {
 } snapshot;
 
 static snapshot snap(node *n) {
-    return (snapshot){meta_of(n), state_root_of(n)};
+    return (snapshot){ef_meta_of(n), ef_state_root_of(n)};
 }
 
 static bool unchanged(node *n, const snapshot *s) {
-    esg_store_meta m = meta_of(n);
-    esg_hash r = state_root_of(n);
-    return meta_eq(&m, &s->meta) && esg_hash_eq(&r, &s->root) &&
-           !block_exists(n, s->meta.height + 1);
+    esg_store_meta m = ef_meta_of(n);
+    esg_hash r = ef_state_root_of(n);
+    return ef_meta_eq(&m, &s->meta) && esg_hash_eq(&r, &s->root) &&
+           !ef_block_exists(n, s->meta.height + 1);
 }
 
 /* ------------------------------------------------------- transactions */
 
 /* A signed Transfer of `instr` by `signer` with `nonce` (caller frees). */
 static esg_tx *tx_transfer(const kp *signer, uint64_t nonce, const char *instr, uint64_t units) {
-    esg_pb_transfer t = ESG_PB_TRANSFER_INIT;
-    t.instrument = (char *)instr;
-    t.to_member = "inv-b";
-    t.units = units;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_TRANSFER;
-    b.transfer = &t;
-    b.chain_id = CHAIN;
-    b.signer = esg_pb_bin(signer->pk.b, 32);
-    b.nonce = nonce;
-    esg_seckey sk = signer->sk;
-    uint8_t *raw;
+    esg_pb_transfer t;
+    esg_pb_tx_body b;
+    ef_transfer_body(&t, &b, instr, units);
     size_t len;
-    ck_assert_int_eq(esg_txb_sign_body(&raw, &len, &b, &sk, 1), 0);
-    esg_seckey_wipe(&sk);
-    esg_tx *tx;
-    ck_assert_int_eq(esg_tx_decode(&tx, raw, len), 0);
-    free(raw);
-    return tx;
+    uint8_t *raw = ef_sign_raw(&b, CHAIN, signer, nonce, NULL, 0, &len);
+    return ef_decode_raw(raw, len);
 }
 
 /* The same transaction with the last byte of its signature flipped. */
@@ -295,14 +169,6 @@ static esg_tx *tx_bad_sig(const esg_tx *good) {
     ck_assert_int_eq(esg_tx_decode(&tx, raw, good->raw_len), 0);
     free(raw);
     return tx;
-}
-
-static void items_of(esg_exec_item *items, esg_tx *const *txs, size_t n) {
-    memset(items, 0, n * sizeof *items);
-    for (size_t i = 0; i < n; i++) {
-        items[i].tx = txs[i];
-        items[i].result = 12345; /* must be overwritten */
-    }
 }
 
 static int check(node *n, const uint8_t *blk, size_t len, const bool *verified, uint64_t now,
@@ -321,9 +187,9 @@ START_TEST(test_build_check_commit) {
     world wd;
     world_init(&wd);
     node A, B, C;
-    node_open(&A, &wd);
-    node_open(&B, &wd);
-    node_open(&C, &wd);
+    ef_node_open(&A, wd.g);
+    ef_node_open(&B, wd.g);
+    ef_node_open(&C, wd.g);
     snapshot a0 = snap(&A), b0 = snap(&B);
 
     esg_tx *good = tx_transfer(&wd.b, 1, "GB-S", 1);
@@ -334,7 +200,7 @@ START_TEST(test_build_check_commit) {
         tx_bad_sig(good),                 /* b's nonce is still 0: only the sig is wrong */
     };
     esg_exec_item items[4];
-    items_of(items, txs, 4);
+    ef_items_of(items, txs, 4);
     uint8_t *blk;
     size_t bl;
     esg_hash bh;
@@ -358,7 +224,7 @@ START_TEST(test_build_check_commit) {
 
     /* The proposer's store is still at its tip. */
     ck_assert(unchanged(&A, &a0));
-    ck_assert_uint_eq(nonce_of(&A, &wd.a.pk), 0);
+    ck_assert_uint_eq(ef_nonce_of(&A, &wd.a.pk), 0);
     ck_assert(!has_row(&A, ESG_T_HOLDINGS, "GB-1"));
 
     /* The block is what its header says. */
@@ -384,7 +250,7 @@ START_TEST(test_build_check_commit) {
 
     /* Built and produced from the same items, the block is the same. */
     esg_produced pout;
-    items_of(items, txs, 4);
+    ef_items_of(items, txs, 4);
     ck_assert_int_eq(esg_exec_produce(C.store, ct(), items, 4, T0 + 1000, &wd.v[0].pk, false,
                                       sign_three, &wd, &pout), 0);
     ck_assert(pout.made);
@@ -397,7 +263,7 @@ START_TEST(test_build_check_commit) {
     ck_assert_msg(rc == 0, "check on B: %s: %s", esg_err_name(rc), err);
     ck_assert_str_eq(err, "");
     ck_assert(unchanged(&B, &b0));
-    ck_assert_uint_eq(nonce_of(&B, &wd.a.pk), 0);
+    ck_assert_uint_eq(ef_nonce_of(&B, &wd.a.pk), 0);
     rc = check(&A, blk, bl, NULL, T0 + 1000, err);
     ck_assert_msg(rc == 0, "check on A: %s: %s", esg_err_name(rc), err);
     ck_assert(unchanged(&A, &a0));
@@ -418,17 +284,17 @@ START_TEST(test_build_check_commit) {
     ck_assert_msg(rc == 0, "commit on A: %s: %s", esg_err_name(rc), err);
     rc = commit(&B, blk, bl, cm, cl, err);
     ck_assert_msg(rc == 0, "commit on B: %s: %s", esg_err_name(rc), err);
-    esg_store_meta ma = meta_of(&A), mb = meta_of(&B), mc = meta_of(&C);
-    ck_assert(meta_eq(&ma, &mb));
-    ck_assert(meta_eq(&ma, &mc));
+    esg_store_meta ma = ef_meta_of(&A), mb = ef_meta_of(&B), mc = ef_meta_of(&C);
+    ck_assert(ef_meta_eq(&ma, &mb));
+    ck_assert(ef_meta_eq(&ma, &mc));
     ck_assert_uint_eq(ma.height, 1);
     ck_assert(esg_hash_eq(&ma.block_hash, &bh));
     ck_assert(esg_hash_eq(&ma.app_hash, &out.app_hash));
-    esg_hash ra = state_root_of(&A), rb = state_root_of(&B);
+    esg_hash ra = ef_state_root_of(&A), rb = ef_state_root_of(&B);
     ck_assert(esg_hash_eq(&ra, &out.app_hash));
     ck_assert(esg_hash_eq(&rb, &out.app_hash));
-    ck_assert_uint_eq(nonce_of(&B, &wd.a.pk), 2);
-    ck_assert_uint_eq(nonce_of(&B, &wd.b.pk), 0);
+    ck_assert_uint_eq(ef_nonce_of(&B, &wd.a.pk), 2);
+    ck_assert_uint_eq(ef_nonce_of(&B, &wd.b.pk), 0);
     ck_assert(has_row(&B, ESG_T_HOLDINGS, "GB-1"));
     ck_assert(has_row(&B, ESG_T_HOLDINGS, "GB-2"));
     ck_assert(!has_row(&B, ESG_T_HOLDINGS, "GB-X"));
@@ -469,9 +335,9 @@ START_TEST(test_build_check_commit) {
     encode_commit(other, 3, 2, 1, &bh, &cm, &cl);
     ck_assert_int_eq(commit(&A, blk, bl, cm, cl, err), 0);
     ck_assert_int_eq(commit(&B, blk, bl, cm, cl, err), 0);
-    ma = meta_of(&A);
-    mb = meta_of(&B);
-    ck_assert(meta_eq(&ma, &mb));
+    ma = ef_meta_of(&A);
+    mb = ef_meta_of(&B);
+    ck_assert(ef_meta_eq(&ma, &mb));
     ck_assert_uint_eq(ma.height, 2);
     ck_assert(esg_hash_eq(&ma.block_hash, &bh));
     ck_assert(esg_hash_eq(&mb.app_hash, &out.app_hash));
@@ -481,96 +347,28 @@ START_TEST(test_build_check_commit) {
     for (size_t i = 0; i < 4; i++)
         esg_tx_free(txs[i]);
     esg_tx_free(good);
-    node_close(&A);
-    node_close(&B);
-    node_close(&C);
+    ef_node_close(&A);
+    ef_node_close(&B);
+    ef_node_close(&C);
     world_free(&wd);
 }
 END_TEST
 
 /* ------------------------------------------------------- rejections */
 
-/* The parts of a block, to re-encode variants of it. */
-typedef struct bspec {
-    char chain[65];
-    uint64_t height, time;
-    esg_hash prev, tx_root, app, vals;
-    esg_pubkey proposer;
-    uint8_t *txs[4];
-    size_t tx_len[4];
-    size_t n_txs;
-} bspec;
-
-static void bspec_from(bspec *s, const uint8_t *raw, size_t len) {
-    esg_pb_block *b;
-    ck_assert_int_eq(esg_pb_block_decode(&b, raw, len, SIZE_MAX), 0);
-    memset(s, 0, sizeof *s);
-    snprintf(s->chain, sizeof s->chain, "%s", b->header->chain_id);
-    s->height = b->header->height;
-    s->time = b->header->time_ms;
-    memcpy(s->prev.b, b->header->prev_hash.data, 32);
-    memcpy(s->tx_root.b, b->header->tx_root.data, 32);
-    memcpy(s->app.b, b->header->app_hash.data, 32);
-    memcpy(s->vals.b, b->header->validators_hash.data, 32);
-    memcpy(s->proposer.b, b->header->proposer.data, 32);
-    ck_assert_uint_le(b->n_txs, 4);
-    s->n_txs = b->n_txs;
-    for (size_t i = 0; i < b->n_txs; i++) {
-        s->txs[i] = malloc(b->txs[i].len);
-        ck_assert_ptr_nonnull(s->txs[i]);
-        memcpy(s->txs[i], b->txs[i].data, b->txs[i].len);
-        s->tx_len[i] = b->txs[i].len;
-    }
-    esg_pb_free(b);
-}
-
-static void bspec_release(bspec *s) {
-    for (size_t i = 0; i < s->n_txs; i++)
-        free(s->txs[i]);
-    s->n_txs = 0;
-}
-
-static void bspec_encode(const bspec *s, uint8_t **out, size_t *len) {
-    esg_pb_block_header h = ESG_PB_BLOCK_HEADER_INIT;
-    h.chain_id = (char *)s->chain;
-    h.height = s->height;
-    h.time_ms = s->time;
-    h.prev_hash = esg_pb_bin(s->prev.b, 32);
-    h.tx_root = esg_pb_bin(s->tx_root.b, 32);
-    h.app_hash = esg_pb_bin(s->app.b, 32);
-    h.validators_hash = esg_pb_bin(s->vals.b, 32);
-    h.proposer = esg_pb_bin(s->proposer.b, 32);
-    esg_pb_bytes txs[4];
-    for (size_t i = 0; i < s->n_txs; i++)
-        txs[i] = esg_pb_bin(s->txs[i], s->tx_len[i]);
-    esg_pb_block b = ESG_PB_BLOCK_INIT;
-    b.header = &h;
-    b.n_txs = s->n_txs;
-    b.txs = txs;
-    ck_assert_int_eq(esg_pb_encode(&b.base, out, len), 0);
-}
-
-static size_t find_bytes(const uint8_t *hay, size_t n, const void *needle, size_t m) {
-    for (size_t i = 0; i + m <= n; i++)
-        if (memcmp(hay + i, needle, m) == 0)
-            return i;
-    ck_abort_msg("needle not found");
-    return 0;
-}
-
 START_TEST(test_check_rejects) {
     world wd;
     world_init(&wd);
     node A, B;
-    node_open(&A, &wd);
-    node_open(&B, &wd);
+    ef_node_open(&A, wd.g);
+    ef_node_open(&B, wd.g);
     const uint64_t now = T0 + 1000;
     esg_tx *txs[2] = {
         tx_transfer(&wd.a, 1, "GB-1", 1),
         tx_transfer(&wd.b, 1, "GB-3", 1),
     };
     esg_exec_item items[2];
-    items_of(items, txs, 2);
+    ef_items_of(items, txs, 2);
     uint8_t *good;
     size_t glen;
     esg_hash gh;
@@ -605,7 +403,7 @@ START_TEST(test_check_rejects) {
     };
     for (int v = 0; v < V_COUNT; v++) {
         bspec s;
-        bspec_from(&s, good, glen);
+        ef_bspec_from(&s, good, glen);
         bool all_verified[4] = {true, true, true, true};
         const bool *verified = NULL;
         switch (v) {
@@ -620,7 +418,7 @@ START_TEST(test_check_rejects) {
         case V_TX_BODY: {
             /* Still decodes and applies (signatures trusted as verified),
              * but it is another tx than the header committed to. */
-            size_t at = find_bytes(s.txs[0], s.tx_len[0], "GB-1", 4);
+            size_t at = ef_find_bytes(s.txs[0], s.tx_len[0], "GB-1", 4);
             s.txs[0][at + 3] = '9';
             verified = all_verified;
             break;
@@ -628,7 +426,7 @@ START_TEST(test_check_rejects) {
         case V_TXROOT: s.tx_root.b[5] ^= 1; break;
         case V_APP: s.app.b[31] ^= 1; break;
         case V_FAILING_TX:
-            bspec_release(&s);
+            ef_bspec_release(&s);
             s.n_txs = 1;
             s.txs[0] = malloc(failing->raw_len);
             ck_assert_ptr_nonnull(s.txs[0]);
@@ -640,7 +438,7 @@ START_TEST(test_check_rejects) {
         }
         uint8_t *blk;
         size_t bl;
-        bspec_encode(&s, &blk, &bl);
+        ef_bspec_encode(&s, &blk, &bl, NULL);
         if (v == V_GARBAGE) {
             free(blk);
             blk = (uint8_t *)strdup("\x0a\xff\xff garbage");
@@ -652,11 +450,11 @@ START_TEST(test_check_rejects) {
         ck_assert_msg(strstr(err, want[v].err_part) != NULL, "variant %d: message '%s'", v, err);
         /* Nothing was written, not even the writes of the txs that applied. */
         ck_assert_msg(unchanged(&B, &b0), "variant %d changed the store", v);
-        ck_assert_uint_eq(nonce_of(&B, &wd.a.pk), 0);
+        ck_assert_uint_eq(ef_nonce_of(&B, &wd.a.pk), 0);
         ck_assert(!has_row(&B, ESG_T_HOLDINGS, "GB-1"));
         ck_assert(!has_row(&B, ESG_T_HOLDINGS, "GB-F"));
         free(blk);
-        bspec_release(&s);
+        ef_bspec_release(&s);
     }
 
     /* The drift bound is inclusive: a block exactly max_drift ahead of the
@@ -675,8 +473,8 @@ START_TEST(test_check_rejects) {
     encode_commit(three, 3, 1, 0, &gh, &cm, &cl);
     ck_assert_int_eq(commit(&A, good, glen, cm, cl, err), 0);
     ck_assert_int_eq(commit(&B, good, glen, cm, cl, err), 0);
-    esg_store_meta ma = meta_of(&A), mb = meta_of(&B);
-    ck_assert(meta_eq(&ma, &mb));
+    esg_store_meta ma = ef_meta_of(&A), mb = ef_meta_of(&B);
+    ck_assert(ef_meta_eq(&ma, &mb));
     ck_assert(esg_hash_eq(&mb.block_hash, &gh));
 
     free(cm);
@@ -684,8 +482,8 @@ START_TEST(test_check_rejects) {
     esg_tx_free(failing);
     esg_tx_free(txs[0]);
     esg_tx_free(txs[1]);
-    node_close(&A);
-    node_close(&B);
+    ef_node_close(&A);
+    ef_node_close(&B);
     world_free(&wd);
 }
 END_TEST
