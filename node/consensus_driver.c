@@ -1084,6 +1084,12 @@ int esg_driver_start(esg_driver *d, char *err, size_t errlen) {
     return rc;
 }
 
+uint16_t esg_driver_p2p_port(esg_driver *d) { return esg_p2p_port(esg_gossip_transport(d->g)); }
+
+int esg_driver_add_peer(esg_driver *d, const char *hostport) {
+    return esg_p2p_add_peer(esg_gossip_transport(d->g), hostport);
+}
+
 void esg_driver_txs_admitted(esg_driver *d) { esg_gossip_announce_txs(d->g); }
 
 void esg_driver_sync_info(esg_driver *d, size_t *peers, bool *syncing, uint64_t *behind) {

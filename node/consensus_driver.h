@@ -77,6 +77,14 @@ int esg_driver_new(esg_driver **out, const esg_driver_config *cfg, char *err, si
 /* Starts the transport and consensus at the height after the stored tip. */
 int esg_driver_start(esg_driver *d, char *err, size_t errlen);
 
+/* The port the transport listens on (0 before start or when not
+ * listening): with p2p_addr "127.0.0.1:0" the kernel picks a free one. */
+uint16_t esg_driver_p2p_port(esg_driver *d);
+
+/* Adds a peer ("host:port") to dial and keep dialing. Returns 0 or
+ * ESG_ERR_INVALID_ARGUMENT / ESG_ERR_NOMEM (esg_p2p_add_peer). */
+int esg_driver_add_peer(esg_driver *d, const char *hostport);
+
 /* Transactions were admitted through the API: gossip them. Loop thread. */
 void esg_driver_txs_admitted(esg_driver *d);
 

@@ -248,6 +248,8 @@ void esg_gossip_punish(esg_gossip *g, const esg_pubkey *peer, const char *why) {
 
 size_t esg_gossip_peer_count(const esg_gossip *g) { return esg_p2p_peers(g->p2p, NULL, 0); }
 
+esg_p2p *esg_gossip_transport(esg_gossip *g) { return g->p2p; }
+
 void esg_gossip_stats(const esg_gossip *g, esg_p2p_stats *out) { esg_p2p_stats_get(g->p2p, out); }
 
 void esg_gossip_close(esg_gossip *g, void (*on_closed)(void *arg), void *arg) {

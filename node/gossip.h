@@ -78,6 +78,10 @@ void esg_gossip_announce_txs(esg_gossip *g);
 void esg_gossip_punish(esg_gossip *g, const esg_pubkey *peer, const char *why);
 
 size_t esg_gossip_peer_count(const esg_gossip *g);
+
+/* The transport the gossip owns (for its port, peer list, add_peer and
+ * disconnect). Valid until esg_gossip_close; loop thread only. */
+esg_p2p *esg_gossip_transport(esg_gossip *g);
 void esg_gossip_stats(const esg_gossip *g, esg_p2p_stats *out);
 
 /* Closes the transport and frees the gossip; on_closed(arg) runs from the
