@@ -124,7 +124,8 @@
     X(allocation_total, Esg__AllocationTotal, esg__allocation_total__descriptor) \
     X(report, Esg__ReportRecord, esg__report_record__descriptor) \
     X(attestation, Esg__AttestationRecord, esg__attestation_record__descriptor) \
-    X(dispute, Esg__DisputeRecord, esg__dispute_record__descriptor)
+    X(dispute, Esg__DisputeRecord, esg__dispute_record__descriptor) \
+    X(evidence_record, Esg__EvidenceRecord, esg__evidence_record__descriptor)
 
 /* One type per message (see the naming rule above). */
 typedef Esg__Signature esg_pb_signature;
@@ -178,6 +179,7 @@ typedef Esg__Ping esg_pb_ping;
 typedef Esg__P2pMessage esg_pb_p2p_message;
 typedef Esg__MemberRecord esg_pb_member;
 typedef Esg__AccountRecord esg_pb_account;
+typedef Esg__EvidenceRecord esg_pb_evidence_record;
 typedef Esg__ValidatorRecord esg_pb_validator;
 typedef Esg__ValidatorSet esg_pb_validator_set;
 typedef Esg__Params esg_pb_params;
@@ -323,6 +325,7 @@ typedef Esg__DisputeRecord esg_pb_dispute;
 #define ESG_PB_REPORT_DESC (&esg__report_record__descriptor)
 #define ESG_PB_ATTESTATION_DESC (&esg__attestation_record__descriptor)
 #define ESG_PB_DISPUTE_DESC (&esg__dispute_record__descriptor)
+#define ESG_PB_EVIDENCE_RECORD_DESC (&esg__evidence_record__descriptor)
 
 /* --------------------------------------------------------------- enums */
 

@@ -66,6 +66,8 @@
     X(ERR_PROOF, 400, "proof does not verify") \
     X(ERR_BAD_CONSENSUS_MSG, 400, "consensus message is malformed or out of range") \
     X(ERR_PEER_DROPPED, 503, "peer connection was dropped (it stopped reading or ran out of frame counters)") \
+    X(ERR_BAD_EVIDENCE, 400, "evidence of equivocation is invalid") \
+    X(ERR_EVIDENCE_RECORDED, 409, "this equivocation is already recorded on chain") \
     X(ERR_DOUBLE_SIGN, 409, "signing would conflict with a vote or proposal this validator already signed") \
     /* governance */ \
     X(ERR_BAD_MEMBER_ID, 400, "member id must match [a-z0-9-]{2,40}") \

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ledger/block.h"
+#include "ledger/evidence.h"
 #include "ledger/error.h"
 #include "ledger/keys.h"
 #include "ledger/merkle.h"
@@ -462,6 +463,8 @@ typedef struct produce_job {
     const esg_contract_table *ct;
     esg_exec_item *items;
     size_t n;
+    esg_exec_evidence *ev;
+    size_t n_ev;
     uint64_t time_ms;
     const esg_pubkey *proposer;
     bool allow_empty;
@@ -472,6 +475,50 @@ typedef struct produce_job {
     size_t *block_len;
     esg_hash *block_hash;
 } produce_job;
+
+/* Puts the job's evidence into the block being built: each one is
+ * recorded in the state (as applying the block will) or left out with its
+ * reason. Fills evs (decoded, owned by the caller), their ids and count,
+ * and adds their bytes to *bytes. Returns 0 or a store error. */
+static int evidence_take(esg_block_ctx *b, produce_job *job, esg_pb_evidence **evs,
+                         esg_hash *ids, size_t *n_evs, size_t *bytes) {
+    for (size_t i = 0; i < job->n_ev; i++) {
+        esg_exec_evidence *e = &job->ev[i];
+        e->msg[0] = '\0';
+        if (*n_evs == ESG_MAX_BLOCK_EVIDENCE) {
+            e->result = ESG_ERR_MEMPOOL_FULL;
+            snprintf(e->msg, sizeof e->msg, "not included: block full");
+            continue;
+        }
+        esg_pb_evidence *ev = NULL;
+        if (esg_pb_decode(ESG_PB_EVIDENCE_DESC, e->data, e->len, 4096,
+                          (ProtobufCMessage **)&ev) != 0) {
+            e->result = ESG_ERR_BAD_EVIDENCE;
+            snprintf(e->msg, sizeof e->msg, "evidence does not decode canonically");
+            continue;
+        }
+        int rc = esg_state_savepoint(b->st);
+        if (rc == 0)
+            rc = esg_evidence_record(b->st, job->store, b->chain_id, b->height, ev, e->msg,
+                                     sizeof e->msg);
+        e->result = rc;
+        if (rc) {
+            esg_state_rollback(b->st);
+            esg_pb_free(ev);
+            if (rc != ESG_ERR_BAD_EVIDENCE && rc != ESG_ERR_EVIDENCE_RECORDED)
+                return rc;
+            continue;
+        }
+        if ((rc = esg_state_release(b->st)) != 0) {
+            esg_pb_free(ev);
+            return rc;
+        }
+        ids[*n_evs] = esg_evidence_id(e->data, e->len);
+        evs[(*n_evs)++] = ev;
+        *bytes += e->len + 16;
+    }
+    return ESG_OK;
+}
 
 static int produce_txn(MDB_txn *txn, void *arg) {
     produce_job *job = arg;
@@ -491,6 +538,9 @@ static int produce_txn(MDB_txn *txn, void *arg) {
     esg_pb_params *params = NULL;
     esg_hash *ids = calloc(job->n ? job->n : 1, sizeof *ids);
     ProtobufCBinaryData *txs = calloc(job->n ? job->n : 1, sizeof *txs);
+    esg_pb_evidence *evs[ESG_MAX_BLOCK_EVIDENCE];
+    esg_hash ev_ids[ESG_MAX_BLOCK_EVIDENCE];
+    size_t n_evs = 0;
     uint8_t *commit = NULL;
     size_t clen = 0;
     if (!ids || !txs) {
@@ -503,6 +553,8 @@ static int produce_txn(MDB_txn *txn, void *arg) {
     esg_block_ctx b = {.st = st, .chain_id = meta.chain_id, .height = meta.height + 1};
     b.time_ms = job->time_ms > meta.time_ms ? job->time_ms : meta.time_ms + 1;
     size_t n_in = 0, bytes = 0;
+    if ((rc = evidence_take(&b, job, evs, ev_ids, &n_evs, &bytes)) != 0)
+        goto out;
     bool full = false;
     for (size_t i = 0; i < job->n; i++) {
         esg_exec_item *it = &job->items[i];
@@ -542,7 +594,7 @@ static int produce_txn(MDB_txn *txn, void *arg) {
         bytes += it->tx->raw_len + 16;
         n_in++;
     }
-    if (n_in == 0 && !job->allow_empty) {
+    if (n_in == 0 && n_evs == 0 && !job->allow_empty) {
         rc = ABORT_OK;
         goto out;
     }
@@ -560,12 +612,17 @@ static int produce_txn(MDB_txn *txn, void *arg) {
     hdr.app_hash = (ProtobufCBinaryData){32, app_hash.b};
     hdr.validators_hash = (ProtobufCBinaryData){32, vhash.b};
     hdr.proposer = (ProtobufCBinaryData){32, (uint8_t *)job->proposer->b};
+    esg_hash ev_root;
+    if (esg_evidence_root(ev_ids, n_evs, &ev_root))
+        hdr.evidence_hash = (ProtobufCBinaryData){32, ev_root.b};
     if ((rc = esg_block_header_hash(&hdr, &block_hash)) != 0)
         goto out;
     esg_pb_block block = ESG_PB_BLOCK_INIT;
     block.header = &hdr;
     block.n_txs = n_in;
     block.txs = txs;
+    block.n_evidence = n_evs;
+    block.evidence = evs;
     if (job->sign) {
         if ((rc = job->sign(job->sign_arg, meta.chain_id, b.height, &block_hash, &commit,
                             &clen)) != 0)
@@ -593,6 +650,8 @@ static int produce_txn(MDB_txn *txn, void *arg) {
     job->out->app_hash = app_hash;
     job->out->n_included = n_in;
 out:
+    for (size_t i = 0; i < n_evs; i++)
+        esg_pb_free(evs[i]);
     free(commit);
     free(ids);
     free(txs);
@@ -607,7 +666,7 @@ int esg_exec_produce(esg_store *store, const esg_contract_table *contracts,
                      const esg_pubkey *proposer, bool allow_empty,
                      esg_commit_fn sign, void *sign_arg, esg_produced *out) {
     assert(sign);
-    produce_job job = {store, contracts, items, n, time_ms, proposer, allow_empty,
+    produce_job job = {store, contracts, items, n, NULL, 0, time_ms, proposer, allow_empty,
                        sign, sign_arg, out, NULL, NULL, NULL};
     int rc = esg_store_write(store, produce_txn, &job);
     if (rc == ABORT_OK) {
@@ -618,13 +677,13 @@ int esg_exec_produce(esg_store *store, const esg_contract_table *contracts,
 }
 
 int esg_exec_build_block(esg_store *store, const esg_contract_table *contracts,
-                         esg_exec_item *items, size_t n, uint64_t time_ms,
-                         const esg_pubkey *proposer, bool allow_empty,
+                         esg_exec_item *items, size_t n, esg_exec_evidence *ev, size_t n_ev,
+                         uint64_t time_ms, const esg_pubkey *proposer, bool allow_empty,
                          uint8_t **block, size_t *block_len, esg_hash *block_hash,
                          esg_produced *out) {
-    assert(store && contracts && (items || n == 0) && proposer);
+    assert(store && contracts && (items || n == 0) && (ev || n_ev == 0) && proposer);
     assert(block && block_len && block_hash && out);
-    produce_job job = {store, contracts, items, n, time_ms, proposer, allow_empty,
+    produce_job job = {store, contracts, items, n, ev, n_ev, time_ms, proposer, allow_empty,
                        NULL, NULL, out, block, block_len, block_hash};
     *block = NULL;
     *block_len = 0;
@@ -733,6 +792,31 @@ static int apply_txn(MDB_txn *txn, void *arg) {
 
     esg_block_ctx b = {.st = st, .chain_id = meta.chain_id, .height = height,
                        .time_ms = h->time_ms};
+    if (block->n_evidence > ESG_MAX_BLOCK_EVIDENCE)
+        BAD(ESG_ERR_BAD_BLOCK, "block %llu has %zu evidences, at most %d allowed",
+            (unsigned long long)height, block->n_evidence, ESG_MAX_BLOCK_EVIDENCE);
+    esg_hash ev_ids[ESG_MAX_BLOCK_EVIDENCE], ev_root;
+    for (size_t i = 0; i < block->n_evidence; i++) {
+        char why[ESG_ERRMSG_MAX];
+        rc = esg_evidence_record(st, job->store, meta.chain_id, height, block->evidence[i], why,
+                                 sizeof why);
+        if (rc == ESG_ERR_BAD_EVIDENCE || rc == ESG_ERR_EVIDENCE_RECORDED)
+            BAD(ESG_ERR_BAD_BLOCK, "block %llu evidence %zu: %s", (unsigned long long)height, i,
+                why);
+        if (rc)
+            goto out;
+        uint8_t *eb;
+        size_t el;
+        if ((rc = esg_pb_encode(&block->evidence[i]->base, &eb, &el)) != 0)
+            goto out;
+        ev_ids[i] = esg_evidence_id(eb, el);
+        free(eb);
+    }
+    bool has_ev = esg_evidence_root(ev_ids, block->n_evidence, &ev_root);
+    if (has_ev ? (h->evidence_hash.len != 32 || memcmp(h->evidence_hash.data, ev_root.b, 32))
+               : h->evidence_hash.len != 0)
+        BAD(ESG_ERR_BAD_BLOCK, "block %llu evidence_hash does not match its evidence",
+            (unsigned long long)height);
     ids = calloc(block->n_txs ? block->n_txs : 1, sizeof *ids);
     if (!ids) {
         rc = ESG_ERR_NOMEM;

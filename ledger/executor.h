@@ -43,6 +43,7 @@
 
 #include "ledger/codec.h"
 #include "ledger/contract.h"
+#include "ledger/error.h"
 #include "ledger/genesis.h"
 #include "ledger/store.h"
 
@@ -63,6 +64,15 @@ typedef struct esg_exec_item {
     int result;            /* out: 0 included, else why it was dropped */
     char msg[ESG_ERRMSG_MAX];
 } esg_exec_item;
+
+/* One candidate evidence of equivocation for a block (ledger/evidence.h),
+ * with its outcome. */
+typedef struct esg_exec_evidence {
+    const uint8_t *data;   /* a serialized Evidence; borrowed */
+    size_t len;
+    int result;            /* out: 0 included, else why it was left out */
+    char msg[ESG_ERRMSG_MAX];
+} esg_exec_evidence;
 
 /* Signs a commit for a block just built. Returns 0 and a malloc'd serialized
  * Commit in *commit and *len (the executor frees it), or an error that aborts the
@@ -120,6 +130,14 @@ int esg_exec_apply_block(esg_store *store, const esg_contract_table *contracts,
  * WITHOUT storing anything: the write transaction is aborted, the tip and
  * the state are unchanged.
  *
+ * Evidence ev[0..n_ev) goes into the block first, in order, each recorded
+ * in the state as the block applies it (ledger/evidence.h); one that is
+ * malformed, does not verify or is already recorded is left out with its
+ * reason in ev[i].result and .msg, and so is any past
+ * ESG_MAX_BLOCK_EVIDENCE (ESG_ERR_MEMPOOL_FULL, "not included: block
+ * full"). A block with evidence is made even when no transaction is
+ * includable and !allow_empty: the evidence is its content.
+ *
  * On success *block is a malloc'd serialized Block of *block_len bytes
  * (the caller frees it), *block_hash its hash, and out describes it
  * (made, height, block_hash, app_hash, n_included). With no includable item
@@ -131,8 +149,8 @@ int esg_exec_apply_block(esg_store *store, const esg_contract_table *contracts,
  * ESG_ERR_MAP_FULL, ESG_ERR_NOT_INITIALIZED, ESG_ERR_NOMEM): then *block is
  * NULL and out->made false. */
 int esg_exec_build_block(esg_store *store, const esg_contract_table *contracts,
-                         esg_exec_item *items, size_t n, uint64_t time_ms,
-                         const esg_pubkey *proposer, bool allow_empty,
+                         esg_exec_item *items, size_t n, esg_exec_evidence *ev, size_t n_ev,
+                         uint64_t time_ms, const esg_pubkey *proposer, bool allow_empty,
                          uint8_t **block, size_t *block_len, esg_hash *block_hash,
                          esg_produced *out);
 
@@ -143,6 +161,8 @@ int esg_exec_build_block(esg_store *store, const esg_contract_table *contracts,
  * its time is after the tip's and at most max_drift_ms ahead of now_ms
  * (this node's clock, DESIGN §5 "Time"), its proposer is in the validator
  * set in force at that height, validators_hash matches that set, every
+ * evidence verifies and is new (ledger/evidence.h) and evidence_hash
+ * matches it, every
  * transaction applies (signatures verified unless sigs_verified[i]; the
  * array, if not NULL, has one entry per transaction), and tx_root and
  * app_hash match. Whether the proposer is the one whose turn it is is

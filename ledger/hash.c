@@ -24,6 +24,7 @@ static const char *const tag_names[ESG_TAG_COUNT_] = {
     [ESG_TAG_P2P] = "esg/p2p",
     [ESG_TAG_GENESIS] = "esg/genesis",
     [ESG_TAG_PROPOSAL] = "esg/proposal",
+    [ESG_TAG_EVIDENCE] = "esg/evidence",
 };
 
 static SHA256_CTX tag_midstate[ESG_TAG_COUNT_];

@@ -30,6 +30,7 @@ typedef enum esg_tag {
     ESG_TAG_P2P,           /* "esg/p2p" */
     ESG_TAG_GENESIS,       /* "esg/genesis" */
     ESG_TAG_PROPOSAL,      /* "esg/proposal" */
+    ESG_TAG_EVIDENCE,      /* "esg/evidence" */
     ESG_TAG_COUNT_
 } esg_tag;
 

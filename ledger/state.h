@@ -44,6 +44,7 @@ typedef enum esg_table {
     ESG_T_PROPOSAL_EXPIRY = 6, /* height BE ‖ id -> "" (open proposals by expiry) */
     ESG_T_KPIS = 7,          /* kpi id        -> Kpi */
     ESG_T_MEMBER_ACCOUNTS = 8, /* member id ‖ 0 ‖ pubkey -> "" (accounts of a member) */
+    ESG_T_EVIDENCE = 9,      /* validator ‖ height BE ‖ round BE ‖ type -> EvidenceRecord */
     ESG_T_INSTRUMENTS = 16,  /* instrument id -> InstrumentRecord */
     ESG_T_HOLDINGS = 17,     /* instrument ‖ 0 ‖ member -> HoldingRecord */
     ESG_T_PAYMENTS = 18,     /* instrument ‖ 0 ‖ kind ‖ seq BE32 -> PaymentRecord */

@@ -144,6 +144,9 @@ static json_t *header_json(const esg_pb_block_header *h, esg_hash *hash) {
         json_object_set_new(o, "validators_hash",
                             esg_api__hex(h->validators_hash.data, h->validators_hash.len));
         json_object_set_new(o, "proposer", esg_api__hex(h->proposer.data, h->proposer.len));
+        if (h->evidence_hash.len)
+            json_object_set_new(o, "evidence_hash",
+                                esg_api__hex(h->evidence_hash.data, h->evidence_hash.len));
         if (json_object_set_new(o, "raw", esg_api__hex(raw, len))) {
             json_decref(o);
             o = NULL;
@@ -709,11 +712,18 @@ static void r_block_get(esg_api__call *c) {
         }
         esg_tx_free(tx);
     }
+    /* Evidence of equivocation the block recorded (ledger/evidence.h). */
+    json_t *evidence = json_array();
+    for (size_t i = 0; evidence && i < b->n_evidence; i++)
+        if (json_array_append_new(evidence, esg_pb_to_json(&b->evidence[i]->base))) {
+            json_decref(evidence);
+            evidence = NULL;
+        }
     esg_pb_free(b);
     esg_api__reply_json(c, 200,
-                        json_pack("{s:o,s:o,s:o,s:o,s:o}", "height", esg_api__num(height),
+                        json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "height", esg_api__num(height),
                                   "hash", esg_api__hex(hash.b, 32), "header", header,
-                                  "txs", txs, "commit", commit));
+                                  "txs", txs, "evidence", evidence, "commit", commit));
 }
 
 static json_t *base64_json(const void *data, size_t len) {
@@ -889,6 +899,7 @@ const esg_api__route esg_api__routes[] = {
     {"GET", "/v1/proposals", esg_api__r_proposals, false, 0},
     {"GET", "/v1/proposals/{}", esg_api__r_proposal, false, 0},
     {"GET", "/v1/kpis", esg_api__r_kpis, false, 0},
+    {"GET", "/v1/evidence", esg_api__r_evidence, false, 0},
     {"GET", "/v1/state/proof", esg_api__r_state_proof, false, 0},
     {"GET", "/v1/members/{}/impact", esg_api__r_member_impact, false, 0},
     {"GET", "/v1/instruments", esg_api__r_instruments, false, 0},

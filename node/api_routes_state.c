@@ -10,6 +10,7 @@
 #include "ledger/block.h"
 #include "ledger/error.h"
 #include "ledger/executor.h"
+#include "ledger/evidence.h"
 #include "ledger/pbjson.h"
 #include "ledger/smt.h"
 #include "ledger/state.h"
@@ -375,6 +376,50 @@ void esg_api__r_kpis(esg_api__call *c) {
         return;
     }
     esg_api__reply_json(c, 200, json_pack("{s:o}", "kpis", acc.arr));
+}
+
+/* ------------------------------------------------------------- evidence */
+
+static int collect_evidence(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                            void *arg) {
+    list_acc *acc = arg;
+    esg_pb_evidence_record *r = NULL;
+    if (esg_pb_evidence_record_decode(&r, val, vlen, SIZE_MAX))
+        return acc->err = ESG_ERR_STORE_CORRUPT;
+    json_t *j = esg_pb_to_json(&r->base);
+    esg_pb_free(r);
+    /* The record key, so a client can ask /v1/state/proof for it. */
+    char hex[2 * ESG_EVIDENCE_KEY_LEN + 1];
+    if (j && klen == ESG_EVIDENCE_KEY_LEN) {
+        esg_hex_encode(hex, key, klen);
+        json_object_set_new(j, "key", json_string(hex));
+    }
+    int rc = j ? json_array_append_new(acc->arr, j) : -1;
+    return rc ? (acc->err = ESG_ERR_NOMEM) : 0;
+}
+
+void esg_api__r_evidence(esg_api__call *c) {
+    const char *vhex = esg_api__query(c, "validator");
+    esg_hash pk;
+    if (vhex && !esg_api__parse_hash(c, "validator", vhex, &pk))
+        return;
+    MDB_txn *txn;
+    esg_state *st;
+    if (!view_begin(c, &txn, &st))
+        return;
+    list_acc acc = {json_array(), false, 0, 0};
+    int rc = acc.arr ? esg_state_iter(st, ESG_T_EVIDENCE, vhex ? pk.b : NULL, vhex ? 32 : 0,
+                                      collect_evidence, &acc)
+                     : ESG_ERR_NOMEM;
+    if (rc == 0)
+        rc = acc.err;
+    view_end(txn, st);
+    if (rc) {
+        json_decref(acc.arr);
+        esg_api__fail_store(c, rc, "evidence");
+        return;
+    }
+    esg_api__reply_json(c, 200, json_pack("{s:o}", "evidence", acc.arr));
 }
 
 /* ---------------------------------------------------------- state proofs */

@@ -12,6 +12,7 @@
 #include "ledger/block.h"
 #include "ledger/codec.h"
 #include "ledger/error.h"
+#include "ledger/evidence.h"
 #include "ledger/executor.h"
 #include "node/gossip.h"
 #include "node/privval.h"
@@ -28,6 +29,7 @@
 #define VERIFY_MIN_PER_THREAD 64
 #define WAL_MAX_RECORD ((size_t)16 << 20)
 #define IDLE_POLL_MS 50
+#define EV_POOL_MAX 64
 
 /* The idle gate (see the header): what is held back. */
 enum { HOLD_NONE, HOLD_START, HOLD_COMMIT };
@@ -46,6 +48,13 @@ typedef struct own_msg {
     uint8_t *buf;
     size_t len;
 } own_msg;
+
+/* Evidence waiting for a block: verified, not recorded when it came in. */
+typedef struct pooled_ev {
+    esg_hash id;
+    uint8_t *buf;
+    size_t len;
+} pooled_ev;
 
 typedef struct peer_height {
     bool used;
@@ -73,6 +82,9 @@ struct esg_driver {
 
     own_msg *own;
     size_t n_own, cap_own;
+    pooled_ev ev[EV_POOL_MAX];
+    size_t n_ev;
+    esg_exec_evidence ev_items[EV_POOL_MAX];
     /* Write-ahead log of this node's signed messages of the current height
      * (u32 big-endian length, then the P2pMessage bytes), replayed into
      * the machine after a restart (node/consensus.h explains why). Not
@@ -195,6 +207,55 @@ static void set_sync(esg_driver *d, bool syncing, uint64_t behind) {
     pthread_mutex_unlock(&d->mu);
 }
 
+/* --------------------------------------------------------- evidence pool */
+
+static void ev_pool_drop(esg_driver *d, const esg_hash *id) {
+    for (size_t i = 0; i < d->n_ev; i++) {
+        if (memcmp(d->ev[i].id.b, id->b, 32) != 0)
+            continue;
+        free(d->ev[i].buf);
+        d->ev[i] = d->ev[--d->n_ev];
+        return;
+    }
+}
+
+/* Adds verified evidence bytes (copied). Returns true if it is new. When
+ * the pool is full the evidence is refused: the equivocator's offence is
+ * proved by what is already pooled, and gossip brings it again later. */
+static bool ev_pool_add(esg_driver *d, const uint8_t *buf, size_t len) {
+    esg_hash id = esg_evidence_id(buf, len);
+    for (size_t i = 0; i < d->n_ev; i++)
+        if (memcmp(d->ev[i].id.b, id.b, 32) == 0)
+            return false;
+    if (d->n_ev == EV_POOL_MAX)
+        return false;
+    uint8_t *copy = malloc(len);
+    if (!copy)
+        return false;
+    memcpy(copy, buf, len);
+    d->ev[d->n_ev++] = (pooled_ev){id, copy, len};
+    pthread_mutex_lock(&d->mu);
+    d->m.evidence_total++;
+    pthread_mutex_unlock(&d->mu);
+    return true;
+}
+
+/* Whether `e` could be recorded by the next block: valid against the set
+ * of its height and not on chain yet. 0 or the error (reason in why). */
+static int ev_check(esg_driver *d, const Esg__Evidence *e, char *why, size_t whylen) {
+    MDB_txn *txn;
+    int rc = esg_store_read_begin(d->cfg.store, &txn);
+    if (rc)
+        return rc;
+    esg_state *st = NULL;
+    rc = esg_state_open_scratch(&st, d->cfg.store, txn);
+    if (rc == 0)
+        rc = esg_evidence_check(st, d->cfg.store, d->chain_id, d->tip + 1, e, why, whylen);
+    esg_state_free(st);
+    esg_store_read_end(txn);
+    return rc;
+}
+
 /* ------------------------------------------------------------ a new block */
 
 /* Bookkeeping after block `height` (bytes `block`) was stored. */
@@ -215,6 +276,15 @@ static void after_commit(esg_driver *d, const uint8_t *block, size_t len, uint64
             for (size_t i = 0; i < n; i++)
                 esg_tx_free(items[i].tx);
             free(items);
+        }
+        for (size_t i = 0; i < b->n_evidence; i++) {
+            uint8_t *eb;
+            size_t el;
+            if (esg_pb_encode(&b->evidence[i]->base, &eb, &el) != 0)
+                continue;
+            esg_hash id = esg_evidence_id(eb, el);
+            free(eb);
+            ev_pool_drop(d, &id);
         }
         esg_pb_free(b);
     }
@@ -252,12 +322,22 @@ static bool cb_get_value(void *ctx, uint64_t height, esg_cons_value *out) {
     free(d->last_value);
     d->last_value = NULL;
     size_t n = esg_mempool_reap(d->cfg.mp, d->items, BUILD_BATCH);
+    for (size_t i = 0; i < d->n_ev; i++)
+        d->ev_items[i] = (esg_exec_evidence){.data = d->ev[i].buf, .len = d->ev[i].len};
+    size_t n_ev = d->n_ev;
     uint8_t *blk = NULL;
     size_t blen = 0;
     esg_hash bh;
     esg_produced pr;
-    int rc = esg_exec_build_block(d->cfg.store, d->cfg.ct, d->items, n, wall_ms(), &d->pub, true,
-                                  &blk, &blen, &bh, &pr);
+    int rc = esg_exec_build_block(d->cfg.store, d->cfg.ct, d->items, n, d->ev_items, n_ev,
+                                  wall_ms(), &d->pub, true, &blk, &blen, &bh, &pr);
+    /* Evidence that cannot be recorded (already on chain) leaves the pool. */
+    for (size_t i = n_ev; rc == 0 && i-- > 0;)
+        if (d->ev_items[i].result == ESG_ERR_BAD_EVIDENCE ||
+            d->ev_items[i].result == ESG_ERR_EVIDENCE_RECORDED) {
+            esg_hash id = d->ev[i].id;
+            ev_pool_drop(d, &id);
+        }
     if (rc || !pr.made) {
         esg_log(d->cfg.log, ESG_LOG_ERROR, "cannot build block %llu: %s",
                 (unsigned long long)height, esg_err_message(rc));
@@ -623,14 +703,35 @@ static void cb_decide(void *ctx, uint64_t height, uint32_t round, const esg_cons
     after_commit(d, value->data, value->len, height, mono_us() - t0);
 }
 
+/* Consensus saw two votes of one validator for different values: encode
+ * the evidence, pool it for a block and gossip it. */
 static void cb_evidence(void *ctx, const esg_cons_vote *a, const esg_cons_vote *b) {
     esg_driver *d = ctx;
-    (void)b;
-    pthread_mutex_lock(&d->mu);
-    d->m.evidence_total++;
-    pthread_mutex_unlock(&d->mu);
-    esg_log(d->cfg.log, ESG_LOG_WARN, "validator %u equivocated at %llu/%u",
-            a->validator, (unsigned long long)a->height, a->round);
+    const esg_cons_validator *vals;
+    size_t nv;
+    if (load_valset(d, a->height, &vals, &nv) != 0 || a->validator >= nv)
+        return;
+    const esg_pubkey *who = &vals[a->validator].key;
+    esg_evidence_vote va = {is_zero(&a->block) ? NULL : &a->block, a->sig};
+    esg_evidence_vote vb = {is_zero(&b->block) ? NULL : &b->block, b->sig};
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (esg_evidence_encode((int)a->type, a->height, a->round, who, &va, &vb, &buf, &len) != 0)
+        return;
+    esg_hash id = esg_evidence_id(buf, len);
+    esg_log(d->cfg.log, ESG_LOG_WARN, "validator %s equivocated at %llu/%u: evidence %s",
+            esg_pubkey_hex(who).s, (unsigned long long)a->height, a->round, esg_hash_hex(&id).s);
+    if (ev_pool_add(d, buf, len)) {
+        Esg__Evidence *e = NULL;
+        if (esg_pb_decode(ESG_PB_EVIDENCE_DESC, buf, len, len, (ProtobufCMessage **)&e) == 0) {
+            Esg__P2pMessage m = ESG__P2P_MESSAGE__INIT;
+            m.msg_case = ESG_P2P_MSG_EVIDENCE;
+            m.evidence = e;
+            esg_gossip_broadcast(d->g, &m, NULL, NULL);
+            esg_pb_free(e);
+        }
+    }
+    free(buf);
 }
 
 static int start_cons(esg_driver *d) {
@@ -750,6 +851,31 @@ static int on_vote(void *ctx, const esg_pubkey *from, const Esg__ConsensusVote *
     int rc = esg_cons_on_vote(d->cons, &cv);
     note_state(d);
     return rc;
+}
+
+static int on_evidence(void *ctx, const esg_pubkey *from, const Esg__Evidence *e) {
+    (void)from;
+    esg_driver *d = ctx;
+    char why[ESG_ERRMSG_MAX];
+    int rc = ev_check(d, e, why, sizeof why);
+    if (rc) {
+        if (rc != ESG_ERR_EVIDENCE_RECORDED)
+            esg_log(d->cfg.log, ESG_LOG_WARN, "evidence from a peer refused: %s",
+                    why[0] ? why : esg_err_message(rc));
+        return rc;
+    }
+    uint8_t *buf;
+    size_t len;
+    if ((rc = esg_pb_encode(&e->base, &buf, &len)) != 0)
+        return rc;
+    bool added = ev_pool_add(d, buf, len);
+    if (added)
+        esg_log(d->cfg.log, ESG_LOG_WARN,
+                "evidence received: validator %s equivocated at %llu/%u",
+                esg_hex32_of(e->vote_a->validator.data).s,
+                (unsigned long long)e->vote_a->height, e->vote_a->round);
+    free(buf);
+    return added ? ESG_OK : ESG_ERR_EVIDENCE_RECORDED;
 }
 
 /* ------------------------------------------------------------ block sync */
@@ -1047,6 +1173,7 @@ int esg_driver_new(esg_driver **out, const esg_driver_config *cfg, char *err, si
         esg_log(cfg->log, ESG_LOG_WARN, "cannot open the consensus log '%s'", path);
     esg_gossip_handlers h = {
         .ctx = d, .allow = allow, .on_proposal = on_proposal, .on_vote = on_vote,
+        .on_evidence = on_evidence,
         .on_hello = on_hello, .on_block_request = on_block_request,
         .on_block_response = on_block_response, .on_peer_down = on_peer_down,
     };
@@ -1132,6 +1259,8 @@ void esg_driver_close(esg_driver *d) {
     for (size_t i = 0; i < d->n_own; i++)
         free(d->own[i].buf);
     free(d->own);
+    for (size_t i = 0; i < d->n_ev; i++)
+        free(d->ev[i].buf);
     free(d->vs);
     free(d->items);
     free(d->last_value);

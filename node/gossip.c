@@ -113,10 +113,13 @@ static void message_cb(void *ctx, const esg_pubkey *from, const uint8_t *data, s
         if (g->h.on_vote && g->h.on_vote(g->h.ctx, from, m->vote) == 0)
             relay(g, from, data, len);
         break;
-    case ESG_P2P_MSG_COMMIT:
     case ESG_P2P_MSG_EVIDENCE:
-        /* Not acted on yet (block sync and the vote gossip carry
-         * decisions); relayed so a node reached only through us gets it. */
+        if (g->h.on_evidence && g->h.on_evidence(g->h.ctx, from, m->evidence) == 0)
+            relay(g, from, data, len);
+        break;
+    case ESG_P2P_MSG_COMMIT:
+        /* Not acted on (block sync and the vote gossip carry decisions);
+         * relayed so a node reached only through us gets it. */
         relay(g, from, data, len);
         break;
     case ESG_P2P_MSG_BLOCK_REQUEST:

@@ -36,6 +36,8 @@ typedef struct esg_gossip_handlers {
     bool (*allow)(void *ctx, const esg_pubkey *key, char *why, size_t whylen);
     int (*on_proposal)(void *ctx, const esg_pubkey *from, const Esg__ConsensusProposal *p);
     int (*on_vote)(void *ctx, const esg_pubkey *from, const Esg__ConsensusVote *v);
+    /* Evidence of equivocation: 0 accepts it (new and valid: relayed). */
+    int (*on_evidence)(void *ctx, const esg_pubkey *from, const Esg__Evidence *e);
     /* A peer announced its last final height (on connect, then per block). */
     void (*on_hello)(void *ctx, const esg_pubkey *from, uint64_t height);
     void (*on_block_request)(void *ctx, const esg_pubkey *from, const Esg__BlockRequest *r);

@@ -206,7 +206,7 @@ START_TEST(test_build_check_commit) {
     esg_hash bh;
     esg_produced out;
     memset(&out, 0xAA, sizeof out);
-    int rc = esg_exec_build_block(A.store, ct(), items, 4, T0 + 1000, &wd.v[0].pk, false, &blk,
+    int rc = esg_exec_build_block(A.store, ct(), items, 4, NULL, 0, T0 + 1000, &wd.v[0].pk, false, &blk,
                                   &bl, &bh, &out);
     ck_assert_msg(rc == 0, "build: %s", esg_err_name(rc));
     ck_assert(out.made);
@@ -308,7 +308,7 @@ START_TEST(test_build_check_commit) {
     snapshot a1 = snap(&A);
     blk = (uint8_t *)"not touched";
     bl = 99;
-    ck_assert_int_eq(esg_exec_build_block(A.store, ct(), NULL, 0, T0 + 2000, &wd.v[1].pk, false,
+    ck_assert_int_eq(esg_exec_build_block(A.store, ct(), NULL, 0, NULL, 0, T0 + 2000, &wd.v[1].pk, false,
                                           &blk, &bl, &bh, &out), 0);
     ck_assert(!out.made);
     ck_assert_ptr_null(blk);
@@ -317,7 +317,7 @@ START_TEST(test_build_check_commit) {
 
     /* An empty block when asked for one; a clock behind the tip's gives the
      * tip's time + 1. Decided in round 1 by another three. */
-    ck_assert_int_eq(esg_exec_build_block(A.store, ct(), NULL, 0, T0, &wd.v[1].pk, true, &blk,
+    ck_assert_int_eq(esg_exec_build_block(A.store, ct(), NULL, 0, NULL, 0, T0, &wd.v[1].pk, true, &blk,
                                           &bl, &bh, &out), 0);
     ck_assert(out.made);
     ck_assert_uint_eq(out.height, 2);
@@ -373,7 +373,7 @@ START_TEST(test_check_rejects) {
     size_t glen;
     esg_hash gh;
     esg_produced out;
-    ck_assert_int_eq(esg_exec_build_block(A.store, ct(), items, 2, now, &wd.v[0].pk, false,
+    ck_assert_int_eq(esg_exec_build_block(A.store, ct(), items, 2, NULL, 0, now, &wd.v[0].pk, false,
                                           &good, &glen, &gh, &out), 0);
     ck_assert_uint_eq(out.n_included, 2);
     snapshot b0 = snap(&B);
