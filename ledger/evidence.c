@@ -1,6 +1,7 @@
 /* Evidence of equivocation: form, signatures, and its record in the state. */
 #include "ledger/evidence.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ static int value_cmp(const esg_hash *a, const esg_hash *b) {
 int esg_evidence_encode(int type, uint64_t height, uint32_t round, const esg_pubkey *validator,
                         const esg_evidence_vote *a, const esg_evidence_vote *b,
                         uint8_t **out, size_t *out_len) {
+    assert(validator && a && b && out && out_len);
     *out = NULL;
     *out_len = 0;
     int c = value_cmp(a->block, b->block);
@@ -68,6 +70,7 @@ static int vote_value(const Esg__ConsensusVote *v, esg_hash *buf, const esg_hash
 int esg_evidence_verify(const esg_pb_evidence *ev, const char *chain_id,
                         const esg_pb_validator_set *vs, char *why, size_t whylen) {
 #define BAD(...) do { snprintf(why, whylen, __VA_ARGS__); return ESG_ERR_BAD_EVIDENCE; } while (0)
+    assert(ev && chain_id && vs && why && whylen > 0);
     why[0] = '\0';
     const Esg__ConsensusVote *a = ev->vote_a, *b = ev->vote_b;
     if (!a || !b)
@@ -124,8 +127,13 @@ void esg_evidence_key(const esg_pb_evidence *ev, uint8_t out[ESG_EVIDENCE_KEY_LE
 int esg_evidence_check(esg_state *st, esg_store *store, const char *chain_id,
                        uint64_t block_height, const esg_pb_evidence *ev, char *why,
                        size_t whylen) {
+    assert(st && store && chain_id && ev && why && whylen > 0);
     why[0] = '\0';
-    uint64_t h = ev->vote_a ? ev->vote_a->height : 0;
+    if (!ev->vote_a || !ev->vote_b) {
+        snprintf(why, whylen, "evidence needs two votes");
+        return ESG_ERR_BAD_EVIDENCE;
+    }
+    uint64_t h = ev->vote_a->height;
     if (h == 0 || h > block_height) {
         snprintf(why, whylen, "evidence height %llu is not in 1..%llu", (unsigned long long)h,
                  (unsigned long long)block_height);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ledger/error.h"
+#include "ledger/keys.h"
 #include "node/node.h"
 
 typedef struct cfg_ctx {
@@ -42,6 +43,12 @@ static bool parse_u64(const char *s, uint64_t *out) {
         return false;
     *out = v;
     return true;
+}
+
+int esg_node_parse_pubkey(const char *hex, esg_pubkey *out) {
+    if (strlen(hex) != 64 || esg_hex_decode(out->b, 32, hex) != 0 || esg_pubkey_check(out) != 0)
+        return ESG_ERR_INVALID_ARGUMENT;
+    return ESG_OK;
 }
 
 static int on_entry(void *user, const char *section, const char *name, const char *value) {
@@ -84,6 +91,12 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         if (!(cfg->peers[cfg->n_peers] = strdup(value)))
             BAD("peer: out of memory");
         cfg->n_peers++;
+    } else if (IS("p2p", "observer")) {
+        if (cfg->n_observers == ESG_NODE_MAX_OBSERVERS)
+            BAD("at most %d observers", ESG_NODE_MAX_OBSERVERS);
+        if (esg_node_parse_pubkey(value, &cfg->observers[cfg->n_observers]) != 0)
+            BAD("observer must be a node's public key, 64 hex characters");
+        cfg->n_observers++;
     } else if (IS("mempool", "max_txs")) {
         if (!parse_u64(value, &v) || v == 0)
             BAD("max_txs must be a positive number");

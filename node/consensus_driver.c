@@ -82,6 +82,8 @@ struct esg_driver {
 
     own_msg *own;
     size_t n_own, cap_own;
+    esg_pubkey *observers;
+    size_t n_observers;
     pooled_ev ev[EV_POOL_MAX];
     size_t n_ev;
     esg_exec_evidence ev_items[EV_POOL_MAX];
@@ -117,6 +119,7 @@ static void wal_append(esg_driver *d, const uint8_t *buf, size_t len);
 static void wal_reset(esg_driver *d);
 static void push_own(esg_driver *d, uint64_t height, uint8_t *buf, size_t len);
 static void note_state(esg_driver *d);
+static void drop_disallowed(esg_driver *d);
 
 static uint64_t wall_ms(void) {
     struct timespec ts;
@@ -299,6 +302,7 @@ static void after_commit(esg_driver *d, const uint8_t *block, size_t len, uint64
     }
     d->n_own = k;
     wal_reset(d);
+    drop_disallowed(d);
     esg_gossip_set_height(d->g, height);
     if (d->cfg.on_committed)
         d->cfg.on_committed(d->cfg.ctx, height, n, apply_us);
@@ -1105,16 +1109,41 @@ static void on_block_response(void *ctx, const esg_pubkey *from, const Esg__Bloc
     check_sync(d);
 }
 
+/* Who may connect: a validator of the next two heights (the sets this
+ * node will take votes from: a set decided in block h is in force at h+2)
+ * or a configured observer. A node behind knows only the sets up to its
+ * own tip + 2, so until it has synced it refuses validators added later;
+ * it syncs from the others. */
 static bool allow(void *ctx, const esg_pubkey *key, char *why, size_t whylen) {
     esg_driver *d = ctx;
+    for (size_t i = 0; i < d->n_observers; i++)
+        if (memcmp(d->observers[i].b, key->b, 32) == 0)
+            return true;
     for (uint64_t h = d->tip + 1; h <= d->tip + 2; h++) {
         const esg_cons_validator *vals;
         size_t n;
         if (load_valset(d, h, &vals, &n) == 0 && find_validator(vals, n, key) >= 0)
             return true;
     }
-    snprintf(why, whylen, "not a validator of this chain");
+    snprintf(why, whylen, "not a validator of this chain at heights %llu-%llu, nor an observer",
+             (unsigned long long)(d->tip + 1), (unsigned long long)(d->tip + 2));
     return false;
+}
+
+/* After a block: a peer that is no longer allowed (its validator was
+ * removed and the change is in force) is disconnected; allow() refuses
+ * its redials. */
+static void drop_disallowed(esg_driver *d) {
+    esg_p2p *p = esg_gossip_transport(d->g);
+    esg_p2p_peer_info info[MAX_PEERS];
+    size_t n = esg_p2p_peers(p, info, MAX_PEERS);
+    if (n > MAX_PEERS)
+        n = MAX_PEERS;
+    for (size_t i = 0; i < n; i++) {
+        char why[160];
+        if (!allow(d, &info[i].key, why, sizeof why))
+            esg_p2p_disconnect(p, &info[i].key, why);
+    }
 }
 
 /* ------------------------------------------------------------------ tick */
@@ -1150,6 +1179,15 @@ int esg_driver_new(esg_driver **out, const esg_driver_config *cfg, char *err, si
         snprintf(err, errlen, "cannot read the chain head: %s", esg_err_message(rc));
         goto fail;
     }
+    if (cfg->n_observers) {
+        if (!(d->observers = calloc(cfg->n_observers, sizeof *d->observers))) {
+            rc = ESG_ERR_NOMEM;
+            goto fail;
+        }
+        memcpy(d->observers, cfg->observers, cfg->n_observers * sizeof *d->observers);
+        d->n_observers = cfg->n_observers;
+    }
+    d->cfg.observers = NULL; /* the copy above is the driver's */
     if (!(d->items = calloc(BUILD_BATCH, sizeof *d->items)) ||
         !(d->tick = calloc(1, sizeof *d->tick)) || !(d->idle = calloc(1, sizeof *d->idle))) {
         rc = ESG_ERR_NOMEM;
@@ -1193,6 +1231,7 @@ fail:
     free(d->items);
     free(d->tick);
     free(d->idle);
+    free(d->observers);
     esg_seckey_wipe(&d->key);
     pthread_mutex_destroy(&d->mu);
     free(d);
@@ -1263,6 +1302,7 @@ void esg_driver_close(esg_driver *d) {
         free(d->ev[i].buf);
     free(d->vs);
     free(d->items);
+    free(d->observers);
     free(d->last_value);
     esg_seckey_wipe(&d->key);
     pthread_mutex_destroy(&d->mu);

@@ -62,6 +62,10 @@ typedef struct esg_driver_config {
     const char *p2p_addr;       /* listen address */
     const char *const *peers;
     size_t n_peers;
+    /* Non-validator keys allowed to connect (copied); validators of the
+     * chain always may (see esg_driver_new). */
+    const esg_pubkey *observers;
+    size_t n_observers;
     uint64_t max_clock_drift_ms;
     uint64_t heartbeat_ms;      /* idle gate: 0 = no empty blocks (see above) */
     esg_cons_config cons;

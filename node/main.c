@@ -28,7 +28,8 @@ static const char usage[] =
     "        [--time RFC3339] [--country MEMBER:CC]... [--no-default-kpis]\n"
     "  init --genesis FILE --datadir DIR --key FILE\n"
     "  run --datadir DIR [--config FILE] [--api ADDR:PORT] [--p2p ADDR:PORT]\n"
-    "        [--peer ADDR:PORT]... [--log-level error|warn|info|debug] [--heartbeat-ms N]\n"
+    "        [--peer ADDR:PORT]... [--observer PUBKEY]... [--log-level error|warn|info|debug]\n"
+    "        [--heartbeat-ms N]\n"
     "  verify-chain --datadir DIR [--threads N]\n"
     "\n"
     "KIND is CITY, INVESTOR, VERIFIER, PAYING_AGENT or AUDITOR. Errors are printed as\n"
@@ -232,15 +233,16 @@ static int cmd_init(int argc, char **argv) {
 static int cmd_run(int argc, char **argv) {
     const char *datadir = NULL, *config = NULL, *api = NULL, *p2p = NULL, *level = NULL,
                *heartbeat = NULL;
-    const char *peers[ESG_NODE_MAX_PEERS];
-    size_t n_peers = 0;
-    enum { O_DATADIR = 1, O_CONFIG, O_API, O_P2P, O_PEER, O_LEVEL, O_HEARTBEAT };
+    const char *peers[ESG_NODE_MAX_PEERS], *observers[ESG_NODE_MAX_OBSERVERS];
+    size_t n_peers = 0, n_observers = 0;
+    enum { O_DATADIR = 1, O_CONFIG, O_API, O_P2P, O_PEER, O_OBSERVER, O_LEVEL, O_HEARTBEAT };
     static const struct option opts[] = {
         {"datadir", required_argument, NULL, O_DATADIR},
         {"config", required_argument, NULL, O_CONFIG},
         {"api", required_argument, NULL, O_API},
         {"p2p", required_argument, NULL, O_P2P},
         {"peer", required_argument, NULL, O_PEER},
+        {"observer", required_argument, NULL, O_OBSERVER},
         {"log-level", required_argument, NULL, O_LEVEL},
         {"heartbeat-ms", required_argument, NULL, O_HEARTBEAT},
         {0}};
@@ -255,6 +257,12 @@ static int cmd_run(int argc, char **argv) {
             if (n_peers == ESG_NODE_MAX_PEERS)
                 return fail(ESG_ERR_INVALID_ARGUMENT, "at most %d peers", ESG_NODE_MAX_PEERS);
             peers[n_peers++] = optarg;
+            break;
+        case O_OBSERVER:
+            if (n_observers == ESG_NODE_MAX_OBSERVERS)
+                return fail(ESG_ERR_INVALID_ARGUMENT, "at most %d observers",
+                            ESG_NODE_MAX_OBSERVERS);
+            observers[n_observers++] = optarg;
             break;
         case O_LEVEL: level = optarg; break;
         case O_HEARTBEAT: heartbeat = optarg; break;
@@ -287,6 +295,17 @@ static int cmd_run(int argc, char **argv) {
     }
     for (size_t i = 0; i < n_peers && cfg.n_peers < ESG_NODE_MAX_PEERS; i++)
         cfg.peers[cfg.n_peers++] = strdup(peers[i]);
+    for (size_t i = 0; i < n_observers; i++) {
+        if (cfg.n_observers == ESG_NODE_MAX_OBSERVERS) {
+            esg_node_config_release(&cfg);
+            return fail(ESG_ERR_INVALID_ARGUMENT, "at most %d observers", ESG_NODE_MAX_OBSERVERS);
+        }
+        if (esg_node_parse_pubkey(observers[i], &cfg.observers[cfg.n_observers++]) != 0) {
+            esg_node_config_release(&cfg);
+            return fail(ESG_ERR_INVALID_ARGUMENT,
+                        "--observer needs a node's public key, 64 hex characters");
+        }
+    }
     esg_logger log = {cfg.log_level, NULL};
     esg_node *node;
     rc = esg_node_open(&node, &cfg, &log, err, sizeof err);

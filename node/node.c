@@ -386,6 +386,7 @@ int esg_node_open(esg_node **out, const esg_node_config *cfg, esg_logger *log,
             .loop = &n->loop, .store = n->store, .ct = n->ct, .mp = n->mempool, .log = log,
             .datadir = cfg->datadir, .key = &n->key, .p2p_addr = cfg->p2p_addr,
             .peers = (const char *const *)cfg->peers, .n_peers = cfg->n_peers,
+            .observers = cfg->observers, .n_observers = cfg->n_observers,
             .max_clock_drift_ms = cfg->max_clock_drift_ms, .heartbeat_ms = cfg->heartbeat_ms,
             .on_committed = on_committed, .ctx = n,
         };

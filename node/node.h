@@ -39,6 +39,7 @@
 #include "node/mempool.h"
 
 #define ESG_NODE_MAX_PEERS 64
+#define ESG_NODE_MAX_OBSERVERS 64
 
 typedef struct esg_node_config {
     char datadir[PATH_MAX];
@@ -46,6 +47,10 @@ typedef struct esg_node_config {
     char p2p_addr[128];        /* "127.0.0.1:26600" (multi-node networks) */
     char *peers[ESG_NODE_MAX_PEERS];
     size_t n_peers;
+    /* Node keys of non-validators (auditors' and investors' read nodes)
+     * this node lets connect; validators of the chain always may. */
+    esg_pubkey observers[ESG_NODE_MAX_OBSERVERS];
+    size_t n_observers;
     esg_log_level log_level;
     uint64_t heartbeat_ms;     /* 0: no empty blocks */
     uint64_t max_clock_drift_ms;
@@ -60,13 +65,18 @@ typedef struct esg_node_config {
 void esg_node_config_defaults(esg_node_config *cfg, const char *datadir);
 
 /* Reads an inih file into cfg (keys: [api] listen, threads, wait_timeout_ms,
- * token; [p2p] listen, peer (repeatable); [node] log_level, heartbeat_ms,
+ * token; [p2p] listen, peer (repeatable), observer (repeatable, a node's
+ * 64-hex public key); [node] log_level, heartbeat_ms,
  * max_clock_drift_ms; [mempool] max_txs, max_bytes). A missing file is
  * not an error when `optional`. Returns 0 or ESG_ERR_INVALID_ARGUMENT with
  * "FILE:LINE: why" in err. */
 int esg_node_config_load(esg_node_config *cfg, const char *path, bool optional,
                          char *err, size_t errlen);
 void esg_node_config_release(esg_node_config *cfg);
+
+/* Parses a node public key (64 hex characters, either case, a valid
+ * x-only key). Returns 0 or ESG_ERR_INVALID_ARGUMENT. */
+int esg_node_parse_pubkey(const char *hex, esg_pubkey *out);
 
 /* esgnode init: creates the datadir, copies genesis and key (refusing a key
  * file readable by group or others), writes the initial state. */

@@ -192,3 +192,15 @@ class Node:
 
     def account(self, pk):
         return self.get("/v1/accounts/" + pk.hex())
+
+
+def propose_add_validator(pk, power, operator):
+    """Propose { Proposal { add_validator = 6 } }: a new validator, in force
+    two blocks after the proposal is approved."""
+    av = field_bytes(1, pk) + field_varint(2, power) + field_bytes(3, operator.encode())
+    return ACTION_PROPOSE, field_msg(1, field_msg(6, av))
+
+
+def propose_remove_validator(pk):
+    """Propose { Proposal { remove_validator = 7 } }."""
+    return ACTION_PROPOSE, field_msg(1, field_msg(7, field_bytes(1, pk)))
