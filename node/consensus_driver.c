@@ -84,6 +84,9 @@ struct esg_driver {
     size_t n_own, cap_own;
     esg_pubkey *observers;
     size_t n_observers;
+    /* The last proposal cb_valid accepted: SHA-256 of its bytes, height. */
+    esg_hash checked_digest;
+    uint64_t checked_height;
     pooled_ev ev[EV_POOL_MAX];
     size_t n_ev;
     esg_exec_evidence ev_items[EV_POOL_MAX];
@@ -120,6 +123,7 @@ static void wal_reset(esg_driver *d);
 static void push_own(esg_driver *d, uint64_t height, uint8_t *buf, size_t len);
 static void note_state(esg_driver *d);
 static void drop_disallowed(esg_driver *d);
+static int verify_block_bytes(esg_driver *d, const uint8_t *blk, size_t len, bool **flags);
 
 static uint64_t wall_ms(void) {
     struct timespec ts;
@@ -363,13 +367,26 @@ static bool cb_get_value(void *ctx, uint64_t height, esg_cons_value *out) {
 
 static bool cb_valid(void *ctx, uint64_t height, const esg_cons_value *v) {
     esg_driver *d = ctx;
-    char err[256];
-    int rc = esg_exec_check_block(d->cfg.store, d->cfg.ct, v->data, v->len, NULL, wall_ms(),
-                                  d->cfg.max_clock_drift_ms, err, sizeof err);
+    char err[256] = "";
+    bool *flags = NULL;
+    int rc = verify_block_bytes(d, v->data, v->len, &flags);
     if (rc)
+        snprintf(err, sizeof err, "transaction signatures: %s", esg_err_message(rc));
+    else
+        rc = esg_exec_check_block(d->cfg.store, d->cfg.ct, v->data, v->len, flags, wall_ms(),
+                                  d->cfg.max_clock_drift_ms, err, sizeof err);
+    free(flags);
+    if (rc) {
         esg_log(d->cfg.log, ESG_LOG_WARN, "proposal for block %llu rejected: %s",
                 (unsigned long long)height, err[0] ? err : esg_err_message(rc));
-    return rc == 0;
+        return false;
+    }
+    /* These bytes are now known good: deciding them needs no new check of
+     * their signatures (the block hash does not cover them: keep a digest
+     * of the bytes). */
+    d->checked_digest = esg_sha256(v->data, v->len);
+    d->checked_height = height;
+    return true;
 }
 
 static bool cb_sign_proposal(void *ctx, const esg_cons_proposal *p, const esg_cons_lock *lock,
@@ -696,8 +713,23 @@ static void cb_decide(void *ctx, uint64_t height, uint32_t round, const esg_cons
         return;
     char err[256] = "";
     uint64_t t0 = mono_us();
-    rc = esg_exec_apply_block(d->cfg.store, d->cfg.ct, value->data, value->len, cbuf, clen, NULL,
-                              err, sizeof err);
+    bool *flags = NULL;
+    esg_hash digest = esg_sha256(value->data, value->len);
+    if (d->checked_height == height && memcmp(digest.b, d->checked_digest.b, 32) == 0) {
+        esg_pb_block *b = NULL;
+        rc = esg_pb_block_decode(&b, value->data, value->len, value->len);
+        if (rc == 0 && b->n_txs && !(flags = malloc(b->n_txs * sizeof *flags)))
+            rc = ESG_ERR_NOMEM;
+        for (size_t i = 0; rc == 0 && b && i < b->n_txs; i++)
+            flags[i] = true;
+        esg_pb_free(b);
+    } else {
+        rc = verify_block_bytes(d, value->data, value->len, &flags);
+    }
+    if (rc == 0)
+        rc = esg_exec_apply_block(d->cfg.store, d->cfg.ct, value->data, value->len, cbuf, clen,
+                                  flags, err, sizeof err);
+    free(flags);
     free(cbuf);
     if (rc) {
         esg_log(d->cfg.log, ESG_LOG_ERROR, "cannot store decided block %llu: %s",
@@ -993,10 +1025,13 @@ out:
     free(pb);
 }
 
-/* Parallel verification of a synced block's transaction signatures: the
- * block is then applied with every sigs_verified[i] true. */
+/* Parallel verification of a block's transaction signatures, for the
+ * blocks this node did not build: synced blocks, and proposals and
+ * decisions of other validators. The block is then checked or applied with
+ * every sigs_verified[i] true, so no signature is verified twice and none
+ * on the loop thread alone. */
 typedef struct verify_job {
-    esg_tx **txs;
+    esg_tx **txs; /* NULL entries were verified before (the mempool's) */
     size_t from, to;
     bool ok;
 } verify_job;
@@ -1004,16 +1039,17 @@ typedef struct verify_job {
 static void *verify_range(void *arg) {
     verify_job *j = arg;
     for (size_t i = j->from; i < j->to && j->ok; i++)
-        if (esg_tx_verify_sigs(j->txs[i], NULL, 0) != 0)
+        if (j->txs[i] && esg_tx_verify_sigs(j->txs[i], NULL, 0) != 0)
             j->ok = false;
     return NULL;
 }
 
 /* Decodes the block's transactions and verifies their signatures on up to
- * VERIFY_THREADS threads. Returns 0 and a malloc'd array of n true flags in
- * *flags (NULL for an empty block), ESG_ERR_BAD_SIGNATURE, ESG_ERR_BAD_BLOCK
- * (a tx does not decode) or ESG_ERR_NOMEM. */
-static int verify_block_sigs(const Esg__Block *b, bool **flags) {
+ * VERIFY_THREADS threads, skipping those `mp` (may be NULL) admitted with
+ * the same bytes. Returns 0 and a malloc'd array of n true flags in *flags
+ * (NULL for an empty block), ESG_ERR_BAD_SIGNATURE, ESG_ERR_BAD_BLOCK (a tx
+ * does not decode) or ESG_ERR_NOMEM. */
+static int verify_block_sigs(const Esg__Block *b, esg_mempool *mp, bool **flags) {
     *flags = NULL;
     size_t n = b->n_txs;
     if (n == 0)
@@ -1021,11 +1057,19 @@ static int verify_block_sigs(const Esg__Block *b, bool **flags) {
     esg_tx **txs = calloc(n, sizeof *txs);
     bool *f = calloc(n, sizeof *f);
     int rc = (!txs || !f) ? ESG_ERR_NOMEM : ESG_OK;
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        if (esg_tx_decode(&txs[i], b->txs[i].data, b->txs[i].len) != 0)
+    size_t todo = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (esg_tx_decode(&txs[i], b->txs[i].data, b->txs[i].len) != 0) {
             rc = ESG_ERR_BAD_BLOCK;
-    if (rc == 0) {
-        size_t nt = n / VERIFY_MIN_PER_THREAD;
+        } else if (mp && esg_mempool_verified(mp, &txs[i]->id, b->txs[i].data, b->txs[i].len)) {
+            esg_tx_free(txs[i]);
+            txs[i] = NULL;
+        } else {
+            todo++;
+        }
+    }
+    if (rc == 0 && todo > 0) {
+        size_t nt = todo / VERIFY_MIN_PER_THREAD;
         nt = nt < 1 ? 1 : nt > VERIFY_THREADS ? VERIFY_THREADS : nt;
         verify_job jobs[VERIFY_THREADS];
         pthread_t th[VERIFY_THREADS];
@@ -1059,6 +1103,17 @@ static int verify_block_sigs(const Esg__Block *b, bool **flags) {
     return rc;
 }
 
+/* verify_block_sigs for serialized block bytes. */
+static int verify_block_bytes(esg_driver *d, const uint8_t *blk, size_t len, bool **flags) {
+    *flags = NULL;
+    esg_pb_block *b = NULL;
+    if (esg_pb_block_decode(&b, blk, len, len) != 0)
+        return ESG_ERR_BAD_BLOCK;
+    int rc = verify_block_sigs(b, d->cfg.mp, flags);
+    esg_pb_free(b);
+    return rc;
+}
+
 static void on_block_response(void *ctx, const esg_pubkey *from, const Esg__BlockResponse *r) {
     esg_driver *d = ctx;
     d->req_pending = false;
@@ -1082,7 +1137,7 @@ static void on_block_response(void *ctx, const esg_pubkey *from, const Esg__Bloc
         char err[256] = "";
         uint64_t t0 = mono_us();
         bool *flags = NULL;
-        int rc = verify_block_sigs(bwc->block, &flags);
+        int rc = verify_block_sigs(bwc->block, NULL, &flags);
         if (rc)
             snprintf(err, sizeof err, "transaction signatures: %s", esg_err_message(rc));
         else

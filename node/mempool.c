@@ -412,6 +412,16 @@ void esg_mempool_shutdown(esg_mempool *mp) {
     pthread_mutex_unlock(&mp->mu);
 }
 
+bool esg_mempool_verified(esg_mempool *mp, const esg_hash *id, const uint8_t *raw, size_t len) {
+    pthread_mutex_lock(&mp->mu);
+    const mp_entry *e = esg_keymap_get(&mp->by_id, id->b);
+    /* The id covers the body only: compare the whole bytes, signatures
+     * included. */
+    bool same = e && e->tx->raw_len == len && memcmp(e->tx->raw, raw, len) == 0;
+    pthread_mutex_unlock(&mp->mu);
+    return same;
+}
+
 void esg_mempool_stats_get(esg_mempool *mp, esg_mempool_stats *out) {
     pthread_mutex_lock(&mp->mu);
     *out = mp->stats;

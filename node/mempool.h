@@ -66,6 +66,11 @@ size_t esg_mempool_reap(esg_mempool *mp, esg_exec_item *items, size_t max);
 void esg_mempool_update(esg_mempool *mp, const esg_exec_item *items, size_t n,
                         uint64_t height);
 
+/* Whether a serialized Tx of a received block is one this pool admitted
+ * -- the same bytes, so the same signatures, which admission verified --
+ * and needs no second verification. Any thread. */
+bool esg_mempool_verified(esg_mempool *mp, const esg_hash *id, const uint8_t *raw, size_t len);
+
 /* Waits until `id` is committed (returns 0 and its height) or dropped
  * (returns the drop error and message), or timeout_ms passes
  * (ESG_ERR_TIMEOUT). Safe from any thread. */
