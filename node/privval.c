@@ -2,6 +2,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <sodium.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,6 +33,7 @@ struct esg_privval {
      * the file holding either record: refuse everything until reopened. */
     bool failed;
     char *path, *tmp, *dir;
+    int lock_fd; /* PATH.lock, flock'ed while open; -1 before */
 };
 
 static int fail(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
@@ -231,6 +234,8 @@ void esg_privval_close(esg_privval *pv) {
     if (!pv)
         return;
     sodium_memzero(&pv->key, sizeof pv->key);
+    if (pv->lock_fd >= 0)
+        close(pv->lock_fd); /* releases the flock */
     free(pv->path);
     free(pv->tmp);
     free(pv->dir);
@@ -245,6 +250,7 @@ int esg_privval_open(esg_privval **out, const char *path, const esg_seckey *key,
     if (!pv)
         return ESG_ERR_NOMEM;
     pv->key = *key;
+    pv->lock_fd = -1;
     int rc = esg_key_pubkey(&pv->pk, &pv->key);
     if (rc) {
         esg_privval_close(pv);
@@ -268,6 +274,24 @@ int esg_privval_open(esg_privval **out, const char *path, const esg_seckey *key,
         return ESG_ERR_NOMEM;
     }
 
+    /* Two processes signing from one state file could each sign one of
+     * two conflicting votes. The file itself is replaced by rename on every
+     * write, so the lock lives on a companion file that is never replaced. */
+    char lock_path[PATH_MAX];
+    if (snprintf(lock_path, sizeof lock_path, "%s.lock", path) >= (int)sizeof lock_path) {
+        esg_privval_close(pv);
+        return fail(errbuf, errlen, ESG_ERR_IO, "validator state path '%s' is too long", path);
+    }
+    pv->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (pv->lock_fd < 0 || flock(pv->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        esg_privval_close(pv);
+        if (e == EWOULDBLOCK)
+            return fail(errbuf, errlen, ESG_ERR_IO,
+                        "validator state '%s' is in use by another process (is another "
+                        "esgnode running on this datadir?)", path);
+        return fail(errbuf, errlen, ESG_ERR_IO, "cannot lock '%s': %s", lock_path, strerror(e));
+    }
     rc = load(pv, errbuf, errlen);
     if (rc == ESG_ERR_NOT_FOUND) {
         memset(&pv->rec, 0, sizeof pv->rec);

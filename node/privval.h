@@ -98,7 +98,9 @@ typedef struct esg_privval_record {
  * esg_privval_close), or (*out NULL):
  *   ESG_ERR_BAD_SECRET        `key` is not a valid secret key
  *   ESG_ERR_IO                the file (or the directory) cannot be read,
- *                             written or synced, or is not a regular file
+ *                             written or synced, or is not a regular file,
+ *                             or another signer holds it (a lock on
+ *                             PATH.lock, held until esg_privval_close)
  *   ESG_ERR_STORE_CORRUPT     the file is truncated, too long, or fails
  *                             its magic, version, checksum or range checks
  *                             (the file is left untouched)

@@ -532,6 +532,25 @@ START_TEST(test_write_failure_releases_nothing) {
 }
 END_TEST
 
+START_TEST(test_one_signer_per_file) {
+    /* A second signer on the same state file (a second esgnode on the
+     * datadir) is refused while the first is open: between them they could
+     * sign two conflicting votes. */
+    esg_privval *pv = pv_open();
+    const char *err = pv_open_fails(&sk, ESG_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(err, "in use by another process"));
+    esg_sig s;
+    esg_hash x = hx(1);
+    ck_assert_int_eq(vote(pv, &s, ESG_CONS_PREVOTE, 1, 0, &x), ESG_OK);
+    esg_privval_close(pv);
+    /* Closed: the lock is released and the state is still there. */
+    pv = pv_open();
+    esg_hash y = hx(2);
+    ck_assert_int_eq(vote(pv, &s, ESG_CONS_PREVOTE, 1, 0, &y), ESG_ERR_DOUBLE_SIGN);
+    esg_privval_close(pv);
+}
+END_TEST
+
 START_TEST(test_open_errors) {
     /* Another validator's state file. */
     esg_privval *pv = pv_open();
@@ -718,6 +737,7 @@ Suite *suite_privval(void) {
     tcase_add_test(tc, test_leftover_temp_file);
     tcase_add_test(tc, test_write_failure_releases_nothing);
     tcase_add_test(tc, test_open_errors);
+    tcase_add_test(tc, test_one_signer_per_file);
     tcase_add_test(tc, test_kill9_while_signing);
     suite_add_tcase(s, tc);
     return s;
