@@ -54,8 +54,13 @@ static bool allow_cb(void *ctx, const esg_pubkey *key, char *why, size_t whylen)
     return g->h.allow ? g->h.allow(g->h.ctx, key, why, whylen) : true;
 }
 
+static void send_pending(esg_gossip *g, const esg_pubkey *peer);
+
+/* A new peer learns our height and the oldest pending transactions: it
+ * may have missed their announcement (it was down, or not yet dialed). */
 static void peer_up_cb(void *ctx, const esg_p2p_peer_info *peer) {
     send_hello(ctx, &peer->key);
+    send_pending(ctx, &peer->key);
 }
 
 static void peer_down_cb(void *ctx, const esg_p2p_peer_info *peer, const char *why) {
@@ -69,6 +74,14 @@ static void relay(esg_gossip *g, const esg_pubkey *from, const uint8_t *data, si
     esg_p2p_broadcast(g->p2p, data, len, from, NULL);
 }
 
+/* A gossiped consensus message its handler took: seen from now on, and
+ * passed on to every other peer. */
+static void accept_msg(esg_gossip *g, const esg_hash *h, const esg_pubkey *from,
+                       const uint8_t *data, size_t len) {
+    esg_seen_add(g->seen, h);
+    relay(g, from, data, len);
+}
+
 static void message_cb(void *ctx, const esg_pubkey *from, const uint8_t *data, size_t len) {
     esg_gossip *g = ctx;
     Esg__P2pMessage *m = NULL;
@@ -80,10 +93,17 @@ static void message_cb(void *ctx, const esg_pubkey *from, const uint8_t *data, s
     bool gossiped = m->msg_case == ESG_P2P_MSG_TX || m->msg_case == ESG_P2P_MSG_PROPOSAL ||
                     m->msg_case == ESG_P2P_MSG_VOTE || m->msg_case == ESG_P2P_MSG_COMMIT ||
                     m->msg_case == ESG_P2P_MSG_EVIDENCE;
+    /* Consensus messages are marked seen only once accepted: one refused
+     * now (a vote for a height this node has not reached) must be taken
+     * when its sender re-sends it. Transactions are marked at once: the
+     * mempool remembers its own verdicts. */
+    esg_hash h;
     if (gossiped) {
-        esg_hash h = bytes_hash(data, len);
-        if (!esg_seen_add(g->seen, &h))
+        h = bytes_hash(data, len);
+        if (esg_seen_has(g->seen, &h))
             goto out;
+        if (m->msg_case == ESG_P2P_MSG_TX || m->msg_case == ESG_P2P_MSG_COMMIT)
+            esg_seen_add(g->seen, &h);
     }
     switch (m->msg_case) {
     case ESG_P2P_MSG_HELLO: {
@@ -107,15 +127,15 @@ static void message_cb(void *ctx, const esg_pubkey *from, const uint8_t *data, s
     }
     case ESG_P2P_MSG_PROPOSAL:
         if (g->h.on_proposal && g->h.on_proposal(g->h.ctx, from, m->proposal) == 0)
-            relay(g, from, data, len);
+            accept_msg(g, &h, from, data, len);
         break;
     case ESG_P2P_MSG_VOTE:
         if (g->h.on_vote && g->h.on_vote(g->h.ctx, from, m->vote) == 0)
-            relay(g, from, data, len);
+            accept_msg(g, &h, from, data, len);
         break;
     case ESG_P2P_MSG_EVIDENCE:
         if (g->h.on_evidence && g->h.on_evidence(g->h.ctx, from, m->evidence) == 0)
-            relay(g, from, data, len);
+            accept_msg(g, &h, from, data, len);
         break;
     case ESG_P2P_MSG_COMMIT:
         /* Not acted on (block sync and the vote gossip carry decisions);
@@ -228,8 +248,9 @@ int esg_gossip_send(esg_gossip *g, const esg_pubkey *peer, const Esg__P2pMessage
     return rc;
 }
 
-void esg_gossip_announce_txs(esg_gossip *g) {
-    size_t n = esg_mempool_reap(g->mp, g->items, ANNOUNCE_BATCH);
+/* Broadcasts the first n of g->items as tx messages (those already seen,
+ * e.g. received from a peer, are not sent again). */
+static void announce(esg_gossip *g, size_t n) {
     for (size_t i = 0; i < n; i++) {
         Esg__P2pMessage m = ESG__P2P_MESSAGE__INIT;
         m.msg_case = ESG_P2P_MSG_TX;
@@ -243,6 +264,23 @@ void esg_gossip_announce_txs(esg_gossip *g) {
             esg_p2p_broadcast(g->p2p, buf, len, NULL, NULL);
         free(buf);
     }
+}
+
+static void send_pending(esg_gossip *g, const esg_pubkey *peer) {
+    size_t n = esg_mempool_reap(g->mp, g->items, ANNOUNCE_BATCH);
+    for (size_t i = 0; i < n; i++) {
+        Esg__P2pMessage m = ESG__P2P_MESSAGE__INIT;
+        m.msg_case = ESG_P2P_MSG_TX;
+        m.tx = esg_pb_bin(g->items[i].tx->raw, g->items[i].tx->raw_len);
+        if (esg_gossip_send(g, peer, &m) != 0)
+            return; /* the peer went away or its queue is full */
+    }
+}
+
+void esg_gossip_announce_txs(esg_gossip *g) {
+    size_t n;
+    while ((n = esg_mempool_take_fresh(g->mp, g->items, ANNOUNCE_BATCH)) > 0)
+        announce(g, n);
 }
 
 void esg_gossip_punish(esg_gossip *g, const esg_pubkey *peer, const char *why) {

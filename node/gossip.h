@@ -7,9 +7,12 @@
  * its handlers. Gossiped kinds (tx, proposal, vote, commit, evidence) are
  * relayed once: the hash of the message bytes goes into a seen cache
  * (node/seen.h); a message already seen is dropped silently, a new one is
- * handled and, when the handler accepts it, sent to every other peer.
+ * handled and, when the handler accepts it, sent to every other peer. A
+ * proposal, vote or evidence its handler refused is not marked seen, so a
+ * re-send is handled again (the node may have caught up meanwhile).
  * Transactions go to the mempool here (esg_mempool_add) and are relayed
- * only if admitted.
+ * only if admitted. A peer that comes up is sent Hello and the oldest
+ * pending transactions (up to 4096), which it may have missed.
  *
  * Thread rules: everything runs on the loop thread.
  */
@@ -72,8 +75,9 @@ void esg_gossip_rebroadcast(esg_gossip *g, const uint8_t *bytes, size_t len);
 /* Sends `m` to one peer. Returns 0 or the transport's error. */
 int esg_gossip_send(esg_gossip *g, const esg_pubkey *peer, const Esg__P2pMessage *m);
 
-/* Announces the mempool's pending transactions that were never gossiped
- * (those submitted through the API). Call from the loop after admissions. */
+/* Announces the transactions admitted since the last call (those submitted
+ * through the API; ones received by gossip were relayed already and are
+ * skipped by the seen cache). Call from the loop after admissions. */
 void esg_gossip_announce_txs(esg_gossip *g);
 
 /* Punishes a peer (see esg_p2p_punish). */

@@ -21,6 +21,7 @@ typedef struct mp_entry {
     struct mp_entry *prev, *next;
     esg_tx *tx;
     esg_pubkey signer;
+    uint64_t seq; /* admission number: increasing along the list */
 } mp_entry;
 
 typedef struct signer_state {
@@ -44,6 +45,8 @@ struct esg_mempool {
     void *notify_arg;
     mp_entry *head, *tail;
     size_t n, bytes;
+    uint64_t next_seq;  /* admission number of the next entry */
+    uint64_t fresh_seq; /* entries up to this one were handed out as fresh */
     esg_keymap by_id;   /* tx id -> mp_entry */
     esg_keymap signers; /* signer pubkey -> signer_state */
     dropped *ring;
@@ -230,6 +233,7 @@ int esg_mempool_add(esg_mempool *mp, const uint8_t *raw, size_t len, esg_hash *i
         if (rc == 0) {
             e->tx = tx;
             e->signer = signer;
+            e->seq = ++mp->next_seq;
             e->prev = mp->tail;
             if (mp->tail)
                 mp->tail->next = e;
@@ -267,6 +271,23 @@ size_t esg_mempool_reap(esg_mempool *mp, esg_exec_item *items, size_t max) {
         memset(&items[n], 0, sizeof items[n]);
         items[n].tx = e->tx;
         items[n].sigs_verified = true;
+    }
+    pthread_mutex_unlock(&mp->mu);
+    return n;
+}
+
+size_t esg_mempool_take_fresh(esg_mempool *mp, esg_exec_item *items, size_t max) {
+    size_t n = 0;
+    pthread_mutex_lock(&mp->mu);
+    /* The list is in admission order: the fresh entries are its tail. */
+    mp_entry *first = NULL;
+    for (mp_entry *e = mp->tail; e && e->seq > mp->fresh_seq; e = e->prev)
+        first = e;
+    for (mp_entry *e = first; e && n < max; e = e->next, n++) {
+        memset(&items[n], 0, sizeof items[n]);
+        items[n].tx = e->tx;
+        items[n].sigs_verified = true;
+        mp->fresh_seq = e->seq;
     }
     pthread_mutex_unlock(&mp->mu);
     return n;

@@ -58,6 +58,12 @@ int esg_mempool_add(esg_mempool *mp, const uint8_t *raw, size_t len, esg_hash *i
  * flag). Returns the count. Producer thread only. */
 size_t esg_mempool_reap(esg_mempool *mp, esg_exec_item *items, size_t max);
 
+/* Like reap, but only entries admitted since the last call (the oldest
+ * first, up to `max`; the rest come with the next call): what a node has
+ * not yet told its peers about. Producer thread only; the entries stay
+ * valid until the next update. */
+size_t esg_mempool_take_fresh(esg_mempool *mp, esg_exec_item *items, size_t max);
+
 /* Reports the outcome of the items last reaped (items[i].result: 0 included
  * at `height`, ESG_ERR_MEMPOOL_FULL "try again in a later block", other
  * errors: dropped), removes included and dropped entries, re-checks the
