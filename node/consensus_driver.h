@@ -98,7 +98,8 @@ void esg_driver_sync_info(esg_driver *d, size_t *peers, bool *syncing, uint64_t 
 /* Consensus and network counters, for /metrics. */
 #define ESG_DRIVER_N_PHASES 5u /* propose, prevote, precommit, commit, idle */
 typedef struct esg_driver_metrics {
-    uint64_t height;          /* the height being decided */
+    uint64_t height;          /* the height being decided (the one just
+                               * decided during its commit pause) */
     uint32_t round;
     uint32_t step;            /* an esg_cons_step, or 4: idle (the gate holds) */
     uint64_t heights_decided; /* heights this node decided by consensus */
