@@ -217,7 +217,7 @@ static int refresh_status(esg_node *n) {
                  (unsigned __int128)vs->validators[idx]->power * 3 > (unsigned __int128)total * 2;
     if (!n->store_seen) {
         /* Decided once, at open: the mode does not change while running. */
-        n->multi = vs->n_validators > 1 || n->n_cfg_peers > 0;
+        n->multi = vs->n_validators > 1 || n->n_cfg_peers > 0 || n->cfg.n_observers > 0;
         n->store_seen = true;
     }
     if (n->multi)

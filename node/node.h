@@ -7,8 +7,9 @@
  * a block), committed with this validator's signed precommit, and stored
  * in one write transaction.
  *
- * With more than one validator in the set of the next height, or peers
- * configured, the node runs in multi-node mode instead (decided at open):
+ * With more than one validator in the set of the next height, or peers or
+ * observers configured, the node runs in multi-node mode instead (decided
+ * at open):
  * the p2p transport listens on p2p_addr and dials `peers`, and the
  * consensus driver (node/consensus_driver.h) runs Tendermint with the other
  * validators, gossips transactions and blocks, and syncs blocks from peers
