@@ -1,6 +1,7 @@
 /* esgnode.conf through inih. Unknown keys are errors: a typo in a
  * configuration must not silently leave a default in place. */
 #include <errno.h>
+#include <stddef.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +64,30 @@ static int on_entry(void *user, const char *section, const char *name, const cha
             snprintf(c->err + n_, c->errlen - (size_t)n_, __VA_ARGS__); \
         c->fail_line = c->line; } \
     return 0; } while (0)
-    if (IS("node", "log_level")) {
+    uint32_t *timeout = NULL;
+    bool is_delta = false;
+    if (strcmp(section, "consensus") == 0) {
+        static const struct { const char *name; size_t off; bool delta; } keys[] = {
+            {"timeout_propose_ms", offsetof(esg_cons_config, propose_ms), false},
+            {"timeout_propose_delta_ms", offsetof(esg_cons_config, propose_delta_ms), true},
+            {"timeout_prevote_ms", offsetof(esg_cons_config, prevote_ms), false},
+            {"timeout_prevote_delta_ms", offsetof(esg_cons_config, prevote_delta_ms), true},
+            {"timeout_precommit_ms", offsetof(esg_cons_config, precommit_ms), false},
+            {"timeout_precommit_delta_ms", offsetof(esg_cons_config, precommit_delta_ms), true},
+            {"timeout_commit_ms", offsetof(esg_cons_config, commit_ms), false},
+        };
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            if (strcmp(name, keys[i].name) == 0) {
+                timeout = (uint32_t *)((char *)&cfg->cons + keys[i].off);
+                is_delta = keys[i].delta;
+            }
+    }
+    if (timeout) {
+        /* A round timeout of 0 would spin rounds; an hour is past any use. */
+        if (!parse_u64(value, &v) || v > 3600000 || (!is_delta && v == 0))
+            BAD("%s must be %s..3600000 milliseconds", name, is_delta ? "0" : "1");
+        *timeout = (uint32_t)v;
+    } else if (IS("node", "log_level")) {
         if (esg_log_level_parse(value, &cfg->log_level))
             BAD("log_level must be error, warn, info or debug");
     } else if (IS("node", "heartbeat_ms")) {

@@ -78,6 +78,7 @@ void esg_node_config_defaults(esg_node_config *cfg, const char *datadir) {
     snprintf(cfg->p2p_addr, sizeof cfg->p2p_addr, "127.0.0.1:26600");
     cfg->log_level = ESG_LOG_INFO;
     cfg->heartbeat_ms = 0;
+    esg_cons_config_default(&cfg->cons);
     cfg->max_clock_drift_ms = 10000;
     cfg->mempool_max_txs = 20000;
     cfg->mempool_max_bytes = 64u << 20;
@@ -390,7 +391,7 @@ int esg_node_open(esg_node **out, const esg_node_config *cfg, esg_logger *log,
             .max_clock_drift_ms = cfg->max_clock_drift_ms, .heartbeat_ms = cfg->heartbeat_ms,
             .on_committed = on_committed, .ctx = n,
         };
-        esg_cons_config_default(&dc.cons);
+        dc.cons = cfg->cons;
         if ((rc = esg_driver_new(&n->driver, &dc, err, errlen)) != 0)
             goto fail;
     }

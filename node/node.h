@@ -36,6 +36,7 @@
 
 #include "ledger/hash.h"
 #include "ledger/store.h"
+#include "node/consensus.h"
 #include "node/log.h"
 #include "node/mempool.h"
 
@@ -54,6 +55,7 @@ typedef struct esg_node_config {
     size_t n_observers;
     esg_log_level log_level;
     uint64_t heartbeat_ms;     /* 0: no empty blocks */
+    esg_cons_config cons;      /* round timeouts (multi-node mode) */
     uint64_t max_clock_drift_ms;
     size_t mempool_max_txs;
     size_t mempool_max_bytes;
@@ -67,7 +69,11 @@ void esg_node_config_defaults(esg_node_config *cfg, const char *datadir);
 
 /* Reads an inih file into cfg (keys: [api] listen, threads, wait_timeout_ms,
  * token; [p2p] listen, peer (repeatable), observer (repeatable, a node's
- * 64-hex public key); [node] log_level, heartbeat_ms,
+ * 64-hex public key); [consensus] timeout_propose_ms,
+ * timeout_propose_delta_ms, timeout_prevote_ms, timeout_prevote_delta_ms,
+ * timeout_precommit_ms, timeout_precommit_delta_ms, timeout_commit_ms
+ * (round r waits base + r * delta; commit is the pause after a decision,
+ * 1..3600000 ms each, deltas 0..); [node] log_level, heartbeat_ms,
  * max_clock_drift_ms; [mempool] max_txs, max_bytes). A missing file is
  * not an error when `optional`. Returns 0 or ESG_ERR_INVALID_ARGUMENT with
  * "FILE:LINE: why" in err. */

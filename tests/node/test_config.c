@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ledger/error.h"
+#include "ledger/keys.h"
 #include "node/log.h"
 #include "node/node.h"
 #include "testutil.h"
@@ -145,6 +146,14 @@ static const struct {
     {"[mempool]\nmax_txs = -5\n", "max_txs", 2},
     {"[mempool]\nmax_bytes = 1023\n", "max_bytes", 2},
     {"[mempool]\nmax_bytes =\n", "max_bytes", 2},
+    {"[consensus]\ntimeout_commit_ms = 0\n", "timeout_commit_ms", 2},
+    {"[consensus]\ntimeout_propose_ms = 3600001\n", "timeout_propose_ms", 2},
+    {"[consensus]\ntimeout_prevote_delta_ms = -1\n", "timeout_prevote_delta_ms", 2},
+    {"[consensus]\ntimeout_precommit_ms = 1s\n", "timeout_precommit_ms", 2},
+    {"[consensus]\ntimeout_round_ms = 100\n", "timeout_round_ms", 2},
+    {"[p2p]\nobserver = 1234\n", "observer", 2},
+    {"[p2p]\nobserver = zz" "00000000000000000000000000000000000000000000000000000000000000\n",
+     "observer", 2},
     /* The first bad line is the one reported. */
     {"[node]\nlog_level = info\n\nheartbeat_ms = x\n[api]\nthreads = 999\n", "heartbeat_ms", 4},
 };
@@ -241,6 +250,52 @@ START_TEST(test_peers) {
     ck_assert_int_eq(esg_node_config_load(&cfg, path, false, err, sizeof err), 0);
     ck_assert_uint_eq(cfg.n_peers, 2);
     ck_assert_str_eq(cfg.peers[1], "a:1");
+    esg_node_config_release(&cfg);
+}
+END_TEST
+
+START_TEST(test_consensus_and_observers) {
+    esg_node_config cfg;
+    char err[512];
+    esg_cons_config def;
+    esg_cons_config_default(&def);
+    /* Unset timeouts keep the defaults; set ones replace them; a delta
+     * may be 0 (every round waits the same). */
+    ck_assert_int_eq(load_text(&cfg,
+                               "[consensus]\n"
+                               "timeout_propose_ms = 400\n"
+                               "timeout_prevote_delta_ms = 0\n"
+                               "timeout_commit_ms = 50\n",
+                               err, sizeof err), 0);
+    ck_assert_uint_eq(cfg.cons.propose_ms, 400);
+    ck_assert_uint_eq(cfg.cons.propose_delta_ms, def.propose_delta_ms);
+    ck_assert_uint_eq(cfg.cons.prevote_ms, def.prevote_ms);
+    ck_assert_uint_eq(cfg.cons.prevote_delta_ms, 0);
+    ck_assert_uint_eq(cfg.cons.precommit_ms, def.precommit_ms);
+    ck_assert_uint_eq(cfg.cons.commit_ms, 50);
+    esg_node_config_release(&cfg);
+
+    /* Observers: node keys, either case; a point off the curve is not one. */
+    esg_seckey sk;
+    esg_pubkey pk;
+    ck_assert_int_eq(esg_key_generate(&sk, &pk), 0);
+    esg_seckey_wipe(&sk);
+    char text[256];
+    char hex[65];
+    esg_hex_encode(hex, pk.b, 32);
+    for (char *p = hex; *p; p++)
+        if (*p >= 'a' && *p <= 'f')
+            *p = (char)(*p - 'a' + 'A');
+    snprintf(text, sizeof text, "[p2p]\nobserver = %s\n", hex);
+    ck_assert_int_eq(load_text(&cfg, text, err, sizeof err), 0);
+    ck_assert_uint_eq(cfg.n_observers, 1);
+    ck_assert_mem_eq(cfg.observers[0].b, pk.b, 32);
+    esg_node_config_release(&cfg);
+    /* x = 0 is not the x coordinate of any curve point. */
+    ck_assert_int_eq(load_text(&cfg, "[p2p]\nobserver = "
+                                     "0000000000000000000000000000000000000000000000000000000000000000\n",
+                               err, sizeof err), ESG_ERR_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(err, "observer") != NULL, "message '%s'", err);
     esg_node_config_release(&cfg);
 }
 END_TEST
@@ -363,6 +418,7 @@ Suite *suite_config(void) {
     tcase_add_test(tc, test_unknown_key);
     tcase_add_test(tc, test_syntax_error);
     tcase_add_test(tc, test_peers);
+    tcase_add_test(tc, test_consensus_and_observers);
     tcase_add_test(tc, test_missing_file);
     suite_add_tcase(s, tc);
     tc = tcase_create("log");
