@@ -44,13 +44,15 @@ for i in $(seq 0 $((N - 1))); do
 done
 url() { echo "http://127.0.0.1:${API[$1]}"; }
 
-start() { # I: starts validator I with every other node as a peer
+start() { # I [ARG...]: starts validator I with every other node as a peer;
+    # any further ARGs are passed on to esgnode run (--heartbeat-ms 50, ...)
     local i=$1 peers=() j
+    shift
     for j in $(seq 0 $((N - 1))); do
         ((j == i)) || peers+=(--peer "127.0.0.1:${P2P[$j]}")
     done
     "$ESGNODE" run --datadir "$T/n$i" --api "127.0.0.1:${API[$i]}" \
-        --p2p "127.0.0.1:${P2P[$i]}" "${peers[@]}" >>"$T/n$i.log" 2>&1 &
+        --p2p "127.0.0.1:${P2P[$i]}" "${peers[@]}" "$@" >>"$T/n$i.log" 2>&1 &
     PIDS[i]=$!
     NODE_PIDS+=("$!")
     local deadline=$((SECONDS + 60))

@@ -32,6 +32,7 @@
 #include "node/consensus_driver.h"
 #include "node/mempool.h"
 #include "testutil.h"
+#include "uvwait.h"
 
 #define CHAIN "esg-driver-test"
 #define DEADLINE_MS 20000
@@ -42,32 +43,13 @@
 /* ------------------------------------------------------------ the loop */
 
 static uv_loop_t loop;
-static uv_timer_t deadline;
-static bool expired;
-
-static void on_deadline(uv_timer_t *t) {
-    (void)t;
-    expired = true;
-}
+static tu_deadline deadline;
 
 /* Runs the loop until `cond` holds; fails the test after DEADLINE_MS. */
-#define RUN_UNTIL(cond)                                                    \
-    do {                                                                   \
-        expired = false;                                                   \
-        uv_timer_start(&deadline, on_deadline, DEADLINE_MS, 0);            \
-        while (!(cond) && !expired)                                        \
-            uv_run(&loop, UV_RUN_ONCE);                                    \
-        uv_timer_stop(&deadline);                                          \
-        ck_assert_msg((cond), "timed out waiting for: %s", #cond);         \
-    } while (0)
+#define RUN_UNTIL(cond) TU_RUN_UNTIL(&loop, &deadline, DEADLINE_MS, cond)
 
 /* Runs the loop for `ms` whatever happens (only for asserting absence). */
-static void run_for(uint64_t ms) {
-    expired = false;
-    uv_timer_start(&deadline, on_deadline, ms, 0);
-    while (!expired)
-        uv_run(&loop, UV_RUN_ONCE);
-}
+static void run_for(uint64_t ms) { tu_run_for(&loop, &deadline, ms); }
 
 /* ------------------------------------------------------------ the world */
 
@@ -340,7 +322,7 @@ static void setup(void) {
     n_nodes = 0;
     genesis = NULL;
     ck_assert_int_eq(uv_loop_init(&loop), 0);
-    ck_assert_int_eq(uv_timer_init(&loop, &deadline), 0);
+    ck_assert_int_eq(tu_deadline_init(&deadline, &loop), 0);
 }
 
 /* Closes every driver, runs the loop until every handle is closed and
@@ -348,7 +330,7 @@ static void setup(void) {
 static void teardown(void) {
     for (size_t i = 0; i < MAX_NODES; i++)
         node_close(&nodes[i]);
-    uv_close((uv_handle_t *)&deadline, NULL);
+    uv_close((uv_handle_t *)&deadline.timer, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     ck_assert_int_eq(uv_loop_close(&loop), 0);
     for (size_t i = 0; i < n_nodes; i++) {

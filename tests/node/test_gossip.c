@@ -31,30 +31,17 @@
 #include "node/gossip.h"
 #include "node/mempool.h"
 #include "node/p2p.h"
+#include "uvwait.h"
 
 #define DEADLINE_MS 10000
 
 /* ------------------------------------------------------------ the loop */
 
 static uv_loop_t loop;
-static uv_timer_t deadline;
-static bool expired;
-
-static void on_deadline(uv_timer_t *t) {
-    (void)t;
-    expired = true;
-}
+static tu_deadline deadline;
 
 /* Runs the loop until `cond` holds; fails the test after DEADLINE_MS. */
-#define RUN_UNTIL(cond)                                                    \
-    do {                                                                   \
-        expired = false;                                                   \
-        uv_timer_start(&deadline, on_deadline, DEADLINE_MS, 0);            \
-        while (!(cond) && !expired)                                        \
-            uv_run(&loop, UV_RUN_ONCE);                                    \
-        uv_timer_stop(&deadline);                                          \
-        ck_assert_msg((cond), "timed out waiting for: %s", #cond);         \
-    } while (0)
+#define RUN_UNTIL(cond) TU_RUN_UNTIL(&loop, &deadline, DEADLINE_MS, cond)
 
 /* ---------------------------------------------------------- the chain */
 
@@ -284,7 +271,7 @@ static void loop_begin(void) {
     ADMIN = fx_add_member(F, "city-a", ESG_KIND_CITY, "City A");
     fx_start(F);
     ck_assert_int_eq(uv_loop_init(&loop), 0);
-    ck_assert_int_eq(uv_timer_init(&loop, &deadline), 0);
+    ck_assert_int_eq(tu_deadline_init(&deadline, &loop), 0);
 }
 
 static void on_gossip_closed(void *arg) {
@@ -311,7 +298,7 @@ static void loop_end(void) {
         n->g = NULL;
     }
     RUN_UNTIL(all_closed());
-    uv_close((uv_handle_t *)&deadline, NULL);
+    uv_close((uv_handle_t *)&deadline.timer, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     ck_assert_int_eq(uv_loop_close(&loop), 0);
     for (size_t i = 0; i < n_nodes; i++) {
@@ -475,9 +462,8 @@ START_TEST(test_other_genesis_disconnected) {
      * proposal w sends while it is up follows its Hello on the
      * connection: a drops it with the connection. */
     bool sent = false;
-    expired = false;
-    uv_timer_start(&deadline, on_deadline, DEADLINE_MS, 0);
-    while (!(a.downs == 1 && w.downs == 1) && !expired) {
+    tu_deadline_start(&deadline, DEADLINE_MS);
+    while (!(a.downs == 1 && w.downs == 1) && !deadline.expired) {
         uv_run(&loop, UV_RUN_ONCE);
         if (!sent && esg_gossip_peer_count(w.g) == 1) {
             box p;
@@ -486,7 +472,7 @@ START_TEST(test_other_genesis_disconnected) {
             sent = true;
         }
     }
-    uv_timer_stop(&deadline);
+    tu_deadline_stop(&deadline);
     ck_assert_msg(a.downs == 1 && w.downs == 1, "timed out waiting for both sides to drop");
     ck_assert_msg(sent, "w never saw the connection up");
     ck_assert(key_eq(&a.down_key, &w.pk));

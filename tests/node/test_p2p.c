@@ -25,6 +25,7 @@
 #include "ledger/keys.h"
 #include "node/p2p.h"
 #include "node/p2p_handshake.h"
+#include "uvwait.h"
 
 #define CHAIN "esg-test"
 #define DEADLINE_MS 30000
@@ -32,24 +33,10 @@
 /* ------------------------------------------------------------ the loop */
 
 static uv_loop_t loop;
-static uv_timer_t deadline;
-static bool expired;
-
-static void on_deadline(uv_timer_t *t) {
-    (void)t;
-    expired = true;
-}
+static tu_deadline deadline;
 
 /* Runs the loop until `cond` holds; fails the test after DEADLINE_MS. */
-#define RUN_UNTIL(cond)                                                    \
-    do {                                                                   \
-        expired = false;                                                   \
-        uv_timer_start(&deadline, on_deadline, DEADLINE_MS, 0);            \
-        while (!(cond) && !expired)                                        \
-            uv_run(&loop, UV_RUN_ONCE);                                    \
-        uv_timer_stop(&deadline);                                          \
-        ck_assert_msg((cond), "timed out waiting for: %s", #cond);         \
-    } while (0)
+#define RUN_UNTIL(cond) TU_RUN_UNTIL(&loop, &deadline, DEADLINE_MS, cond)
 
 /* ---------------------------------------------------------- test nodes */
 
@@ -470,7 +457,7 @@ static void loop_begin(void) {
     signal(SIGPIPE, SIG_IGN); /* as esgnode must (p2p.h) */
     n_nodes = n_raws = 0;
     ck_assert_int_eq(uv_loop_init(&loop), 0);
-    ck_assert_int_eq(uv_timer_init(&loop, &deadline), 0);
+    ck_assert_int_eq(tu_deadline_init(&deadline, &loop), 0);
 }
 
 static bool all_closed(void) {
@@ -491,7 +478,7 @@ static void loop_end(void) {
     for (size_t i = 0; i < n_raws; i++)
         raw_close(raws[i]);
     RUN_UNTIL(all_closed());
-    uv_close((uv_handle_t *)&deadline, NULL);
+    uv_close((uv_handle_t *)&deadline.timer, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     ck_assert_int_eq(uv_loop_close(&loop), 0);
     for (size_t i = 0; i < n_nodes; i++) {
