@@ -100,6 +100,7 @@ struct esg_driver {
     dtimer *timers;
     peer_height peers[MAX_PEERS];
     bool req_pending;
+    esg_pubkey req_peer; /* whom the pending request went to */
     uint64_t req_ms, behind_since_ms;
 
     /* Idle gate: HOLD_START (the instance is created but not started) or
@@ -943,6 +944,7 @@ static void check_sync(esg_driver *d) {
     m.block_request = &r;
     if (esg_gossip_send(d->g, &d->peers[bi].key, &m) == 0) {
         d->req_pending = true;
+        d->req_peer = d->peers[bi].key;
         d->req_ms = now;
         esg_log(d->cfg.log, ESG_LOG_INFO, "syncing: asked for blocks %llu.. (peer at %llu)",
                 (unsigned long long)(d->tip + 1), (unsigned long long)best);
@@ -971,7 +973,10 @@ static void on_peer_down(void *ctx, const esg_pubkey *peer) {
     for (int i = 0; i < MAX_PEERS; i++)
         if (d->peers[i].used && memcmp(d->peers[i].key.b, peer->b, 32) == 0)
             d->peers[i].used = false;
-    set_sync(d, d->req_pending, d->behind);
+    /* A request to it will not be answered: ask another peer now. */
+    if (d->req_pending && memcmp(d->req_peer.b, peer->b, 32) == 0)
+        d->req_pending = false;
+    check_sync(d);
 }
 
 static void on_block_request(void *ctx, const esg_pubkey *from, const Esg__BlockRequest *r) {
@@ -1311,7 +1316,12 @@ int esg_driver_add_peer(esg_driver *d, const char *hostport) {
     return esg_p2p_add_peer(esg_gossip_transport(d->g), hostport);
 }
 
-void esg_driver_txs_admitted(esg_driver *d) { esg_gossip_announce_txs(d->g); }
+void esg_driver_txs_admitted(esg_driver *d) {
+    esg_gossip_announce_txs(d->g);
+    /* Do not wait for the idle poll: a transaction starts the height now. */
+    if (d->hold && gate_may_open(d))
+        gate_open(d, "transactions");
+}
 
 void esg_driver_sync_info(esg_driver *d, size_t *peers, bool *syncing, uint64_t *behind) {
     pthread_mutex_lock(&d->mu);

@@ -22,8 +22,10 @@
  * idle. When a height is decided the machine asks for its COMMIT timer;
  * when it fires (or at start-up, before round 0 of the first height) the
  * driver holds the next height back while the mempool is empty. It lets
- * the height start as soon as (a) a transaction is in the mempool (polled
- * every 50 ms; transactions are gossiped, so every validator sees them),
+ * the height start as soon as (a) a transaction is in the mempool (on
+ * esg_driver_txs_admitted, which the node calls after every admission,
+ * through the API or by gossip -- and polled every 50 ms as a fallback;
+ * transactions are gossiped, so every validator sees them),
  * (b) a verified proposal or vote of that height arrives from another
  * validator (it has started: follow it, so nobody times out rounds alone),
  * or (c) heartbeat_ms (> 0) passed since the hold began -- then the
@@ -89,7 +91,8 @@ uint16_t esg_driver_p2p_port(esg_driver *d);
  * ESG_ERR_INVALID_ARGUMENT / ESG_ERR_NOMEM (esg_p2p_add_peer). */
 int esg_driver_add_peer(esg_driver *d, const char *hostport);
 
-/* Transactions were admitted through the API: gossip them. Loop thread. */
+/* Transactions were admitted (through the API or by gossip): announce
+ * the new ones to peers and start a held height. Loop thread. */
 void esg_driver_txs_admitted(esg_driver *d);
 
 /* Thread-safe: peers, whether syncing, and blocks behind the best peer. */
