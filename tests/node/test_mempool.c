@@ -443,6 +443,43 @@ START_TEST(test_reap_order) {
 }
 END_TEST
 
+/* take_fresh hands out each admitted entry once, oldest first, at most
+ * `max` per call; verified answers for exactly the admitted bytes. */
+START_TEST(test_take_fresh_and_verified) {
+    esg_mempool *mp = mp_new(0, 0);
+    raw_tx t[4] = {make_tx(K[0], 1, NULL), make_tx(K[1], 1, NULL), make_tx(K[0], 2, NULL),
+                   make_tx(K[2], 1, NULL)};
+    esg_exec_item items[8];
+    ck_assert_uint_eq(esg_mempool_take_fresh(mp, items, 8), 0);
+    ADD_OK(mp, &t[0]);
+    ADD_OK(mp, &t[1]);
+    ck_assert_uint_eq(esg_mempool_take_fresh(mp, items, 1), 1);
+    ck_assert(esg_hash_eq(&items[0].tx->id, &t[0].id));
+    ADD_OK(mp, &t[2]);
+    ck_assert_uint_eq(esg_mempool_take_fresh(mp, items, 8), 2);
+    ck_assert(esg_hash_eq(&items[0].tx->id, &t[1].id));
+    ck_assert(esg_hash_eq(&items[1].tx->id, &t[2].id));
+    ck_assert(items[1].sigs_verified);
+    ck_assert_uint_eq(esg_mempool_take_fresh(mp, items, 8), 0);
+    /* Entries leaving the pool do not disturb what is fresh. */
+    produce_all(mp);
+    ADD_OK(mp, &t[3]);
+    ck_assert_uint_eq(esg_mempool_take_fresh(mp, items, 8), 1);
+    ck_assert(esg_hash_eq(&items[0].tx->id, &t[3].id));
+
+    ck_assert(esg_mempool_verified(mp, &t[3].id, t[3].b, t[3].len));
+    /* Same id, other bytes (a signature changed): not verified. */
+    t[3].b[t[3].len - 1] ^= 1;
+    ck_assert(!esg_mempool_verified(mp, &t[3].id, t[3].b, t[3].len));
+    ck_assert(!esg_mempool_verified(mp, &t[3].id, t[3].b, t[3].len - 1));
+    /* Committed ones are no longer in the pool. */
+    ck_assert(!esg_mempool_verified(mp, &t[0].id, t[0].b, t[0].len));
+    for (int i = 0; i < 4; i++)
+        raw_free(&t[i]);
+    esg_mempool_free(mp);
+}
+END_TEST
+
 /* Items that fail in the block leave with their reason; a signer's later
  * transactions that can no longer apply leave too. */
 START_TEST(test_update_drops_failed) {
@@ -966,6 +1003,7 @@ Suite *suite_mempool(void) {
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_reap_order);
+    tcase_add_test(tc, test_take_fresh_and_verified);
     tcase_add_test(tc, test_update_drops_failed);
     tcase_add_test(tc, test_update_rechecks_touched);
     tcase_add_test(tc, test_update_state_moved_elsewhere);
