@@ -108,6 +108,7 @@ struct esg_driver {
      * kept from the machine), since hold_since_ms. */
     int hold;
     uint64_t hold_height, hold_since_ms;
+    uint64_t peer_msg_height; /* highest height of a verified peer message */
     uint32_t hold_round;
     uv_timer_t *idle;
 
@@ -548,6 +549,11 @@ static void timer_closed(uv_handle_t *h) { free(h->data); }
 /* True when a new height may start now: transactions wait, or the
  * heartbeat interval passed since the gate closed. */
 static bool gate_may_open(esg_driver *d) {
+    /* Another validator already sent a verified message of the next height
+     * (perhaps during this node's commit pause, before the gate held): it
+     * has started, so follow it -- its re-sends would be dropped as seen. */
+    if (d->peer_msg_height > d->tip)
+        return true;
     esg_mempool_stats st;
     esg_mempool_stats_get(d->cfg.mp, &st);
     if (st.txs > 0)
@@ -583,6 +589,8 @@ static void gate_open(esg_driver *d, const char *why) {
  * gate holds back, another validator has started it, so this node starts
  * too. */
 static void gate_on_msg(esg_driver *d, uint64_t height) {
+    if (height > d->peer_msg_height)
+        d->peer_msg_height = height;
     if (d->hold == HOLD_START ||
         (d->hold == HOLD_COMMIT && height == esg_cons_height(d->cons) + 1))
         gate_open(d, "a validator started it");

@@ -26,8 +26,9 @@
  * esg_driver_txs_admitted, which the node calls after every admission,
  * through the API or by gossip -- and polled every 50 ms as a fallback;
  * transactions are gossiped, so every validator sees them),
- * (b) a verified proposal or vote of that height arrives from another
- * validator (it has started: follow it, so nobody times out rounds alone),
+ * (b) a verified proposal or vote of that height arrives (or arrived,
+ * during the commit pause) from another validator (it has started: follow
+ * it, so nobody times out rounds alone),
  * or (c) heartbeat_ms (> 0) passed since the hold began -- then the
  * proposer builds an empty block. With heartbeat_ms 0 an idle network
  * makes no blocks and no round timeouts: every validator waits at the
