@@ -21,19 +21,43 @@
  *    from genesis.
  * Each figure is printed as a ratio to the all-cores verification rate
  * measured in the same run: wall times on shared machines swing, ratios
- * much less. This is a benchmark, not a test: no figure is checked. */
+ * much less. This is a benchmark, not a test: no figure is checked.
+ *
+ *   esgbench --validators V [--txs N] [--clients C] [--signers K]
+ *            [--latency-seconds S] [--latency-rate R] [--heartbeat-ms N]
+ *            [--timeout-commit-ms N] [--keep]
+ *
+ * A network of V validators (equal power) instead: V esgnode processes on
+ * 127.0.0.1, each a peer of every other, the governance mix. Every node
+ * verifies every transaction, so the bound is the all-cores rate / V.
+ * 1. Phase 1, finalized tx/s: N pre-signed transactions POSTed by C
+ *    client threads spread over the V nodes (client c to node c % V); the
+ *    clock runs from the first POST until node 0 has committed them all.
+ * 2. Phase 2, finality latency: transactions sent open loop at a quarter
+ *    of that rate (or R), one every 1/rate s whatever the answers do, for S
+ *    seconds, each POST /v1/txs?wait=commit to the node of its signer; the
+ *    latency runs from the submission's slot to the answer, p50 and p99.
+ * For each phase it prints where the time went: block sizes, consensus
+ * rounds and time per step (the nodes' /metrics), CPU per node and of the
+ * nodes' loop threads (/proc), and what else the machine ran meanwhile. */
+#include <arpa/inet.h>
 #include <assert.h>
 #include <curl/curl.h>
 #include <stdarg.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +68,7 @@
 #include "ledger/genesis.h"
 #include "ledger/keys.h"
 #include "ledger/txbuild.h"
+#include "node/api.h"
 #include "node/node.h"
 #include "node/verify_chain.h"
 
@@ -55,6 +80,13 @@ static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Wall-clock milliseconds, to compare with block times. */
+static uint64_t wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -115,8 +147,9 @@ static double verify_rate(const sigcase *cases, unsigned threads, double seconds
     return (double)total / seconds;
 }
 
-/* Measures and prints the bound; returns the all-cores rate. */
-static double measure_bound(unsigned cores, double seconds) {
+/* Measures and prints the bound; returns the all-cores rate and the
+ * one-core rate in *one. */
+static double measure_bound(double *one_out, unsigned cores, double seconds) {
     sigcase *cases = xcalloc(SIGSET, sizeof *cases);
     for (int i = 0; i < SIGSET; i++) {
         esg_seckey sk;
@@ -130,6 +163,7 @@ static double measure_bound(unsigned cores, double seconds) {
     printf("bip340_verify_per_s_1core   %10.0f\n", one);
     printf("bip340_verify_per_s_%ucores  %10.0f   (bound; %.2fx one core)\n", cores, all, all / one);
     free(cases);
+    *one_out = one;
     return all;
 }
 
@@ -209,18 +243,40 @@ typedef struct bench_node {
     pid_t pid;
 } bench_node;
 
-static int free_port(void) {
-    /* Ask the kernel: bind port 0, read it back, release it. */
-    FILE *p = popen("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
-                    "print(s.getsockname()[1])'", "r");
-    int port = 0;
-    if (!p || fscanf(p, "%d", &port) != 1)
-        die("cannot pick a free port");
-    pclose(p);
-    return port;
+/* A port nobody listens on now: the kernel's pick (low false), or, for
+ * p2p, a random one below the ephemeral range and not in taken[]: a dial
+ * to a port nobody listens on yet can otherwise connect to itself (TCP
+ * simultaneous open) and take the port. */
+static int pick_port(bool low, const int *taken, size_t n_taken) {
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        int want = 0;
+        if (low) {
+            want = 20000 + rand() % 12000;
+            bool used = false;
+            for (size_t i = 0; i < n_taken; i++)
+                used |= taken[i] == want;
+            if (used)
+                continue;
+        }
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0)
+            die("socket: %s", strerror(errno));
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)want)};
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t sl = sizeof sa;
+        int port = 0;
+        if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+            getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+            port = ntohs(sa.sin_port);
+        close(fd);
+        if (port)
+            return port;
+    }
+    die("cannot pick a free port");
 }
 
-static json_t *http_json(const char *url) {
+/* GET url; returns the body (malloc'd, NUL-terminated) or NULL. */
+static char *http_text(const char *url, size_t *len_out) {
     CURL *h = curl_easy_init();
     char *buf = NULL;
     size_t len = 0;
@@ -228,9 +284,23 @@ static json_t *http_json(const char *url) {
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, mem);
     CURLcode rc = curl_easy_perform(h);
+    long code = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_cleanup(h);
     fclose(mem);
-    json_t *j = rc == CURLE_OK ? json_loadb(buf, len, 0, NULL) : NULL;
+    if (rc != CURLE_OK || code != 200) {
+        free(buf);
+        return NULL;
+    }
+    if (len_out)
+        *len_out = len;
+    return buf;
+}
+
+static json_t *http_json(const char *url) {
+    size_t len = 0;
+    char *buf = http_text(url, &len);
+    json_t *j = buf ? json_loadb(buf, len, 0, NULL) : NULL;
     free(buf);
     return j;
 }
@@ -244,26 +314,48 @@ static uint64_t status_u64(const char *base, const char *field) {
     return v;
 }
 
+/* The value of the sample `name` (with its labels, if any) in a /metrics
+ * text, 0 if absent. Every sample line follows a newline (the text opens
+ * with a # HELP line). */
+static double metric_value(const char *text, const char *name) {
+    char key[160];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *at = text ? strstr(text, key) : NULL;
+    return at ? strtod(at + strlen(key), NULL) : 0;
+}
+
 /* Transactions committed and dropped from blocks so far, from /metrics. */
 static void tx_counters(const char *base, uint64_t *committed, uint64_t *dropped) {
-    CURL *h = curl_easy_init();
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&buf, &len);
     char url[256];
     snprintf(url, sizeof url, "%s/metrics", base);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, mem);
-    CURLcode rc = curl_easy_perform(h);
-    curl_easy_cleanup(h);
-    fclose(mem);
-    const char *keys[2] = {"\nesg_txs_committed_total ", "\nesg_mempool_dropped_total "};
-    uint64_t *vals[2] = {committed, dropped};
-    for (int i = 0; i < 2; i++) {
-        char *at = rc == CURLE_OK && buf ? strstr(buf, keys[i]) : NULL;
-        *vals[i] = at ? strtoull(at + strlen(keys[i]), NULL, 10) : 0;
-    }
-    free(buf);
+    char *text = http_text(url, NULL);
+    *committed = (uint64_t)metric_value(text, "esg_txs_committed_total");
+    *dropped = (uint64_t)metric_value(text, "esg_mempool_dropped_total");
+    free(text);
+}
+
+/* Writes `g` (whose validators are set) to `path` as JSON. Frees g. */
+static void genesis_write(esg_genesis *g, const char *path) {
+    g->params.max_block_txs = 10000;
+    char err[512] = "";
+    char *json;
+    size_t jlen;
+    if (esg_genesis_validate(g, err, sizeof err) || esg_genesis_to_json(g, &json, &jlen))
+        die("genesis: %s", err);
+    FILE *f = fopen(path, "w");
+    if (!f || fwrite(json, 1, jlen, f) != jlen || fclose(f))
+        die("cannot write %s", path);
+    free(json);
+    esg_genesis_free(g);
+}
+
+/* A fresh validator key, written to key_path; its public key in *pk. */
+static void validator_key_new(esg_pubkey *pk, const char *key_path) {
+    esg_seckey vsk;
+    esg_key_generate(&vsk, pk);
+    if (esg_keyfile_write(key_path, &vsk))
+        die("cannot write %s", key_path);
+    esg_seckey_wipe(&vsk);
 }
 
 /* Adds a validator with a fresh key, operated by `operator_id`, to `g`,
@@ -278,59 +370,94 @@ static void node_init(bench_node *nd, esg_genesis *g, const char *operator_id) {
     snprintf(genesis_path, sizeof genesis_path, "%s/genesis.json", nd->dir);
     snprintf(nd->datadir, sizeof nd->datadir, "%s/node", nd->dir);
     snprintf(nd->log, sizeof nd->log, "%s/esgnode.log", nd->dir);
-    esg_seckey vsk;
     esg_pubkey vpk;
-    esg_key_generate(&vsk, &vpk);
-    if (esg_keyfile_write(key_path, &vsk))
-        die("cannot write %s", key_path);
-    esg_seckey_wipe(&vsk);
+    validator_key_new(&vpk, key_path);
     esg_genesis_add_validator(g, &vpk, 10, operator_id);
-    g->params.max_block_txs = 10000;
+    genesis_write(g, genesis_path);
     char err[512] = "";
-    char *json;
-    size_t jlen;
-    if (esg_genesis_validate(g, err, sizeof err) || esg_genesis_to_json(g, &json, &jlen))
-        die("genesis: %s", err);
-    FILE *f = fopen(genesis_path, "w");
-    if (!f || fwrite(json, 1, jlen, f) != jlen || fclose(f))
-        die("cannot write %s", genesis_path);
-    free(json);
-    esg_genesis_free(g);
     if (esg_node_init(nd->datadir, genesis_path, key_path, err, sizeof err))
         die("init: %s", err);
 }
 
-/* Starts the esgnode next to this binary on the datadir and waits until
- * its API answers. */
-static void node_start(bench_node *nd, bool verbose) {
-    char api[64], exe[PATH_MAX];
-    snprintf(api, sizeof api, "127.0.0.1:%d", free_port());
-    snprintf(nd->base, sizeof nd->base, "http://%s", api);
+/* Starts `esgnode run` (the one next to this binary) on `datadir` with its
+ * API on `api`, stderr to `log`, and, if p2p is not NULL, the p2p
+ * transport on it dialing `peers` and the heartbeat (if not NULL). The
+ * child gets SIGTERM if this process dies first, so no node outlives the
+ * benchmark. Returns its pid. */
+static pid_t node_spawn(const char *datadir, const char *log, const char *api, const char *p2p,
+                        const char *const *peers, size_t n_peers, const char *heartbeat_ms,
+                        bool verbose) {
+    char exe[PATH_MAX];
     ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 16);
     if (el <= 0)
         die("cannot find my own path");
     exe[el] = '\0';
     char *slash = strrchr(exe, '/');
     snprintf(slash + 1, (size_t)(exe + sizeof exe - slash - 1), "esgnode");
-    nd->pid = fork();
-    if (nd->pid == 0) {
-        if (!freopen(nd->log, "w", stderr))
+    const char *argv[14 + 2 * ESG_NODE_MAX_PEERS];
+    size_t k = 0;
+    argv[k++] = "esgnode";
+    argv[k++] = "run";
+    argv[k++] = "--datadir";
+    argv[k++] = datadir;
+    argv[k++] = "--api";
+    argv[k++] = api;
+    argv[k++] = "--log-level";
+    argv[k++] = verbose ? "info" : "warn";
+    if (p2p) {
+        argv[k++] = "--p2p";
+        argv[k++] = p2p;
+        for (size_t i = 0; i < n_peers && i < ESG_NODE_MAX_PEERS; i++) {
+            argv[k++] = "--peer";
+            argv[k++] = peers[i];
+        }
+        if (heartbeat_ms) {
+            argv[k++] = "--heartbeat-ms";
+            argv[k++] = heartbeat_ms;
+        }
+    }
+    argv[k] = NULL;
+    pid_t parent = getpid();
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+            _exit(125);
+        if (!freopen(log, "w", stderr))
             _exit(126);
-        execl(exe, "esgnode", "run", "--datadir", nd->datadir, "--api", api, "--log-level",
-              verbose ? "info" : "warn", (char *)NULL);
+        execv(exe, (char *const *)argv);
         _exit(127);
     }
+    return pid;
+}
+
+/* Waits (60 s) until the node at `base` answers; dies if it exits. */
+static void node_wait_api(const char *base, pid_t pid, const char *log) {
     char url[128];
-    snprintf(url, sizeof url, "%s/v1/status", nd->base);
+    snprintf(url, sizeof url, "%s/v1/status", base);
     for (int i = 0; i < 600; i++) {
         json_t *probe = http_json(url);
         if (probe) {
             json_decref(probe);
             return;
         }
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            die("esgnode exited at start; see %s", log);
         usleep(100000);
     }
-    die("esgnode did not start; see %s", nd->log);
+    die("esgnode did not start; see %s", log);
+}
+
+/* Starts the esgnode next to this binary on the datadir and waits until
+ * its API answers. */
+static void node_start(bench_node *nd, bool verbose) {
+    char api[64];
+    snprintf(api, sizeof api, "127.0.0.1:%d", pick_port(false, NULL, 0));
+    snprintf(nd->base, sizeof nd->base, "http://%s", api);
+    nd->pid = node_spawn(nd->datadir, nd->log, api, NULL, NULL, 0, NULL, verbose);
+    node_wait_api(nd->base, nd->pid, nd->log);
 }
 
 static void node_stop(bench_node *nd) {
@@ -410,13 +537,17 @@ typedef struct stream_result {
     uint64_t dropped;     /* admitted, then dropped from a block */
     double t_submit;      /* seconds from the first POST to the last answer */
     double t_commit;      /* seconds from the first POST to the last commit */
+    uint64_t t0_wall_ms;  /* the first POST, wall clock */
 } stream_result;
 
-/* POSTs every transaction of `txs` to the node at `base` from n_clients
- * threads (signer s always through client s % n_clients, so its nonces
- * arrive in order) and waits until each admitted one is committed or
- * dropped (at most 300 s). */
-static stream_result stream_run(const char *base, const txlist *txs, unsigned n_clients) {
+/* POSTs every transaction of `txs` from n_clients threads (signer s
+ * always through client s % n_clients, so its nonces arrive in order;
+ * client c to the node at bases[c % n_bases]) and waits until node
+ * bases[0] has committed or dropped each admitted one (at most 300 s, or
+ * 60 s without progress). */
+static stream_result stream_run(const char *const *bases, size_t n_bases, const txlist *txs,
+                                unsigned n_clients) {
+    const char *base = bases[0];
     client *cl = xcalloc(n_clients, sizeof *cl);
     for (unsigned c = 0; c < n_clients; c++)
         cl[c].txs = xcalloc(txs->n, sizeof *cl[c].txs);
@@ -429,8 +560,9 @@ static stream_result stream_run(const char *base, const txlist *txs, unsigned n_
     uint64_t committed0, dropped0, committed, dropped;
     tx_counters(base, &committed0, &dropped0);
     double t0 = now_s();
+    r.t0_wall_ms = wall_ms();
     for (unsigned c = 0; c < n_clients; c++) {
-        cl[c].url = base;
+        cl[c].url = bases[c % n_bases];
         pthread_create(&th[c], NULL, client_run, &cl[c]);
     }
     for (unsigned c = 0; c < n_clients; c++) {
@@ -441,13 +573,18 @@ static stream_result stream_run(const char *base, const txlist *txs, unsigned n_
     }
     r.t_submit = now_s() - t0;
     uint64_t want = txs->n - r.rejected;
-    double deadline = now_s() + 300;
+    double deadline = now_s() + 300, progress = now_s();
+    uint64_t last = 0;
     do {
         tx_counters(base, &committed, &dropped);
         if (committed - committed0 + dropped - dropped0 >= want)
             break;
-        usleep(2000);
-    } while (now_s() < deadline);
+        if (committed != last) {
+            last = committed;
+            progress = now_s();
+        }
+        usleep(n_bases > 1 ? 5000 : 2000); /* a network's blocks are ~1 s apart */
+    } while (now_s() < deadline && now_s() < progress + 60);
     r.t_commit = now_s() - t0;
     r.committed = committed - committed0;
     r.dropped = dropped - dropped0;
@@ -491,9 +628,29 @@ static void workload_signers(workload *w, size_t n) {
             die("cannot generate a key");
 }
 
+/* Appends an AddAccount by signers[who] (an OFFICER account with a fresh
+ * key for its member) to `l`. */
+static void sign_add_account(txlist *l, bench_signer *signers, size_t who) {
+    esg_pb_role roles[1] = {ESG_ROLE_OFFICER};
+    esg_seckey new_sk;
+    esg_pubkey new_pk;
+    esg_key_generate(&new_sk, &new_pk);
+    esg_seckey_wipe(&new_sk);
+    esg_pb_add_account aa = ESG_PB_ADD_ACCOUNT_INIT;
+    aa.pubkey = esg_pb_bin(new_pk.b, 32);
+    aa.n_roles = 1;
+    aa.roles = roles;
+    esg_pb_tx_body body = ESG_PB_TX_BODY_INIT;
+    body.action_case = ESG_ACTION_ADD_ACCOUNT;
+    body.add_account = &aa;
+    txlist_sign(l, signers, who, &body, NULL, 0);
+}
+
 /* Governance mix: n_signers CITY members; signer k % n_signers adds an
- * OFFICER account to its member with each transaction. */
-static void build_governance(workload *w, size_t n_txs, size_t n_signers) {
+ * OFFICER account to its member with each transaction. With `warmup`, an
+ * untimed stage of one such transaction per signer comes first (a network
+ * settles its connections and first heights on it). */
+static void build_governance(workload *w, size_t n_txs, size_t n_signers, bool warmup) {
     w->g = esg_genesis_new(BENCH_CHAIN_ID, BENCH_GENESIS_MS);
     workload_signers(w, n_signers);
     for (size_t i = 0; i < n_signers; i++) {
@@ -504,21 +661,13 @@ static void build_governance(workload *w, size_t n_txs, size_t n_signers) {
     w->validator_operator = "city-000";
     w->replay_note = "";
     printf("signing %zu transactions from %zu signers...\n", n_txs, n_signers);
-    esg_pb_role roles[1] = {ESG_ROLE_OFFICER};
-    for (size_t k = 0; k < n_txs; k++) {
-        esg_seckey new_sk;
-        esg_pubkey new_pk;
-        esg_key_generate(&new_sk, &new_pk);
-        esg_seckey_wipe(&new_sk);
-        esg_pb_add_account aa = ESG_PB_ADD_ACCOUNT_INIT;
-        aa.pubkey = esg_pb_bin(new_pk.b, 32);
-        aa.n_roles = 1;
-        aa.roles = roles;
-        esg_pb_tx_body body = ESG_PB_TX_BODY_INIT;
-        body.action_case = ESG_ACTION_ADD_ACCOUNT;
-        body.add_account = &aa;
-        txlist_sign(&w->timed, w->signers, k % n_signers, &body, NULL, 0);
+    if (warmup) {
+        w->n_stages = 1;
+        for (size_t k = 0; k < n_signers; k++)
+            sign_add_account(&w->stages[0], w->signers, k);
     }
+    for (size_t k = 0; k < n_txs; k++)
+        sign_add_account(&w->timed, w->signers, k % n_signers);
 }
 
 /* Domain mix: a joint green bond of three cities, held by K investors,
@@ -851,20 +1000,628 @@ static void build_domain(workload *w, size_t n_txs, size_t n_investors, size_t n
     free(d.reports);
 }
 
-/* ----------------------------------------------------------------- main */
+/* ----------------------------------------------------------- setup */
 
-static void run_setup_stage(const char *base, const txlist *stage, unsigned n_clients) {
-    stream_result r = stream_run(base, stage, n_clients);
+static void run_setup_stage(const char *const *bases, size_t n_bases, const txlist *stage,
+                            unsigned n_clients) {
+    stream_result r = stream_run(bases, n_bases, stage, n_clients);
     if (r.rejected || r.dropped || r.committed != stage->n)
         die("setup: %zu transactions, %zu rejected, %llu dropped, %llu committed", stage->n,
             r.rejected, (unsigned long long)r.dropped, (unsigned long long)r.committed);
 }
+
+/* ------------------------------------------------------------ network */
+
+/* --validators V (2..NET_MAX): V esgnode processes on 127.0.0.1 with one
+ * genesis of V validators of equal power, each node dialing every other.
+ * Every node verifies every transaction (on admission, from the API or
+ * from gossip), and the V nodes share this machine's cores, so the bound
+ * of the network is the all-cores verification rate divided by V. */
+#define NET_MAX 16
+
+typedef struct net_node {
+    char datadir[PATH_MAX];
+    char log[PATH_MAX];
+    char api[32];   /* 127.0.0.1:PORT */
+    char base[64];  /* http://127.0.0.1:PORT */
+    char p2p[32];   /* 127.0.0.1:PORT */
+    pid_t pid;
+} net_node;
+
+typedef struct bench_net {
+    char dir[32];  /* a fresh /tmp/esgbench-XXXXXX: genesis, keys, datadirs, logs */
+    size_t n;
+    net_node nodes[NET_MAX];
+    const char *bases[NET_MAX]; /* nodes[i].base */
+} bench_net;
+
+/* Adds n validators of power 10 (fresh keys, operated by operator_id) to
+ * `g`, writes it, initializes the n datadirs and picks their ports; with
+ * commit_ms (not NULL) each node's esgnode.conf sets the commit pause.
+ * Frees g. */
+static void net_init(bench_net *net, esg_genesis *g, const char *operator_id, size_t n,
+                     const char *commit_ms) {
+    assert(n >= 2 && n <= NET_MAX);
+    net->n = n;
+    snprintf(net->dir, sizeof net->dir, "/tmp/esgbench-XXXXXX");
+    if (!mkdtemp(net->dir))
+        die("mkdtemp: %s", strerror(errno));
+    char path[PATH_MAX], genesis_path[PATH_MAX];
+    for (size_t i = 0; i < n; i++) {
+        esg_pubkey pk;
+        snprintf(path, sizeof path, "%s/v%zu.key", net->dir, i);
+        validator_key_new(&pk, path);
+        if (esg_genesis_add_validator(g, &pk, 10, operator_id))
+            die("cannot add validator %zu", i);
+    }
+    snprintf(genesis_path, sizeof genesis_path, "%s/genesis.json", net->dir);
+    genesis_write(g, genesis_path);
+    int p2p_ports[NET_MAX];
+    srand((unsigned)time(NULL) ^ (unsigned)getpid());
+    for (size_t i = 0; i < n; i++) {
+        net_node *nd = &net->nodes[i];
+        char err[512] = "";
+        snprintf(nd->datadir, sizeof nd->datadir, "%s/n%zu", net->dir, i);
+        snprintf(nd->log, sizeof nd->log, "%s/n%zu.log", net->dir, i);
+        snprintf(path, sizeof path, "%s/v%zu.key", net->dir, i);
+        if (esg_node_init(nd->datadir, genesis_path, path, err, sizeof err))
+            die("init of node %zu: %s", i, err);
+        if (commit_ms) {
+            char conf[PATH_MAX + 16];
+            snprintf(conf, sizeof conf, "%s/esgnode.conf", nd->datadir);
+            FILE *f = fopen(conf, "a");
+            if (!f || fprintf(f, "\n[consensus]\ntimeout_commit_ms = %s\n", commit_ms) < 0 ||
+                fclose(f))
+                die("cannot write %s", conf);
+        }
+        int api_port = pick_port(false, NULL, 0);
+        snprintf(nd->api, sizeof nd->api, "127.0.0.1:%d", api_port);
+        snprintf(nd->base, sizeof nd->base, "http://127.0.0.1:%d", api_port);
+        p2p_ports[i] = pick_port(true, p2p_ports, i);
+        snprintf(nd->p2p, sizeof nd->p2p, "127.0.0.1:%d", p2p_ports[i]);
+        net->bases[i] = nd->base;
+    }
+}
+
+/* Starts every node with every other as a peer (and the heartbeat, if
+ * not NULL); returns once each API answers and each node counts all the
+ * others as peers (60 s). */
+static void net_start(bench_net *net, const char *heartbeat_ms, bool verbose) {
+    for (size_t i = 0; i < net->n; i++) {
+        const char *peers[NET_MAX];
+        size_t k = 0;
+        for (size_t j = 0; j < net->n; j++)
+            if (j != i)
+                peers[k++] = net->nodes[j].p2p;
+        net_node *nd = &net->nodes[i];
+        nd->pid = node_spawn(nd->datadir, nd->log, nd->api, nd->p2p, peers, k, heartbeat_ms,
+                             verbose);
+    }
+    for (size_t i = 0; i < net->n; i++)
+        node_wait_api(net->nodes[i].base, net->nodes[i].pid, net->nodes[i].log);
+    double deadline = now_s() + 60;
+    for (size_t i = 0; i < net->n; i++)
+        while (status_u64(net->nodes[i].base, "peers") < net->n - 1) {
+            if (now_s() > deadline)
+                die("node %zu has not connected to every peer in 60 s; see %s", i,
+                    net->nodes[i].log);
+            usleep(50000);
+        }
+}
+
+/* Waits (60 s) until every node has stored block `height`. */
+static void net_wait_height(const bench_net *net, uint64_t height) {
+    double deadline = now_s() + 60;
+    for (size_t i = 0; i < net->n; i++)
+        while (status_u64(net->nodes[i].base, "height") < height) {
+            if (now_s() > deadline)
+                die("node %zu did not reach height %llu in 60 s; see %s", i,
+                    (unsigned long long)height, net->nodes[i].log);
+            usleep(10000);
+        }
+}
+
+static void net_stop(bench_net *net) {
+    for (size_t i = 0; i < net->n; i++)
+        kill(net->nodes[i].pid, SIGTERM);
+    for (size_t i = 0; i < net->n; i++)
+        waitpid(net->nodes[i].pid, NULL, 0);
+}
+
+static void net_remove(const bench_net *net, bool keep) {
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", net->dir);
+    if (keep)
+        printf("kept %s (datadirs n0.., node logs n0.log..)\n", net->dir);
+    else if (system(cmd) != 0)
+        fprintf(stderr, "esgbench: could not remove %s\n", net->dir);
+}
+
+/* What one node's /metrics and /proc say at one moment. */
+typedef struct node_sample {
+    double committed, admitted, rejected, dropped;
+    double heights, rounds, step_s[5], apply_s, p2p_out;
+    double cpu_s;      /* user + system time of the process, all threads */
+    double loop_cpu_s; /* the same, of its main thread (the libuv loop) */
+} node_sample;
+
+/* User + system seconds of a process, or of one of its threads (tid). */
+static double proc_cpu_s(pid_t pid, pid_t tid) {
+    char path[64], buf[1024];
+    if (tid)
+        snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+    else
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* Fields 14 and 15 (utime, stime), counted after the command name,
+     * which may contain spaces but ends at the last ')'. */
+    const char *p = strrchr(buf, ')');
+    unsigned long ut, st;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return 0;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Busy seconds of all CPUs of the machine, from /proc/stat: in tasks
+ * (user, nice, system: every process) and in interrupts (irq, softirq:
+ * loopback networking and I/O completions, charged to no process). */
+static void machine_busy_s(double *tasks, double *irq) {
+    FILE *f = fopen("/proc/stat", "r");
+    unsigned long long v[8] = {0};
+    int got = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                         &v[3], &v[4], &v[5], &v[6], &v[7])
+                : 0;
+    if (f)
+        fclose(f);
+    double tick = (double)sysconf(_SC_CLK_TCK);
+    /* user nice system idle iowait irq softirq steal */
+    *tasks = got == 8 ? (double)(v[0] + v[1] + v[2] + v[7]) / tick : 0;
+    *irq = got == 8 ? (double)(v[5] + v[6]) / tick : 0;
+}
+
+static double self_cpu_s(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static void net_sample(const bench_net *net, node_sample *out) {
+    static const char *const steps[5] = {"propose", "prevote", "precommit", "commit", "idle"};
+    for (size_t i = 0; i < net->n; i++) {
+        char url[128], name[96];
+        snprintf(url, sizeof url, "%s/metrics", net->nodes[i].base);
+        char *t = http_text(url, NULL);
+        if (!t)
+            die("no /metrics from node %zu", i);
+        node_sample *s = &out[i];
+        s->committed = metric_value(t, "esg_txs_committed_total");
+        s->admitted = metric_value(t, "esg_mempool_admitted_total");
+        s->rejected = metric_value(t, "esg_mempool_rejected_total");
+        s->dropped = metric_value(t, "esg_mempool_dropped_total");
+        s->heights = metric_value(t, "esg_consensus_heights_total");
+        s->rounds = metric_value(t, "esg_consensus_rounds_total");
+        s->apply_s = metric_value(t, "esg_block_apply_seconds_total");
+        s->p2p_out = metric_value(t, "esg_p2p_bytes_out_total");
+        for (int k = 0; k < 5; k++) {
+            snprintf(name, sizeof name, "esg_consensus_step_seconds_total{step=\"%s\"}", steps[k]);
+            s->step_s[k] = metric_value(t, name);
+        }
+        free(t);
+        s->cpu_s = proc_cpu_s(net->nodes[i].pid, 0);
+        s->loop_cpu_s = proc_cpu_s(net->nodes[i].pid, net->nodes[i].pid);
+    }
+}
+
+static int cmp_size(const void *a, const void *b) {
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile p (0..1] of the n sorted values. */
+static double percentile(const double *sorted, size_t n, double p) {
+    size_t rank = (size_t)(p * (double)n + 0.999999);
+    return sorted[(rank ? rank : 1) - 1];
+}
+
+/* Prints the sizes of blocks from+1..to at the node at `base`, how many
+ * were decided after round 0, the median gap between block times and
+ * when the first and the last were proposed, from t0_ms (wall clock). */
+static void blocks_print(const char *base, uint64_t from, uint64_t to, uint64_t t0_ms) {
+    if (to <= from)
+        return;
+    size_t n = (size_t)(to - from), late = 0;
+    size_t *sizes = xcalloc(n, sizeof *sizes);
+    double *gaps = xcalloc(n, sizeof *gaps);
+    uint64_t prev_ms = 0, first_ms = 0;
+    for (size_t k = 0; k < n; k++) {
+        char url[128];
+        snprintf(url, sizeof url, "%s/v1/blocks/%llu", base, (unsigned long long)(from + 1 + k));
+        json_t *b = http_json(url);
+        if (!b)
+            die("no block %llu", (unsigned long long)(from + 1 + k));
+        sizes[k] = json_array_size(json_object_get(b, "txs"));
+        uint64_t ms = (uint64_t)json_integer_value(
+            json_object_get(json_object_get(b, "header"), "time_ms"));
+        late += json_integer_value(json_object_get(json_object_get(b, "commit"), "round")) > 0;
+        if (k > 0)
+            gaps[k - 1] = (double)(ms - prev_ms);
+        else
+            first_ms = ms;
+        prev_ms = ms;
+        json_decref(b);
+    }
+    qsort(sizes, n, sizeof *sizes, cmp_size);
+    qsort(gaps, n - 1, sizeof *gaps, cmp_double);
+    printf("  blocks %llu..%llu: %zu, txs per block min/median/max %zu/%zu/%zu; %zu decided "
+           "after round 0",
+           (unsigned long long)from + 1, (unsigned long long)to, n, sizes[0], sizes[n / 2],
+           sizes[n - 1], late);
+    if (n > 1)
+        printf("; median gap between block times %.0f ms", percentile(gaps, n - 1, 0.5));
+    printf("; proposed from +%.2f to +%.2f s\n", ((double)first_ms - (double)t0_ms) / 1000,
+           ((double)prev_ms - (double)t0_ms) / 1000);
+    free(sizes);
+    free(gaps);
+}
+
+/* Prints each node's height, consensus position and mempool (when a
+ * phase did not finish: where the network stands). */
+static void net_state_print(const bench_net *net) {
+    static const char *const steps[5] = {"propose", "prevote", "precommit", "commit", "idle"};
+    for (size_t i = 0; i < net->n; i++) {
+        char url[128];
+        snprintf(url, sizeof url, "%s/metrics", net->nodes[i].base);
+        char *t = http_text(url, NULL);
+        unsigned step = (unsigned)metric_value(t, "esg_consensus_step");
+        fprintf(stderr,
+                "  node%zu: height %.0f, deciding %.0f round %.0f step %s, %.0f txs in the "
+                "mempool, %.0f peers\n",
+                i, metric_value(t, "esg_height"), metric_value(t, "esg_consensus_height"),
+                metric_value(t, "esg_consensus_round"), step < 5 ? steps[step] : "?",
+                metric_value(t, "esg_mempool_txs"), metric_value(t, "esg_peers"));
+        free(t);
+    }
+}
+
+/* CPU counters of this process and of the whole machine, to tell how
+ * much of a phase's CPU was neither the nodes' nor the benchmark's. */
+typedef struct cpu_mark {
+    double self_s, tasks_s, irq_s;
+} cpu_mark;
+
+static cpu_mark cpu_mark_now(void) {
+    cpu_mark m = {self_cpu_s(), 0, 0};
+    machine_busy_s(&m.tasks_s, &m.irq_s);
+    return m;
+}
+
+/* Where a phase's time went, from the nodes' counters before (a) and
+ * after (b) it and the CPU marks c0, c1: consensus steps, storing blocks,
+ * CPU per process and the nodes' main (loop) threads. */
+static void profile_print(const bench_net *net, const node_sample *a, const node_sample *b,
+                          cpu_mark c0, cpu_mark c1, double wall, double txs, unsigned cores,
+                          double one_core) {
+    double n = (double)net->n, heights = 0, rounds = 0, step[5] = {0}, apply = 0, cpu = 0,
+           loop = 0, out = 0;
+    for (size_t i = 0; i < net->n; i++) {
+        heights += b[i].heights - a[i].heights;
+        rounds += b[i].rounds - a[i].rounds;
+        apply += b[i].apply_s - a[i].apply_s;
+        out += b[i].p2p_out - a[i].p2p_out;
+        cpu += b[i].cpu_s - a[i].cpu_s;
+        loop += b[i].loop_cpu_s - a[i].loop_cpu_s;
+        for (int k = 0; k < 5; k++)
+            step[k] += b[i].step_s[k] - a[i].step_s[k];
+    }
+    if (heights > 0)
+        printf("  consensus: %.2f rounds per height; mean time per node in propose %.2f, "
+               "prevote %.2f, precommit %.2f, commit %.2f, idle %.2f s; storing a decided "
+               "block %.1f ms\n",
+               rounds / heights, step[0] / n, step[1] / n, step[2] / n, step[3] / n,
+               step[4] / n, 1000 * apply / heights);
+    double bench = c1.self_s - c0.self_s, irq = c1.irq_s - c0.irq_s;
+    double machine = c1.tasks_s - c0.tasks_s + irq, other = c1.tasks_s - c0.tasks_s - cpu - bench;
+    printf("  cpu-s in %.2f s (%u cores: %.2f available):", wall, cores, wall * cores);
+    for (size_t i = 0; i < net->n; i++)
+        printf(" node%zu %.2f,", i, b[i].cpu_s - a[i].cpu_s);
+    printf(" esgbench %.2f, interrupts %.2f, other processes %.2f; %.0f %% of the cores busy\n",
+           bench, irq, other > 0 ? other : 0, 100 * machine / (wall * cores));
+    printf("  nodes' loop threads (consensus, gossip admission, blocks): %.2f cpu-s each "
+           "(%.0f %% of the wall time); their other threads (API, waiters, helpers): %.2f each\n",
+           loop / n, 100 * loop / n / wall, (cpu - loop) / n);
+    if (txs > 0)
+        printf("  per committed tx: %.0f us of node CPU (all nodes) = %.1f one-core BIP340 "
+               "verifications; %.0f p2p bytes sent\n",
+               1e6 * cpu / txs, cpu / txs * one_core, out / txs);
+}
+
+/* One open-loop submission of phase 2. */
+typedef struct lat_req {
+    double t_sched, t_done;
+    long code;
+    size_t node;
+    char body[160]; /* start of the answer, for an error */
+    size_t body_len;
+} lat_req;
+
+static size_t lat_body(void *p, size_t s, size_t n, void *u) {
+    lat_req *q = u;
+    size_t room = sizeof q->body - 1 - q->body_len, take = s * n < room ? s * n : room;
+    memcpy(q->body + q->body_len, p, take);
+    q->body_len += take;
+    q->body[q->body_len] = '\0';
+    return s * n;
+}
+
+typedef struct lat_result {
+    size_t n, committed;
+    double p50, p99, max;  /* seconds, over the committed ones */
+    double rate;           /* submissions per second achieved */
+    double max_lag;        /* the latest a submission left after its slot */
+    size_t max_inflight;   /* most requests open at one node at once */
+    char first_error[220];
+} lat_result;
+
+/* The curl multi handle's sockets in an epoll set, and its one timer:
+ * a wake-up costs work for the sockets that are ready only, whatever the
+ * number of requests waiting for their commit. */
+typedef struct lat_loop {
+    int ep;
+    double timer_at; /* when curl wants CURL_SOCKET_TIMEOUT; 0: never */
+} lat_loop;
+
+static int lat_socket(CURL *e, curl_socket_t fd, int what, void *user, void *sockp) {
+    (void)e;
+    (void)sockp;
+    lat_loop *l = user;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(l->ep, EPOLL_CTL_DEL, fd, NULL);
+        return 0;
+    }
+    struct epoll_event ev = {.data.fd = fd};
+    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+    if (epoll_ctl(l->ep, EPOLL_CTL_MOD, fd, &ev) != 0 &&
+        epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+        die("epoll_ctl: %s", strerror(errno));
+    return 0;
+}
+
+static int lat_timer(CURLM *multi, long timeout_ms, void *user) {
+    (void)multi;
+    lat_loop *l = user;
+    l->timer_at = timeout_ms < 0 ? 0 : now_s() + (double)timeout_ms / 1000;
+    return 0;
+}
+
+/* Submits txs[k] at t0 + k / rate (open loop: whatever the answers do)
+ * with POST /v1/txs?wait=commit to node signer % n, all from one thread
+ * through a curl multi handle, and returns the latencies: from the
+ * submission's slot to its answer (committed: HTTP 200). */
+static lat_result latency_run(const bench_net *net, const txlist *txs, double rate) {
+    size_t m = txs->n, inflight[NET_MAX] = {0};
+    lat_req *req = xcalloc(m, sizeof *req);
+    char urls[NET_MAX][96];
+    for (size_t i = 0; i < net->n; i++)
+        snprintf(urls[i], sizeof urls[i], "%s/v1/txs?wait=commit", net->nodes[i].base);
+    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+    hdr = curl_slist_append(hdr, "Expect:");
+    lat_loop loop = {epoll_create1(EPOLL_CLOEXEC), 0};
+    if (loop.ep < 0)
+        die("epoll_create1: %s", strerror(errno));
+    CURLM *multi = curl_multi_init();
+    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 4096L);
+    curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, lat_socket);
+    curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, &loop);
+    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, lat_timer);
+    curl_multi_setopt(multi, CURLMOPT_TIMERDATA, &loop);
+    lat_result r = {.n = m};
+    double t0 = now_s() + 0.01, first = 0, last = 0;
+    size_t next = 0, done = 0;
+    int running = 0;
+    while (done < m) {
+        double t = now_s();
+        for (; next < m && t0 + (double)next / rate <= t; next++) {
+            lat_req *q = &req[next];
+            q->t_sched = t0 + (double)next / rate;
+            if (t - q->t_sched > r.max_lag)
+                r.max_lag = t - q->t_sched;
+            q->node = txs->v[next].signer % net->n;
+            CURL *h = curl_easy_init();
+            if (!h)
+                die("curl_easy_init failed");
+            curl_easy_setopt(h, CURLOPT_URL, urls[q->node]);
+            curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, txs->v[next].p);
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)txs->v[next].n);
+            curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, lat_body);
+            curl_easy_setopt(h, CURLOPT_WRITEDATA, q);
+            curl_easy_setopt(h, CURLOPT_PRIVATE, q);
+            curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
+            curl_multi_add_handle(multi, h);
+            if (++inflight[q->node] > r.max_inflight)
+                r.max_inflight = inflight[q->node];
+            if (next == 0)
+                first = t;
+            last = t;
+        }
+        if (loop.timer_at && loop.timer_at <= now_s()) {
+            loop.timer_at = 0;
+            curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        }
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(multi, &left))) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            CURL *h = msg->easy_handle;
+            lat_req *q = NULL;
+            curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&q);
+            q->t_done = now_s();
+            if (msg->data.result == CURLE_OK)
+                curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &q->code);
+            else if (!q->body_len)
+                snprintf(q->body, sizeof q->body, "%s", curl_easy_strerror(msg->data.result));
+            inflight[q->node]--;
+            done++;
+            curl_multi_remove_handle(multi, h);
+            curl_easy_cleanup(h);
+        }
+        if (done == m)
+            break;
+        /* Sleep until the next slot or curl's timer (rounded up to a
+         * millisecond), or until a socket is ready. */
+        double wake = now_s() + 0.1;
+        if (next < m && t0 + (double)next / rate < wake)
+            wake = t0 + (double)next / rate;
+        if (loop.timer_at && loop.timer_at < wake)
+            wake = loop.timer_at;
+        double dt = wake - now_s();
+        int wait_ms = dt <= 0 ? 0 : (int)(dt * 1000) + 1;
+        struct epoll_event ev[64];
+        int k = epoll_wait(loop.ep, ev, 64, wait_ms);
+        for (int i = 0; i < k; i++) {
+            int flags = (ev[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+                        (ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                        (ev[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+            curl_multi_socket_action(multi, ev[i].data.fd, flags, &running);
+        }
+    }
+    curl_multi_cleanup(multi);
+    close(loop.ep);
+    curl_slist_free_all(hdr);
+    r.rate = m > 1 && last > first ? (double)(m - 1) / (last - first) : rate;
+    double *lat = xcalloc(m, sizeof *lat);
+    for (size_t k = 0; k < m; k++) {
+        if (req[k].code == 200)
+            lat[r.committed++] = req[k].t_done - req[k].t_sched;
+        else if (!r.first_error[0])
+            snprintf(r.first_error, sizeof r.first_error, "HTTP %ld %s", req[k].code,
+                     req[k].body);
+    }
+    if (r.committed) {
+        qsort(lat, r.committed, sizeof *lat, cmp_double);
+        r.p50 = percentile(lat, r.committed, 0.50);
+        r.p99 = percentile(lat, r.committed, 0.99);
+        r.max = lat[r.committed - 1];
+    }
+    free(lat);
+    free(req);
+    return r;
+}
+
+/* The network benchmark (governance mix): phase 1 finalized tx/s, phase 2
+ * finality latency at a quarter of that rate; each next to the bound. */
+static void net_main(size_t n_val, size_t n_txs, size_t n_signers, unsigned n_clients,
+                     double lat_seconds, double lat_rate, const char *heartbeat_ms,
+                     const char *commit_ms, bool keep, unsigned cores, double one, double all) {
+    double bound = all / (double)n_val;
+    printf("network_bound_tx_per_s      %10.0f   (all cores / %zu validators: each node "
+           "verifies each tx once)\n",
+           bound, n_val);
+    workload w = {0};
+    build_governance(&w, n_txs, n_signers, true);
+    bench_net net;
+    net_init(&net, w.g, w.validator_operator, n_val, commit_ms);
+    w.g = NULL;
+    net_start(&net, heartbeat_ms, keep);
+    printf("%zu validators on 127.0.0.1 (equal power, fully meshed, heartbeat %s ms, commit "
+           "pause %s ms); data in %s\n",
+           net.n, heartbeat_ms ? heartbeat_ms : "0", commit_ms ? commit_ms : "default",
+           net.dir);
+    for (size_t i = 0; i < w.n_stages; i++)
+        run_setup_stage(net.bases, net.n, &w.stages[i], n_clients);
+    net_wait_height(&net, status_u64(net.bases[0], "height"));
+
+    /* Phase 1: throughput. */
+    node_sample a[NET_MAX], b[NET_MAX];
+    uint64_t h0 = status_u64(net.bases[0], "height");
+    net_sample(&net, a);
+    cpu_mark c0 = cpu_mark_now();
+    stream_result r = stream_run(net.bases, net.n, &w.timed, n_clients);
+    cpu_mark c1 = cpu_mark_now();
+    net_sample(&net, b);
+    uint64_t h1 = status_u64(net.bases[0], "height");
+    double tps = (double)r.committed / r.t_commit;
+    printf("phase 1: %zu txs POSTed to %zu nodes round-robin by %u clients in %.2f s (%zu "
+           "rejected); node 0 committed %llu in %.2f s",
+           w.timed.n, net.n, n_clients, r.t_submit, r.rejected,
+           (unsigned long long)r.committed, r.t_commit);
+    if (r.dropped)
+        printf(" (%llu dropped)", (unsigned long long)r.dropped);
+    printf("\n");
+    blocks_print(net.bases[0], h0, h1, r.t0_wall_ms);
+    profile_print(&net, a, b, c0, c1, r.t_commit, (double)r.committed, cores, one);
+    printf("net_finalized_tx_per_s      %10.0f   (%.2f of the network bound)\n", tps,
+           tps / bound);
+    if (r.rejected || r.committed != w.timed.n) {
+        fprintf(stderr, "esgbench: phase 1 stalled; the nodes now:\n");
+        net_state_print(&net);
+        die("phase 1 did not commit every transaction (%llu of %zu); logs in %s",
+            (unsigned long long)r.committed, w.timed.n, net.dir);
+    }
+    net_wait_height(&net, h1);
+
+    /* Phase 2: latency at a quarter of that rate (or lat_rate), open loop. */
+    double rate = lat_rate > 0 ? lat_rate : tps / 4;
+    size_t m = (size_t)(rate * lat_seconds + 0.5);
+    if (m < 1)
+        m = 1;
+    txlist lat = {0};
+    for (size_t k = 0; k < m; k++)
+        sign_add_account(&lat, w.signers, k % w.n_signers);
+    h0 = h1;
+    net_sample(&net, a);
+    c0 = cpu_mark_now();
+    double t0 = now_s();
+    uint64_t t0_ms = wall_ms();
+    lat_result lr = latency_run(&net, &lat, rate);
+    double wall = now_s() - t0;
+    c1 = cpu_mark_now();
+    net_sample(&net, b);
+    h1 = status_u64(net.bases[0], "height");
+    printf("phase 2: %zu txs, one every %.2f ms (%.0f tx/s achieved, latest send %.1f ms "
+           "after its slot), POST ?wait=commit to node signer %% %zu; %zu committed, at most "
+           "%zu waiting at one node (the API has %d waiter threads)\n",
+           m, 1000 / rate, lr.rate, 1000 * lr.max_lag, net.n, lr.committed, lr.max_inflight,
+           ESG_API_MAX_WAITERS);
+    if (lr.first_error[0])
+        fprintf(stderr, "esgbench: phase 2: first failure: %s\n", lr.first_error);
+    blocks_print(net.bases[0], h0, h1, t0_ms);
+    profile_print(&net, a, b, c0, c1, wall, (double)lr.committed, cores, one);
+    printf("net_latency_load_tx_per_s   %10.0f   (%.2f of the network bound; %s)\n", rate,
+           rate / bound, lat_rate > 0 ? "--latency-rate" : "a quarter of phase 1");
+    printf("net_latency_p50_ms          %10.0f\n", 1000 * lr.p50);
+    printf("net_latency_p99_ms          %10.0f   (max %.0f ms; %zu of %zu committed)\n",
+           1000 * lr.p99, 1000 * lr.max, lr.committed, m);
+
+    net_stop(&net);
+    net_remove(&net, keep);
+    txlist_release(&lat);
+    workload_release(&w);
+}
+
+/* ----------------------------------------------------------------- main */
 
 int main(int argc, char **argv) {
     size_t n_txs = 20000, n_signers = 64, n_investors = 48, n_verifiers = 4;
     unsigned n_clients = 8;
     double seconds = 3;
     const char *mix = "governance";
+    size_t n_validators = 1;
+    double lat_seconds = 10, lat_rate = 0; /* 0: a quarter of the measured throughput */
+    /* A network's heartbeat and commit pause: NULL, the nodes' defaults. */
+    const char *heartbeat_ms = NULL, *commit_ms = NULL;
     bool keep = false; /* keep the datadir and the node's log (info level) */
     static const struct option opts[] = {{"mix", required_argument, NULL, 'm'},
                                          {"txs", required_argument, NULL, 't'},
@@ -873,6 +1630,11 @@ int main(int argc, char **argv) {
                                          {"verifiers", required_argument, NULL, 'v'},
                                          {"clients", required_argument, NULL, 'c'},
                                          {"seconds", required_argument, NULL, 'S'},
+                                         {"validators", required_argument, NULL, 'V'},
+                                         {"latency-seconds", required_argument, NULL, 'L'},
+                                         {"heartbeat-ms", required_argument, NULL, 'H'},
+                                         {"latency-rate", required_argument, NULL, 'R'},
+                                         {"timeout-commit-ms", required_argument, NULL, 'C'},
                                          {"keep", no_argument, NULL, 'k'},
                                          {"help", no_argument, NULL, 'h'}, {0}};
     int o;
@@ -885,12 +1647,19 @@ int main(int argc, char **argv) {
         case 'v': n_verifiers = strtoull(optarg, NULL, 10); break;
         case 'c': n_clients = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'S': seconds = atof(optarg); break;
+        case 'V': n_validators = strtoull(optarg, NULL, 10); break;
+        case 'L': lat_seconds = atof(optarg); break;
+        case 'H': heartbeat_ms = optarg; break;
+        case 'R': lat_rate = atof(optarg); break;
+        case 'C': commit_ms = optarg; break;
         case 'k': keep = true; break;
         default:
             printf("usage: esgbench [--mix governance|domain] [--txs N] [--clients C] "
                    "[--seconds S]\n"
                    "                [--signers K] (governance) [--investors K] [--verifiers V] "
-                   "(domain) [--keep]\n");
+                   "(domain) [--keep]\n"
+                   "                [--validators V [--latency-seconds S] [--latency-rate R]\n"
+                   "                 [--heartbeat-ms N] [--timeout-commit-ms N]] (governance)\n");
             return o == 'h' ? 0 : 2;
         }
     }
@@ -901,26 +1670,38 @@ int main(int argc, char **argv) {
         n_investors < 2 || n_investors > 999 || !n_verifiers || n_verifiers > 99)
         die("--txs >= 1, --signers 1..1000, --clients 1..64, --investors 2..999, "
             "--verifiers 1..99");
+    if (!n_validators || n_validators > NET_MAX || !(lat_seconds > 0 && lat_seconds <= 600) ||
+        !(lat_rate >= 0 && lat_rate <= 100000))
+        die("--validators 1..%d, --latency-seconds (0, 600], --latency-rate 0..100000", NET_MAX);
+    if (n_validators > 1 && domain_mix)
+        die("--validators runs the governance mix only");
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned cores = ncpu > 0 && ncpu <= 64 ? (unsigned)ncpu : 1;
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
     /* 1. The bound. */
-    double all = measure_bound(cores, seconds);
+    double one, all = measure_bound(&one, cores, seconds);
+    if (n_validators > 1) {
+        net_main(n_validators, n_txs, n_signers, n_clients, lat_seconds, lat_rate, heartbeat_ms,
+                 commit_ms, keep, cores, one, all);
+        curl_global_cleanup();
+        return 0;
+    }
 
     /* 2. A real node, a fresh chain, the setup, then the timed stream. */
     workload w = {0};
     if (domain_mix)
         build_domain(&w, n_txs, n_investors, n_verifiers);
     else
-        build_governance(&w, n_txs, n_signers);
+        build_governance(&w, n_txs, n_signers, false);
     bench_node nd;
     node_init(&nd, w.g, w.validator_operator);
     node_start(&nd, keep);
+    const char *bases[1] = {nd.base};
     for (size_t i = 0; i < w.n_stages; i++)
-        run_setup_stage(nd.base, &w.stages[i], n_clients);
+        run_setup_stage(bases, 1, &w.stages[i], n_clients);
     uint64_t height0 = status_u64(nd.base, "height");
-    stream_result r = stream_run(nd.base, &w.timed, n_clients);
+    stream_result r = stream_run(bases, 1, &w.timed, n_clients);
     uint64_t height = status_u64(nd.base, "height");
     node_stop(&nd);
     double tps = (double)r.committed / r.t_commit;
