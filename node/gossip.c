@@ -12,6 +12,34 @@
 
 #define SEEN_CAPACITY 65536
 #define ANNOUNCE_BATCH 4096
+/* Gossiped transactions are admitted off the loop (see admit_enqueue). */
+#define ADMIT_LANES 4
+#define ADMIT_MAX_TXS 20000
+#define ADMIT_MAX_BYTES ((size_t)32 << 20)
+
+/* One gossiped transaction waiting for admission, and the outcome. */
+typedef struct admit_tx {
+    uint8_t *raw;
+    size_t len;
+    esg_pubkey from;
+    int rc;
+} admit_tx;
+
+typedef struct admit_list {
+    admit_tx *v;
+    size_t n, cap;
+} admit_list;
+
+/* A lane admits one signer's transactions in arrival order (a signer's
+ * nonces must be admitted in order); lanes run in parallel on libuv's
+ * thread pool, so the signature checks of gossiped transactions use every
+ * core, as the API's do, and not the loop thread. */
+typedef struct admit_lane {
+    uv_work_t work;
+    struct esg_gossip *g;
+    admit_list waiting, running;
+    bool busy;
+} admit_lane;
 
 struct esg_gossip {
     esg_p2p *p2p;
@@ -23,6 +51,11 @@ struct esg_gossip {
     uint64_t height;
     esg_exec_item *items; /* ANNOUNCE_BATCH, for esg_gossip_announce_txs */
     const esg_logger *log;
+    uv_loop_t *loop;
+    admit_lane lanes[ADMIT_LANES];
+    size_t admit_txs, admit_bytes; /* waiting or running, all lanes */
+    size_t inflight;               /* lanes in the thread pool */
+    bool closing;                  /* closed: freed when inflight drops to 0 */
 };
 
 static esg_hash bytes_hash(const uint8_t *data, size_t len) {
@@ -82,6 +115,129 @@ static void accept_msg(esg_gossip *g, const esg_hash *h, const esg_pubkey *from,
     relay(g, from, data, len);
 }
 
+/* ------------------------------------------------- transaction admission */
+
+static void admit_list_free(admit_list *l) {
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].raw);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+static void gossip_free(esg_gossip *g) {
+    for (size_t i = 0; i < ADMIT_LANES; i++) {
+        admit_list_free(&g->lanes[i].waiting);
+        admit_list_free(&g->lanes[i].running);
+    }
+    esg_seen_free(g->seen);
+    free(g->items);
+    free(g);
+}
+
+/* Thread pool: admits the lane's batch in order. */
+static void admit_work(uv_work_t *w) {
+    admit_lane *lane = w->data;
+    for (size_t i = 0; i < lane->running.n; i++) {
+        admit_tx *t = &lane->running.v[i];
+        esg_hash id;
+        t->rc = esg_mempool_add(lane->g->mp, t->raw, t->len, &id, NULL, 0);
+    }
+}
+
+static void admit_start(admit_lane *lane);
+
+/* Loop: relays what was admitted to every peer but its sender. */
+static void admit_done(uv_work_t *w, int status) {
+    (void)status;
+    admit_lane *lane = w->data;
+    esg_gossip *g = lane->g;
+    g->inflight--;
+    lane->busy = false;
+    for (size_t i = 0; !g->closing && i < lane->running.n; i++) {
+        admit_tx *t = &lane->running.v[i];
+        if (status != 0 || t->rc != 0)
+            continue;
+        Esg__P2pMessage m = ESG__P2P_MESSAGE__INIT;
+        m.msg_case = ESG_P2P_MSG_TX;
+        m.tx = esg_pb_bin(t->raw, t->len);
+        uint8_t *buf;
+        size_t len;
+        if (esg_pb_encode(&m.base, &buf, &len) == 0) {
+            relay(g, &t->from, buf, len);
+            free(buf);
+        }
+    }
+    for (size_t i = 0; i < lane->running.n; i++) {
+        g->admit_txs--;
+        g->admit_bytes -= lane->running.v[i].len;
+        free(lane->running.v[i].raw);
+    }
+    lane->running.n = 0;
+    if (g->closing) {
+        if (g->inflight == 0)
+            gossip_free(g);
+        return;
+    }
+    if (lane->waiting.n)
+        admit_start(lane);
+}
+
+static void admit_start(admit_lane *lane) {
+    admit_list t = lane->running;
+    lane->running = lane->waiting;
+    lane->waiting = t; /* empty, keeps its buffer */
+    lane->waiting.n = 0;
+    lane->work.data = lane;
+    if (uv_queue_work(lane->g->loop, &lane->work, admit_work, admit_done) != 0) {
+        /* Cannot happen with a live loop; drop rather than block it. */
+        for (size_t i = 0; i < lane->running.n; i++) {
+            lane->g->admit_txs--;
+            lane->g->admit_bytes -= lane->running.v[i].len;
+            free(lane->running.v[i].raw);
+        }
+        lane->running.n = 0;
+        return;
+    }
+    lane->busy = true;
+    lane->g->inflight++;
+}
+
+/* A transaction from a peer: queued on its signer's lane for admission
+ * off the loop, then relayed if admitted. What waits is bounded
+ * (ADMIT_MAX_TXS, ADMIT_MAX_BYTES): past that a transaction is dropped --
+ * the mempool behind would be as full -- and the peer is not blamed. */
+static void admit_enqueue(esg_gossip *g, const esg_pubkey *from, const uint8_t *raw,
+                          size_t len) {
+    esg_tx *tx;
+    if (esg_tx_decode(&tx, raw, len) != 0)
+        return; /* the mempool would refuse it too; nothing to relay */
+    esg_pubkey signer = esg_tx_signer(tx);
+    esg_tx_free(tx);
+    if (g->admit_txs >= ADMIT_MAX_TXS || g->admit_bytes + len > ADMIT_MAX_BYTES) {
+        esg_log(g->log, ESG_LOG_DEBUG, "gossip: admission queue full, a transaction dropped");
+        return;
+    }
+    admit_lane *lane = &g->lanes[signer.b[0] % ADMIT_LANES];
+    admit_list *l = &lane->waiting;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        admit_tx *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return;
+        l->v = v;
+        l->cap = cap;
+    }
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy)
+        return;
+    memcpy(copy, raw, len);
+    l->v[l->n++] = (admit_tx){copy, len, *from, 0};
+    g->admit_txs++;
+    g->admit_bytes += len;
+    if (!lane->busy)
+        admit_start(lane);
+}
+
 static void message_cb(void *ctx, const esg_pubkey *from, const uint8_t *data, size_t len) {
     esg_gossip *g = ctx;
     Esg__P2pMessage *m = NULL;
@@ -118,13 +274,9 @@ static void message_cb(void *ctx, const esg_pubkey *from, const uint8_t *data, s
             g->h.on_hello(g->h.ctx, from, m->hello->height);
         break;
     }
-    case ESG_P2P_MSG_TX: {
-        esg_hash id;
-        char msg[256];
-        if (esg_mempool_add(g->mp, m->tx.data, m->tx.len, &id, msg, sizeof msg) == 0)
-            relay(g, from, data, len);
+    case ESG_P2P_MSG_TX:
+        admit_enqueue(g, from, m->tx.data, m->tx.len);
         break;
-    }
     case ESG_P2P_MSG_PROPOSAL:
         if (g->h.on_proposal && g->h.on_proposal(g->h.ctx, from, m->proposal) == 0)
             accept_msg(g, &h, from, data, len);
@@ -173,6 +325,9 @@ int esg_gossip_new(esg_gossip **out, uv_loop_t *loop, const esg_p2p_config *pcfg
     if (!g)
         return ESG_ERR_NOMEM;
     g->mp = mp;
+    g->loop = loop;
+    for (size_t i = 0; i < ADMIT_LANES; i++)
+        g->lanes[i].g = g;
     g->h = *h;
     g->genesis_hash = *genesis_hash;
     g->height = height;
@@ -297,7 +452,9 @@ void esg_gossip_close(esg_gossip *g, void (*on_closed)(void *arg), void *arg) {
     if (!g)
         return;
     esg_p2p_close(g->p2p, on_closed, arg);
-    esg_seen_free(g->seen);
-    free(g->items);
-    free(g);
+    g->p2p = NULL;
+    /* Batches in the thread pool finish; the last one frees the gossip. */
+    g->closing = true;
+    if (g->inflight == 0)
+        gossip_free(g);
 }
