@@ -11,10 +11,15 @@
  * proposal, vote or evidence its handler refused is not marked seen, so a
  * re-send is handled again (the node may have caught up meanwhile).
  * Transactions go to the mempool here (esg_mempool_add) and are relayed
- * only if admitted. A peer that comes up is sent Hello and the oldest
+ * only if admitted; admission runs on libuv's thread pool, one lane per
+ * signer (so a signer's nonces are admitted in order), with at most 20000
+ * transactions or 32 MiB waiting (past that they are dropped); the relay
+ * follows from the loop. The gossip frees itself once those batches are
+ * done, after esg_gossip_close. A peer that comes up is sent Hello and the oldest
  * pending transactions (up to 4096), which it may have missed.
  *
- * Thread rules: everything runs on the loop thread.
+ * Thread rules: everything runs on the loop thread (the mempool, which
+ * the admission lanes call from the thread pool, is thread-safe).
  */
 #ifndef ESG_NODE_GOSSIP_H
 #define ESG_NODE_GOSSIP_H
