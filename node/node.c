@@ -42,6 +42,7 @@ struct esg_node {
     uv_timer_t heartbeat;
     uv_signal_t sigint, sigterm;
     bool stopping;
+    bool wake_closed; /* guarded by stop_mu: no more wake-ups */
     pthread_mutex_t stop_mu;
 
     esg_exec_item *items; /* PRODUCE_BATCH candidates, loop thread only */
@@ -315,7 +316,12 @@ static void on_signal(uv_signal_t *h, int signum) {
 
 static void wake_producer(void *arg) {
     esg_node *n = arg;
-    uv_async_send(&n->wake);
+    /* Admissions still finishing on the thread pool while the node closes
+     * must not touch the closed handle. */
+    pthread_mutex_lock(&n->stop_mu);
+    if (!n->wake_closed)
+        uv_async_send(&n->wake);
+    pthread_mutex_unlock(&n->stop_mu);
 }
 
 /* ------------------------------------------------------------- lifecycle */
@@ -457,6 +463,9 @@ void esg_node_close(esg_node *n) {
     if (n->loop.data == NULL && n->wake.loop) {
         esg_driver_close(n->driver);
         n->driver = NULL;
+        pthread_mutex_lock(&n->stop_mu);
+        n->wake_closed = true;
+        pthread_mutex_unlock(&n->stop_mu);
         uv_close((uv_handle_t *)&n->wake, close_cb);
         uv_close((uv_handle_t *)&n->heartbeat, close_cb);
         uv_close((uv_handle_t *)&n->sigint, close_cb);
