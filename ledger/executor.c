@@ -397,7 +397,8 @@ out:
  * validator set bookkeeping, state root; fills the header fields that
  * depend on state. */
 static int block_finish(esg_block_ctx *b, esg_store *store, const esg_contract_table *ct,
-                        esg_hash *app_hash, esg_hash *validators_hash) {
+                        esg_hash *app_hash, esg_hash *validators_hash, bool *next_differs,
+                        esg_hash *next_hash) {
     int rc = ct->end_block ? ct->end_block(b) : ESG_OK;
     if (rc)
         return rc;
@@ -411,6 +412,15 @@ static int block_finish(esg_block_ctx *b, esg_store *store, const esg_contract_t
         return rc;
     rc = esg_valset_hash(vs, validators_hash);
     esg_pb_free(&vs->base);
+    if (rc)
+        return rc;
+    /* The set of the next height (decided in the previous block or
+     * earlier, so already recorded): announced when it changes. */
+    if ((rc = esg_exec_valset_at(esg_state_txn(b->st), store, b->height + 1, &vs)) != 0)
+        return rc;
+    rc = esg_valset_hash(vs, next_hash);
+    esg_pb_free(&vs->base);
+    *next_differs = rc == 0 && memcmp(next_hash->b, validators_hash->b, 32) != 0;
     return rc;
 }
 
@@ -599,8 +609,10 @@ static int produce_txn(MDB_txn *txn, void *arg) {
         goto out;
     }
 
-    esg_hash app_hash, vhash, prev = meta.block_hash, block_hash;
-    if ((rc = block_finish(&b, job->store, job->ct, &app_hash, &vhash)) != 0)
+    esg_hash app_hash, vhash, next_vhash, prev = meta.block_hash, block_hash;
+    bool next_differs;
+    if ((rc = block_finish(&b, job->store, job->ct, &app_hash, &vhash, &next_differs,
+                           &next_vhash)) != 0)
         goto out;
     esg_hash tx_root = esg_merkle_root(ids, n_in);
     esg_pb_block_header hdr = ESG_PB_BLOCK_HEADER_INIT;
@@ -615,6 +627,8 @@ static int produce_txn(MDB_txn *txn, void *arg) {
     esg_hash ev_root;
     if (esg_evidence_root(ev_ids, n_evs, &ev_root))
         hdr.evidence_hash = (ProtobufCBinaryData){32, ev_root.b};
+    if (next_differs)
+        hdr.next_validators_hash = (ProtobufCBinaryData){32, next_vhash.b};
     if ((rc = esg_block_header_hash(&hdr, &block_hash)) != 0)
         goto out;
     esg_pb_block block = ESG_PB_BLOCK_INIT;
@@ -838,8 +852,10 @@ static int apply_txn(MDB_txn *txn, void *arg) {
             BAD(ESG_ERR_BAD_BLOCK, "block %llu tx %zu: %s: %s", (unsigned long long)height, i,
                 esg_err_name(rc), msg);
     }
-    esg_hash app_hash, vhash;
-    if ((rc = block_finish(&b, job->store, job->ct, &app_hash, &vhash)) != 0)
+    esg_hash app_hash, vhash, next_vhash;
+    bool next_differs;
+    if ((rc = block_finish(&b, job->store, job->ct, &app_hash, &vhash, &next_differs,
+                           &next_vhash)) != 0)
         goto out;
     esg_hash tx_root = esg_merkle_root(ids, block->n_txs);
     if (memcmp(tx_root.b, h->tx_root.data, 32) != 0)
@@ -847,6 +863,12 @@ static int apply_txn(MDB_txn *txn, void *arg) {
             (unsigned long long)height);
     if (memcmp(vhash.b, h->validators_hash.data, 32) != 0)
         BAD(ESG_ERR_BAD_BLOCK, "block %llu validators_hash does not match the validator set",
+            (unsigned long long)height);
+    if (next_differs ? (h->next_validators_hash.len != 32 ||
+                        memcmp(h->next_validators_hash.data, next_vhash.b, 32) != 0)
+                     : h->next_validators_hash.len != 0)
+        BAD(ESG_ERR_BAD_BLOCK,
+            "block %llu next_validators_hash does not match the next height's validator set",
             (unsigned long long)height);
     if (memcmp(app_hash.b, h->app_hash.data, 32) != 0)
         BAD(ESG_ERR_APP_HASH, "block %llu app_hash %s, replay gives %s", (unsigned long long)height,

@@ -144,6 +144,10 @@ static json_t *header_json(const esg_pb_block_header *h, esg_hash *hash) {
         json_object_set_new(o, "validators_hash",
                             esg_api__hex(h->validators_hash.data, h->validators_hash.len));
         json_object_set_new(o, "proposer", esg_api__hex(h->proposer.data, h->proposer.len));
+        if (h->next_validators_hash.len)
+            json_object_set_new(o, "next_validators_hash",
+                                esg_api__hex(h->next_validators_hash.data,
+                                             h->next_validators_hash.len));
         if (h->evidence_hash.len)
             json_object_set_new(o, "evidence_hash",
                                 esg_api__hex(h->evidence_hash.data, h->evidence_hash.len));
@@ -893,6 +897,7 @@ const esg_api__route esg_api__routes[] = {
     {"GET", "/v1/blocks", r_blocks_range, false, 0},
     {"GET", "/v1/blocks/{}", r_block_get, false, 0},
     {"GET", "/v1/validators", esg_api__r_validators, false, 0},
+    {"GET", "/v1/validators/changes", esg_api__r_valset_changes, false, 0},
     {"GET", "/v1/members", esg_api__r_members, false, 0},
     {"GET", "/v1/members/{}", esg_api__r_member, false, 0},
     {"GET", "/v1/accounts/{}", esg_api__r_account, false, 0},

@@ -152,6 +152,7 @@ void esg_api__r_proposals(esg_api__call *c);
 void esg_api__r_proposal(esg_api__call *c);
 void esg_api__r_kpis(esg_api__call *c);
 void esg_api__r_evidence(esg_api__call *c);
+void esg_api__r_valset_changes(esg_api__call *c);
 void esg_api__r_state_proof(esg_api__call *c);
 
 /* Routes living in api_routes_domain.c (instruments, proceeds, impact). */

@@ -42,6 +42,54 @@ static void view_end(MDB_txn *txn, esg_state *st) {
 
 /* --------------------------------------------------------- /v1/validators */
 
+/* GET /v1/validators/changes: every height from which a new validator
+ * set is in force (1 = genesis), with that set's hash. A light client
+ * takes it as a hint only: it checks each change against the headers
+ * (next_validators_hash of the block before). */
+void esg_api__r_valset_changes(esg_api__call *c) {
+    MDB_txn *txn;
+    if (!esg_api__read_begin(c, &txn))
+        return;
+    MDB_cursor *cur;
+    json_t *arr = json_array();
+    int rc = arr ? ESG_OK : ESG_ERR_NOMEM;
+    if (rc == 0 && mdb_cursor_open(txn, esg_store_dbi(c->deps->store, ESG_DB_VALSETS), &cur))
+        rc = ESG_ERR_STORE;
+    if (rc == 0) {
+        MDB_val k, v;
+        int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        for (; mrc == 0 && rc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            esg_pb_validator_set *vs = NULL;
+            esg_hash h;
+            if (k.mv_size != 8 ||
+                esg_pb_decode(ESG_PB_VALIDATOR_SET_DESC, v.mv_data, v.mv_size, SIZE_MAX,
+                              (ProtobufCMessage **)&vs) != 0) {
+                rc = ESG_ERR_STORE_CORRUPT;
+                break;
+            }
+            uint64_t height = 0;
+            for (int i = 0; i < 8; i++)
+                height = height << 8 | ((const uint8_t *)k.mv_data)[i];
+            rc = esg_valset_hash(vs, &h);
+            esg_pb_free(vs);
+            if (rc == 0 && json_array_append_new(arr, json_pack("{s:o,s:o}", "height",
+                                                                esg_api__num(height), "hash",
+                                                                esg_api__hex(h.b, 32))))
+                rc = ESG_ERR_NOMEM;
+        }
+        if (rc == 0 && mrc != MDB_NOTFOUND)
+            rc = ESG_ERR_STORE;
+        mdb_cursor_close(cur);
+    }
+    esg_store_read_end(txn);
+    if (rc) {
+        json_decref(arr);
+        esg_api__fail_store(c, rc, "the validator set history");
+        return;
+    }
+    esg_api__reply_json(c, 200, json_pack("{s:o}", "changes", arr));
+}
+
 void esg_api__r_validators(esg_api__call *c) {
     uint64_t height;
     MDB_txn *txn;

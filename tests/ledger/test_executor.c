@@ -1435,8 +1435,45 @@ START_TEST(test_valset_change) {
     ck_assert(esg_hash_eq(&h5, &old_h));
     ck_assert(produce_at(&n1, &wd, NULL, 0, 0, true).made); /* block 5: val alone again */
 
+    /* The block before a change takes effect announces the next set
+     * (next_validators_hash): block 2 the set of block 3, block 4 that of
+     * block 5; the other headers leave the field out. */
+    for (uint64_t h = 1; h <= 5; h++) {
+        esg_pb_block *bh_ = block_decoded(&n1, h);
+        if (h == 2 || h == 4) {
+            ck_assert_uint_eq(bh_->header->next_validators_hash.len, 32);
+            ck_assert_mem_eq(bh_->header->next_validators_hash.data, (h == 2 ? new_h : old_h).b,
+                             32);
+        } else {
+            ck_assert_uint_eq(bh_->header->next_validators_hash.len, 0);
+        }
+        esg_pb_free(bh_);
+    }
+
     /* A replica follows, verifying each commit against the set in force. */
     replicate(&n1, &n2, 1);
+    {
+        /* Block 2 without its announcement (re-encoded from the spec, which
+         * has no such field), committed by val: refused. */
+        uint8_t *b2, *c2, *e2, *k2;
+        size_t b2l, c2l, e2l, k2l;
+        block_copy(&n1, 2, &b2, &b2l, &c2, &c2l);
+        bspec s2;
+        ef_bspec_from(&s2, b2, b2l);
+        esg_hash h2;
+        ef_bspec_encode(&s2, &e2, &e2l, &h2);
+        ck_assert_int_eq(ef_encode_commit((const kp *[]){&wd.val}, 1, CHAIN, 2, 0, &h2, &k2, &k2l),
+                         0);
+        char err2[256];
+        ck_assert_int_eq(apply(&n2, e2, e2l, k2, k2l, NULL, err2), ESG_ERR_BAD_BLOCK);
+        ck_assert_str_eq(err2, "block 2 next_validators_hash does not match the next height's "
+                               "validator set");
+        ef_bspec_release(&s2);
+        free(b2);
+        free(c2);
+        free(e2);
+        free(k2);
+    }
     replicate(&n1, &n2, 2);
     /* Block 3 with a commit by val alone: not enough power any more. */
     uint8_t *blk, *cmt;
