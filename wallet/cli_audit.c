@@ -9,17 +9,17 @@
  * all at one height (the API proves against its latest block, so the
  * proofs are fetched again when a block lands between them). Each proof is
  * checked from scratch: the header's hash, its chain id against the
- * genesis file's, the commit against the genesis validator set (whose hash
- * must be the header's validators_hash), and the sparse Merkle proof of
- * the exact value bytes against the header's app_hash (ledger/smt.h, tree
- * key esg_state_key). The records are then decoded and the counting rule
- * is applied to them (esg_report_count).
- *   Limitation, by design: the only validator set the wallet knows without
- *   trusting anyone is the genesis one. Once governance has changed the
- *   set, a header's validators_hash is another one and verify refuses with
- *   a clear error; `audit`, which replays every block and so follows every
- *   change, is then the way to check (a light client that follows the
- *   set's changes through proofs is future work).
+ * genesis file's, the commit against the validator set in force at that
+ * height (whose hash must be the header's validators_hash), and the sparse
+ * Merkle proof of the exact value bytes against the header's app_hash
+ * (ledger/smt.h, tree key esg_state_key). The records are then decoded and
+ * the counting rule is applied to them (esg_report_count).
+ *   The set in force is followed from the genesis file's, as a light
+ *   client does (trust_follow): at each change the node lists, the block
+ *   before it -- committed by the set trusted so far -- announces the next
+ *   set's hash (BlockHeader.next_validators_hash), and the node's copy of
+ *   that set must hash to it. The node's list is only a hint: a change it
+ *   hides or makes up stops the check with ERR_PROOF.
  *
  * audit: replays the node's chain (GET /v1/blocks?from&limit=100) from the
  * genesis file through esg_replay into a scratch store under $TMPDIR
@@ -61,6 +61,7 @@ typedef struct trust {
     esg_genesis *g;
     esg_pb_validator_set vs; /* arrays in command memory */
     esg_hash vs_hash;
+    uint64_t from;           /* the height from which vs is in force */
 } trust;
 
 static int by_pubkey(const void *a, const void *b) {
@@ -95,6 +96,7 @@ static int trust_load(esgw_cli *cli, const char *path, trust *t) {
     vs.validators = ptrs;
     vs.n_validators = n;
     t->vs = vs;
+    t->from = 1;
     if ((rc = esg_valset_hash(&t->vs, &t->vs_hash)) != 0)
         return esgw_cli__fail(cli, rc, NULL);
     return 0;
@@ -154,7 +156,7 @@ static json_t *jhex(const esg_pb_bytes *b) {
 
 /* ------------------------------------------------------------- proofs */
 
-/* A record proven final by a block the genesis validators committed. */
+/* A record proven final by a block the validators in force committed. */
 typedef struct proven {
     uint64_t height;
     uint64_t time_ms;
@@ -175,12 +177,188 @@ static int fetch_proof(esgw_cli *cli, json_t **doc, esg_table table, const esg_h
     return esgw_cli__get(cli, doc, prefix, esg_hash_hex(key).s, NULL);
 }
 
+/* Checks that the header and commit JSON of a block (`hj`, `cj`: objects
+ * with "raw", as /v1/blocks/{h} and the proofs carry them) are block
+ * `height` of the genesis file's chain, committed by the set t trusts.
+ * On success *h is the decoded header (esg_pb_free) and *bh its hash, and
+ * *signers the commit's signature count. Any flaw is ESG_ERR_PROOF. */
+static int verify_header(esgw_cli *cli, const trust *t, const json_t *hj, const json_t *cj,
+                         uint64_t height, esg_pb_block_header **h, esg_hash *bh,
+                         size_t *signers) {
+    *h = NULL;
+    uint8_t *raw;
+    size_t len;
+    esg_pb_commit *cm = NULL;
+    int rc = ESG_ERR_PROOF;
+    char msg[256] = "";
+    if (!json_is_object(hj) || !json_is_object(cj) || hex_field(cli, hj, "raw", 1 << 16, &raw, &len) != 0 ||
+        esg_pb_block_header_decode(h, raw, len, len) != 0) {
+        esgw_cli__fail(cli, rc, "the header of height %" PRIu64 " does not decode", height);
+        goto out;
+    }
+    if (esg_block_header_hash(*h, bh) != 0) {
+        rc = esgw_cli__fail(cli, ESG_ERR_NOMEM, NULL);
+        goto out;
+    }
+    if ((*h)->height != height) {
+        esgw_cli__fail(cli, rc, "the node gave the header of height %" PRIu64 " for %" PRIu64,
+                       (*h)->height, height);
+        goto out;
+    }
+    if (strcmp((*h)->chain_id, t->g->chain_id) != 0) {
+        esgw_cli__fail(cli, rc,
+                       "the node's chain is '%.64s', not the genesis file's '%s': another chain",
+                       (*h)->chain_id, t->g->chain_id);
+        goto out;
+    }
+    if ((*h)->validators_hash.len != 32 ||
+        memcmp((*h)->validators_hash.data, t->vs_hash.b, 32) != 0) {
+        esgw_cli__fail(cli, rc,
+                       "block %" PRIu64 " is committed by a validator set other than the one "
+                       "followed from the genesis file (%s): another chain, or a change the "
+                       "node did not list; 'esgwallet audit --genesis FILE' replays every "
+                       "block",
+                       height, esg_hash_hex(&t->vs_hash).s);
+        goto out;
+    }
+    if (hex_field(cli, cj, "raw", 1 << 20, &raw, &len) != 0 ||
+        esg_pb_commit_decode(&cm, raw, len, len) != 0) {
+        esgw_cli__fail(cli, rc, "the commit of height %" PRIu64 " does not decode", height);
+        goto out;
+    }
+    if (esg_commit_verify(cm, &t->vs, t->g->chain_id, height, bh, msg, sizeof msg) != 0) {
+        esgw_cli__fail(cli, rc, "block %" PRIu64 " is not final: %s", height, msg);
+        goto out;
+    }
+    *signers = cm->n_sigs;
+    rc = 0;
+out:
+    esg_pb_free(cm);
+    if (rc) {
+        esg_pb_free(*h);
+        *h = NULL;
+    }
+    return rc;
+}
+
+/* The validator set of /v1/validators?height=H (`doc`) as the chain
+ * stores it, in command memory. -1 when malformed. */
+static int valset_from_json(esgw_cli *cli, const json_t *doc, esg_pb_validator_set *out) {
+    const json_t *arr = json_object_get(doc, "validators");
+    size_t n = json_array_size(arr);
+    if (!json_is_array(arr) || n == 0 || n > ESG_MAX_VALIDATORS)
+        return -1;
+    esg_pb_validator *recs = esgw_cli__alloc(cli, n * sizeof *recs);
+    esg_pb_validator **ptrs = esgw_cli__alloc(cli, n * sizeof *ptrs);
+    if (!recs || !ptrs)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *v = json_array_get(arr, i);
+        esg_pb_validator r = ESG_PB_VALIDATOR_INIT;
+        uint8_t *pk;
+        size_t pklen;
+        const char *op = json_string_value(json_object_get(v, "operator"));
+        if (hex_field(cli, v, "pubkey", 32, &pk, &pklen) != 0 || pklen != 32 || !op ||
+            esgw_json_u64(json_object_get(v, "power"), &r.power) != 0)
+            return -1;
+        r.pubkey = esg_pb_bin(pk, 32);
+        r.operator_ = esgw_cli__strdup(cli, op);
+        if (!r.operator_)
+            return -1;
+        recs[i] = r;
+        ptrs[i] = &recs[i];
+    }
+    qsort(ptrs, n, sizeof *ptrs, by_pubkey);
+    esg_pb_validator_set vs = ESG_PB_VALIDATOR_SET_INIT;
+    vs.validators = ptrs;
+    vs.n_validators = n;
+    *out = vs;
+    return 0;
+}
+
+/* A light client's walk (DESIGN.md §5): from the set t trusts to the set
+ * that commits block `height`, whose hash is `want`. The node lists the
+ * heights where a new set takes effect (/v1/validators/changes) -- a hint,
+ * nothing more: for each change at e, block e-1 must be committed by the
+ * set trusted so far and announce the next set's hash
+ * (next_validators_hash), and the node's copy of that set
+ * (/v1/validators?height=e) must hash to it. A change the node leaves out
+ * shows as a header committed by an unexpected set, a made-up one as a
+ * block that announces none: either way the walk stops with ESG_ERR_PROOF. */
+static int trust_follow(esgw_cli *cli, trust *t, uint64_t height, const esg_hash *want) {
+    json_t *ch = NULL;
+    int rc = esgw_cli__get(cli, &ch, "/v1/validators/changes", NULL, NULL);
+    if (rc)
+        return rc;
+    const json_t *arr = json_object_get(ch, "changes");
+    uint64_t prev = 0;
+    for (size_t i = 0; rc == 0 && i < json_array_size(arr); i++) {
+        uint64_t e;
+        if (esgw_json_u64(json_object_get(json_array_get(arr, i), "height"), &e) != 0 ||
+            e <= prev) {
+            rc = esgw_cli__fail(cli, ESG_ERR_PROOF, "the node's list of validator-set changes "
+                                                    "is malformed");
+            break;
+        }
+        prev = e;
+        if (e <= t->from)
+            continue;
+        if (e > height)
+            break;
+        json_t *bd = NULL, *vd = NULL;
+        esg_pb_block_header *h = NULL;
+        esg_hash bh, next;
+        size_t signers;
+        const char *ps = esgw_cli__printf(cli, "%" PRIu64, e - 1);
+        const char *qs = esgw_cli__printf(cli, "/v1/validators?height=%" PRIu64, e);
+        if (!ps || !qs)
+            rc = ESG_ERR_NOMEM;
+        if (rc == 0)
+            rc = esgw_cli__get(cli, &bd, "/v1/blocks/", ps, NULL);
+        if (rc == 0)
+            rc = verify_header(cli, t, json_object_get(bd, "header"),
+                               json_object_get(bd, "commit"), e - 1, &h, &bh, &signers);
+        if (rc == 0 && esg_pb_bytes32(&h->next_validators_hash, &next) != 0)
+            rc = esgw_cli__fail(cli, ESG_ERR_PROOF,
+                                "the node lists a validator-set change at height %" PRIu64
+                                ", but block %" PRIu64 " (final) announces none",
+                                e, e - 1);
+        if (rc == 0)
+            rc = esgw_cli__get(cli, &vd, qs, NULL, NULL);
+        esg_pb_validator_set vs;
+        esg_hash vh;
+        if (rc == 0 && (valset_from_json(cli, vd, &vs) != 0 || esg_valset_hash(&vs, &vh) != 0 ||
+                        !esg_hash_eq(&vh, &next)))
+            rc = esgw_cli__fail(cli, ESG_ERR_PROOF,
+                                "the node's validator set of height %" PRIu64
+                                " is not the one block %" PRIu64 " announces (%s)",
+                                e, e - 1, esg_hash_hex(&next).s);
+        if (rc == 0) {
+            t->vs = vs;
+            t->vs_hash = vh;
+            t->from = e;
+        }
+        esg_pb_free(h);
+        json_decref(bd);
+        json_decref(vd);
+    }
+    json_decref(ch);
+    if (rc == 0 && !esg_hash_eq(&t->vs_hash, want))
+        rc = esgw_cli__fail(cli, ESG_ERR_PROOF,
+                            "block %" PRIu64 " is committed by a validator set (%s) that the "
+                            "node's list of changes does not lead to from the genesis file: "
+                            "another chain, or a node hiding a change; 'esgwallet audit "
+                            "--genesis FILE' replays every block",
+                            height, esg_hash_hex(want).s);
+    return rc;
+}
+
 /* Checks the proof document `doc` of record `table`/`key` (`what` names
- * it in errors): header, chain id, commit by the genesis validators, and
- * the state proof of the value (or of its absence) against the header's
- * app_hash. Everything read from `doc` is bytes from outside: any flaw is
- * ESG_ERR_PROOF. */
-static int verify_proof(esgw_cli *cli, const trust *t, const json_t *doc, esg_table table,
+ * it in errors): header, chain id, commit by the validator set in force
+ * (followed from genesis, trust_follow), and the state proof of the value
+ * (or of its absence) against the header's app_hash. Everything read from
+ * `doc` is bytes from outside: any flaw is ESG_ERR_PROOF. */
+static int verify_proof(esgw_cli *cli, trust *t, const json_t *doc, esg_table table,
                         const esg_hash *key, const char *what, proven *out) {
     memset(out, 0, sizeof *out);
     uint64_t height = 0;
@@ -192,55 +370,34 @@ static int verify_proof(esgw_cli *cli, const trust *t, const json_t *doc, esg_ta
                               "the node has no final block to prove %s against (height %" PRIu64
                               ")",
                               what, height);
-    uint8_t *raw;
-    size_t len;
     esg_pb_block_header *h = NULL;
-    esg_pb_commit *cm = NULL;
     esg_smt_proof *proof = esgw_cli__alloc(cli, sizeof *proof);
     if (!proof)
         return ESG_ERR_NOMEM;
     int rc = ESG_ERR_PROOF;
-    char msg[256] = "";
     esg_hash bh;
-    if (hex_field(cli, hj, "raw", 1 << 16, &raw, &len) != 0 ||
-        esg_pb_block_header_decode(&h, raw, len, len) != 0) {
-        esgw_cli__fail(cli, rc, "the header of height %" PRIu64 " does not decode", height);
-        goto out;
+    size_t signers = 0;
+    /* A header committed by another set than the trusted one: follow the
+     * set's changes first (the header is not trusted yet; only its claim
+     * of which set committed it is used, to know where to walk). */
+    {
+        uint8_t *raw;
+        size_t len;
+        esg_pb_block_header *peek = NULL;
+        esg_hash want;
+        if (hex_field(cli, hj, "raw", 1 << 16, &raw, &len) == 0 &&
+            esg_pb_block_header_decode(&peek, raw, len, len) == 0 &&
+            esg_pb_bytes32(&peek->validators_hash, &want) == 0 &&
+            !esg_hash_eq(&want, &t->vs_hash) &&
+            (rc = trust_follow(cli, t, height, &want)) != 0) {
+            esg_pb_free(peek);
+            return rc;
+        }
+        esg_pb_free(peek);
     }
-    if (esg_block_header_hash(h, &bh) != 0) {
-        rc = esgw_cli__fail(cli, ESG_ERR_NOMEM, NULL);
+    if ((rc = verify_header(cli, t, hj, cj, height, &h, &bh, &signers)) != 0)
         goto out;
-    }
-    if (h->height != height) {
-        esgw_cli__fail(cli, rc, "the proof says height %" PRIu64 " but its header is of %" PRIu64,
-                       height, h->height);
-        goto out;
-    }
-    if (strcmp(h->chain_id, t->g->chain_id) != 0) {
-        esgw_cli__fail(cli, rc,
-                       "the node's chain is '%.64s', not the genesis file's '%s': another chain",
-                       h->chain_id, t->g->chain_id);
-        goto out;
-    }
-    if (h->validators_hash.len != 32 || memcmp(h->validators_hash.data, t->vs_hash.b, 32) != 0) {
-        esgw_cli__fail(cli, rc,
-                       "block %" PRIu64 " is committed by a validator set other than the genesis "
-                       "file's (%s): the set has changed since genesis (or this is another "
-                       "chain), and impact verify trusts only the genesis validators; run "
-                       "'esgwallet audit --genesis FILE', which follows every change from "
-                       "genesis",
-                       height, esg_hash_hex(&t->vs_hash).s);
-        goto out;
-    }
-    if (hex_field(cli, cj, "raw", 1 << 20, &raw, &len) != 0 ||
-        esg_pb_commit_decode(&cm, raw, len, len) != 0) {
-        esgw_cli__fail(cli, rc, "the commit of height %" PRIu64 " does not decode", height);
-        goto out;
-    }
-    if (esg_commit_verify(cm, &t->vs, t->g->chain_id, height, &bh, msg, sizeof msg) != 0) {
-        esgw_cli__fail(cli, rc, "block %" PRIu64 " is not final: %s", height, msg);
-        goto out;
-    }
+    rc = ESG_ERR_PROOF;
     if (h->app_hash.len != 32) {
         esgw_cli__fail(cli, rc, "the header of height %" PRIu64 " has no app hash", height);
         goto out;
@@ -288,11 +445,10 @@ static int verify_proof(esgw_cli *cli, const trust *t, const json_t *doc, esg_ta
     out->height = height;
     out->time_ms = h->time_ms;
     out->block_hash = bh;
-    out->signers = cm->n_sigs;
+    out->signers = signers;
     rc = 0;
 out:
     esg_pb_free(h);
-    esg_pb_free(cm);
     return rc;
 }
 
@@ -314,7 +470,7 @@ static void verified_release(verified *v) {
     memset(v, 0, sizeof *v);
 }
 
-static int verify_once(esgw_cli *cli, const trust *t, const esg_hash *id, verified *v,
+static int verify_once(esgw_cli *cli, trust *t, const esg_hash *id, verified *v,
                        bool *again) {
     *again = false;
     json_t *doc = NULL;
@@ -359,7 +515,7 @@ static int verify_once(esgw_cli *cli, const trust *t, const esg_hash *id, verifi
         if (!esg_hash_eq(&p.block_hash, &v->rep.block_hash))
             return esgw_cli__fail(cli, ESG_ERR_PROOF,
                                   "two different blocks at height %" PRIu64
-                                  " carry commits of the genesis validators",
+                                  " carry commits of the validators",
                                   p.height);
         if (!p.present)
             return esgw_cli__fail(cli, ESG_ERR_PROOF,
@@ -445,8 +601,8 @@ static void print_verified(esgw_cli *cli, const trust *t, const verified *v, boo
                              ? esgw_cli__printf(cli, "SUPERSEDED by %s: no longer counts",
                                                 hex_of(cli, &r->superseded_by))
                              : "not superseded");
-    fprintf(f, "final at height %" PRIu64 ", block %s (%s), committed by %zu of %zu genesis "
-               "validators\n",
+    fprintf(f, "final at height %" PRIu64 ", block %s (%s), committed by %zu of %zu "
+               "validators (the set followed from genesis)\n",
             v->rep.height, esg_hash_hex(&v->rep.block_hash).s, tm, v->rep.signers,
             t->vs.n_validators);
     fprintf(f, "attestations: %zu\n", v->n_atts);
@@ -857,8 +1013,8 @@ static int cmd_audit(esgw_cli *cli, const esgw_args *a) {
 
 const esgw_cmd esgw_cli__audit_cmds[] = {
     {.path = "impact verify",
-     .synopsis = "REPORT --genesis FILE   proofs checked against the genesis validators, "
-                 "trusting no node (after a validator-set change use 'audit')",
+     .synopsis = "REPORT --genesis FILE   proofs checked against the validator set followed "
+                 "from genesis, trusting no node",
      .min_pos = 1, .max_pos = 1, .required = "genesis", .run = cmd_impact_verify},
     {.path = "audit",
      .synopsis = "--genesis FILE [--out report.json]   full replay from genesis, trusting no "

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks that trust no node, through esgwallet against a running esgnode:
 # `impact verify` proves a report and its attestations final against the
-# genesis validators and applies the counting rule; a genesis of another
+# validators (followed from genesis across a set change, which a node can
+# neither hide nor invent) and applies the counting rule; a genesis of another
 # chain or another validator set is refused with ERR_PROOF; `audit` replays
 # the chain from genesis and writes allocation, impact, holders and
 # payments documents equal to the API's; after one byte of a stored block
@@ -27,6 +28,7 @@ members=(--member "city-rhodes:CITY:Rhodes:$(pk city)"
 "$ESGNODE" genesis new --chain-id esg-other-1 -o "$T/other-chain.json" "${members[@]}" \
     --validator "$valpk:10:city-rhodes" --accredit "verifier-a:climate,energy" >/dev/null
 otherpk=$("$ESGNODE" key new -o "$T/other.key")
+"$ESGNODE" key new -o "$T/new.key" >"$T/new.pub"   # a validator added later
 "$ESGNODE" genesis new --chain-id esg-audit-1 -o "$T/other-valset.json" "${members[@]}" \
     --validator "$otherpk:10:city-rhodes" --accredit "verifier-a:climate,energy" >/dev/null
 "$ESGNODE" init --genesis "$T/genesis.json" --datadir "$T/node" --key "$T/validator.key" >/dev/null
@@ -157,6 +159,57 @@ assert tot == {"ghg_avoided_tco2e": "1180.250", "renewable_generation_mwh": "275
 print("ok: audit replayed", doc["height"], "blocks; its reports equal the API's")
 refuses("ERR_INVALID_ARGUMENT", ["already exists"], "audit", "--genesis", g, "--out", out)
 refuses("ERR_GENESIS", ["did not start from this genesis"], "audit", "--genesis", t + "/other-chain.json")
+
+# ---- a validator-set change: impact verify follows it -----------------------
+# A second validator (power 1: the node's 10 of 11 still commit alone) is
+# added by governance in block hc, announced by block hc + 1 and in force
+# from hc + 2; two more blocks take the chain past it.
+newpk = open(t + "/new.pub").read().strip()
+hc = run("member", "propose", "add-validator", "--pubkey", newpk, "--power", "1",
+         "--operator", "city-rhodes", "--key", "city")["height"]
+for v in ("1000", "1001"):
+    run("member", "propose", "set-param", "--name", "proposal_ttl_blocks", "--value", v, "--key", "city")
+assert api(f"/v1/blocks/{hc + 1}")["header"]["next_validators_hash"] == \
+    api(f"/v1/validators?height={hc + 2}")["hash"]
+assert "next_validators_hash" not in api(f"/v1/blocks/{hc}")["header"]
+assert [c["height"] for c in api("/v1/validators/changes")["changes"]] == [1, hc + 2]
+v = run("impact", "verify", r1, "--genesis", g)
+assert v["height"] >= hc + 2 and v["counted_value"] == "1180.250", v
+p = subprocess.run(W + ["impact", "verify", r1, "--genesis", g], capture_output=True, text=True)
+assert p.returncode == 0 and "of 2 validators" in p.stdout, p
+print("ok: impact verify follows the validator-set change of block", hc)
+
+# A node that hides the change (a proxy drops it from the list) or invents
+# one is caught: the list is a hint, the headers decide.
+import http.server, threading, urllib.parse
+class Proxy(http.server.BaseHTTPRequestHandler):
+    mode = "hide"
+    def do_GET(self):
+        with urllib.request.urlopen(url + self.path, timeout=30) as r:
+            body, status = r.read(), r.status
+        if self.path == "/v1/validators/changes":
+            doc = json.loads(body)
+            if Proxy.mode == "hide":
+                doc["changes"] = doc["changes"][:1]
+            else:
+                doc["changes"].insert(1, {"height": hc, "hash": doc["changes"][0]["hash"]})
+            body = json.dumps(doc).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+PW = [wallet, "--keystore", t + "/keys", "--node", "http://127.0.0.1:%d" % srv.server_address[1]]
+for mode, needle in (("hide", "does not lead to"), ("invent", "announces none")):
+    Proxy.mode = mode
+    p = subprocess.run(PW + ["impact", "verify", r1, "--genesis", g], capture_output=True, text=True)
+    assert p.returncode == 1 and "ERR_PROOF" in p.stderr and needle in p.stderr, (mode, p.stderr)
+    print(f"ok: a node that {mode}s a validator-set change is refused: {p.stderr.strip()[:120]}")
+srv.shutdown()
 PY
 
 curl -fsS "http://127.0.0.1:$port/v1/blocks/2?format=raw" -o "$T/block2.bin"
