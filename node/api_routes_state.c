@@ -320,6 +320,28 @@ typedef struct list_acc {
     int err;
 } list_acc;
 
+/* Replies {name: [...]} with what `fn` collects (into acc, whose filter is
+ * set by the caller) from the rows of table t that start with `prefix`,
+ * on one read view; `what` names the records in a store error. */
+static void reply_list(esg_api__call *c, list_acc *acc, esg_table t, const void *prefix,
+                       size_t plen, esg_state_iter_fn fn, const char *name, const char *what) {
+    MDB_txn *txn;
+    esg_state *st;
+    if (!view_begin(c, &txn, &st))
+        return;
+    acc->arr = json_array();
+    int rc = acc->arr ? esg_state_iter(st, t, prefix, plen, fn, acc) : ESG_ERR_NOMEM;
+    if (rc == 0)
+        rc = acc->err;
+    view_end(txn, st);
+    if (rc) {
+        json_decref(acc->arr);
+        esg_api__fail_store(c, rc, what);
+        return;
+    }
+    esg_api__reply_json(c, 200, json_pack("{s:o}", name, acc->arr));
+}
+
 static int collect_proposal(const uint8_t *key, size_t klen, const uint8_t *val,
                             size_t vlen, void *arg) {
     (void)key;
@@ -350,22 +372,7 @@ void esg_api__r_proposals(esg_api__call *c) {
         }
         acc.filter = true;
     }
-    MDB_txn *txn;
-    esg_state *st;
-    if (!view_begin(c, &txn, &st))
-        return;
-    acc.arr = json_array();
-    int rc = acc.arr ? esg_state_iter(st, ESG_T_PROPOSALS, NULL, 0, collect_proposal, &acc)
-                     : ESG_ERR_NOMEM;
-    if (rc == 0)
-        rc = acc.err;
-    view_end(txn, st);
-    if (rc) {
-        json_decref(acc.arr);
-        esg_api__fail_store(c, rc, "proposals");
-        return;
-    }
-    esg_api__reply_json(c, 200, json_pack("{s:o}", "proposals", acc.arr));
+    reply_list(c, &acc, ESG_T_PROPOSALS, NULL, 0, collect_proposal, "proposals", "proposals");
 }
 
 void esg_api__r_proposal(esg_api__call *c) {
@@ -408,22 +415,8 @@ static int collect_kpi(const uint8_t *key, size_t klen, const uint8_t *val, size
 }
 
 void esg_api__r_kpis(esg_api__call *c) {
-    MDB_txn *txn;
-    esg_state *st;
-    if (!view_begin(c, &txn, &st))
-        return;
-    list_acc acc = {json_array(), false, 0, 0};
-    int rc = acc.arr ? esg_state_iter(st, ESG_T_KPIS, NULL, 0, collect_kpi, &acc)
-                     : ESG_ERR_NOMEM;
-    if (rc == 0)
-        rc = acc.err;
-    view_end(txn, st);
-    if (rc) {
-        json_decref(acc.arr);
-        esg_api__fail_store(c, rc, "KPIs");
-        return;
-    }
-    esg_api__reply_json(c, 200, json_pack("{s:o}", "kpis", acc.arr));
+    list_acc acc = {NULL, false, 0, 0};
+    reply_list(c, &acc, ESG_T_KPIS, NULL, 0, collect_kpi, "kpis", "KPIs");
 }
 
 /* ------------------------------------------------------------- evidence */
@@ -451,23 +444,9 @@ void esg_api__r_evidence(esg_api__call *c) {
     esg_hash pk;
     if (vhex && !esg_api__parse_hash(c, "validator", vhex, &pk))
         return;
-    MDB_txn *txn;
-    esg_state *st;
-    if (!view_begin(c, &txn, &st))
-        return;
-    list_acc acc = {json_array(), false, 0, 0};
-    int rc = acc.arr ? esg_state_iter(st, ESG_T_EVIDENCE, vhex ? pk.b : NULL, vhex ? 32 : 0,
-                                      collect_evidence, &acc)
-                     : ESG_ERR_NOMEM;
-    if (rc == 0)
-        rc = acc.err;
-    view_end(txn, st);
-    if (rc) {
-        json_decref(acc.arr);
-        esg_api__fail_store(c, rc, "evidence");
-        return;
-    }
-    esg_api__reply_json(c, 200, json_pack("{s:o}", "evidence", acc.arr));
+    list_acc acc = {NULL, false, 0, 0};
+    reply_list(c, &acc, ESG_T_EVIDENCE, vhex ? pk.b : NULL, vhex ? 32 : 0, collect_evidence,
+               "evidence", "evidence");
 }
 
 /* ---------------------------------------------------------- state proofs */
