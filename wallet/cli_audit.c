@@ -191,7 +191,8 @@ static int verify_header(esgw_cli *cli, const trust *t, const json_t *hj, const 
     esg_pb_commit *cm = NULL;
     int rc = ESG_ERR_PROOF;
     char msg[256] = "";
-    if (!json_is_object(hj) || !json_is_object(cj) || hex_field(cli, hj, "raw", 1 << 16, &raw, &len) != 0 ||
+    if (!json_is_object(hj) || !json_is_object(cj) ||
+        hex_field(cli, hj, "raw", 1 << 16, &raw, &len) != 0 ||
         esg_pb_block_header_decode(h, raw, len, len) != 0) {
         esgw_cli__fail(cli, rc, "the header of height %" PRIu64 " does not decode", height);
         goto out;
