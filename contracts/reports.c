@@ -5,7 +5,6 @@
 #include "contracts/reports.h"
 
 #include <assert.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,21 +23,9 @@
 
 /* ------------------------------------------------------------- helpers */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* The message of a failure while reading `what`, as the API words it. */
 static int store_err(char *err, size_t errlen, int rc, const char *what) {
-    set_err(err, errlen, "reading %s: %s", what, esg_err_message(rc));
-    return rc;
+    return esg_errf(err, errlen, rc, "reading %s: %s", what, esg_err_message(rc));
 }
 
 /* Sets obj[key] = v, taking v; records ESG_ERR_NOMEM in *rc when v or obj
@@ -210,16 +197,14 @@ static int instrument_load(esg_state *st, const char *id, esg_pb_instrument_reco
                            char *err, size_t errlen) {
     *ins = NULL;
     if (!esg_report_instrument_id_valid(id)) {
-        set_err(err, errlen, "instrument id '%s' does not match [A-Z0-9-]{3,40}",
-                esg_rec_quote(id).s);
-        return ESG_ERR_BAD_INSTRUMENT_ID;
+        return esg_errf(err, errlen, ESG_ERR_BAD_INSTRUMENT_ID,
+                        "instrument id '%s' does not match [A-Z0-9-]{3,40}", esg_rec_quote(id).s);
     }
     int rc = esg_instrument_get(st, id, ins);
     if (rc == 0 && (!(*ins)->spec || strcmp((*ins)->spec->id, id) != 0))
         rc = ESG_ERR_STORE_CORRUPT;
     if (rc == ESG_ERR_UNKNOWN_INSTRUMENT || rc == ESG_ERR_NOT_FOUND) {
-        set_err(err, errlen, "unknown instrument '%s'", id);
-        return ESG_ERR_UNKNOWN_INSTRUMENT;
+        return esg_errf(err, errlen, ESG_ERR_UNKNOWN_INSTRUMENT, "unknown instrument '%s'", id);
     }
     if (rc) {
         esg_pb_free(*ins);
@@ -1043,17 +1028,15 @@ int esg_report_member_impact(esg_state *st, const char *member, json_t **out, ch
     assert(st && member && out);
     *out = NULL;
     if (!esg_member_id_valid(member)) {
-        set_err(err, errlen, "member id '%s' does not match [a-z0-9-]{2,40}",
-                esg_rec_quote(member).s);
-        return ESG_ERR_BAD_MEMBER_ID;
+        return esg_errf(err, errlen, ESG_ERR_BAD_MEMBER_ID,
+                        "member id '%s' does not match [a-z0-9-]{2,40}", esg_rec_quote(member).s);
     }
     esg_pb_member *m = NULL;
     int rc = esg_state_get_msg(st, ESG_T_MEMBERS, member, strlen(member), ESG_PB_MEMBER_DESC,
                                (ProtobufCMessage **)&m);
     esg_pb_free(m);
     if (rc == ESG_ERR_NOT_FOUND) {
-        set_err(err, errlen, "unknown member '%s'", member);
-        return ESG_ERR_UNKNOWN_MEMBER;
+        return esg_errf(err, errlen, ESG_ERR_UNKNOWN_MEMBER, "unknown member '%s'", member);
     }
     member_acc acc = {st, member, json_array(), 0};
     if (rc == 0)

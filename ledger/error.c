@@ -1,6 +1,8 @@
 /* The tables behind error.h, generated from the same X-macro. */
 #include "error.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #define ESG_ERR_COUNT_ (ESG_ERR_END_ - ESG_ERR_FIRST_ - 1)
@@ -44,4 +46,14 @@ int esg_err_from_name(const char *name) {
         if (strcmp(err_table[i].name, name) == 0)
             return ESG_ERR_FIRST_ + 1 + i;
     return ESG_ERR_INTERNAL;
+}
+
+int esg_errf(char *err, size_t errlen, int code, const char *fmt, ...) {
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
 }

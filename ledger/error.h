@@ -16,6 +16,8 @@
 #ifndef ESG_ERROR_H
 #define ESG_ERROR_H
 
+#include <stddef.h>
+
 #define ESG_ERRORS(X) \
     /* generic and input */ \
     X(ERR_INTERNAL, 500, "internal error") \
@@ -156,6 +158,12 @@ typedef enum esg_err {
 #undef ESG_ERR_ENUM_
     ESG_ERR_END_
 } esg_err;
+
+/* Writes the printf-style message into err (errlen bytes, NUL-terminated;
+ * nothing when err is NULL or errlen is 0) and returns `code`, so a failing
+ * path reads `return esg_errf(err, errlen, ESG_ERR_IO, "cannot ...", ...)`. */
+int esg_errf(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Returns the stable name ("ERR_NONCE") of a code; "OK" for 0 and
  * "ERR_INTERNAL" for a value that is not a code. Static storage. */

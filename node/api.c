@@ -512,17 +512,6 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
 
 /* --------------------------------------------------------------- start */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Splits "HOST:PORT" / "[V6]:PORT" and resolves it. */
 static int resolve_addr(const char *addr, struct sockaddr_storage *ss,
                         socklen_t *sslen, char *err, size_t errlen) {
@@ -555,16 +544,16 @@ static int resolve_addr(const char *addr, struct sockaddr_storage *ss,
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
     if (rc != 0 || !res) {
-        set_err(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(rc));
-        return ESG_ERR_INVALID_ARGUMENT;
+        return esg_errf(err, errlen, ESG_ERR_INVALID_ARGUMENT,
+                        "cannot resolve '%s': %s", host, gai_strerror(rc));
     }
     memcpy(ss, res->ai_addr, res->ai_addrlen);
     *sslen = res->ai_addrlen;
     freeaddrinfo(res);
     return 0;
 bad:
-    set_err(err, errlen, "api address '%s' is not HOST:PORT", addr);
-    return ESG_ERR_INVALID_ARGUMENT;
+    return esg_errf(err, errlen, ESG_ERR_INVALID_ARGUMENT,
+                    "api address '%s' is not HOST:PORT", addr);
 }
 
 /* Why MHD could not listen on ss: tries the same bind to get errno. */
@@ -582,9 +571,9 @@ static void diagnose_bind(const struct sockaddr_storage *ss, socklen_t sslen,
         close(fd);
     }
     if (e)
-        set_err(err, errlen, "cannot listen on %s: %s", addr, strerror(e));
+        esg_errf(err, errlen, ESG_OK, "cannot listen on %s: %s", addr, strerror(e));
     else
-        set_err(err, errlen, "cannot start the HTTP server on %s", addr);
+        esg_errf(err, errlen, ESG_OK, "cannot start the HTTP server on %s", addr);
 }
 
 int esg_api_start(esg_api **out, const esg_api_deps *deps, const char *addr,
@@ -599,8 +588,7 @@ int esg_api_start(esg_api **out, const esg_api_deps *deps, const char *addr,
 
     esg_api *api = calloc(1, sizeof *api);
     if (!api) {
-        set_err(err, errlen, "out of memory");
-        return ESG_ERR_NOMEM;
+        return esg_errf(err, errlen, ESG_ERR_NOMEM, "out of memory");
     }
     api->deps = *deps;
     if (api->deps.wait_timeout_ms == 0)
@@ -609,8 +597,7 @@ int esg_api_start(esg_api **out, const esg_api_deps *deps, const char *addr,
         api->token = strdup(deps->bearer_token);
         if (!api->token) {
             free(api);
-            set_err(err, errlen, "out of memory");
-            return ESG_ERR_NOMEM;
+            return esg_errf(err, errlen, ESG_ERR_NOMEM, "out of memory");
         }
         api->token_len = strlen(api->token);
     }

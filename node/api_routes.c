@@ -20,6 +20,7 @@
 #include "ledger/merkle.h"
 #include "ledger/pbjson.h"
 #include "node/api_routes.h"
+#include "node/clock.h"
 
 /* /v1/blocks?from&limit stops adding blocks past this much base64. */
 #define RANGE_MAX_BYTES ((size_t)16 << 20)
@@ -392,12 +393,6 @@ static void r_tx_submit(esg_api__call *c) {
                                           "status", "pending"));
 }
 
-static uint64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 void esg_api__tx_wait(esg_api__call *c) {
     uint64_t remaining = c->deps->wait_timeout_ms, height = 0;
     char msg[ESG_ERRMSG_MAX] = "";
@@ -414,13 +409,13 @@ void esg_api__tx_wait(esg_api__call *c) {
         }
         uint64_t slice = remaining < WAIT_SLICE_MS ? remaining : WAIT_SLICE_MS;
         msg[0] = '\0';
-        uint64_t t0 = mono_ms();
+        uint64_t t0 = esg_mono_us() / 1000;
         rc = esg_mempool_wait(c->deps->mempool, &c->wait_id, slice, &height, msg,
                               sizeof msg);
         if (rc != ESG_ERR_TIMEOUT)
             break;
         /* A shut-down mempool answers every wait at once with a timeout. */
-        if (slice >= 20 && mono_ms() - t0 < slice / 2) {
+        if (slice >= 20 && (esg_mono_us() / 1000) - t0 < slice / 2) {
             stopped = true;
             break;
         }

@@ -16,6 +16,7 @@
 #include "ledger/executor.h"
 #include "node/gossip.h"
 #include "node/privval.h"
+#include "node/clock.h"
 
 #define BUILD_BATCH 5000
 #define MAX_PEERS 64
@@ -84,9 +85,11 @@ struct esg_driver {
     size_t n_own, cap_own;
     esg_pubkey *observers;
     size_t n_observers;
-    /* The last proposal cb_valid accepted: SHA-256 of its bytes, height. */
+    /* The last proposal cb_valid accepted: SHA-256 of its bytes, height,
+     * and its all-true sigs_verified flags (NULL for an empty block). */
     esg_hash checked_digest;
     uint64_t checked_height;
+    bool *checked_flags;
     pooled_ev ev[EV_POOL_MAX];
     size_t n_ev;
     esg_exec_evidence ev_items[EV_POOL_MAX];
@@ -126,18 +129,6 @@ static void push_own(esg_driver *d, uint64_t height, uint8_t *buf, size_t len);
 static void note_state(esg_driver *d);
 static void drop_disallowed(esg_driver *d);
 static int verify_block_bytes(esg_driver *d, const uint8_t *blk, size_t len, bool **flags);
-
-static uint64_t wall_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t mono_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static int read_tip(esg_driver *d) {
     MDB_txn *txn;
@@ -340,7 +331,7 @@ static bool cb_get_value(void *ctx, uint64_t height, esg_cons_value *out) {
     esg_hash bh;
     esg_produced pr;
     int rc = esg_exec_build_block(d->cfg.store, d->cfg.ct, d->items, n, d->ev_items, n_ev,
-                                  wall_ms(), &d->pub, true, &blk, &blen, &bh, &pr);
+                                  esg_wall_ms(), &d->pub, true, &blk, &blen, &bh, &pr);
     /* Evidence that cannot be recorded (already on chain) leaves the pool. */
     for (size_t i = n_ev; rc == 0 && i-- > 0;)
         if (d->ev_items[i].result == ESG_ERR_BAD_EVIDENCE ||
@@ -375,17 +366,19 @@ static bool cb_valid(void *ctx, uint64_t height, const esg_cons_value *v) {
     if (rc)
         snprintf(err, sizeof err, "transaction signatures: %s", esg_err_message(rc));
     else
-        rc = esg_exec_check_block(d->cfg.store, d->cfg.ct, v->data, v->len, flags, wall_ms(),
+        rc = esg_exec_check_block(d->cfg.store, d->cfg.ct, v->data, v->len, flags, esg_wall_ms(),
                                   d->cfg.max_clock_drift_ms, err, sizeof err);
-    free(flags);
     if (rc) {
+        free(flags);
         esg_log(d->cfg.log, ESG_LOG_WARN, "proposal for block %llu rejected: %s",
                 (unsigned long long)height, err[0] ? err : esg_err_message(rc));
         return false;
     }
     /* These bytes are now known good: deciding them needs no new check of
      * their signatures (the block hash does not cover them: keep a digest
-     * of the bytes). */
+     * of the bytes, and the flags to store them with). */
+    free(d->checked_flags);
+    d->checked_flags = flags;
     d->checked_digest = esg_sha256(v->data, v->len);
     d->checked_height = height;
     return true;
@@ -558,7 +551,7 @@ static bool gate_may_open(esg_driver *d) {
     esg_mempool_stats_get(d->cfg.mp, &st);
     if (st.txs > 0)
         return true;
-    return d->cfg.heartbeat_ms && d->hold && wall_ms() - d->hold_since_ms >= d->cfg.heartbeat_ms;
+    return d->cfg.heartbeat_ms && d->hold && esg_wall_ms() - d->hold_since_ms >= d->cfg.heartbeat_ms;
 }
 
 /* Lets the held start or COMMIT timer reach the machine. */
@@ -603,7 +596,7 @@ static void note_state(esg_driver *d) {
     if (!d->cons)
         return;
     uint32_t step = d->hold ? 4u : (uint32_t)esg_cons_get_step(d->cons);
-    uint64_t now = mono_us();
+    uint64_t now = esg_mono_us();
     pthread_mutex_lock(&d->mu);
     if (d->phase_since_us && d->m.step < ESG_DRIVER_N_PHASES)
         d->m.phase_us[d->m.step] += now - d->phase_since_us;
@@ -643,7 +636,7 @@ static void timer_fired(uv_timer_t *t) {
         d->hold = HOLD_COMMIT;
         d->hold_height = height;
         d->hold_round = round;
-        d->hold_since_ms = wall_ms();
+        d->hold_since_ms = esg_wall_ms();
         note_state(d);
         return;
     }
@@ -721,23 +714,15 @@ static void cb_decide(void *ctx, uint64_t height, uint32_t round, const esg_cons
     if (rc)
         return;
     char err[256] = "";
-    uint64_t t0 = mono_us();
+    uint64_t t0 = esg_mono_us();
     bool *flags = NULL;
     esg_hash digest = esg_sha256(value->data, value->len);
-    if (d->checked_height == height && memcmp(digest.b, d->checked_digest.b, 32) == 0) {
-        esg_pb_block *b = NULL;
-        rc = esg_pb_block_decode(&b, value->data, value->len, value->len);
-        if (rc == 0 && b->n_txs && !(flags = malloc(b->n_txs * sizeof *flags)))
-            rc = ESG_ERR_NOMEM;
-        for (size_t i = 0; rc == 0 && b && i < b->n_txs; i++)
-            flags[i] = true;
-        esg_pb_free(b);
-    } else {
+    bool checked = d->checked_height == height && esg_hash_eq(&digest, &d->checked_digest);
+    if (!checked)
         rc = verify_block_bytes(d, value->data, value->len, &flags);
-    }
     if (rc == 0)
         rc = esg_exec_apply_block(d->cfg.store, d->cfg.ct, value->data, value->len, cbuf, clen,
-                                  flags, err, sizeof err);
+                                  checked ? d->checked_flags : flags, err, sizeof err);
     free(flags);
     free(cbuf);
     if (rc) {
@@ -745,7 +730,7 @@ static void cb_decide(void *ctx, uint64_t height, uint32_t round, const esg_cons
                 (unsigned long long)height, err[0] ? err : esg_err_message(rc));
         return;
     }
-    after_commit(d, value->data, value->len, height, mono_us() - t0);
+    after_commit(d, value->data, value->len, height, esg_mono_us() - t0);
 }
 
 /* Consensus saw two votes of one validator for different values: encode
@@ -794,7 +779,7 @@ static int start_cons(esg_driver *d) {
     int rc = esg_cons_new(&d->cons, &d->cfg.cons, &cb, &d->pub, &st);
     if (rc == 0 && !gate_may_open(d)) {
         d->hold = HOLD_START;
-        d->hold_since_ms = wall_ms();
+        d->hold_since_ms = esg_wall_ms();
         note_state(d);
         return ESG_OK;
     }
@@ -933,7 +918,7 @@ static void check_sync(esg_driver *d) {
             best = d->peers[i].height;
             bi = i;
         }
-    uint64_t now = wall_ms();
+    uint64_t now = esg_wall_ms();
     uint64_t behind = best > d->tip ? best - d->tip : 0;
     if (behind == 0)
         d->behind_since_ms = 0;
@@ -1070,7 +1055,7 @@ static int verify_block_sigs(const Esg__Block *b, esg_mempool *mp, bool **flags)
     esg_tx **txs = calloc(n, sizeof *txs);
     bool *f = calloc(n, sizeof *f);
     int rc = (!txs || !f) ? ESG_ERR_NOMEM : ESG_OK;
-    size_t todo = 0;
+    size_t to_verify = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (esg_tx_decode(&txs[i], b->txs[i].data, b->txs[i].len) != 0) {
             rc = ESG_ERR_BAD_BLOCK;
@@ -1078,11 +1063,11 @@ static int verify_block_sigs(const Esg__Block *b, esg_mempool *mp, bool **flags)
             esg_tx_free(txs[i]);
             txs[i] = NULL;
         } else {
-            todo++;
+            to_verify++;
         }
     }
-    if (rc == 0 && todo > 0) {
-        size_t nt = todo / VERIFY_MIN_PER_THREAD;
+    if (rc == 0 && to_verify > 0) {
+        size_t nt = to_verify / VERIFY_MIN_PER_THREAD;
         nt = nt < 1 ? 1 : nt > VERIFY_THREADS ? VERIFY_THREADS : nt;
         verify_job jobs[VERIFY_THREADS];
         pthread_t th[VERIFY_THREADS];
@@ -1148,7 +1133,7 @@ static void on_block_response(void *ctx, const esg_pubkey *from, const Esg__Bloc
             break;
         }
         char err[256] = "";
-        uint64_t t0 = mono_us();
+        uint64_t t0 = esg_mono_us();
         bool *flags = NULL;
         int rc = verify_block_sigs(bwc->block, NULL, &flags);
         if (rc)
@@ -1165,7 +1150,7 @@ static void on_block_response(void *ctx, const esg_pubkey *from, const Esg__Bloc
             esg_gossip_punish(d->g, from, "invalid block in sync response");
             break;
         }
-        after_commit(d, bb, bl, d->tip + 1, mono_us() - t0);
+        after_commit(d, bb, bl, d->tip + 1, esg_mono_us() - t0);
         free(bb);
         applied++;
     }
@@ -1376,6 +1361,7 @@ void esg_driver_close(esg_driver *d) {
     free(d->vs);
     free(d->items);
     free(d->observers);
+    free(d->checked_flags);
     free(d->last_value);
     esg_seckey_wipe(&d->key);
     pthread_mutex_destroy(&d->mu);

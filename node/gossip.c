@@ -19,8 +19,9 @@
 
 /* One gossiped transaction waiting for admission, and the outcome. */
 typedef struct admit_tx {
-    uint8_t *raw;
-    size_t len;
+    esg_tx *tx;     /* decoded once, on the loop; the mempool takes it */
+    uint8_t *frame; /* the P2pMessage as received, to relay as it is */
+    size_t len;     /* of frame */
     esg_pubkey from;
     int rc;
 } admit_tx;
@@ -117,9 +118,14 @@ static void accept_msg(esg_gossip *g, const esg_hash *h, const esg_pubkey *from,
 
 /* ------------------------------------------------- transaction admission */
 
+static void admit_tx_free(admit_tx *t) {
+    esg_tx_free(t->tx); /* NULL once the mempool took it */
+    free(t->frame);
+}
+
 static void admit_list_free(admit_list *l) {
     for (size_t i = 0; i < l->n; i++)
-        free(l->v[i].raw);
+        admit_tx_free(&l->v[i]);
     free(l->v);
     memset(l, 0, sizeof *l);
 }
@@ -140,7 +146,8 @@ static void admit_work(uv_work_t *w) {
     for (size_t i = 0; i < lane->running.n; i++) {
         admit_tx *t = &lane->running.v[i];
         esg_hash id;
-        t->rc = esg_mempool_add(lane->g->mp, t->raw, t->len, &id, NULL, 0);
+        t->rc = esg_mempool_add_tx(lane->g->mp, t->tx, &id, NULL, 0);
+        t->tx = NULL;
     }
 }
 
@@ -155,22 +162,13 @@ static void admit_done(uv_work_t *w, int status) {
     lane->busy = false;
     for (size_t i = 0; !g->closing && i < lane->running.n; i++) {
         admit_tx *t = &lane->running.v[i];
-        if (status != 0 || t->rc != 0)
-            continue;
-        Esg__P2pMessage m = ESG__P2P_MESSAGE__INIT;
-        m.msg_case = ESG_P2P_MSG_TX;
-        m.tx = esg_pb_bin(t->raw, t->len);
-        uint8_t *buf;
-        size_t len;
-        if (esg_pb_encode(&m.base, &buf, &len) == 0) {
-            relay(g, &t->from, buf, len);
-            free(buf);
-        }
+        if (status == 0 && t->rc == 0)
+            relay(g, &t->from, t->frame, t->len);
     }
     for (size_t i = 0; i < lane->running.n; i++) {
         g->admit_txs--;
         g->admit_bytes -= lane->running.v[i].len;
-        free(lane->running.v[i].raw);
+        admit_tx_free(&lane->running.v[i]);
     }
     lane->running.n = 0;
     if (g->closing) {
@@ -193,7 +191,7 @@ static void admit_start(admit_lane *lane) {
         for (size_t i = 0; i < lane->running.n; i++) {
             lane->g->admit_txs--;
             lane->g->admit_bytes -= lane->running.v[i].len;
-            free(lane->running.v[i].raw);
+            admit_tx_free(&lane->running.v[i]);
         }
         lane->running.n = 0;
         return;
@@ -202,40 +200,44 @@ static void admit_start(admit_lane *lane) {
     lane->g->inflight++;
 }
 
-/* A transaction from a peer: queued on its signer's lane for admission
- * off the loop, then relayed if admitted. What waits is bounded
- * (ADMIT_MAX_TXS, ADMIT_MAX_BYTES): past that a transaction is dropped --
- * the mempool behind would be as full -- and the peer is not blamed. */
+/* A transaction from a peer (`raw`, inside the received P2pMessage
+ * `frame`): decoded here, once, to find its signer's lane, then admitted
+ * off the loop and relayed if admitted. What waits is bounded
+ * (ADMIT_MAX_TXS, ADMIT_MAX_BYTES of frames): past that a transaction is
+ * dropped -- the mempool behind would be as full -- and the peer is not
+ * blamed. */
 static void admit_enqueue(esg_gossip *g, const esg_pubkey *from, const uint8_t *raw,
-                          size_t len) {
-    esg_tx *tx;
-    if (esg_tx_decode(&tx, raw, len) != 0)
-        return; /* the mempool would refuse it too; nothing to relay */
-    esg_pubkey signer = esg_tx_signer(tx);
-    esg_tx_free(tx);
+                          size_t rawlen, const uint8_t *frame, size_t len) {
     if (g->admit_txs >= ADMIT_MAX_TXS || g->admit_bytes + len > ADMIT_MAX_BYTES) {
         esg_log(g->log, ESG_LOG_DEBUG, "gossip: admission queue full, a transaction dropped");
         return;
     }
+    esg_tx *tx;
+    if (esg_tx_decode(&tx, raw, rawlen) != 0)
+        return; /* the mempool would refuse it too; nothing to relay */
+    esg_pubkey signer = esg_tx_signer(tx);
     admit_lane *lane = &g->lanes[signer.b[0] % ADMIT_LANES];
     admit_list *l = &lane->waiting;
+    uint8_t *copy = NULL;
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 64;
         admit_tx *v = realloc(l->v, cap * sizeof *v);
         if (!v)
-            return;
+            goto drop;
         l->v = v;
         l->cap = cap;
     }
-    uint8_t *copy = malloc(len ? len : 1);
-    if (!copy)
-        return;
-    memcpy(copy, raw, len);
-    l->v[l->n++] = (admit_tx){copy, len, *from, 0};
+    if (!(copy = malloc(len)))
+        goto drop;
+    memcpy(copy, frame, len);
+    l->v[l->n++] = (admit_tx){tx, copy, len, *from, 0};
     g->admit_txs++;
     g->admit_bytes += len;
     if (!lane->busy)
         admit_start(lane);
+    return;
+drop:
+    esg_tx_free(tx);
 }
 
 static void message_cb(void *ctx, const esg_pubkey *from, const uint8_t *data, size_t len) {
@@ -275,7 +277,7 @@ static void message_cb(void *ctx, const esg_pubkey *from, const uint8_t *data, s
         break;
     }
     case ESG_P2P_MSG_TX:
-        admit_enqueue(g, from, m->tx.data, m->tx.len);
+        admit_enqueue(g, from, m->tx.data, m->tx.len, data, len);
         break;
     case ESG_P2P_MSG_PROPOSAL:
         if (g->h.on_proposal && g->h.on_proposal(g->h.ctx, from, m->proposal) == 0)

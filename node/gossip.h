@@ -10,7 +10,7 @@
  * handled and, when the handler accepts it, sent to every other peer. A
  * proposal, vote or evidence its handler refused is not marked seen, so a
  * re-send is handled again (the node may have caught up meanwhile).
- * Transactions go to the mempool here (esg_mempool_add) and are relayed
+ * Transactions go to the mempool here (esg_mempool_add_tx) and are relayed
  * only if admitted; admission runs on libuv's thread pool, one lane per
  * signer (so a signer's nonces are admitted in order), with at most 20000
  * transactions or 32 MiB waiting (past that they are dropped); the relay

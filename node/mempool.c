@@ -14,6 +14,7 @@
 
 #include "ledger/error.h"
 #include "node/keymap.h"
+#include "node/clock.h"
 
 #define RING_SIZE 4096
 
@@ -54,12 +55,6 @@ struct esg_mempool {
     bool shutdown;
     esg_mempool_stats stats;
 };
-
-static uint64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void signers_clear(esg_mempool *mp) {
     for (size_t i = 0; i < mp->signers.cap; i++)
@@ -147,18 +142,26 @@ static int signer_note(esg_mempool *mp, const esg_pubkey *signer, uint64_t nonce
 
 int esg_mempool_add(esg_mempool *mp, const uint8_t *raw, size_t len, esg_hash *id,
                     char *msg, size_t msglen) {
+    esg_tx *tx;
+    int rc = esg_tx_decode(&tx, raw, len);
+    if (rc == 0)
+        return esg_mempool_add_tx(mp, tx, id, msg, msglen);
+    if (msg && msglen)
+        snprintf(msg, msglen, "transaction rejected: %s", esg_err_message(rc));
+    pthread_mutex_lock(&mp->mu);
+    mp->stats.rejected++;
+    pthread_mutex_unlock(&mp->mu);
+    return rc;
+}
+
+int esg_mempool_add_tx(esg_mempool *mp, esg_tx *tx, esg_hash *id, char *msg, size_t msglen) {
     char local[ESG_ERRMSG_MAX];
     if (!msg) {
         msg = local;
         msglen = sizeof local;
     }
     msg[0] = '\0';
-    esg_tx *tx;
-    int rc = esg_tx_decode(&tx, raw, len);
-    if (rc) {
-        snprintf(msg, msglen, "transaction rejected: %s", esg_err_message(rc));
-        goto reject_nofree;
-    }
+    int rc;
     *id = tx->id;
     uint64_t h;
     pthread_mutex_lock(&mp->mu);
@@ -187,7 +190,7 @@ int esg_mempool_add(esg_mempool *mp, const uint8_t *raw, size_t len, esg_hash *i
         pthread_mutex_lock(&mp->mu);
         uint64_t expect = expected_nonce(mp, &signer);
         pthread_mutex_unlock(&mp->mu);
-        rc = esg_exec_check_tx(mp->store, mp->ct, tx, expect, true, now_ms(), msg, msglen);
+        rc = esg_exec_check_tx(mp->store, mp->ct, tx, expect, true, esg_wall_ms(), msg, msglen);
         pthread_mutex_lock(&mp->mu);
         if (rc == 0 && expected_nonce(mp, &signer) != expect) {
             if (attempt < 16) {
@@ -257,7 +260,6 @@ int esg_mempool_add(esg_mempool *mp, const uint8_t *raw, size_t len, esg_hash *i
     return rc;
 reject:
     esg_tx_free(tx);
-reject_nofree:
     pthread_mutex_lock(&mp->mu);
     mp->stats.rejected++;
     pthread_mutex_unlock(&mp->mu);
@@ -346,7 +348,7 @@ void esg_mempool_update(esg_mempool *mp, const esg_exec_item *items, size_t n,
      * reason, when the next block is built. The signers' pending nonces are
      * rebuilt by the same pass. */
     signers_clear(mp);
-    uint64_t t = now_ms();
+    uint64_t t = esg_wall_ms();
     for (mp_entry *e = mp->head, *next; e; e = next) {
         next = e->next;
         char msg[ESG_ERRMSG_MAX];

@@ -54,6 +54,11 @@ void esg_mempool_free(esg_mempool *mp);
 int esg_mempool_add(esg_mempool *mp, const uint8_t *raw, size_t len, esg_hash *id,
                     char *msg, size_t msglen);
 
+/* esg_mempool_add for a transaction already decoded (esg_tx_decode), so
+ * a caller that needed its signer first decodes it once. Takes ownership
+ * of `tx` (kept or freed, whatever the outcome). Any thread. */
+int esg_mempool_add_tx(esg_mempool *mp, esg_tx *tx, esg_hash *id, char *msg, size_t msglen);
+
 /* Copies up to `max` pending entries, in order, into items (tx, verified
  * flag). Returns the count. Producer thread only. */
 size_t esg_mempool_reap(esg_mempool *mp, esg_exec_item *items, size_t max);

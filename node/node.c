@@ -24,6 +24,7 @@
 #include "ledger/keys.h"
 #include "node/api.h"
 #include "node/consensus_driver.h"
+#include "node/clock.h"
 
 #define PRODUCE_BATCH 10000
 
@@ -57,18 +58,6 @@ struct esg_node {
     esg_node_status status;
     esg_node_metrics metrics;
 };
-
-static uint64_t wall_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t mono_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 /* ---------------------------------------------------------------- config */
 
@@ -247,10 +236,10 @@ static bool produce(esg_node *n, bool empty_ok) {
     if (cnt == 0 && !empty_ok)
         return false;
     esg_produced out;
-    uint64_t t0 = mono_us();
-    int rc = esg_exec_produce(n->store, n->ct, n->items, cnt, wall_ms(), &n->pubkey,
+    uint64_t t0 = esg_mono_us();
+    int rc = esg_exec_produce(n->store, n->ct, n->items, cnt, esg_wall_ms(), &n->pubkey,
                               empty_ok, sign_commit, n, &out);
-    uint64_t dt = mono_us() - t0;
+    uint64_t dt = esg_mono_us() - t0;
     if (rc) {
         esg_log(n->log, ESG_LOG_ERROR, "cannot produce block: %s", esg_err_message(rc));
         return false;
@@ -354,7 +343,7 @@ int esg_node_open(esg_node **out, const esg_node_config *cfg, esg_logger *log,
     n->ct = esg_contracts();
     pthread_mutex_init(&n->status_mu, NULL);
     pthread_mutex_init(&n->stop_mu, NULL);
-    n->metrics.started_ms = wall_ms();
+    n->metrics.started_ms = esg_wall_ms();
     n->n_cfg_peers = cfg->n_peers;
     char path[PATH_MAX + 32];
     int rc;

@@ -143,17 +143,6 @@ struct esg_p2p {
 
 /* ------------------------------------------------------------- helpers */
 
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void errf(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static void plog(const esg_p2p *p, esg_log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void plog(const esg_p2p *p, esg_log_level lvl, const char *fmt, ...) {
@@ -1110,8 +1099,8 @@ static int target_create(target **out, esg_p2p *p, const char *spec, char *err, 
     if (!spec || strlen(spec) >= sizeof t->spec ||
         parse_hostport(spec, t->host, sizeof t->host, &t->port, false) != 0) {
         free(t);
-        errf(err, errlen, "peer '%.100s' is not HOST:PORT", spec ? spec : "");
-        return ESG_ERR_INVALID_ARGUMENT;
+        return esg_errf(err, errlen, ESG_ERR_INVALID_ARGUMENT,
+                        "peer '%.100s' is not HOST:PORT", spec ? spec : "");
     }
     snprintf(t->spec, sizeof t->spec, "%s", spec);
     t->p2p = p;
@@ -1134,9 +1123,9 @@ int esg_p2p_new(esg_p2p **out, uv_loop_t *loop, const esg_p2p_config *cfg, char 
     assert(out && loop && cfg && cfg->allow);
     *out = NULL;
     if (!cfg->chain_id || !esg_chain_id_valid(cfg->chain_id)) {
-        errf(err, errlen, "chain id '%.80s' is not 1..64 of [A-Za-z0-9._-]",
-             cfg->chain_id ? cfg->chain_id : "");
-        return ESG_ERR_INVALID_ARGUMENT;
+        return esg_errf(err, errlen, ESG_ERR_INVALID_ARGUMENT,
+                        "chain id '%.80s' is not 1..64 of [A-Za-z0-9._-]",
+                        cfg->chain_id ? cfg->chain_id : "");
     }
     size_t max_frame = cfg->max_frame ? cfg->max_frame : ESG_P2P_DEFAULT_MAX_FRAME;
     size_t cap = cfg->write_queue_cap ? cfg->write_queue_cap : ESG_P2P_DEFAULT_QUEUE_CAP;
@@ -1144,37 +1133,34 @@ int esg_p2p_new(esg_p2p **out, uv_loop_t *loop, const esg_p2p_config *cfg, char 
                                           : ESG_P2P_DEFAULT_BACKOFF_INITIAL_MS;
     uint64_t b1 = cfg->backoff_max_ms ? cfg->backoff_max_ms : ESG_P2P_DEFAULT_BACKOFF_MAX_MS;
     if (max_frame > ESG_P2P_MAX_FRAME_LIMIT) {
-        errf(err, errlen, "max_frame %zu is over %zu", max_frame, ESG_P2P_MAX_FRAME_LIMIT);
-        return ESG_ERR_INVALID_ARGUMENT;
+        return esg_errf(err, errlen, ESG_ERR_INVALID_ARGUMENT,
+                        "max_frame %zu is over %zu", max_frame, ESG_P2P_MAX_FRAME_LIMIT);
     }
     if (cap < max_frame + ESG_P2P_FRAME_OVERHEAD) {
-        errf(err, errlen, "write_queue_cap %zu cannot hold one frame of max_frame %zu", cap,
-             max_frame);
-        return ESG_ERR_INVALID_ARGUMENT;
+        return esg_errf(err, errlen, ESG_ERR_INVALID_ARGUMENT,
+                        "write_queue_cap %zu cannot hold one frame of max_frame %zu", cap,
+                        max_frame);
     }
     if (b1 < b0) {
-        errf(err, errlen, "backoff_max_ms %" PRIu64 " is below backoff_initial_ms %" PRIu64, b1,
-             b0);
-        return ESG_ERR_INVALID_ARGUMENT;
+        return esg_errf(err, errlen, ESG_ERR_INVALID_ARGUMENT,
+                        "backoff_max_ms %" PRIu64 " is below backoff_initial_ms %" PRIu64, b1, b0);
     }
     if (cfg->nonce_limit != 0 && cfg->nonce_limit < 3) {
-        errf(err, errlen, "nonce_limit %" PRIu64 " leaves no frame after the handshake",
-             cfg->nonce_limit);
-        return ESG_ERR_INVALID_ARGUMENT;
+        return esg_errf(err, errlen, ESG_ERR_INVALID_ARGUMENT,
+                        "nonce_limit %" PRIu64 " leaves no frame after the handshake",
+                        cfg->nonce_limit);
     }
     if (cfg->n_peers > ESG_P2P_MAX_TARGETS) {
-        errf(err, errlen, "more than %d peers", ESG_P2P_MAX_TARGETS);
-        return ESG_ERR_INVALID_ARGUMENT;
+        return esg_errf(err, errlen, ESG_ERR_INVALID_ARGUMENT,
+                        "more than %d peers", ESG_P2P_MAX_TARGETS);
     }
     esg_pubkey pk;
     int rc = esg_key_pubkey(&pk, &cfg->node_key);
     if (rc != ESG_OK) {
-        errf(err, errlen, "the node key is not a valid secret key");
-        return rc;
+        return esg_errf(err, errlen, rc, "the node key is not a valid secret key");
     }
     if (sodium_init() < 0) {
-        errf(err, errlen, "libsodium cannot start");
-        return ESG_ERR_INTERNAL;
+        return esg_errf(err, errlen, ESG_ERR_INTERNAL, "libsodium cannot start");
     }
     esg_p2p *p = calloc(1, sizeof *p);
     if (!p)
@@ -1210,8 +1196,8 @@ int esg_p2p_new(esg_p2p **out, uv_loop_t *loop, const esg_p2p_config *cfg, char 
         if (strlen(cfg->listen_addr) >= sizeof p->listen_spec ||
             parse_hostport(cfg->listen_addr, host, sizeof host, &port, true) != 0 ||
             numeric_addr(host, port, &p->listen_sa) != 0) {
-            errf(err, errlen, "listen address '%.100s' is not a numeric IP:PORT",
-                 cfg->listen_addr);
+            esg_errf(err, errlen, ESG_OK, "listen address '%.100s' is not a numeric IP:PORT",
+                                          cfg->listen_addr);
             sodium_memzero(p, sizeof *p);
             free(p);
             return ESG_ERR_INVALID_ARGUMENT;
@@ -1258,8 +1244,8 @@ int esg_p2p_start(esg_p2p *p, char *err, size_t errlen) {
         if (rc == 0)
             rc = uv_listen((uv_stream_t *)&p->listener, LISTEN_BACKLOG, on_connection);
         if (rc != 0) {
-            errf(err, errlen, "cannot listen on %s: %s", p->listen_spec, uv_strerror(rc));
-            return ESG_ERR_IO;
+            return esg_errf(err, errlen, ESG_ERR_IO,
+                            "cannot listen on %s: %s", p->listen_spec, uv_strerror(rc));
         }
         struct sockaddr_storage sa;
         int salen = sizeof sa;

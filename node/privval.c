@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,18 +34,6 @@ struct esg_privval {
     char *path, *tmp, *dir;
     int lock_fd; /* PATH.lock, flock'ed while open; -1 before */
 };
-
-static int fail(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *errbuf, size_t errlen, int rc, const char *fmt, ...) {
-    if (errbuf && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errbuf, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 /* ------------------------------------------------------------ encoding */
 
@@ -83,20 +70,20 @@ static void rec_encode(uint8_t out[ESG_PRIVVAL_RECORD_LEN], const esg_pubkey *pk
 static int rec_decode(esg_privval_record *r, const uint8_t in[ESG_PRIVVAL_RECORD_LEN],
                       const esg_pubkey *pk, const char *path, char *errbuf, size_t errlen) {
     if (memcmp(in, REC_MAGIC, 8) != 0)
-        return fail(errbuf, errlen, ESG_ERR_STORE_CORRUPT,
+        return esg_errf(errbuf, errlen, ESG_ERR_STORE_CORRUPT,
                     "'%s' is not a validator state file (bad magic)", path);
     if (get_le(in + 8, 4) != REC_VERSION)
-        return fail(errbuf, errlen, ESG_ERR_STORE_CORRUPT,
+        return esg_errf(errbuf, errlen, ESG_ERR_STORE_CORRUPT,
                     "validator state file '%s' has unknown version %llu", path,
                     (unsigned long long)get_le(in + 8, 4));
     esg_hash sum = esg_sha256(in, REC_SUM_OFF);
     if (memcmp(sum.b, in + REC_SUM_OFF, 32) != 0)
-        return fail(errbuf, errlen, ESG_ERR_STORE_CORRUPT,
+        return esg_errf(errbuf, errlen, ESG_ERR_STORE_CORRUPT,
                     "validator state file '%s' fails its checksum", path);
     if (memcmp(in + 12, pk->b, 32) != 0) {
         esg_pubkey other;
         memcpy(other.b, in + 12, 32);
-        return fail(errbuf, errlen, ESG_ERR_INVALID_ARGUMENT,
+        return esg_errf(errbuf, errlen, ESG_ERR_INVALID_ARGUMENT,
                     "validator state file '%s' belongs to key %s, not to this node's key %s", path,
                     esg_pubkey_hex(&other).s, esg_pubkey_hex(pk).s);
     }
@@ -131,7 +118,7 @@ static int rec_decode(esg_privval_record *r, const uint8_t in[ESG_PRIVVAL_RECORD
     else if (!esg_verify(&r->sig, &r->sign_hash, pk))
         why = "signature";
     if (why)
-        return fail(errbuf, errlen, ESG_ERR_STORE_CORRUPT,
+        return esg_errf(errbuf, errlen, ESG_ERR_STORE_CORRUPT,
                     "validator state file '%s' holds an invalid %s", path, why);
     return ESG_OK;
 }
@@ -191,21 +178,21 @@ static int load(esg_privval *pv, char *errbuf, size_t errlen) {
     if (fd < 0) {
         if (errno == ENOENT)
             return ESG_ERR_NOT_FOUND;
-        return fail(errbuf, errlen, ESG_ERR_IO, "cannot open validator state file '%s': %s",
+        return esg_errf(errbuf, errlen, ESG_ERR_IO, "cannot open validator state file '%s': %s",
                     pv->path, strerror(errno));
     }
     struct stat st;
     int rc = ESG_OK;
     uint8_t buf[ESG_PRIVVAL_RECORD_LEN];
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        rc = fail(errbuf, errlen, ESG_ERR_IO, "validator state file '%s' is not a regular file",
+        rc = esg_errf(errbuf, errlen, ESG_ERR_IO, "validator state file '%s' is not a regular file",
                   pv->path);
     } else if (st.st_size < (off_t)sizeof buf) {
-        rc = fail(errbuf, errlen, ESG_ERR_STORE_CORRUPT,
+        rc = esg_errf(errbuf, errlen, ESG_ERR_STORE_CORRUPT,
                   "validator state file '%s' is truncated (%lld of %u bytes)", pv->path,
                   (long long)st.st_size, ESG_PRIVVAL_RECORD_LEN);
     } else if (st.st_size > (off_t)sizeof buf) {
-        rc = fail(errbuf, errlen, ESG_ERR_STORE_CORRUPT,
+        rc = esg_errf(errbuf, errlen, ESG_ERR_STORE_CORRUPT,
                   "validator state file '%s' is %lld bytes, not %u", pv->path,
                   (long long)st.st_size, ESG_PRIVVAL_RECORD_LEN);
     } else {
@@ -219,7 +206,7 @@ static int load(esg_privval *pv, char *errbuf, size_t errlen) {
             got += (size_t)n;
         }
         if (got != sizeof buf)
-            rc = fail(errbuf, errlen, ESG_ERR_IO, "cannot read validator state file '%s'",
+            rc = esg_errf(errbuf, errlen, ESG_ERR_IO, "cannot read validator state file '%s'",
                       pv->path);
         else
             rc = rec_decode(&pv->rec, buf, &pv->pk, pv->path, errbuf, errlen);
@@ -254,7 +241,7 @@ int esg_privval_open(esg_privval **out, const char *path, const esg_seckey *key,
     int rc = esg_key_pubkey(&pv->pk, &pv->key);
     if (rc) {
         esg_privval_close(pv);
-        return fail(errbuf, errlen, rc, "validator key is not valid");
+        return esg_errf(errbuf, errlen, rc, "validator key is not valid");
     }
     size_t n = strlen(path);
     pv->path = strdup(path);
@@ -280,17 +267,17 @@ int esg_privval_open(esg_privval **out, const char *path, const esg_seckey *key,
     char lock_path[PATH_MAX];
     if (snprintf(lock_path, sizeof lock_path, "%s.lock", path) >= (int)sizeof lock_path) {
         esg_privval_close(pv);
-        return fail(errbuf, errlen, ESG_ERR_IO, "validator state path '%s' is too long", path);
+        return esg_errf(errbuf, errlen, ESG_ERR_IO, "validator state path '%s' is too long", path);
     }
     pv->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (pv->lock_fd < 0 || flock(pv->lock_fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         esg_privval_close(pv);
         if (e == EWOULDBLOCK)
-            return fail(errbuf, errlen, ESG_ERR_IO,
+            return esg_errf(errbuf, errlen, ESG_ERR_IO,
                         "validator state '%s' is in use by another process (is another "
                         "esgnode running on this datadir?)", path);
-        return fail(errbuf, errlen, ESG_ERR_IO, "cannot lock '%s': %s", lock_path, strerror(e));
+        return esg_errf(errbuf, errlen, ESG_ERR_IO, "cannot lock '%s': %s", lock_path, strerror(e));
     }
     rc = load(pv, errbuf, errlen);
     if (rc == ESG_ERR_NOT_FOUND) {
@@ -299,7 +286,7 @@ int esg_privval_open(esg_privval **out, const char *path, const esg_seckey *key,
         bool renamed;
         rc = persist(pv, &pv->rec, &renamed);
         if (rc)
-            fail(errbuf, errlen, rc, "cannot create validator state file '%s': %s", path,
+            esg_errf(errbuf, errlen, rc, "cannot create validator state file '%s': %s", path,
                  strerror(errno));
     }
     if (rc) {

@@ -70,6 +70,18 @@ static int by_pubkey(const void *a, const void *b) {
     return memcmp(x->pubkey.data, y->pubkey.data, 32);
 }
 
+/* The set of records recs[0..n) as the chain stores it: pointers in
+ * ptrs[0..n), sorted by pubkey. */
+static esg_pb_validator_set valset_of(esg_pb_validator *recs, esg_pb_validator **ptrs, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        ptrs[i] = &recs[i];
+    qsort(ptrs, n, sizeof *ptrs, by_pubkey);
+    esg_pb_validator_set vs = ESG_PB_VALIDATOR_SET_INIT;
+    vs.validators = ptrs;
+    vs.n_validators = n;
+    return vs;
+}
+
 /* Loads the genesis file at `path` into t (t->g freed by the caller with
  * esg_genesis_free, also after an error). */
 static int trust_load(esgw_cli *cli, const char *path, trust *t) {
@@ -89,13 +101,8 @@ static int trust_load(esgw_cli *cli, const char *path, trust *t) {
         v.power = t->g->validators[i].power;
         v.operator_ = t->g->validators[i].operator_id;
         recs[i] = v;
-        ptrs[i] = &recs[i];
     }
-    qsort(ptrs, n, sizeof *ptrs, by_pubkey);
-    esg_pb_validator_set vs = ESG_PB_VALIDATOR_SET_INIT;
-    vs.validators = ptrs;
-    vs.n_validators = n;
-    t->vs = vs;
+    t->vs = valset_of(recs, ptrs, n);
     t->from = 1;
     if ((rc = esg_valset_hash(&t->vs, &t->vs_hash)) != 0)
         return esgw_cli__fail(cli, rc, NULL);
@@ -267,13 +274,8 @@ static int valset_from_json(esgw_cli *cli, const json_t *doc, esg_pb_validator_s
         if (!r.operator_)
             return -1;
         recs[i] = r;
-        ptrs[i] = &recs[i];
     }
-    qsort(ptrs, n, sizeof *ptrs, by_pubkey);
-    esg_pb_validator_set vs = ESG_PB_VALIDATOR_SET_INIT;
-    vs.validators = ptrs;
-    vs.n_validators = n;
-    *out = vs;
+    *out = valset_of(recs, ptrs, n);
     return 0;
 }
 

@@ -3,7 +3,6 @@
 
 #include <assert.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -407,19 +406,6 @@ done:
 
 /* ------------------------------------------------------------- check */
 
-static int check_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int check_fail(char *err, size_t errlen, int code, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 static bool instrument_id_valid(const char *s) {
     size_t n = strlen(s);
     if (n < 3 || n > 40)
@@ -435,23 +421,23 @@ int esgw_spec_check(const esg_pb_instrument_spec *s, char *err, size_t errlen) {
     if (err && errlen)
         err[0] = '\0';
     if (!instrument_id_valid(s->id))
-        return check_fail(err, errlen, ESG_ERR_BAD_INSTRUMENT_ID,
+        return esg_errf(err, errlen, ESG_ERR_BAD_INSTRUMENT_ID,
                           "id: '%s' must match [A-Z0-9-]{3,40}", s->id);
     if (s->kind < ESG_INSTRUMENT_GREEN_BOND || s->kind > ESG_INSTRUMENT_GREEN_LOAN)
-        return check_fail(err, errlen, ESG_ERR_BAD_INSTRUMENT_KIND, "kind: %d is not a kind",
+        return esg_errf(err, errlen, ESG_ERR_BAD_INSTRUMENT_KIND, "kind: %d is not a kind",
                           (int)s->kind);
     const char *cur = s->currency;
     if (strlen(cur) != 3 || cur[0] < 'A' || cur[0] > 'Z' || cur[1] < 'A' || cur[1] > 'Z' ||
         cur[2] < 'A' || cur[2] > 'Z')
-        return check_fail(err, errlen, ESG_ERR_BAD_CURRENCY,
+        return esg_errf(err, errlen, ESG_ERR_BAD_CURRENCY,
                           "currency: '%s' is not an ISO 4217 code (three upper-case letters)",
                           cur);
     if (s->face_value == 0)
-        return check_fail(err, errlen, ESG_ERR_BAD_AMOUNT, "face_value: must be positive");
+        return esg_errf(err, errlen, ESG_ERR_BAD_AMOUNT, "face_value: must be positive");
     if (s->units == 0)
-        return check_fail(err, errlen, ESG_ERR_BAD_AMOUNT, "units: must be positive");
+        return esg_errf(err, errlen, ESG_ERR_BAD_AMOUNT, "units: must be positive");
     if (s->n_co_issuers < 1 || s->n_co_issuers > 10)
-        return check_fail(err, errlen, ESG_ERR_CO_ISSUER_COUNT,
+        return esg_errf(err, errlen, ESG_ERR_CO_ISSUER_COUNT,
                           "co_issuers: %zu co-issuers; an instrument has 1 to 10",
                           s->n_co_issuers);
     uint64_t sum = 0;
@@ -459,52 +445,52 @@ int esgw_spec_check(const esg_pb_instrument_spec *s, char *err, size_t errlen) {
         const esg_pb_co_issuer *ci = s->co_issuers[i];
         for (size_t k = 0; k < i; k++)
             if (strcmp(s->co_issuers[k]->member, ci->member) == 0)
-                return check_fail(err, errlen, ESG_ERR_DUPLICATE_CO_ISSUER,
+                return esg_errf(err, errlen, ESG_ERR_DUPLICATE_CO_ISSUER,
                                   "co_issuers[%zu].member: '%s' is already co_issuers[%zu]", i,
                                   ci->member, k);
         if (ci->share_bps == 0)
-            return check_fail(err, errlen, ESG_ERR_BAD_SHARE,
+            return esg_errf(err, errlen, ESG_ERR_BAD_SHARE,
                               "co_issuers[%zu].share_bps: must be positive", i);
         sum += ci->share_bps;
     }
     if (sum != 10000)
-        return check_fail(err, errlen, ESG_ERR_SHARES_SUM,
+        return esg_errf(err, errlen, ESG_ERR_SHARES_SUM,
                           "co_issuers: shares sum to %" PRIu64 " bps, not 10000", sum);
     for (size_t i = 0; i < s->n_projects; i++) {
         bool found = false;
         for (size_t k = 0; k < s->n_co_issuers && !found; k++)
             found = strcmp(s->co_issuers[k]->member, s->projects[i]->city) == 0;
         if (!found)
-            return check_fail(err, errlen, ESG_ERR_PROJECT_CITY,
+            return esg_errf(err, errlen, ESG_ERR_PROJECT_CITY,
                               "projects[%zu].city: '%s' is not a co-issuer", i,
                               s->projects[i]->city);
     }
     int32_t issue, maturity;
     if (esg_date_parse(s->issue_date, &issue) != 0)
-        return check_fail(err, errlen, ESG_ERR_BAD_DATE, "issue_date: '%s' is not a date",
+        return esg_errf(err, errlen, ESG_ERR_BAD_DATE, "issue_date: '%s' is not a date",
                           s->issue_date);
     if (esg_date_parse(s->maturity_date, &maturity) != 0)
-        return check_fail(err, errlen, ESG_ERR_BAD_DATE, "maturity_date: '%s' is not a date",
+        return esg_errf(err, errlen, ESG_ERR_BAD_DATE, "maturity_date: '%s' is not a date",
                           s->maturity_date);
     if (issue >= maturity)
-        return check_fail(err, errlen, ESG_ERR_BAD_DATES,
+        return esg_errf(err, errlen, ESG_ERR_BAD_DATES,
                           "maturity_date: %s is not after the issue date %s", s->maturity_date,
                           s->issue_date);
     uint32_t f = s->coupon_frequency_months;
     if (f != 1 && f != 3 && f != 6 && f != 12)
-        return check_fail(err, errlen, ESG_ERR_BAD_FREQUENCY,
+        return esg_errf(err, errlen, ESG_ERR_BAD_FREQUENCY,
                           "coupon_frequency_months: %" PRIu32 " is not 1, 3, 6 or 12", f);
     bool slb = s->kind == ESG_INSTRUMENT_SUSTAINABILITY_LINKED_BOND;
     if (slb && s->n_kpi_targets == 0)
-        return check_fail(err, errlen, ESG_ERR_KPI_TARGETS,
+        return esg_errf(err, errlen, ESG_ERR_KPI_TARGETS,
                           "kpi_targets: a SUSTAINABILITY_LINKED_BOND needs at least one");
     if (!slb && s->n_kpi_targets > 0)
-        return check_fail(err, errlen, ESG_ERR_KPI_TARGETS,
+        return esg_errf(err, errlen, ESG_ERR_KPI_TARGETS,
                           "kpi_targets: only a SUSTAINABILITY_LINKED_BOND has KPI targets");
     for (size_t i = 0; i < s->n_kpi_targets; i++) {
         int32_t d;
         if (esg_date_parse(s->kpi_targets[i]->observation_date, &d) != 0)
-            return check_fail(err, errlen, ESG_ERR_BAD_DATE,
+            return esg_errf(err, errlen, ESG_ERR_BAD_DATE,
                               "kpi_targets[%zu].observation_date: '%s' is not a date", i,
                               s->kpi_targets[i]->observation_date);
     }
