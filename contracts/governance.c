@@ -812,35 +812,13 @@ out:
 
 /* ---------------------------------------------------------- end block */
 
-typedef struct id_list {
-    esg_hash *v;
-    size_t n, cap;
-} id_list;
-
-static int collect_expiring(const uint8_t *key, size_t klen, const uint8_t *val,
-                            size_t vlen, void *arg) {
-    (void)val; (void)vlen;
-    id_list *l = arg;
-    if (klen != EXPIRY_KEY_LEN)
-        return ESG_ERR_STORE_CORRUPT;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 16;
-        esg_hash *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return ESG_ERR_NOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
-    memcpy(l->v[l->n++].b, key + 8, 32);
-    return 0;
-}
-
 int esg_gov_end_block(esg_block_ctx *ctx) {
     uint8_t prefix[8];
     esg_rec_be64(prefix, ctx->height);
-    id_list ids = {0};
-    /* Collect first: the iteration must not write. */
-    int rc = esg_state_iter(ctx->st, ESG_T_PROPOSAL_EXPIRY, prefix, 8, collect_expiring, &ids);
+    esg_rec_tail32 ids = {0};
+    /* Collect first (key: height ‖ id): the iteration must not write. */
+    int rc = esg_state_iter(ctx->st, ESG_T_PROPOSAL_EXPIRY, prefix, 8, esg_rec_collect_tail32,
+                            &ids);
     for (size_t i = 0; rc == 0 && i < ids.n; i++) {
         esg_pb_proposal_record *rec;
         rc = esg_state_get_msg(ctx->st, ESG_T_PROPOSALS, ids.v[i].b, 32,

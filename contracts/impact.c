@@ -184,31 +184,6 @@ int esg_impact_report_counted(esg_state *st, const esg_pb_report *r, bool *count
     return rc;
 }
 
-typedef struct id_list {
-    esg_hash *v;
-    size_t n, cap;
-} id_list;
-
-/* Collects the report ids of ESG_T_INSTRUMENT_REPORTS rows (the last 32
- * bytes of the key), so that the reports are read after the iteration. */
-static int collect_report_id(const uint8_t *key, size_t klen, const uint8_t *val,
-                             size_t vlen, void *arg) {
-    (void)val; (void)vlen;
-    id_list *l = arg;
-    if (klen < 33)
-        return ESG_ERR_STORE_CORRUPT;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 16;
-        esg_hash *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return ESG_ERR_NOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
-    memcpy(l->v[l->n++].b, key + klen - 32, 32);
-    return 0;
-}
-
 int esg_impact_sum(esg_state *st, const char *instrument, const char *kpi,
                    int32_t end_after, int32_t end_until, int64_t *sum,
                    size_t *n_counted) {
@@ -220,8 +195,9 @@ int esg_impact_sum(esg_state *st, const char *instrument, const char *kpi,
     size_t plen = instrument_prefix(prefix, instrument);
     if (plen == 0)
         return ESG_OK;
-    id_list ids = {0};
-    int rc = esg_state_iter(st, ESG_T_INSTRUMENT_REPORTS, prefix, plen, collect_report_id,
+    /* The reports are read after the iteration (key: instrument ‖ 0 ‖ id). */
+    esg_rec_tail32 ids = {0};
+    int rc = esg_state_iter(st, ESG_T_INSTRUMENT_REPORTS, prefix, plen, esg_rec_collect_tail32,
                             &ids);
     int64_t total = 0;
     size_t n = 0;

@@ -55,23 +55,15 @@ bool esg_rec_account_has_role(const esg_pb_account *a, int role) {
     return false;
 }
 
-/* Collects the account keys of one member from ESG_T_MEMBER_ACCOUNTS
- * (key: member ‖ 0 ‖ pubkey), so that the accounts are read after the
- * iteration rather than inside it. */
-typedef struct key_list {
-    esg_pubkey *v;
-    size_t n, cap;
-} key_list;
-
-static int collect_account_key(const uint8_t *key, size_t klen, const uint8_t *val,
-                               size_t vlen, void *arg) {
+int esg_rec_collect_tail32(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                           void *arg) {
     (void)val; (void)vlen;
-    key_list *l = arg;
+    esg_rec_tail32 *l = arg;
     if (klen < 33)
         return ESG_ERR_STORE_CORRUPT;
     if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 8;
-        esg_pubkey *v = realloc(l->v, cap * sizeof *v);
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        esg_hash *v = realloc(l->v, cap * sizeof *v);
         if (!v)
             return ESG_ERR_NOMEM;
         l->v = v;
@@ -90,12 +82,15 @@ int esg_rec_member_count_accounts(esg_state *st, const char *member, int role,
         return ESG_OK; /* no valid member id is that long: no accounts */
     memcpy(prefix, member, mlen);
     prefix[mlen] = 0;
-    key_list keys = {0};
+    /* The accounts are read after the iteration (key: member ‖ 0 ‖ pubkey). */
+    esg_rec_tail32 keys = {0};
     int rc = esg_state_iter(st, ESG_T_MEMBER_ACCOUNTS, prefix, mlen + 1,
-                            collect_account_key, &keys);
+                            esg_rec_collect_tail32, &keys);
     for (size_t i = 0; rc == 0 && i < keys.n; i++) {
         esg_pb_account *a;
-        rc = esg_rec_account_get(st, &keys.v[i], &a);
+        esg_pubkey pk;
+        memcpy(pk.b, keys.v[i].b, 32);
+        rc = esg_rec_account_get(st, &pk, &a);
         if (rc == ESG_ERR_NOT_FOUND)
             rc = ESG_ERR_STORE_CORRUPT; /* an index row without its account */
         if (rc)

@@ -155,4 +155,17 @@ bool esg_rec_is_fatal(int err);
 /* Writes v as 8 bytes big-endian into out and returns out (index keys). */
 uint8_t *esg_rec_be64(uint8_t out[8], uint64_t v);
 
+/* The ids or keys that an index table's row keys end with (their last 32
+ * bytes), gathered during esg_state_iter so that the records they name are
+ * read after the iteration, which must not write. Pass
+ * esg_rec_collect_tail32 as the callback and a zeroed list; free `v`
+ * afterwards. A key of fewer than 33 bytes (no prefix) is
+ * ESG_ERR_STORE_CORRUPT, a full allocation ESG_ERR_NOMEM. */
+typedef struct esg_rec_tail32 {
+    esg_hash *v;
+    size_t n, cap;
+} esg_rec_tail32;
+int esg_rec_collect_tail32(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                           void *arg);
+
 #endif
