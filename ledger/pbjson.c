@@ -98,8 +98,7 @@ static json_t *i64_json(int64_t v) {
     return json_string(buf);
 }
 
-/* Size of one element of a repeated field of type t. */
-static size_t elem_size(ProtobufCType t) {
+size_t esg_pb_elem_size(ProtobufCType t) {
     switch (t) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
@@ -199,7 +198,7 @@ json_t *esg_pb_to_json(const ProtobufCMessage *msg) {
         } else if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             size_t n = *(const size_t *)(base + f->quantifier_offset);
             const uint8_t *arr = *(const uint8_t *const *)p;
-            size_t sz = elem_size(f->type);
+            size_t sz = esg_pb_elem_size(f->type);
             v = json_array();
             for (size_t k = 0; v && k < n; k++)
                 if (json_array_append_new(v, value_json(f, arr + k * sz))) {

@@ -63,4 +63,8 @@ int esg_pb_enum_short_name(const ProtobufCEnumDescriptor *desc, int value,
 int esg_pb_enum_parse(const ProtobufCEnumDescriptor *desc, const char *name,
                       int *value);
 
+/* Size of one element of a repeated field of type t, as protobuf-c lays
+ * out its arrays (for walking a message by its descriptor). */
+size_t esg_pb_elem_size(ProtobufCType t);
+
 #endif

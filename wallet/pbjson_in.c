@@ -128,39 +128,6 @@ static int read_enum(esgw_jreader *c, const ProtobufCEnumDescriptor *ed, const j
     return 0;
 }
 
-/* Size of one element of a repeated field of type t (as laid out by
- * protobuf-c). */
-static size_t elem_size(ProtobufCType t) {
-    switch (t) {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-    case PROTOBUF_C_TYPE_ENUM:
-        return 4;
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        return 8;
-    case PROTOBUF_C_TYPE_FLOAT:
-        return sizeof(float);
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return sizeof(double);
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_STRING:
-        return sizeof(char *);
-    case PROTOBUF_C_TYPE_BYTES:
-        return sizeof(ProtobufCBinaryData);
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(ProtobufCMessage *);
-    }
-    return 0;
-}
-
 static int read_message(esgw_jreader *c, const ProtobufCMessageDescriptor *d, const json_t *j,
                         ProtobufCMessage **out);
 
@@ -231,7 +198,7 @@ static int read_repeated(esgw_jreader *c, const ProtobufCFieldDescriptor *f, con
                          uint8_t *base) {
     if (!json_is_array(v))
         return esgw_jr_fail(c, ESG_ERR_JSON, "expected an array, got %s", esgw_jr_kind(v));
-    size_t n = json_array_size(v), sz = elem_size(f->type);
+    size_t n = json_array_size(v), sz = esg_pb_elem_size(f->type);
     uint8_t *arr = NULL;
     if (n > 0 && !(arr = esgw_jr_alloc(c, n * sz)))
         return esgw_jr_nomem(c);
