@@ -196,16 +196,14 @@ static int get_linked(esg_state *st, esg_table t, const esg_pb_bytes *id,
 static int instrument_load(esg_state *st, const char *id, esg_pb_instrument_record **ins,
                            char *err, size_t errlen) {
     *ins = NULL;
-    if (!esg_report_instrument_id_valid(id)) {
+    if (!esg_report_instrument_id_valid(id))
         return esg_errf(err, errlen, ESG_ERR_BAD_INSTRUMENT_ID,
                         "instrument id '%s' does not match [A-Z0-9-]{3,40}", esg_rec_quote(id).s);
-    }
     int rc = esg_instrument_get(st, id, ins);
     if (rc == 0 && (!(*ins)->spec || strcmp((*ins)->spec->id, id) != 0))
         rc = ESG_ERR_STORE_CORRUPT;
-    if (rc == ESG_ERR_UNKNOWN_INSTRUMENT || rc == ESG_ERR_NOT_FOUND) {
+    if (rc == ESG_ERR_UNKNOWN_INSTRUMENT || rc == ESG_ERR_NOT_FOUND)
         return esg_errf(err, errlen, ESG_ERR_UNKNOWN_INSTRUMENT, "unknown instrument '%s'", id);
-    }
     if (rc) {
         esg_pb_free(*ins);
         *ins = NULL;
@@ -1027,17 +1025,15 @@ int esg_report_member_impact(esg_state *st, const char *member, json_t **out, ch
                              size_t errlen) {
     assert(st && member && out);
     *out = NULL;
-    if (!esg_member_id_valid(member)) {
+    if (!esg_member_id_valid(member))
         return esg_errf(err, errlen, ESG_ERR_BAD_MEMBER_ID,
                         "member id '%s' does not match [a-z0-9-]{2,40}", esg_rec_quote(member).s);
-    }
     esg_pb_member *m = NULL;
     int rc = esg_state_get_msg(st, ESG_T_MEMBERS, member, strlen(member), ESG_PB_MEMBER_DESC,
                                (ProtobufCMessage **)&m);
     esg_pb_free(m);
-    if (rc == ESG_ERR_NOT_FOUND) {
+    if (rc == ESG_ERR_NOT_FOUND)
         return esg_errf(err, errlen, ESG_ERR_UNKNOWN_MEMBER, "unknown member '%s'", member);
-    }
     member_acc acc = {st, member, json_array(), 0};
     if (rc == 0)
         rc = acc.arr ? esg_state_iter(st, ESG_T_INSTRUMENTS, NULL, 0, collect_member_instrument,

@@ -543,10 +543,9 @@ static int resolve_addr(const char *addr, struct sockaddr_storage *ss,
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
-    if (rc != 0 || !res) {
+    if (rc != 0 || !res)
         return esg_errf(err, errlen, ESG_ERR_INVALID_ARGUMENT,
                         "cannot resolve '%s': %s", host, gai_strerror(rc));
-    }
     memcpy(ss, res->ai_addr, res->ai_addrlen);
     *sslen = res->ai_addrlen;
     freeaddrinfo(res);
@@ -581,15 +580,14 @@ int esg_api_start(esg_api **out, const esg_api_deps *deps, const char *addr,
     assert(out && deps && deps->store && deps->mempool && addr);
     *out = NULL;
     struct sockaddr_storage ss;
-    socklen_t sslen;
+    socklen_t sslen = 0;
     int rc = resolve_addr(addr, &ss, &sslen, err, errlen);
     if (rc)
         return rc;
 
     esg_api *api = calloc(1, sizeof *api);
-    if (!api) {
+    if (!api)
         return esg_errf(err, errlen, ESG_ERR_NOMEM, "out of memory");
-    }
     api->deps = *deps;
     if (api->deps.wait_timeout_ms == 0)
         api->deps.wait_timeout_ms = ESG_API_DEFAULT_WAIT_MS;

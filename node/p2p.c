@@ -1122,46 +1122,38 @@ int esg_p2p_new(esg_p2p **out, uv_loop_t *loop, const esg_p2p_config *cfg, char 
                 size_t errlen) {
     assert(out && loop && cfg && cfg->allow);
     *out = NULL;
-    if (!cfg->chain_id || !esg_chain_id_valid(cfg->chain_id)) {
+    if (!cfg->chain_id || !esg_chain_id_valid(cfg->chain_id))
         return esg_errf(err, errlen, ESG_ERR_INVALID_ARGUMENT,
                         "chain id '%.80s' is not 1..64 of [A-Za-z0-9._-]",
                         cfg->chain_id ? cfg->chain_id : "");
-    }
     size_t max_frame = cfg->max_frame ? cfg->max_frame : ESG_P2P_DEFAULT_MAX_FRAME;
     size_t cap = cfg->write_queue_cap ? cfg->write_queue_cap : ESG_P2P_DEFAULT_QUEUE_CAP;
     uint64_t b0 = cfg->backoff_initial_ms ? cfg->backoff_initial_ms
                                           : ESG_P2P_DEFAULT_BACKOFF_INITIAL_MS;
     uint64_t b1 = cfg->backoff_max_ms ? cfg->backoff_max_ms : ESG_P2P_DEFAULT_BACKOFF_MAX_MS;
-    if (max_frame > ESG_P2P_MAX_FRAME_LIMIT) {
+    if (max_frame > ESG_P2P_MAX_FRAME_LIMIT)
         return esg_errf(err, errlen, ESG_ERR_INVALID_ARGUMENT,
                         "max_frame %zu is over %zu", max_frame, ESG_P2P_MAX_FRAME_LIMIT);
-    }
-    if (cap < max_frame + ESG_P2P_FRAME_OVERHEAD) {
+    if (cap < max_frame + ESG_P2P_FRAME_OVERHEAD)
         return esg_errf(err, errlen, ESG_ERR_INVALID_ARGUMENT,
                         "write_queue_cap %zu cannot hold one frame of max_frame %zu", cap,
                         max_frame);
-    }
-    if (b1 < b0) {
+    if (b1 < b0)
         return esg_errf(err, errlen, ESG_ERR_INVALID_ARGUMENT,
                         "backoff_max_ms %" PRIu64 " is below backoff_initial_ms %" PRIu64, b1, b0);
-    }
-    if (cfg->nonce_limit != 0 && cfg->nonce_limit < 3) {
+    if (cfg->nonce_limit != 0 && cfg->nonce_limit < 3)
         return esg_errf(err, errlen, ESG_ERR_INVALID_ARGUMENT,
                         "nonce_limit %" PRIu64 " leaves no frame after the handshake",
                         cfg->nonce_limit);
-    }
-    if (cfg->n_peers > ESG_P2P_MAX_TARGETS) {
+    if (cfg->n_peers > ESG_P2P_MAX_TARGETS)
         return esg_errf(err, errlen, ESG_ERR_INVALID_ARGUMENT,
                         "more than %d peers", ESG_P2P_MAX_TARGETS);
-    }
     esg_pubkey pk;
     int rc = esg_key_pubkey(&pk, &cfg->node_key);
-    if (rc != ESG_OK) {
+    if (rc != ESG_OK)
         return esg_errf(err, errlen, rc, "the node key is not a valid secret key");
-    }
-    if (sodium_init() < 0) {
+    if (sodium_init() < 0)
         return esg_errf(err, errlen, ESG_ERR_INTERNAL, "libsodium cannot start");
-    }
     esg_p2p *p = calloc(1, sizeof *p);
     if (!p)
         return ESG_ERR_NOMEM;
@@ -1243,10 +1235,9 @@ int esg_p2p_start(esg_p2p *p, char *err, size_t errlen) {
         int rc = uv_tcp_bind(&p->listener, (const struct sockaddr *)&p->listen_sa, 0);
         if (rc == 0)
             rc = uv_listen((uv_stream_t *)&p->listener, LISTEN_BACKLOG, on_connection);
-        if (rc != 0) {
+        if (rc != 0)
             return esg_errf(err, errlen, ESG_ERR_IO,
                             "cannot listen on %s: %s", p->listen_spec, uv_strerror(rc));
-        }
         struct sockaddr_storage sa;
         int salen = sizeof sa;
         if (uv_tcp_getsockname(&p->listener, (struct sockaddr *)&sa, &salen) == 0) {
