@@ -439,6 +439,7 @@ typedef Esg__P2pMessage__MsgCase esg_pb_p2p_msg_case;
 #define ESG_P2P_MSG_EVIDENCE                     ESG__P2P_MESSAGE__MSG_EVIDENCE
 #define ESG_P2P_MSG_PING                         ESG__P2P_MESSAGE__MSG_PING
 #define ESG_P2P_MSG_PONG                         ESG__P2P_MESSAGE__MSG_PONG
+#define ESG_P2P_MSG_CONSENSUS_STATE              ESG__P2P_MESSAGE__MSG_CONSENSUS_STATE
 
 /* ------------------------------------------------------------- helpers */
 

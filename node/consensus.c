@@ -954,6 +954,134 @@ int esg_cons_on_commit(esg_cons *c, uint64_t height, uint32_t round, const esg_c
     return 0;
 }
 
+/* ------------------------------------------------- what the instance holds */
+
+/* Whether an equal message of height+1 is buffered. */
+static bool future_has(const esg_cons *c, const esg_cons_msg *m) {
+    for (size_t i = 0; i < c->nfuture; i++) {
+        const esg_cons_msg *f = &c->future[i];
+        if (f->kind != m->kind)
+            continue;
+        if (m->kind == ESG_CONS_MSG_PROPOSAL) {
+            if (f->u.proposal.height == m->u.proposal.height &&
+                f->u.proposal.round == m->u.proposal.round)
+                return true;
+        } else if (f->u.vote.height == m->u.vote.height && f->u.vote.round == m->u.vote.round &&
+                   f->u.vote.type == m->u.vote.type &&
+                   f->u.vote.validator == m->u.vote.validator &&
+                   esg_hash_eq(&f->u.vote.block, &m->u.vote.block)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool future_full(const esg_cons *c) {
+    size_t limit = c->cfg.max_future_msgs ? c->cfg.max_future_msgs : 16 * c->n;
+    return c->nfuture >= limit;
+}
+
+bool esg_cons_wants_vote(const esg_cons *c, const esg_cons_vote *v) {
+    assert(c && v);
+    if (!c->started)
+        return v->height == c->start.height;
+    if (!vote_well_formed(v))
+        return false;
+    if (v->height == c->height + 1) {
+        esg_cons_msg m = {.kind = ESG_CONS_MSG_VOTE};
+        m.u.vote = *v;
+        return !future_full(c) && !future_has(c, &m);
+    }
+    if (v->height != c->height || c->step == ESG_CONS_STEP_COMMIT || v->validator >= c->n)
+        return false;
+    const round_rec *rr = round_find(c, v->round);
+    if (!rr)
+        return true;
+    int t = v->type == ESG_CONS_PREVOTE ? 0 : 1;
+    const vote_slot *s = &rr->votes[t][v->validator];
+    if (!s->present)
+        return true;
+    if (esg_hash_eq(&s->block, &v->block))
+        return false;
+    for (size_t i = 0; i < rr->nalts; i++)
+        if (rr->alts[i].validator == v->validator && rr->alts[i].t == t &&
+            esg_hash_eq(&rr->alts[i].block, &v->block))
+            return false;
+    return true; /* a further value of an equivocator: evidence */
+}
+
+bool esg_cons_wants_proposal(const esg_cons *c, uint64_t height, uint32_t round) {
+    assert(c);
+    if (!c->started)
+        return height == c->start.height;
+    if (height == c->height + 1) {
+        esg_cons_msg m = {.kind = ESG_CONS_MSG_PROPOSAL};
+        m.u.proposal.height = height;
+        m.u.proposal.round = round;
+        return !future_full(c) && !future_has(c, &m);
+    }
+    if (height != c->height || c->step == ESG_CONS_STEP_COMMIT)
+        return false;
+    const round_rec *rr = round_find(c, round);
+    return !rr || !rr->has_proposal;
+}
+
+size_t esg_cons_held_rounds(const esg_cons *c, uint32_t *rounds, size_t max) {
+    assert(c && (rounds || max == 0));
+    if (!c->started)
+        return 0;
+    size_t from = c->nrounds > max ? c->nrounds - max : 0;
+    for (size_t i = from; i < c->nrounds; i++)
+        rounds[i - from] = c->rounds[i]->round;
+    return c->nrounds;
+}
+
+bool esg_cons_held_vote(const esg_cons *c, uint32_t round, esg_cons_vote_type type,
+                        uint32_t validator, esg_cons_vote *out) {
+    assert(c && out);
+    if (!c->started || validator >= c->n ||
+        (type != ESG_CONS_PREVOTE && type != ESG_CONS_PRECOMMIT))
+        return false;
+    const round_rec *rr = round_find(c, round);
+    if (!rr)
+        return false;
+    const vote_slot *s = &rr->votes[type == ESG_CONS_PREVOTE ? 0 : 1][validator];
+    if (!s->present)
+        return false;
+    memset(out, 0, sizeof *out);
+    out->type = type;
+    out->height = c->height;
+    out->round = round;
+    out->block = s->block;
+    out->validator = validator;
+    out->sig = s->sig;
+    return true;
+}
+
+bool esg_cons_held_proposal(const esg_cons *c, uint32_t round, esg_cons_proposal *out) {
+    assert(c && out);
+    if (!c->started)
+        return false;
+    const round_rec *rr = round_find(c, round);
+    if (!rr || !rr->has_proposal)
+        return false;
+    memset(out, 0, sizeof *out);
+    out->height = c->height;
+    out->round = round;
+    out->valid_round = rr->prop_valid_round;
+    out->proposer = proposer_of(c, round);
+    out->value.hash = rr->prop_hash;
+    out->value.data = rr->prop_data;
+    out->value.len = rr->prop_len;
+    out->sig = rr->prop_sig;
+    return true;
+}
+
+size_t esg_cons_validator_count(const esg_cons *c) {
+    assert(c);
+    return c->started ? c->n : 0;
+}
+
 /* --------------------------------------------------------------- getters */
 
 uint64_t esg_cons_height(const esg_cons *c) {

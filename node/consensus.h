@@ -9,8 +9,9 @@
  * and decides once the network delivers messages within the timeouts.
  * Liveness assumes the paper's gossip: a message one correct node has
  * eventually reaches every correct node. The driver provides it by
- * re-sending this node's messages of the current height (all rounds: a
- * proposal may cite the prevotes of an old round) until the height ends,
+ * telling each peer which messages of the current height this node holds
+ * (every round: a proposal may cite the prevotes of an old round) and
+ * sending each peer those it lacks (see "What the instance holds" below),
  * and by block sync (esg_cons_on_commit) for a node left behind.
  *
  * Pure means: no I/O, no clock, no libuv, no threads, no global state. The
@@ -319,6 +320,43 @@ int esg_cons_on_timeout(esg_cons *c, esg_cons_timeout kind, uint64_t height, uin
  * current height), ESG_ERR_BAD_COMMIT, or ESG_ERR_NOMEM. */
 int esg_cons_on_commit(esg_cons *c, uint64_t height, uint32_t round, const esg_cons_value *value,
                        const esg_cons_vote *commit, size_t n);
+
+/* What the instance holds, for the driver's catch-up gossip: each peer
+ * is told which messages of the current height this node holds, and is
+ * sent those it lacks (node/consensus_driver.c), so a message this node
+ * dropped -- for whatever reason -- comes again. All are getters, safe
+ * inside callbacks; before esg_cons_start the instance holds nothing.
+ *
+ * esg_cons_wants_vote / esg_cons_wants_proposal: whether the instance
+ * would store the message if it came now: false for a message it holds
+ * (a vote of the same validator, type, round and value; a proposal of the
+ * round), one of a decided height or of a height other than the current
+ * one and the next, and one of the next height when the buffer holds it
+ * or is full. A vote's validator index must be its index in the set of
+ * the vote's height. The driver asks before verifying a message whose
+ * bytes its gossip has seen: the seen cache is only an optimisation. */
+bool esg_cons_wants_vote(const esg_cons *c, const esg_cons_vote *v);
+bool esg_cons_wants_proposal(const esg_cons *c, uint64_t height, uint32_t round);
+
+/* The rounds of the current height the instance holds a record of (a
+ * proposal, a vote, or its own entry into the round), ascending: writes
+ * the highest min(max, held) of them to rounds[] and returns how many it
+ * holds in all. */
+size_t esg_cons_held_rounds(const esg_cons *c, uint32_t *rounds, size_t max);
+
+/* The first vote of `validator` (index in the current set) of `type` in
+ * `round` of the current height: true and *out filled, or false when not
+ * held. An equivocator's further votes are not returned. */
+bool esg_cons_held_vote(const esg_cons *c, uint32_t round, esg_cons_vote_type type,
+                        uint32_t validator, esg_cons_vote *out);
+
+/* The proposal of `round` of the current height: true and *out filled
+ * (out->value.data points into the instance and lives until its next
+ * input call), or false when not held. */
+bool esg_cons_held_proposal(const esg_cons *c, uint32_t round, esg_cons_proposal *out);
+
+/* The size of the current height's validator set (0 before start). */
+size_t esg_cons_validator_count(const esg_cons *c);
 
 /* Getters; safe inside callbacks. */
 uint64_t esg_cons_height(const esg_cons *c);

@@ -31,6 +31,14 @@
 #define WAL_MAX_RECORD ((size_t)16 << 20)
 #define IDLE_POLL_MS 50
 #define EV_POOL_MAX 64
+/* Catch-up gossip (ConsensusState): rounds described per state, bytes
+ * of a vote bitmap (ESG_CONS_MAX_VALIDATORS bits), and how long a
+ * proposal sent to a peer that lacked it waits before it is sent again
+ * (a block may take a while on a slow link; the peer's next state shows
+ * whether it arrived). */
+#define STATE_ROUNDS 16
+#define BITMAP_BYTES (ESG_CONS_MAX_VALIDATORS / 8)
+#define PROPOSAL_RESEND_MS 3000
 
 /* The idle gate (see the header): what is held back. */
 enum { HOLD_NONE, HOLD_START, HOLD_COMMIT };
@@ -44,12 +52,6 @@ typedef struct dtimer {
     struct dtimer *prev, *next;
 } dtimer;
 
-typedef struct own_msg {
-    uint64_t height;
-    uint8_t *buf;
-    size_t len;
-} own_msg;
-
 /* Evidence waiting for a block: verified, not recorded when it came in. */
 typedef struct pooled_ev {
     esg_hash id;
@@ -57,10 +59,28 @@ typedef struct pooled_ev {
     size_t len;
 } pooled_ev;
 
+/* What a peer holds of one round, as its last ConsensusState said, plus
+ * what this node sent it since. */
+typedef struct peer_round {
+    uint32_t round;
+    bool proposal;
+    uint8_t votes[2][BITMAP_BYTES]; /* [0] prevotes, [1] precommits */
+} peer_round;
+
+/* A connected peer: its last final height (Hello) and its consensus
+ * state (cs_*: known once it sent one). */
 typedef struct peer_height {
     bool used;
     esg_pubkey key;
     uint64_t height;
+    bool cs_known, cs_idle;
+    uint64_t cs_height;
+    uint32_t cs_round, cs_step;
+    size_t n_rounds;
+    peer_round rounds[STATE_ROUNDS];
+    /* the last proposal sent to it because it lacked it */
+    uint64_t prop_sent_height, prop_sent_ms;
+    uint32_t prop_sent_round;
 } peer_height;
 
 struct esg_driver {
@@ -81,8 +101,6 @@ struct esg_driver {
     esg_cons_validator *vs;
     size_t vs_n;
 
-    own_msg *own;
-    size_t n_own, cap_own;
     esg_pubkey *observers;
     size_t n_observers;
     /* The last proposal cb_valid accepted: SHA-256 of its bytes, height,
@@ -101,7 +119,11 @@ struct esg_driver {
     FILE *wal;
     uv_timer_t *tick;
     dtimer *timers;
-    peer_height peers[MAX_PEERS];
+    peer_height *peers; /* MAX_PEERS */
+    /* The consensus state last sent to every peer (to send on change). */
+    uint64_t sent_height;
+    uint32_t sent_round, sent_step;
+    bool sent_idle, sent_any;
     bool req_pending;
     esg_pubkey req_peer; /* whom the pending request went to */
     uint64_t req_ms, behind_since_ms;
@@ -125,8 +147,8 @@ struct esg_driver {
 
 static void wal_append(esg_driver *d, const uint8_t *buf, size_t len);
 static void wal_reset(esg_driver *d);
-static void push_own(esg_driver *d, uint64_t height, uint8_t *buf, size_t len);
 static void note_state(esg_driver *d);
+static void send_state(esg_driver *d, const esg_pubkey *to);
 static void drop_disallowed(esg_driver *d);
 static int verify_block_bytes(esg_driver *d, const uint8_t *blk, size_t len, bool **flags);
 
@@ -288,16 +310,6 @@ static void after_commit(esg_driver *d, const uint8_t *block, size_t len, uint64
         }
         esg_pb_free(b);
     }
-    /* Own messages of finished heights are no longer needed: a node left
-     * behind gets the block by sync. */
-    size_t k = 0;
-    for (size_t i = 0; i < d->n_own; i++) {
-        if (d->own[i].height > height)
-            d->own[k++] = d->own[i];
-        else
-            free(d->own[i].buf);
-    }
-    d->n_own = k;
     wal_reset(d);
     drop_disallowed(d);
     esg_gossip_set_height(d->g, height);
@@ -411,63 +423,59 @@ static bool is_zero(const esg_hash *h) {
     return memcmp(h->b, z, 32) == 0;
 }
 
-static void cb_broadcast(void *ctx, const esg_cons_msg *msg) {
-    esg_driver *d = ctx;
-    Esg__P2pMessage m = ESG__P2P_MESSAGE__INIT;
-    Esg__ConsensusProposal cp = ESG__CONSENSUS_PROPOSAL__INIT;
-    Esg__ConsensusVote cv = ESG__CONSENSUS_VOTE__INIT;
+/* The P2pMessage of a machine message, in *m, pointing into msg, cp and
+ * cv (which the caller provides). False when the signer is not in the
+ * set of the message's height. */
+static bool cons_msg_encode(esg_driver *d, const esg_cons_msg *msg, Esg__P2pMessage *m,
+                            Esg__ConsensusProposal *cp, Esg__ConsensusVote *cv) {
     const esg_cons_validator *vals;
     size_t n;
-    uint64_t height;
+    esg__p2p_message__init(m);
     if (msg->kind == ESG_CONS_MSG_PROPOSAL) {
         const esg_cons_proposal *p = &msg->u.proposal;
-        height = p->height;
-        if (load_valset(d, height, &vals, &n) || p->proposer >= n)
-            return;
-        cp.height = p->height;
-        cp.round = p->round;
-        cp.valid_round = p->valid_round;
-        cp.block = esg_pb_bin(p->value.data, p->value.len);
-        cp.proposer = esg_pb_bin(vals[p->proposer].key.b, 32);
-        cp.sig = esg_pb_bin(p->sig.b, 64);
-        m.msg_case = ESG_P2P_MSG_PROPOSAL;
-        m.proposal = &cp;
-    } else {
-        const esg_cons_vote *v = &msg->u.vote;
-        height = v->height;
-        if (load_valset(d, height, &vals, &n) || v->validator >= n)
-            return;
-        cv.type = (Esg__VoteType)v->type;
-        cv.height = v->height;
-        cv.round = v->round;
-        if (!is_zero(&v->block))
-            cv.block_hash = esg_pb_bin(v->block.b, 32);
-        cv.validator = esg_pb_bin(vals[v->validator].key.b, 32);
-        cv.sig = esg_pb_bin(v->sig.b, 64);
-        m.msg_case = ESG_P2P_MSG_VOTE;
-        m.vote = &cv;
+        if (load_valset(d, p->height, &vals, &n) || p->proposer >= n)
+            return false;
+        esg__consensus_proposal__init(cp);
+        cp->height = p->height;
+        cp->round = p->round;
+        cp->valid_round = p->valid_round;
+        cp->block = esg_pb_bin(p->value.data, p->value.len);
+        cp->proposer = esg_pb_bin(vals[p->proposer].key.b, 32);
+        cp->sig = esg_pb_bin(p->sig.b, 64);
+        m->msg_case = ESG_P2P_MSG_PROPOSAL;
+        m->proposal = cp;
+        return true;
     }
+    const esg_cons_vote *v = &msg->u.vote;
+    if (load_valset(d, v->height, &vals, &n) || v->validator >= n)
+        return false;
+    esg__consensus_vote__init(cv);
+    cv->type = (Esg__VoteType)v->type;
+    cv->height = v->height;
+    cv->round = v->round;
+    if (!is_zero(&v->block))
+        cv->block_hash = esg_pb_bin(v->block.b, 32);
+    cv->validator = esg_pb_bin(vals[v->validator].key.b, 32);
+    cv->sig = esg_pb_bin(v->sig.b, 64);
+    m->msg_case = ESG_P2P_MSG_VOTE;
+    m->vote = cv;
+    return true;
+}
+
+/* The machine's own message: to every peer, and to the write-ahead log. */
+static void cb_broadcast(void *ctx, const esg_cons_msg *msg) {
+    esg_driver *d = ctx;
+    Esg__P2pMessage m;
+    Esg__ConsensusProposal cp;
+    Esg__ConsensusVote cv;
+    if (!cons_msg_encode(d, msg, &m, &cp, &cv))
+        return;
     uint8_t *buf = NULL;
     size_t len = 0;
     if (esg_gossip_broadcast(d->g, &m, &buf, &len) != 0 || !buf)
         return;
     wal_append(d, buf, len);
-    push_own(d, height, buf, len);
-}
-
-/* Keeps `buf` (taken) for the periodic re-send. */
-static void push_own(esg_driver *d, uint64_t height, uint8_t *buf, size_t len) {
-    if (d->n_own == d->cap_own) {
-        size_t cap = d->cap_own ? 2 * d->cap_own : 16;
-        own_msg *o = realloc(d->own, cap * sizeof *o);
-        if (!o) {
-            free(buf);
-            return;
-        }
-        d->own = o;
-        d->cap_own = cap;
-    }
-    d->own[d->n_own++] = (own_msg){height, buf, len};
+    free(buf);
 }
 
 static void wal_append(esg_driver *d, const uint8_t *buf, size_t len) {
@@ -509,25 +517,18 @@ static void wal_replay(esg_driver *d) {
             break;
         }
         Esg__P2pMessage *m = NULL;
-        uint64_t h = 0;
         int rc = -1;
         if (esg_pb_decode(&esg__p2p_message__descriptor, buf, len, len,
                           (ProtobufCMessage **)&m) == 0) {
-            if (m->msg_case == ESG_P2P_MSG_PROPOSAL && m->proposal->height == d->tip + 1) {
-                h = m->proposal->height;
+            if (m->msg_case == ESG_P2P_MSG_PROPOSAL && m->proposal->height == d->tip + 1)
                 rc = on_proposal(d, &d->pub, m->proposal);
-            } else if (m->msg_case == ESG_P2P_MSG_VOTE && m->vote->height == d->tip + 1) {
-                h = m->vote->height;
+            else if (m->msg_case == ESG_P2P_MSG_VOTE && m->vote->height == d->tip + 1)
                 rc = on_vote(d, &d->pub, m->vote);
-            }
             esg_pb_free(m);
         }
-        if (rc == 0) {
-            push_own(d, h, buf, len);
+        free(buf);
+        if (rc == 0)
             n++;
-        } else {
-            free(buf);
-        }
     }
     fseek(d->wal, 0, SEEK_END);
     if (n)
@@ -607,6 +608,13 @@ static void note_state(esg_driver *d) {
     d->m.round = d->hold ? 0 : esg_cons_round(d->cons);
     d->m.step = step;
     pthread_mutex_unlock(&d->mu);
+    /* Peers learn each change of height, round or step at once (and the
+     * rest every second, on_tick). */
+    if (!d->sent_any || d->sent_height != esg_cons_height(d->cons) ||
+        d->sent_round != esg_cons_round(d->cons) ||
+        d->sent_step != (uint32_t)esg_cons_get_step(d->cons) ||
+        d->sent_idle != (d->hold != HOLD_NONE))
+        send_state(d, NULL);
 }
 
 static void on_idle_poll(uv_timer_t *t) {
@@ -793,10 +801,249 @@ static int start_cons(esg_driver *d) {
     return rc;
 }
 
+/* ------------------------------------------------------- catch-up gossip */
+
+/* Every validator tells its peers which messages of its height it holds
+ * (ConsensusState: on each change of height, round or step, and every
+ * second), and sends each peer the proposals and votes it holds that the
+ * peer's last state lacks -- CometBFT's consensus reactor, pulled by
+ * state instead of pushed per vote. Flooding (gossip.c) stays the fast
+ * path; this is what makes delivery certain once links are up: a message
+ * lost in any way (a dropped frame, a buffer the machine discarded when
+ * block sync restarted it, a vote that arrived before the node was
+ * ready) is in the receiver's state as missing, and is sent again. The
+ * receiver takes it although its gossip saw its bytes (`wanted`). A peer
+ * that decided the height before and waits out its commit pause holds
+ * nothing of ours; one further behind gets blocks by sync. */
+
+static void bit_set(uint8_t *bm, uint32_t i) { bm[i / 8] |= (uint8_t)(1u << (i % 8)); }
+
+static bool bit_get(const uint8_t *bm, uint32_t i) { return (bm[i / 8] >> (i % 8)) & 1u; }
+
+static peer_height *find_peer(esg_driver *d, const esg_pubkey *key) {
+    for (int i = 0; i < MAX_PEERS; i++)
+        if (d->peers[i].used && memcmp(d->peers[i].key.b, key->b, 32) == 0)
+            return &d->peers[i];
+    return NULL;
+}
+
+/* The record of round r in p's state, created empty if there is room. */
+static peer_round *peer_round_get(peer_height *p, uint32_t r) {
+    for (size_t i = 0; i < p->n_rounds; i++)
+        if (p->rounds[i].round == r)
+            return &p->rounds[i];
+    if (p->n_rounds == STATE_ROUNDS)
+        return NULL;
+    peer_round *pr = &p->rounds[p->n_rounds++];
+    memset(pr, 0, sizeof *pr);
+    pr->round = r;
+    return pr;
+}
+
+/* Peer `from` has shown it holds a message of (height, round): the
+ * proposal (t < 0) or validator idx's vote (t 0 prevote, 1 precommit). */
+static void peer_holds(esg_driver *d, const esg_pubkey *from, uint64_t height, uint32_t round,
+                       int t, uint32_t idx) {
+    peer_height *p = find_peer(d, from);
+    if (!p || !p->cs_known || p->cs_height != height || idx >= ESG_CONS_MAX_VALIDATORS)
+        return;
+    peer_round *pr = peer_round_get(p, round);
+    if (!pr)
+        return;
+    if (t < 0)
+        pr->proposal = true;
+    else
+        bit_set(pr->votes[t], idx);
+}
+
+/* Tells `to` (NULL: every peer) what this node holds of its height. */
+static void send_state(esg_driver *d, const esg_pubkey *to) {
+    if (!d->cons || !d->g)
+        return;
+    uint32_t rounds[STATE_ROUNDS];
+    size_t held = esg_cons_held_rounds(d->cons, rounds, STATE_ROUNDS);
+    size_t nr = held < STATE_ROUNDS ? held : STATE_ROUNDS;
+    size_t nv = esg_cons_validator_count(d->cons);
+    size_t blen = (nv + 7) / 8;
+    static const esg_cons_vote_type types[2] = {ESG_CONS_PREVOTE, ESG_CONS_PRECOMMIT};
+    uint8_t bits[STATE_ROUNDS][2][BITMAP_BYTES];
+    Esg__RoundVotes rv[STATE_ROUNDS], *prv[STATE_ROUNDS];
+    for (size_t k = 0; k < nr; k++) {
+        esg__round_votes__init(&rv[k]);
+        prv[k] = &rv[k];
+        rv[k].round = rounds[k];
+        esg_cons_proposal prop;
+        rv[k].proposal = esg_cons_held_proposal(d->cons, rounds[k], &prop);
+        for (int t = 0; t < 2; t++) {
+            memset(bits[k][t], 0, blen);
+            for (uint32_t i = 0; i < nv; i++) {
+                esg_cons_vote v;
+                if (esg_cons_held_vote(d->cons, rounds[k], types[t], i, &v))
+                    bit_set(bits[k][t], i);
+            }
+        }
+        rv[k].prevotes = esg_pb_bin(bits[k][0], blen);
+        rv[k].precommits = esg_pb_bin(bits[k][1], blen);
+    }
+    Esg__ConsensusState cs = ESG__CONSENSUS_STATE__INIT;
+    cs.height = esg_cons_height(d->cons);
+    cs.round = esg_cons_round(d->cons);
+    cs.step = (uint32_t)esg_cons_get_step(d->cons);
+    cs.idle = d->hold != HOLD_NONE;
+    cs.n_rounds = nr;
+    cs.rounds = prv;
+    Esg__P2pMessage m = ESG__P2P_MESSAGE__INIT;
+    m.msg_case = ESG_P2P_MSG_CONSENSUS_STATE;
+    m.consensus_state = &cs;
+    if (to) {
+        esg_gossip_send(d->g, to, &m);
+        return;
+    }
+    uint8_t *buf;
+    size_t len;
+    if (esg_pb_encode(&m.base, &buf, &len) != 0)
+        return;
+    esg_p2p_broadcast(esg_gossip_transport(d->g), buf, len, NULL, NULL);
+    free(buf);
+    d->sent_any = true;
+    d->sent_height = cs.height;
+    d->sent_round = cs.round;
+    d->sent_step = cs.step;
+    d->sent_idle = cs.idle;
+}
+
+/* Sends one machine message to peer p. False when p's queue refused it. */
+static bool send_cons_msg(esg_driver *d, const peer_height *p, const esg_cons_msg *msg) {
+    Esg__P2pMessage m;
+    Esg__ConsensusProposal cp;
+    Esg__ConsensusVote cv;
+    if (!cons_msg_encode(d, msg, &m, &cp, &cv))
+        return true;
+    return esg_gossip_send(d->g, &p->key, &m) == 0;
+}
+
+/* Sends p what this node holds of the height and p's state lacks. */
+static void serve_peer(esg_driver *d, peer_height *p) {
+    if (!d->cons || !p->cs_known || d->hold == HOLD_START)
+        return;
+    uint64_t h = esg_cons_height(d->cons);
+    if (p->cs_height + 1 == h && p->cs_step == ESG_CONS_STEP_COMMIT) {
+        /* It decided h - 1 and waits to start h: it holds nothing of h. */
+        p->cs_height = h;
+        p->cs_round = 0;
+        p->cs_step = ESG_CONS_STEP_PROPOSE;
+        p->n_rounds = 0;
+    }
+    if (p->cs_height != h || p->cs_step == ESG_CONS_STEP_COMMIT)
+        return;
+    uint32_t rounds[STATE_ROUNDS];
+    size_t held = esg_cons_held_rounds(d->cons, rounds, STATE_ROUNDS);
+    size_t nr = held < STATE_ROUNDS ? held : STATE_ROUNDS;
+    size_t nv = esg_cons_validator_count(d->cons);
+    uint64_t now = esg_wall_ms();
+    static const esg_cons_vote_type types[2] = {ESG_CONS_PREVOTE, ESG_CONS_PRECOMMIT};
+    for (size_t k = 0; k < nr; k++) {
+        uint32_t r = rounds[k];
+        peer_round *pr = peer_round_get(p, r);
+        esg_cons_msg msg;
+        if ((!pr || !pr->proposal) &&
+            esg_cons_held_proposal(d->cons, r, &msg.u.proposal)) {
+            bool recent = p->prop_sent_height == h && p->prop_sent_round == r &&
+                          now - p->prop_sent_ms < PROPOSAL_RESEND_MS;
+            if (!recent) {
+                msg.kind = ESG_CONS_MSG_PROPOSAL;
+                if (!send_cons_msg(d, p, &msg))
+                    return;
+                p->prop_sent_height = h;
+                p->prop_sent_round = r;
+                p->prop_sent_ms = now;
+            }
+            if (pr)
+                pr->proposal = true;
+        }
+        for (int t = 0; t < 2; t++)
+            for (uint32_t i = 0; i < nv; i++) {
+                if (pr && bit_get(pr->votes[t], i))
+                    continue;
+                if (!esg_cons_held_vote(d->cons, r, types[t], i, &msg.u.vote))
+                    continue;
+                msg.kind = ESG_CONS_MSG_VOTE;
+                if (!send_cons_msg(d, p, &msg))
+                    return;
+                if (pr)
+                    bit_set(pr->votes[t], i);
+            }
+    }
+}
+
+static void on_consensus_state(void *ctx, const esg_pubkey *from, const Esg__ConsensusState *s) {
+    esg_driver *d = ctx;
+    peer_height *p = find_peer(d, from);
+    if (!p)
+        return;
+    bool ok = s->n_rounds <= STATE_ROUNDS && s->step <= ESG_CONS_STEP_COMMIT;
+    for (size_t i = 0; ok && i < s->n_rounds; i++)
+        ok = s->rounds[i]->prevotes.len <= BITMAP_BYTES &&
+             s->rounds[i]->precommits.len <= BITMAP_BYTES;
+    if (!ok) {
+        esg_gossip_punish(d->g, from, "malformed consensus state");
+        return;
+    }
+    p->cs_known = true;
+    p->cs_height = s->height;
+    p->cs_round = s->round;
+    p->cs_step = s->step;
+    p->cs_idle = s->idle;
+    p->n_rounds = 0;
+    for (size_t i = 0; i < s->n_rounds; i++) {
+        const Esg__RoundVotes *rv = s->rounds[i];
+        peer_round *pr = peer_round_get(p, rv->round);
+        if (!pr)
+            break;
+        pr->proposal = rv->proposal;
+        memcpy(pr->votes[0], rv->prevotes.data, rv->prevotes.len);
+        memcpy(pr->votes[1], rv->precommits.data, rv->precommits.len);
+    }
+    /* A validator that has started the height this node holds back. */
+    if (!s->idle && s->height == d->tip + 1 && d->hold)
+        gate_on_msg(d, s->height);
+    serve_peer(d, p);
+}
+
+/* A proposal or vote whose bytes the gossip saw: does the machine still
+ * lack it? No signature check here: on_proposal/on_vote do that. */
+static bool wanted(void *ctx, const Esg__P2pMessage *m) {
+    esg_driver *d = ctx;
+    if (!d->cons)
+        return false;
+    if (m->msg_case == ESG_P2P_MSG_PROPOSAL)
+        return esg_cons_wants_proposal(d->cons, m->proposal->height, m->proposal->round);
+    if (m->msg_case != ESG_P2P_MSG_VOTE)
+        return false;
+    const Esg__ConsensusVote *v = m->vote;
+    const esg_cons_validator *vals;
+    size_t n;
+    esg_pubkey pk;
+    if ((v->block_hash.len != 0 && v->block_hash.len != 32) ||
+        load_valset(d, v->height, &vals, &n) || esg_pb_pubkey32(&v->validator, &pk))
+        return false;
+    int idx = find_validator(vals, n, &pk);
+    if (idx < 0)
+        return false;
+    esg_cons_vote cv;
+    memset(&cv, 0, sizeof cv);
+    cv.type = (esg_cons_vote_type)v->type;
+    cv.height = v->height;
+    cv.round = v->round;
+    cv.validator = (uint32_t)idx;
+    if (v->block_hash.len == 32)
+        memcpy(cv.block.b, v->block_hash.data, 32);
+    return esg_cons_wants_vote(d->cons, &cv);
+}
+
 /* ------------------------------------------------------ incoming messages */
 
 static int on_proposal(void *ctx, const esg_pubkey *from, const Esg__ConsensusProposal *p) {
-    (void)from;
     esg_driver *d = ctx;
     if (!d->cons)
         return ESG_ERR_BAD_CONSENSUS_MSG;
@@ -833,6 +1080,7 @@ static int on_proposal(void *ctx, const esg_pubkey *from, const Esg__ConsensusPr
     esg_hash sh = esg_privval_proposal_hash(d->chain_id, p->height, p->round, p->valid_round, &bh);
     if (!esg_verify(&cp.sig, &sh, &pk))
         return ESG_ERR_BAD_CONSENSUS_MSG;
+    peer_holds(d, from, p->height, p->round, -1, 0);
     gate_on_msg(d, p->height);
     if (d->hold == HOLD_START)
         return ESG_OK; /* could not start: gossip brings it again */
@@ -842,7 +1090,6 @@ static int on_proposal(void *ctx, const esg_pubkey *from, const Esg__ConsensusPr
 }
 
 static int on_vote(void *ctx, const esg_pubkey *from, const Esg__ConsensusVote *v) {
-    (void)from;
     esg_driver *d = ctx;
     if (!d->cons)
         return ESG_ERR_BAD_CONSENSUS_MSG;
@@ -875,6 +1122,7 @@ static int on_vote(void *ctx, const esg_pubkey *from, const Esg__ConsensusVote *
                                 v->block_hash.len ? &cv.block : NULL);
     if (!esg_verify(&cv.sig, &sh, &pk))
         return ESG_ERR_BAD_CONSENSUS_MSG;
+    peer_holds(d, from, v->height, v->round, cv.type == ESG_CONS_PREVOTE ? 0 : 1, cv.validator);
     gate_on_msg(d, v->height);
     if (d->hold == HOLD_START)
         return ESG_OK; /* could not start: gossip brings it again */
@@ -956,8 +1204,13 @@ static void on_hello(void *ctx, const esg_pubkey *from, uint64_t height) {
         if (!d->peers[i].used && free_i < 0)
             free_i = i;
     }
-    if (free_i >= 0)
-        d->peers[free_i] = (peer_height){true, *from, height};
+    if (free_i >= 0) {
+        memset(&d->peers[free_i], 0, sizeof d->peers[free_i]);
+        d->peers[free_i].used = true;
+        d->peers[free_i].key = *from;
+        d->peers[free_i].height = height;
+        send_state(d, from);
+    }
     check_sync(d);
 }
 
@@ -1203,8 +1456,7 @@ static void drop_disallowed(esg_driver *d) {
 
 static void on_tick(uv_timer_t *t) {
     esg_driver *d = t->data;
-    for (size_t i = 0; i < d->n_own; i++)
-        esg_gossip_rebroadcast(d->g, d->own[i].buf, d->own[i].len);
+    send_state(d, NULL);
     check_sync(d);
     esg_p2p_stats ps;
     esg_gossip_stats(d->g, &ps);
@@ -1242,6 +1494,7 @@ int esg_driver_new(esg_driver **out, const esg_driver_config *cfg, char *err, si
     }
     d->cfg.observers = NULL; /* the copy above is the driver's */
     if (!(d->items = calloc(BUILD_BATCH, sizeof *d->items)) ||
+        !(d->peers = calloc(MAX_PEERS, sizeof *d->peers)) ||
         !(d->tick = calloc(1, sizeof *d->tick)) || !(d->idle = calloc(1, sizeof *d->idle))) {
         rc = ESG_ERR_NOMEM;
         goto fail;
@@ -1267,6 +1520,7 @@ int esg_driver_new(esg_driver **out, const esg_driver_config *cfg, char *err, si
         .on_evidence = on_evidence,
         .on_hello = on_hello, .on_block_request = on_block_request,
         .on_block_response = on_block_response, .on_peer_down = on_peer_down,
+        .wanted = wanted, .on_consensus_state = on_consensus_state,
     };
     if ((rc = esg_gossip_new(&d->g, cfg->loop, &pc, cfg->mp, &h, &d->genesis_hash, d->tip, err,
                              errlen)) != 0)
@@ -1282,6 +1536,7 @@ fail:
     if (d->wal)
         fclose(d->wal);
     free(d->items);
+    free(d->peers);
     free(d->tick);
     free(d->idle);
     free(d->observers);
@@ -1353,9 +1608,7 @@ void esg_driver_close(esg_driver *d) {
     esg_privval_close(d->pv);
     if (d->wal)
         fclose(d->wal);
-    for (size_t i = 0; i < d->n_own; i++)
-        free(d->own[i].buf);
-    free(d->own);
+    free(d->peers);
     for (size_t i = 0; i < d->n_ev; i++)
         free(d->ev[i].buf);
     free(d->vs);

@@ -10,8 +10,12 @@
  *   timers     -> one uv_timer per request, never cancelled
  * Incoming proposals and votes are verified (signature against the
  * height's validator set, block hash against the bytes) before the machine
- * sees them. This node re-sends its own messages of the current height
- * every second (the machine's header explains why). Block sync: when a
+ * sees them. Catch-up gossip (node/consensus.h explains why it is needed):
+ * the driver sends every peer a ConsensusState -- its height, round, step
+ * and which proposals and votes of the height it holds -- on each change
+ * and every second, and answers a peer's state with the proposals and
+ * votes it holds that the peer lacks; a re-sent message whose bytes the
+ * gossip saw is still taken when the machine lacks it. Block sync: when a
  * peer's Hello height is ahead by more than one (or ahead for a while),
  * blocks are requested from it, applied with esg_exec_apply_block (which
  * verifies each commit against the set in force), then consensus restarts

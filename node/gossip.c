@@ -256,10 +256,18 @@ static void message_cb(void *ctx, const esg_pubkey *from, const uint8_t *data, s
      * when its sender re-sends it. Transactions are marked at once: the
      * mempool remembers its own verdicts. */
     esg_hash h;
+    bool again = false; /* seen, but the handler still wants it */
     if (gossiped) {
         h = bytes_hash(data, len);
-        if (esg_seen_has(g->seen, &h))
-            goto out;
+        if (esg_seen_has(g->seen, &h)) {
+            /* The cache only saves work: a proposal or vote taken earlier
+             * may have been dropped since (a buffer discarded by a
+             * restart of the machine), and its re-send must get through. */
+            bool cons = m->msg_case == ESG_P2P_MSG_PROPOSAL || m->msg_case == ESG_P2P_MSG_VOTE;
+            if (!cons || !g->h.wanted || !g->h.wanted(g->h.ctx, m))
+                goto out;
+            again = true;
+        }
         if (m->msg_case == ESG_P2P_MSG_TX || m->msg_case == ESG_P2P_MSG_COMMIT)
             esg_seen_add(g->seen, &h);
     }
@@ -280,12 +288,16 @@ static void message_cb(void *ctx, const esg_pubkey *from, const uint8_t *data, s
         admit_enqueue(g, from, m->tx.data, m->tx.len, data, len);
         break;
     case ESG_P2P_MSG_PROPOSAL:
-        if (g->h.on_proposal && g->h.on_proposal(g->h.ctx, from, m->proposal) == 0)
+        if (g->h.on_proposal && g->h.on_proposal(g->h.ctx, from, m->proposal) == 0 && !again)
             accept_msg(g, &h, from, data, len);
         break;
     case ESG_P2P_MSG_VOTE:
-        if (g->h.on_vote && g->h.on_vote(g->h.ctx, from, m->vote) == 0)
+        if (g->h.on_vote && g->h.on_vote(g->h.ctx, from, m->vote) == 0 && !again)
             accept_msg(g, &h, from, data, len);
+        break;
+    case ESG_P2P_MSG_CONSENSUS_STATE:
+        if (g->h.on_consensus_state)
+            g->h.on_consensus_state(g->h.ctx, from, m->consensus_state);
         break;
     case ESG_P2P_MSG_EVIDENCE:
         if (g->h.on_evidence && g->h.on_evidence(g->h.ctx, from, m->evidence) == 0)

@@ -9,7 +9,12 @@
  * (node/seen.h); a message already seen is dropped silently, a new one is
  * handled and, when the handler accepts it, sent to every other peer. A
  * proposal, vote or evidence its handler refused is not marked seen, so a
- * re-send is handled again (the node may have caught up meanwhile).
+ * re-send is handled again (the node may have caught up meanwhile). The
+ * cache only saves work: a proposal or vote whose bytes were seen is
+ * still handled (not relayed again) when the `wanted` handler says the
+ * consensus machine lacks it -- one taken earlier may have been dropped
+ * since, and a peer that learnt so sends it again. ConsensusState goes
+ * to its handler, point to point.
  * Transactions go to the mempool here (esg_mempool_add_tx) and are relayed
  * only if admitted; admission runs on libuv's thread pool, one lane per
  * signer (so a signer's nonces are admitted in order), with at most 20000
@@ -51,6 +56,12 @@ typedef struct esg_gossip_handlers {
     void (*on_block_request)(void *ctx, const esg_pubkey *from, const Esg__BlockRequest *r);
     void (*on_block_response)(void *ctx, const esg_pubkey *from, const Esg__BlockResponse *r);
     void (*on_peer_down)(void *ctx, const esg_pubkey *peer);
+    /* A proposal or vote (m->msg_case says which) whose bytes were seen
+     * before: true to handle it again (on_proposal / on_vote). Must be
+     * cheap: no signature checks. NULL: never. */
+    bool (*wanted)(void *ctx, const Esg__P2pMessage *m);
+    /* A peer's consensus state (what it holds of its height). */
+    void (*on_consensus_state)(void *ctx, const esg_pubkey *from, const Esg__ConsensusState *s);
 } esg_gossip_handlers;
 
 /* Creates the gossip and its transport on `loop`. `pcfg` gives the
