@@ -870,6 +870,12 @@ static void r_metrics(esg_api__call *c) {
     metric(tb, "esg_p2p_bytes_out_total", "counter", "Bytes sent to peers.", nm.p2p_bytes_out);
     metric(tb, "esg_evidence_total", "counter", "Equivocating votes detected.",
            nm.evidence_total);
+    tb_printf(tb, "# HELP esg_clock_offset_milliseconds Correction added to this node's clock, "
+                  "estimated from the times of decided proposals of other validators (0 while "
+                  "the clock agrees with the network's within the precision).\n"
+                  "# TYPE esg_clock_offset_milliseconds gauge\nesg_clock_offset_milliseconds "
+                  "%" PRId64 "\n",
+              nm.clock_offset_ms);
     size_t n = tb->n;
     uint8_t *out = malloc(n ? n : 1);
     if (out)

@@ -33,6 +33,7 @@ typedef struct round_rec {
     uint32_t round;
     bool has_proposal;
     int8_t valid_cache; /* -1 unknown, 0 invalid, 1 valid */
+    int8_t timely_cache; /* same, for cb.timely */
     int32_t prop_valid_round;
     esg_hash prop_hash;
     uint8_t *prop_data;
@@ -231,6 +232,7 @@ static round_rec *round_get(esg_cons *c, uint32_t r) {
         return NULL;
     rr->round = r;
     rr->valid_cache = -1;
+    rr->timely_cache = -1;
     rr->votes[0] = (vote_slot *)(rr + 1);
     rr->votes[1] = rr->votes[0] + c->n;
     rr->sender = (uint8_t *)(rr->votes[1] + c->n);
@@ -282,6 +284,20 @@ static bool proposal_valid(esg_cons *c, round_rec *rr) {
         rr->valid_cache = c->cb.valid(c->cb.ctx, c->height, &v) ? 1 : 0;
     }
     return rr->valid_cache == 1;
+}
+
+/* Proposer-based time: a fresh proposal (valid_round -1) of another
+ * validator must be timely for this node to prevote it. Its own are
+ * (its clock made them). */
+static bool proposal_timely(esg_cons *c, round_rec *rr) {
+    assert(rr->has_proposal);
+    if (!c->cb.timely || (c->self_idx >= 0 && proposer_of(c, rr->round) == (uint32_t)c->self_idx))
+        return true;
+    if (rr->timely_cache < 0) {
+        esg_cons_value v = {rr->prop_hash, rr->prop_data, rr->prop_len};
+        rr->timely_cache = c->cb.timely(c->cb.ctx, c->height, rr->round, &v) ? 1 : 0;
+    }
+    return rr->timely_cache == 1;
 }
 
 static void mark_sender(esg_cons *c, round_rec *rr, uint32_t idx) {
@@ -577,7 +593,7 @@ static bool try_round_rules(esg_cons *c) {
         if (vr < 0) {
             /* PROPOSAL(h, r, v, -1) */
             fire = true;
-            accept = proposal_valid(c, rr) &&
+            accept = proposal_valid(c, rr) && proposal_timely(c, rr) &&
                      (c->locked_round < 0 || esg_hash_eq(&c->locked, v) || ignore_lock);
         } else if ((uint32_t)vr < c->round) {
             /* PROPOSAL(h, r, v, vr) AND 2f+1 PREVOTE(h, vr, id(v)) */

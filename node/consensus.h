@@ -224,7 +224,7 @@ typedef struct esg_cons_config {
 void esg_cons_config_default(esg_cons_config *cfg);
 
 /* The application and the driver, as seen from the machine. `ctx` is
- * passed back to every callback. All callbacks are required. */
+ * passed back to every callback. All callbacks are required but timely. */
 typedef struct esg_cons_callbacks {
     void *ctx;
     /* The validator set of `height`: sets *vals to an array of n entries
@@ -241,6 +241,16 @@ typedef struct esg_cons_callbacks {
     /* The application's check of a proposed value at `height`. Called at
      * most once per stored proposal. */
     bool (*valid)(void *ctx, uint64_t height, const esg_cons_value *value);
+    /* Optional (NULL: every proposal is timely). Whether a proposal of
+     * (height, round) that cites no earlier round is timely: its time
+     * close enough to when it arrived (proposer-based timestamps: the
+     * driver's rule). An untimely proposal is prevoted nil, but it is
+     * still locked on, precommitted and decided when more than 2/3 of the
+     * power prevote it: their clocks found it timely. Not asked for this
+     * node's own proposals nor for re-proposals (valid_round >= 0, whose
+     * value a polka already accepted). Called at most once per stored
+     * proposal. */
+    bool (*timely)(void *ctx, uint64_t height, uint32_t round, const esg_cons_value *value);
     /* Sign a proposal (sig field unset) and write *sig; `lock` is the
      * state to persist first. Returns false to refuse: nothing is sent. */
     bool (*sign_proposal)(void *ctx, const esg_cons_proposal *p,

@@ -14,6 +14,7 @@
 #include "ledger/error.h"
 #include "ledger/evidence.h"
 #include "ledger/executor.h"
+#include "node/blocktime.h"
 #include "node/gossip.h"
 #include "node/privval.h"
 #include "node/clock.h"
@@ -39,6 +40,8 @@
 #define STATE_ROUNDS 16
 #define BITMAP_BYTES (ESG_CONS_MAX_VALIDATORS / 8)
 #define PROPOSAL_RESEND_MS 3000
+/* Proposals of other validators remembered for their arrival time. */
+#define RX_MAX 64
 
 /* The idle gate (see the header): what is held back. */
 enum { HOLD_NONE, HOLD_START, HOLD_COMMIT };
@@ -58,6 +61,16 @@ typedef struct pooled_ev {
     uint8_t *buf;
     size_t len;
 } pooled_ev;
+
+/* A proposal of another validator: its block time and when it arrived
+ * (local clock, uncorrected), for the timeliness rule and the offset
+ * estimate (node/blocktime.h). */
+typedef struct prop_rx {
+    uint64_t height;
+    uint32_t round;
+    esg_hash hash;
+    uint64_t time_ms, recv_ms;
+} prop_rx;
 
 /* What a peer holds of one round, as its last ConsensusState said, plus
  * what this node sent it since. */
@@ -120,6 +133,10 @@ struct esg_driver {
     uv_timer_t *tick;
     dtimer *timers;
     peer_height *peers; /* MAX_PEERS */
+    esg_bt_rule bt;
+    esg_bt_offset bt_offset;
+    prop_rx rx[RX_MAX]; /* ring */
+    size_t rx_next;
     /* The consensus state last sent to every peer (to send on change). */
     uint64_t sent_height;
     uint32_t sent_round, sent_step;
@@ -317,6 +334,82 @@ static void after_commit(esg_driver *d, const uint8_t *block, size_t len, uint64
         d->cfg.on_committed(d->cfg.ctx, height, n, apply_us);
 }
 
+/* ------------------------------------------------------------ block time */
+
+/* The local clock corrected by the offset estimate (node/blocktime.h). */
+static uint64_t net_now(esg_driver *d) {
+    return esg_bt_apply(esg_wall_ms(), esg_bt_offset_get(&d->bt_offset));
+}
+
+static void rx_note(esg_driver *d, uint64_t height, uint32_t round, const esg_hash *hash,
+                    uint64_t time_ms) {
+    for (size_t i = 0; i < RX_MAX; i++)
+        if (d->rx[i].height == height && d->rx[i].round == round &&
+            esg_hash_eq(&d->rx[i].hash, hash))
+            return; /* the first arrival counts */
+    d->rx[d->rx_next] = (prop_rx){height, round, *hash, time_ms, esg_wall_ms()};
+    d->rx_next = (d->rx_next + 1) % RX_MAX;
+}
+
+/* The arrival record of a proposal of (height, round or any round when
+ * round is UINT32_MAX) with block `hash`, or NULL. */
+static const prop_rx *rx_find(const esg_driver *d, uint64_t height, uint32_t round,
+                              const esg_hash *hash) {
+    for (size_t i = 0; i < RX_MAX; i++)
+        if (d->rx[i].height == height && (round == UINT32_MAX || d->rx[i].round == round) &&
+            esg_hash_eq(&d->rx[i].hash, hash) && d->rx[i].recv_ms)
+            return &d->rx[i];
+    return NULL;
+}
+
+static bool cb_timely(void *ctx, uint64_t height, uint32_t round, const esg_cons_value *v) {
+    esg_driver *d = ctx;
+    const prop_rx *rx = rx_find(d, height, round, &v->hash);
+    if (!rx)
+        return false;
+    uint64_t recv = esg_bt_apply(rx->recv_ms, esg_bt_offset_get(&d->bt_offset));
+    if (esg_bt_timely(&d->bt, rx->time_ms, recv, round))
+        return true;
+    esg_log(d->cfg.log, ESG_LOG_WARN,
+            "proposal for block %llu round %u is not timely: its time is %lld ms from its "
+            "arrival (allowed: %llu ms ahead, %llu ms behind); prevoting nil",
+            (unsigned long long)height, round, (long long)rx->time_ms - (long long)recv,
+            (unsigned long long)d->bt.precision_ms,
+            (unsigned long long)(d->bt.precision_ms + d->bt.message_delay_ms +
+                                 d->bt.message_delay_ms / 10 * round));
+    return false;
+}
+
+/* A decided block proposed by another validator: one more sample of how
+ * far this node's clock is from the network's. */
+static void offset_learn(esg_driver *d, uint64_t height, const esg_hash *hash) {
+    const prop_rx *rx = rx_find(d, height, UINT32_MAX, hash);
+    if (!rx)
+        return;
+    int64_t before = esg_bt_offset_get(&d->bt_offset);
+    if (!esg_bt_offset_add(&d->bt_offset, rx->time_ms, rx->recv_ms, d->bt.precision_ms))
+        return;
+    int64_t now = esg_bt_offset_get(&d->bt_offset);
+    pthread_mutex_lock(&d->mu);
+    d->m.clock_offset_ms = now;
+    pthread_mutex_unlock(&d->mu);
+    /* Log when correcting starts or stops, or moves by more than the
+     * precision: not at every sample. */
+    int64_t diff = now - before;
+    if (before == 0 || now == 0 || (uint64_t)(diff < 0 ? -diff : diff) > d->bt.precision_ms) {
+        if (now)
+            esg_log(d->cfg.log, ESG_LOG_WARN,
+                    "this node's clock is %lld ms %s the network's (median of the last %u "
+                    "decided proposals of other validators): block times and proposal checks "
+                    "now use the corrected time; fix the clock (NTP)",
+                    (long long)(now < 0 ? -now : now), now > 0 ? "behind" : "ahead of",
+                    ESG_BT_SAMPLES);
+        else
+            esg_log(d->cfg.log, ESG_LOG_INFO,
+                    "this node's clock agrees with the network's again; no correction");
+    }
+}
+
 /* ------------------------------------------------------ machine callbacks */
 
 static size_t cb_validators(void *ctx, uint64_t height, const esg_cons_validator **vals) {
@@ -343,7 +436,7 @@ static bool cb_get_value(void *ctx, uint64_t height, esg_cons_value *out) {
     esg_hash bh;
     esg_produced pr;
     int rc = esg_exec_build_block(d->cfg.store, d->cfg.ct, d->items, n, d->ev_items, n_ev,
-                                  esg_wall_ms(), &d->pub, true, &blk, &blen, &bh, &pr);
+                                  net_now(d), &d->pub, true, &blk, &blen, &bh, &pr);
     /* Evidence that cannot be recorded (already on chain) leaves the pool. */
     for (size_t i = n_ev; rc == 0 && i-- > 0;)
         if (d->ev_items[i].result == ESG_ERR_BAD_EVIDENCE ||
@@ -378,8 +471,10 @@ static bool cb_valid(void *ctx, uint64_t height, const esg_cons_value *v) {
     if (rc)
         snprintf(err, sizeof err, "transaction signatures: %s", esg_err_message(rc));
     else
-        rc = esg_exec_check_block(d->cfg.store, d->cfg.ct, v->data, v->len, flags, esg_wall_ms(),
-                                  d->cfg.max_clock_drift_ms, err, sizeof err);
+        /* No clock here: a decided block must be taken whatever this
+         * node's clock says; clocks judge only the prevote (cb_timely). */
+        rc = esg_exec_check_block(d->cfg.store, d->cfg.ct, v->data, v->len, flags, net_now(d),
+                                  UINT64_MAX, err, sizeof err);
     if (rc) {
         free(flags);
         esg_log(d->cfg.log, ESG_LOG_WARN, "proposal for block %llu rejected: %s",
@@ -738,6 +833,7 @@ static void cb_decide(void *ctx, uint64_t height, uint32_t round, const esg_cons
                 (unsigned long long)height, err[0] ? err : esg_err_message(rc));
         return;
     }
+    offset_learn(d, height, &value->hash);
     after_commit(d, value->data, value->len, height, esg_mono_us() - t0);
 }
 
@@ -777,6 +873,7 @@ static int start_cons(esg_driver *d) {
     d->cons = NULL;
     esg_cons_callbacks cb = {
         .ctx = d, .validators = cb_validators, .get_value = cb_get_value, .valid = cb_valid,
+        .timely = cb_timely,
         .sign_proposal = cb_sign_proposal, .sign_vote = cb_sign_vote,
         .broadcast = cb_broadcast, .schedule_timeout = cb_schedule_timeout,
         .decide = cb_decide, .evidence = cb_evidence,
@@ -1004,9 +1101,10 @@ static void on_consensus_state(void *ctx, const esg_pubkey *from, const Esg__Con
         memcpy(pr->votes[0], rv->prevotes.data, rv->prevotes.len);
         memcpy(pr->votes[1], rv->precommits.data, rv->precommits.len);
     }
-    /* A validator that has started the height this node holds back. */
-    if (!s->idle && s->height == d->tip + 1 && d->hold)
-        gate_on_msg(d, s->height);
+    /* No gate opening here: a peer that started the height sends its
+     * proposal or votes, which open it (gate_on_msg); a state alone may
+     * overtake the transaction that started the peer, still being
+     * admitted here, and this node would propose an empty block. */
     serve_peer(d, p);
 }
 
@@ -1064,6 +1162,7 @@ static int on_proposal(void *ctx, const esg_pubkey *from, const Esg__ConsensusPr
     if (esg_pb_block_decode(&b, p->block.data, p->block.len, p->block.len) != 0)
         return ESG_ERR_BAD_CONSENSUS_MSG;
     int rc = b->header ? esg_block_header_hash(b->header, &bh) : ESG_ERR_BAD_BLOCK;
+    uint64_t block_time = b->header ? b->header->time_ms : 0;
     esg_pb_free(b);
     if (rc)
         return ESG_ERR_BAD_CONSENSUS_MSG;
@@ -1081,6 +1180,8 @@ static int on_proposal(void *ctx, const esg_pubkey *from, const Esg__ConsensusPr
     if (!esg_verify(&cp.sig, &sh, &pk))
         return ESG_ERR_BAD_CONSENSUS_MSG;
     peer_holds(d, from, p->height, p->round, -1, 0);
+    if (memcmp(pk.b, d->pub.b, 32) != 0)
+        rx_note(d, p->height, p->round, &bh, block_time);
     gate_on_msg(d, p->height);
     if (d->hold == HOLD_START)
         return ESG_OK; /* could not start: gossip brings it again */
@@ -1476,6 +1577,9 @@ int esg_driver_new(esg_driver **out, const esg_driver_config *cfg, char *err, si
         return ESG_ERR_NOMEM;
     d->cfg = *cfg;
     d->key = *cfg->key;
+    d->bt.precision_ms = cfg->max_clock_drift_ms;
+    d->bt.message_delay_ms = ESG_BT_DEFAULT_MESSAGE_DELAY_MS;
+    esg_bt_offset_init(&d->bt_offset);
     pthread_mutex_init(&d->mu, NULL);
     int rc = esg_key_pubkey(&d->pub, &d->key);
     if (rc == 0)

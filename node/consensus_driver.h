@@ -3,7 +3,9 @@
  * (node/gossip.h) as its network and the executor as its application.
  *
  *   get_value  -> esg_exec_build_block from the mempool (reap)
- *   valid      -> esg_exec_check_block (max_clock_drift_ms)
+ *   valid      -> esg_exec_check_block (no clock: see timely)
+ *   timely     -> node/blocktime.h's rule (precision: max_clock_drift_ms),
+ *                 with this node's clock corrected by its offset estimate
  *   decide     -> a Commit (one CommitSig per precommit), esg_exec_apply_block,
  *                 esg_mempool_update, on_committed
  *   sign_*     -> esg_privval (DATADIR/priv_validator_state)
@@ -73,7 +75,7 @@ typedef struct esg_driver_config {
      * chain always may (see esg_driver_new). */
     const esg_pubkey *observers;
     size_t n_observers;
-    uint64_t max_clock_drift_ms;
+    uint64_t max_clock_drift_ms; /* the precision of node/blocktime.h */
     uint64_t heartbeat_ms;      /* idle gate: 0 = no empty blocks (see above) */
     esg_cons_config cons;
     /* Called on the loop after each stored block (decided or synced). */
@@ -115,6 +117,7 @@ typedef struct esg_driver_metrics {
     uint64_t phase_us[ESG_DRIVER_N_PHASES]; /* time spent in each step */
     uint64_t p2p_bytes_in, p2p_bytes_out;   /* updated every second */
     uint64_t evidence_total;  /* equivocations seen */
+    int64_t clock_offset_ms;  /* added to this node's clock (blocktime.h) */
 } esg_driver_metrics;
 
 /* Thread-safe: a snapshot of the counters above. */

@@ -23,6 +23,7 @@
 #include "ledger/genesis.h"
 #include "ledger/keys.h"
 #include "node/api.h"
+#include "node/blocktime.h"
 #include "node/consensus_driver.h"
 #include "node/clock.h"
 
@@ -69,7 +70,7 @@ void esg_node_config_defaults(esg_node_config *cfg, const char *datadir) {
     cfg->log_level = ESG_LOG_INFO;
     cfg->heartbeat_ms = 0;
     esg_cons_config_default(&cfg->cons);
-    cfg->max_clock_drift_ms = 10000;
+    cfg->max_clock_drift_ms = ESG_BT_DEFAULT_PRECISION_MS;
     cfg->mempool_max_txs = 20000;
     cfg->mempool_max_bytes = 64u << 20;
     cfg->api_threads = 0;
@@ -502,5 +503,6 @@ void esg_node_metrics_get(esg_node *n, esg_node_metrics *out) {
         out->p2p_bytes_in = dm.p2p_bytes_in;
         out->p2p_bytes_out = dm.p2p_bytes_out;
         out->evidence_total = dm.evidence_total;
+        out->clock_offset_ms = dm.clock_offset_ms;
     }
 }

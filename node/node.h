@@ -129,6 +129,7 @@ typedef struct esg_node_metrics {
     uint64_t cons_step_us[5]; /* propose, prevote, precommit, commit, idle */
     uint64_t p2p_bytes_in, p2p_bytes_out;
     uint64_t evidence_total;
+    int64_t clock_offset_ms; /* added to the local clock (node/blocktime.h) */
 } esg_node_metrics;
 
 /* Thread-safe accessors for the API. */

@@ -49,7 +49,7 @@ START_TEST(test_defaults) {
     ck_assert_uint_eq(cfg.n_peers, 0);
     ck_assert_int_eq(cfg.log_level, ESG_LOG_INFO);
     ck_assert_uint_eq(cfg.heartbeat_ms, 0);
-    ck_assert_uint_eq(cfg.max_clock_drift_ms, 10000);
+    ck_assert_uint_eq(cfg.max_clock_drift_ms, 1000);
     ck_assert_uint_eq(cfg.mempool_max_txs, 20000);
     ck_assert_uint_eq(cfg.mempool_max_bytes, 64u << 20);
     ck_assert_uint_eq(cfg.api_threads, 0);
