@@ -62,6 +62,7 @@
     X(ERR_STORE, 500, "storage error") \
     X(ERR_STORE_CORRUPT, 500, "stored data is corrupt") \
     X(ERR_MAP_FULL, 503, "storage map is full") \
+    X(ERR_STORAGE_FULL, 507, "the node's disk is full: new transactions are refused until space is freed") \
     X(ERR_NOT_INITIALIZED, 400, "datadir is not initialized") \
     X(ERR_ALREADY_INITIALIZED, 409, "datadir is already initialized") \
     X(ERR_GENESIS, 400, "genesis is invalid") \

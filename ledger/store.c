@@ -8,7 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stddef.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "ledger/error.h"
 
@@ -32,8 +37,28 @@ static const char *const db_names[ESG_DB_COUNT_] = {
     [ESG_DB_VALSETS] = "valsets",
 };
 
+/* What an operator reads when data.mdb is damaged: the store cannot be
+ * used and how to get a node back. */
+#define DAMAGED_ADVICE \
+    "the node will not start on it: move the datadir aside and re-sync from " \
+    "peers into a fresh datadir (esgnode init with the same genesis, then " \
+    "esgnode run --peer ...)"
+
 struct esg_store {
     MDB_env *env;
+    /* "fatal: store 'DIR/data.mdb' is damaged (LMDB: ", written by the
+     * assertion handler, which must not format. */
+    char assert_prefix[4200];
+    size_t assert_prefix_len;
+    char dir[4096];
+
+    /* Write health (store.h); health_mu is a leaf lock, never held while
+     * waiting for anything. */
+    pthread_mutex_t health_mu;
+    esg_store_health health;
+    void (*health_fn)(void *arg, const esg_store_health *h);
+    void *health_arg;
+
     MDB_dbi dbi[ESG_DB_COUNT_];
 
     /* One writer at a time; also guards last_error. Lock order: write_mu
@@ -86,7 +111,8 @@ static int store_err(int rc) {
     case MDB_MAP_FULL: return ESG_ERR_MAP_FULL;
     case MDB_CORRUPTED:
     case MDB_PAGE_NOTFOUND:
-    case MDB_INVALID: return ESG_ERR_STORE_CORRUPT;
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH: return ESG_ERR_STORE_CORRUPT;
     default: return ESG_ERR_STORE;
     }
 }
@@ -157,6 +183,169 @@ static size_t map_size(esg_store *s) {
     return info.me_mapsize;
 }
 
+/* ------------------------------------------------------- file check */
+
+/* LMDB 0.9's on-disk records (mdb.c: MDB_page, MDB_db, MDB_meta; not in
+ * lmdb.h), in the native byte order and alignment of the platform that
+ * wrote the file, which is the one that maps it. pgno_t and txnid_t are
+ * size_t. A meta page is a page header followed by one meta record; meta
+ * page 0 is at offset 0, meta page 1 at offset page_size. The unit test
+ * compares what this reads with what LMDB reports (mdb_env_info). */
+typedef struct lmdb_page_head {
+    size_t pgno;
+    uint16_t pad;
+    uint16_t flags;
+    uint16_t lower, upper;
+} lmdb_page_head;
+
+typedef struct lmdb_db_rec {
+    uint32_t pad; /* the free tree's holds the page size */
+    uint16_t flags;
+    uint16_t depth;
+    size_t branch_pages, leaf_pages, overflow_pages, entries;
+    size_t root;
+} lmdb_db_rec;
+
+typedef struct lmdb_meta_rec {
+    uint32_t magic;
+    uint32_t version;
+    void *address;
+    size_t mapsize;
+    lmdb_db_rec dbs[2]; /* free pages, main (named databases) */
+    size_t last_pg;
+    size_t txnid;
+} lmdb_meta_rec;
+
+#define LMDB_MAGIC 0xBEEFC0DEu
+#define LMDB_DATA_VERSION 1u
+#define LMDB_P_META 0x08u
+#define LMDB_P_INVALID ((size_t)-1)
+#define LMDB_MIN_PAGESIZE 512u
+#define LMDB_MAX_PAGESIZE 0x10000u
+
+_Static_assert(sizeof(lmdb_page_head) == offsetof(lmdb_page_head, upper) + 2,
+               "the page header has no tail padding, like MDB_page up to mp_ptrs");
+
+/* Reads and checks meta page `i` at `off`. Returns 0 or
+ * ESG_ERR_STORE_CORRUPT/ESG_ERR_STORE with the reason in err. */
+static int meta_read(int fd, unsigned i, off_t off, uint64_t file_size, lmdb_meta_rec *m,
+                     char *err, size_t errlen) {
+    uint8_t buf[sizeof(lmdb_page_head) + sizeof(lmdb_meta_rec)];
+    if ((uint64_t)off + sizeof buf > file_size)
+        return esg_errf(err, errlen, ESG_ERR_STORE_CORRUPT,
+                        "truncated: %llu bytes, too short for meta page %u",
+                        (unsigned long long)file_size, i);
+    ssize_t n = pread(fd, buf, sizeof buf, off);
+    if (n < 0)
+        return esg_errf(err, errlen, ESG_ERR_STORE, "cannot read meta page %u: %s", i,
+                        strerror(errno));
+    if ((size_t)n != sizeof buf)
+        return esg_errf(err, errlen, ESG_ERR_STORE_CORRUPT,
+                        "truncated while reading meta page %u", i);
+    lmdb_page_head h;
+    memcpy(&h, buf, sizeof h);
+    memcpy(m, buf + sizeof h, sizeof *m);
+    if (m->magic != LMDB_MAGIC)
+        return esg_errf(err, errlen, ESG_ERR_STORE_CORRUPT,
+                        "meta page %u has no LMDB magic (not an LMDB file, or overwritten)", i);
+    if (m->version != LMDB_DATA_VERSION)
+        return esg_errf(err, errlen, ESG_ERR_STORE_CORRUPT,
+                        "meta page %u has LMDB data version %u, this build reads %u", i,
+                        m->version, LMDB_DATA_VERSION);
+    if (!(h.flags & LMDB_P_META) || h.pgno != i)
+        return esg_errf(err, errlen, ESG_ERR_STORE_CORRUPT,
+                        "page %u is not a meta page (flags 0x%x, number %zu)", i,
+                        (unsigned)h.flags, h.pgno);
+    uint32_t ps = m->dbs[0].pad;
+    if (ps < LMDB_MIN_PAGESIZE || ps > LMDB_MAX_PAGESIZE || (ps & (ps - 1)))
+        return esg_errf(err, errlen, ESG_ERR_STORE_CORRUPT,
+                        "meta page %u records an impossible page size %u", i, ps);
+    return ESG_OK;
+}
+
+int esg_store_file_check(const char *path, esg_store_file_info *info, char *err,
+                         size_t errlen) {
+    assert(path);
+    if (err && errlen)
+        err[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return esg_errf(err, errlen, errno == ENOENT ? ESG_ERR_NOT_INITIALIZED : ESG_ERR_STORE,
+                        "cannot open: %s", strerror(errno));
+    struct stat st;
+    int rc = ESG_OK;
+    lmdb_meta_rec m[2];
+    memset(m, 0, sizeof m);
+    if (fstat(fd, &st) != 0) {
+        rc = esg_errf(err, errlen, ESG_ERR_STORE, "cannot stat: %s", strerror(errno));
+        goto out;
+    }
+    uint64_t size = (uint64_t)st.st_size;
+    if (size == 0) {
+        rc = esg_errf(err, errlen, ESG_ERR_STORE_CORRUPT, "empty (0 bytes)");
+        goto out;
+    }
+    if ((rc = meta_read(fd, 0, 0, size, &m[0], err, errlen)) != 0)
+        goto out;
+    uint32_t ps = m[0].dbs[0].pad;
+    if ((rc = meta_read(fd, 1, (off_t)ps, size, &m[1], err, errlen)) != 0)
+        goto out;
+    if (m[1].dbs[0].pad != ps) {
+        rc = esg_errf(err, errlen, ESG_ERR_STORE_CORRUPT,
+                      "the meta pages disagree on the page size (%u, %u)", ps,
+                      m[1].dbs[0].pad);
+        goto out;
+    }
+    /* LMDB uses the meta page with the higher txnid (page 0 on a tie). */
+    unsigned cur = m[1].txnid > m[0].txnid;
+    const lmdb_meta_rec *mm = &m[cur];
+    if (mm->last_pg < 1 || mm->last_pg > (UINT64_MAX / ps) - 1) {
+        rc = esg_errf(err, errlen, ESG_ERR_STORE_CORRUPT,
+                      "meta page %u records an impossible last page %zu", cur, mm->last_pg);
+        goto out;
+    }
+    for (int d = 0; d < 2; d++)
+        if (mm->dbs[d].root != LMDB_P_INVALID &&
+            (mm->dbs[d].root < 2 || mm->dbs[d].root > mm->last_pg)) {
+            rc = esg_errf(err, errlen, ESG_ERR_STORE_CORRUPT,
+                          "meta page %u: the %s tree's root page %zu is not in use", cur,
+                          d ? "main" : "free", mm->dbs[d].root);
+            goto out;
+        }
+    uint64_t need = ((uint64_t)mm->last_pg + 1) * ps;
+    if (size < need || size % ps) {
+        rc = esg_errf(err, errlen, ESG_ERR_STORE_CORRUPT,
+                      "truncated: %llu bytes, the %llu pages in use need %llu",
+                      (unsigned long long)size, (unsigned long long)mm->last_pg + 1,
+                      (unsigned long long)need);
+        goto out;
+    }
+    if (info)
+        *info = (esg_store_file_info){.file_size = size, .page_size = ps, .meta = cur,
+                                      .txnid = mm->txnid, .last_page = mm->last_pg,
+                                      .map_size = mm->mapsize};
+out:
+    close(fd);
+    return rc;
+}
+
+/* LMDB's assertion handler (mdb_env_set_assert): LMDB found a page that
+ * contradicts its invariants, which in a file LMDB wrote means damage.
+ * LMDB calls abort() when this returns, so it never returns: it writes
+ * the reason with write(2) -- it may run in any thread, inside LMDB, with
+ * locks held: nothing that allocates or formats -- and _exits. */
+static void store_assert(MDB_env *env, const char *msg) {
+    const esg_store *s = mdb_env_get_userctx(env);
+    static const char tail[] = "); " DAMAGED_ADVICE "\n";
+    if (s && s->assert_prefix_len) {
+        ssize_t w = write(STDERR_FILENO, s->assert_prefix, s->assert_prefix_len);
+        w = write(STDERR_FILENO, msg, strlen(msg));
+        w = write(STDERR_FILENO, tail, sizeof tail - 1);
+        (void)w;
+    }
+    _exit(ESG_STORE_DAMAGED_EXIT);
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 /* Fails an open: fills the caller's reason buffer, frees what was built. */
@@ -166,6 +355,18 @@ static int open_fail(esg_store *s, char *err, size_t errlen, int code,
         snprintf(err, errlen, "store '%s': %s", dir, reason);
     esg_store_close(s);
     return code;
+}
+
+/* Fails an open for an LMDB error: a damaged file gets the full story. */
+static int open_fail_mdb(esg_store *s, char *err, size_t errlen, const char *dir,
+                         const char *path, int rc) {
+    int code = store_err(rc);
+    if (code != ESG_ERR_STORE_CORRUPT)
+        return open_fail(s, err, errlen, code, dir, mdb_strerror(rc));
+    char reason[4096 + 512];
+    snprintf(reason, sizeof reason, "'%s' is damaged (LMDB: %s); " DAMAGED_ADVICE, path,
+             mdb_strerror(rc));
+    return open_fail(s, err, errlen, code, dir, reason);
 }
 
 int esg_store_open(esg_store **out, const char *dir, bool create) {
@@ -191,6 +392,20 @@ int esg_store_open_ex(esg_store **out, char *err, size_t errlen, const char *dir
                          "not initialized (no data.mdb)");
     if (!exists && mkdir(dir, 0700) != 0 && errno != EEXIST)
         return open_fail(NULL, err, errlen, ESG_ERR_STORE, dir, strerror(errno));
+    /* An empty data.mdb is what LMDB leaves when it created the file and
+     * committed nothing: with `create` LMDB initializes it as new. Any other
+     * existing file must hold what its meta pages promise before it is
+     * mapped. */
+    if (exists && !(create && st.st_size == 0)) {
+        char why[256], reason[sizeof path + sizeof why + 256];
+        int crc = esg_store_file_check(path, NULL, why, sizeof why);
+        if (crc == ESG_ERR_STORE_CORRUPT)
+            snprintf(reason, sizeof reason, "'%s' is damaged: %s; " DAMAGED_ADVICE, path, why);
+        else
+            snprintf(reason, sizeof reason, "'%s': %s", path, why);
+        if (crc)
+            return open_fail(NULL, err, errlen, crc, dir, reason);
+    }
 
     esg_store *s = calloc(1, sizeof *s);
     if (!s)
@@ -198,20 +413,27 @@ int esg_store_open_ex(esg_store **out, char *err, size_t errlen, const char *dir
     pthread_mutex_init(&s->write_mu, NULL);
     pthread_mutex_init(&s->gate_mu, NULL);
     pthread_cond_init(&s->gate_cv, NULL);
+    pthread_mutex_init(&s->health_mu, NULL);
+    s->health.writable = true;
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
+    int plen = snprintf(s->assert_prefix, sizeof s->assert_prefix,
+                        "fatal: store '%s' is damaged (LMDB: ", path);
+    s->assert_prefix_len = plen > 0 && (size_t)plen < sizeof s->assert_prefix ? (size_t)plen : 0;
 
     int rc = mdb_env_create(&s->env);
     if (rc != 0)
         return open_fail(s, err, errlen, store_err(rc), dir, mdb_strerror(rc));
     mdb_env_set_userctx(s->env, s);
+    mdb_env_set_assert(s->env, store_assert);
     mdb_env_set_maxdbs(s->env, ESG_DB_COUNT_ + 7);
     mdb_env_set_mapsize(s->env, initial);
     rc = mdb_env_open(s->env, dir, MDB_NOTLS | (opts && opts->no_sync ? MDB_NOSYNC : 0), 0600);
     if (rc != 0)
-        return open_fail(s, err, errlen, store_err(rc), dir, mdb_strerror(rc));
+        return open_fail_mdb(s, err, errlen, dir, path, rc);
     int dead = 0;
     rc = mdb_reader_check(s->env, &dead);
     if (rc != 0)
-        return open_fail(s, err, errlen, store_err(rc), dir, mdb_strerror(rc));
+        return open_fail_mdb(s, err, errlen, dir, path, rc);
 
     /* mdb_env_open took `initial` (raised to the used space) and ignored the
      * size the map last grew to; size 0 adopts that one, so a store that
@@ -221,7 +443,7 @@ int esg_store_open_ex(esg_store **out, char *err, size_t errlen, const char *dir
     if (rc == 0 && map_size(s) < initial)
         rc = mdb_env_set_mapsize(s->env, initial);
     if (rc != 0)
-        return open_fail(s, err, errlen, store_err(rc), dir, mdb_strerror(rc));
+        return open_fail_mdb(s, err, errlen, dir, path, rc);
 
     MDB_txn *txn;
     rc = mdb_txn_begin(s->env, NULL, 0, &txn);
@@ -232,7 +454,7 @@ int esg_store_open_ex(esg_store **out, char *err, size_t errlen, const char *dir
     else
         mdb_txn_abort(txn);
     if (rc != 0)
-        return open_fail(s, err, errlen, store_err(rc), dir, mdb_strerror(rc));
+        return open_fail_mdb(s, err, errlen, dir, path, rc);
     *out = s;
     return ESG_OK;
 }
@@ -246,6 +468,7 @@ void esg_store_close(esg_store *s) {
     pthread_cond_destroy(&s->gate_cv);
     pthread_mutex_destroy(&s->gate_mu);
     pthread_mutex_destroy(&s->write_mu);
+    pthread_mutex_destroy(&s->health_mu);
     free(s);
 }
 
@@ -266,6 +489,77 @@ void esg_store_last_error(esg_store *s, char *buf, size_t buflen) {
     pthread_mutex_unlock(&s->write_mu);
 }
 
+/* -------------------------------------------------------------- health */
+
+void esg_store_health_get(esg_store *s, esg_store_health *out) {
+    assert(s && out);
+    pthread_mutex_lock(&s->health_mu);
+    *out = s->health;
+    pthread_mutex_unlock(&s->health_mu);
+}
+
+void esg_store_health_watch(esg_store *s,
+                            void (*fn)(void *arg, const esg_store_health *h),
+                            void *arg) {
+    assert(s);
+    pthread_mutex_lock(&s->health_mu);
+    s->health_fn = fn;
+    s->health_arg = arg;
+    pthread_mutex_unlock(&s->health_mu);
+}
+
+static uint64_t wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Updates the health after a write: `rc` is 0 (it committed) or the LMDB
+ * or errno code it failed with; `grown_from`/`grown_to` the map growth
+ * this write did (0, 0 if none). Only a full disk makes the store
+ * unwritable: other failures say nothing about space. Returns whether the
+ * health changed, with the new one in *now.
+ * Precondition: write_mu is held. */
+static bool health_after_write(esg_store *s, int rc, const char *what, size_t grown_from,
+                               size_t grown_to, esg_store_health *now) {
+    bool full = rc == ENOSPC || rc == EDQUOT;
+    pthread_mutex_lock(&s->health_mu);
+    bool was = s->health.writable;
+    pthread_mutex_unlock(&s->health_mu);
+    if ((rc == 0 && was) || (rc != 0 && (!full || !was)))
+        return false;
+    esg_store_health h = {.writable = rc == 0};
+    if (full) {
+        /* Everything an operator needs to size the fix, gathered outside
+         * health_mu (the file system calls may be slow). */
+        struct stat st;
+        struct statvfs vfs;
+        int fd;
+        unsigned long long fsize = 0, avail = 0;
+        if (mdb_env_get_fd(s->env, &fd) == 0 && fstat(fd, &st) == 0)
+            fsize = (unsigned long long)st.st_size;
+        if (statvfs(s->dir, &vfs) == 0)
+            avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+        char grown[96] = "";
+        if (grown_to)
+            snprintf(grown, sizeof grown, ", after growing the map from %zu to %zu bytes",
+                     grown_from, grown_to);
+        h.error = ESG_ERR_STORAGE_FULL;
+        h.since_ms = wall_ms();
+        int n = snprintf(h.reason, sizeof h.reason,
+                         "%s: %s (datadir '%s': data.mdb is %llu bytes, %llu bytes free on "
+                         "its file system%s)",
+                         what, mdb_strerror(rc), s->dir, fsize, avail, grown);
+        if (n >= (int)sizeof h.reason) /* a very long datadir: show that it was cut */
+            memcpy(h.reason + sizeof h.reason - 4, "...", 4);
+    }
+    pthread_mutex_lock(&s->health_mu);
+    s->health = h;
+    pthread_mutex_unlock(&s->health_mu);
+    *now = h;
+    return true;
+}
+
 /* ---------------------------------------------------------- transactions */
 
 int esg_store_write(esg_store *s, int (*fn)(MDB_txn *txn, void *arg), void *arg) {
@@ -274,6 +568,8 @@ int esg_store_write(esg_store *s, int (*fn)(MDB_txn *txn, void *arg), void *arg)
     int err;
     int resized_by_other = 0;
     size_t start_size = 0; /* map size before this call grew it */
+    int last_rc = 0;       /* the LMDB failure this call ends with, for health */
+    const char *last_what = "";
     for (;;) {
         if (s->broken) {
             err = ESG_ERR_STORE;
@@ -291,6 +587,8 @@ int esg_store_write(esg_store *s, int (*fn)(MDB_txn *txn, void *arg), void *arg)
         }
         if (rc != 0) {
             record_error(s, "mdb_txn_begin", rc);
+            last_rc = rc;
+            last_what = "mdb_txn_begin";
             err = ESG_ERR_STORE;
             break;
         }
@@ -303,6 +601,8 @@ int esg_store_write(esg_store *s, int (*fn)(MDB_txn *txn, void *arg), void *arg)
             err = store_err(rc);
             if (err != ESG_ERR_MAP_FULL) {
                 record_error(s, "mdb_txn_commit", rc);
+                last_rc = rc;
+                last_what = "mdb_txn_commit";
                 break;
             }
         } else {
@@ -328,7 +628,22 @@ int esg_store_write(esg_store *s, int (*fn)(MDB_txn *txn, void *arg), void *arg)
             break;
         }
     }
+    /* Health moves on a commit or a full disk; fn's own errors and aborts
+     * (which write nothing) leave it as it is. */
+    esg_store_health now;
+    bool changed = false;
+    if (err == ESG_OK || last_rc != 0)
+        changed = health_after_write(s, err == ESG_OK ? 0 : last_rc, last_what, start_size,
+                                     start_size ? map_size(s) : 0, &now);
     pthread_mutex_unlock(&s->write_mu);
+    if (changed) {
+        pthread_mutex_lock(&s->health_mu);
+        void (*watch)(void *, const esg_store_health *) = s->health_fn;
+        void *watch_arg = s->health_arg;
+        pthread_mutex_unlock(&s->health_mu);
+        if (watch)
+            watch(watch_arg, &now);
+    }
     return err;
 }
 

@@ -128,12 +128,57 @@ int esg_store_open(esg_store **out, const char *dir, bool create);
  * A store that exists is opened as it is whatever `create` says (whether
  * the chain was initialized is for meta to tell: esg_store_meta_get).
  *
+ * Before LMDB maps an existing data.mdb, the file is checked against its
+ * meta pages (esg_store_file_check): a truncated file or a damaged meta
+ * page is refused here, with a reason, instead of killing the process with
+ * SIGBUS on the first read. The environment gets an assertion handler: if
+ * LMDB later trips on a damaged page (an internal assertion), the process
+ * writes one line to stderr naming the datadir, the failed check and the
+ * recovery, and exits with status ESG_STORE_DAMAGED_EXIT instead of
+ * aborting with SIGABRT. LMDB aborts once its handler returns, so exiting
+ * is the only choice there; it can happen in any thread that reads.
+ *
  * Returns 0, ESG_ERR_NOT_INITIALIZED (!create and no DIR/data.mdb),
- * ESG_ERR_STORE_CORRUPT (data.mdb is not an LMDB file or is damaged),
- * ESG_ERR_NOMEM or ESG_ERR_STORE (any other LMDB or file system failure:
- * not a directory, no permission, ...). */
+ * ESG_ERR_STORE_CORRUPT (data.mdb is not an LMDB file, is empty or
+ * truncated, is of another LMDB version, or LMDB found it damaged; the
+ * reason names the file, says that the store cannot be used and how to
+ * recover: move the datadir aside and re-sync from peers into a fresh
+ * one), ESG_ERR_NOMEM or ESG_ERR_STORE (any other LMDB or file system
+ * failure: not a directory, no permission, ...). */
 int esg_store_open_ex(esg_store **out, char *err, size_t errlen, const char *dir,
                       bool create, const esg_store_options *opts);
+
+/* Exit status of a process whose LMDB environment failed an internal
+ * assertion on a damaged file (see esg_store_open_ex). Below 128, so a
+ * shell tells it from a death by signal. */
+#define ESG_STORE_DAMAGED_EXIT 70
+
+/* What esg_store_file_check read from data.mdb's meta pages. */
+typedef struct esg_store_file_info {
+    uint64_t file_size;  /* bytes */
+    uint32_t page_size;  /* LMDB page size the file was created with */
+    unsigned meta;       /* meta page in force: 0 or 1 (higher txnid) */
+    uint64_t txnid;      /* last committed LMDB transaction */
+    uint64_t last_page;  /* highest page number in use */
+    uint64_t map_size;   /* map size recorded by the last commit */
+} esg_store_file_info;
+
+/* Checks, with pread only (no mapping, so a short file cannot raise
+ * SIGBUS), that the file `path` is an LMDB data file this LMDB can map
+ * (the on-disk layout of LMDB 0.9, data version 1, as this platform's
+ * liblmdb writes it): both meta pages are present, flagged as meta pages
+ * and carry LMDB's magic and version and the same power-of-two page size;
+ * in the one with the higher txnid, the roots of the free and main trees
+ * are in use, and the file is long enough to hold every page in use,
+ * (last_page + 1) * page_size bytes, in whole pages.
+ * On success fills *info (may be NULL). On failure err[0..errlen) (may be
+ * NULL) receives what is wrong ("truncated: 8192 bytes, pages in use need
+ * 40960"), without the path.
+ * Returns 0, ESG_ERR_NOT_INITIALIZED (no such file), ESG_ERR_STORE_CORRUPT
+ * (empty, truncated, not LMDB, other version, inconsistent meta) or
+ * ESG_ERR_STORE (cannot open or read the file). */
+int esg_store_file_check(const char *path, esg_store_file_info *info, char *err,
+                         size_t errlen);
 
 /* Closes the store and frees it. No transaction may be active (every read
  * transaction ended, no esg_store_write running). NULL is a no-op. */
@@ -154,6 +199,39 @@ MDB_dbi esg_store_dbi(const esg_store *s, esg_db db);
  * No space left on device" -- or "" if none failed yet. Errors that fn itself
  * returns are not recorded: fn knows them. Thread-safe. */
 void esg_store_last_error(esg_store *s, char *buf, size_t buflen);
+
+/* -------------------------------------------------------------- health
+ * Whether the store can write. A write that fails because the file system
+ * is out of space (ENOSPC, EDQUOT, from LMDB's commit or begin) marks the
+ * store not writable; the next write that commits marks it writable again.
+ * Nothing else changes: esg_store_write still returns ESG_ERR_STORE for
+ * such a failure, and the caller retries as before. Readers (the mempool
+ * refusing new transactions, the API's status and metrics) ask
+ * esg_store_health_get; the node logs the changes it is told about. */
+
+typedef struct esg_store_health {
+    bool writable;
+    int error;          /* 0 when writable, else ESG_ERR_STORAGE_FULL */
+    uint64_t since_ms;  /* unix ms of the first failed write; 0 when writable */
+    /* When not writable: the failure, the datadir and the space involved,
+     * "mdb_txn_commit: No space left on device (datadir '/d': data.mdb is
+     * 31457280 bytes, 0 bytes free on its file system)"; else "". */
+    char reason[384];
+} esg_store_health;
+
+/* Copies the current health into *out (caller-owned). Thread-safe, never
+ * waits for a write in progress. */
+void esg_store_health_get(esg_store *s, esg_store_health *out);
+
+/* Registers fn, called with `arg` and the new health each time the store
+ * turns unwritable or writable again -- once per change, not per failed
+ * write -- from the thread whose esg_store_write saw it, after the store's
+ * locks are released (fn may call esg_store_health_get, not
+ * esg_store_write). One callback per store; NULL removes it. Set it before
+ * writes start (not synchronized with a running write). */
+void esg_store_health_watch(esg_store *s,
+                            void (*fn)(void *arg, const esg_store_health *h),
+                            void *arg);
 
 /* ---------------------------------------------------------- transactions */
 
@@ -176,7 +254,8 @@ void esg_store_last_error(esg_store *s, char *buf, size_t buflen);
  * Returns 0, fn's error, ESG_ERR_MAP_FULL (the map reached 1 TiB, and is
  * given back to its size before the call) or ESG_ERR_STORE (LMDB failed to
  * begin, commit or remap -- after a failed remap every later call fails and
- * the node must reopen the store; see esg_store_last_error). */
+ * the node must reopen the store; see esg_store_last_error; a full disk
+ * also turns the store's health to not writable, see above). */
 int esg_store_write(esg_store *s, int (*fn)(MDB_txn *txn, void *arg), void *arg);
 
 /* Begins a read transaction on the last committed state and stores it in
@@ -194,7 +273,8 @@ void esg_store_read_end(MDB_txn *txn);
 /* --------------------------------------------------- low-level record I/O
  * Thin wrappers over mdb_get/mdb_put/mdb_del that translate LMDB's errors:
  * MDB_NOTFOUND -> ESG_ERR_NOT_FOUND, MDB_MAP_FULL -> ESG_ERR_MAP_FULL,
- * MDB_CORRUPTED, MDB_PAGE_NOTFOUND -> ESG_ERR_STORE_CORRUPT (any function
+ * MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_INVALID, MDB_VERSION_MISMATCH ->
+ * ESG_ERR_STORE_CORRUPT (any function
  * here may return it), anything else -> ESG_ERR_STORE. Keys are
  * 1..ESG_STORE_MAX_KEY bytes.
  * `txn` is any transaction of the store (a write transaction, or a child of

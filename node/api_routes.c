@@ -251,6 +251,35 @@ static json_t *action_json(const esg_pb_tx_body *body) {
 
 /* ------------------------------------------------------------- /v1/status */
 
+/* {"writable": true, "error": null, "reason": null, "since": null} or, while
+ * the disk is full, the code, the store's reason and since when (RFC 3339
+ * and unix ms, as the other times). */
+static json_t *storage_json(esg_store *store) {
+    esg_store_health h;
+    esg_store_health_get(store, &h);
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "writable", json_boolean(h.writable));
+    if (h.writable) {
+        json_object_set_new(o, "error", json_null());
+        json_object_set_new(o, "reason", json_null());
+        json_object_set_new(o, "since", json_null());
+        json_object_set_new(o, "since_ms", json_null());
+        return o;
+    }
+    json_object_set_new(o, "error", json_string(esg_err_name(h.error)));
+    json_object_set_new(o, "reason", json_string(h.reason));
+    json_t *t = json_object();
+    if (t) {
+        esg_api__set_time(t, h.since_ms);
+        json_object_set(o, "since", json_object_get(t, "time"));
+        json_object_set(o, "since_ms", json_object_get(t, "time_ms"));
+        json_decref(t);
+    }
+    return o;
+}
+
 static void r_status(esg_api__call *c) {
     esg_node_status ns;
     memset(&ns, 0, sizeof ns);
@@ -294,6 +323,7 @@ static void r_status(esg_api__call *c) {
                                       "bytes", esg_api__num(ms.bytes)));
         json_object_set_new(o, "syncing", json_boolean(ns.syncing));
         json_object_set_new(o, "behind", esg_api__num(ns.behind));
+        json_object_set_new(o, "storage", storage_json(c->deps->store));
     }
     json_decref(vals);
     esg_api__reply_json(c, 200, o);
@@ -841,6 +871,12 @@ static void r_metrics(esg_api__call *c) {
               "blocks.\n# TYPE esg_block_apply_seconds_total counter\n"
               "esg_block_apply_seconds_total %" PRIu64 ".%06" PRIu64 "\n",
               nm.block_apply_us_total / 1000000, nm.block_apply_us_total % 1000000);
+    esg_store_health health;
+    esg_store_health_get(c->deps->store, &health);
+    metric(tb, "esg_storage_writable", "gauge",
+           "1 while the store can commit blocks, 0 while its disk is full (new transactions "
+           "are refused with ERR_STORAGE_FULL).",
+           health.writable ? 1 : 0);
     metric(tb, "esg_peers", "gauge", "Connected peers.", ns.peers);
     metric(tb, "esg_syncing", "gauge", "1 while the node is catching up with peers.",
            ns.syncing ? 1 : 0);

@@ -164,6 +164,16 @@ int esg_mempool_add_tx(esg_mempool *mp, esg_tx *tx, esg_hash *id, char *msg, siz
     int rc;
     *id = tx->id;
     uint64_t h;
+    /* A transaction admitted now could not be committed: refuse it with a
+     * code the client can act on rather than answer 202 and let it wait. */
+    esg_store_health health;
+    esg_store_health_get(mp->store, &health);
+    if (!health.writable) {
+        snprintf(msg, msglen, "the node's storage is full: not accepting transactions until "
+                              "space is freed");
+        rc = health.error ? health.error : ESG_ERR_STORAGE_FULL;
+        goto reject;
+    }
     pthread_mutex_lock(&mp->mu);
     bool pending = esg_keymap_get(&mp->by_id, tx->id.b) != NULL;
     pthread_mutex_unlock(&mp->mu);

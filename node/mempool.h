@@ -50,7 +50,9 @@ int esg_mempool_new(esg_mempool **out, esg_store *store, const esg_contract_tabl
 void esg_mempool_free(esg_mempool *mp);
 
 /* Admits a serialized Tx. Returns 0 and the id, or an error code with a
- * message (msg may be NULL). Never keeps a reference to `raw`. */
+ * message (msg may be NULL); ESG_ERR_STORAGE_FULL while the store cannot
+ * write (esg_store_health_get), whatever the transaction. Never keeps a
+ * reference to `raw`. */
 int esg_mempool_add(esg_mempool *mp, const uint8_t *raw, size_t len, esg_hash *id,
                     char *msg, size_t msglen);
 

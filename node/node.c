@@ -28,6 +28,10 @@
 #include "node/clock.h"
 
 #define PRODUCE_BATCH 10000
+/* While the disk is full, the producer tries the waiting block again this
+ * often: no new transaction arrives to wake it (the mempool refuses them),
+ * so without this it would never notice that space came back. */
+#define FULL_RETRY_MS 1000
 
 struct esg_node {
     esg_node_config cfg;
@@ -42,6 +46,7 @@ struct esg_node {
     uv_loop_t loop;
     uv_async_t wake;     /* a tx was admitted, or stop was asked */
     uv_timer_t heartbeat;
+    uv_timer_t full_retry; /* armed while the store cannot write */
     uv_signal_t sigint, sigterm;
     bool stopping;
     bool wake_closed; /* guarded by stop_mu: no more wake-ups */
@@ -228,6 +233,8 @@ static int refresh_status(esg_node *n) {
     return ESG_OK;
 }
 
+static void on_full_retry(uv_timer_t *t);
+
 /* Produces one block from the mempool (or an empty one when `empty_ok`).
  * Returns true when a block was made. */
 static bool produce(esg_node *n, bool empty_ok) {
@@ -242,7 +249,16 @@ static bool produce(esg_node *n, bool empty_ok) {
                               empty_ok, sign_commit, n, &out);
     uint64_t dt = esg_mono_us() - t0;
     if (rc) {
-        esg_log(n->log, ESG_LOG_ERROR, "cannot produce block: %s", esg_err_message(rc));
+        esg_store_health h;
+        esg_store_health_get(n->store, &h);
+        if (h.writable) {
+            esg_log(n->log, ESG_LOG_ERROR, "cannot produce block: %s", esg_err_message(rc));
+        } else {
+            /* The cause was logged once, when the store turned unwritable
+             * (on_store_health); the transactions stay in the pool. */
+            esg_log(n->log, ESG_LOG_DEBUG, "block waits for storage: %s", h.reason);
+            uv_timer_start(&n->full_retry, on_full_retry, FULL_RETRY_MS, 0);
+        }
         return false;
     }
     esg_mempool_update(n->mempool, n->items, cnt, out.height);
@@ -296,6 +312,27 @@ static void on_wake(uv_async_t *h) {
 static void on_heartbeat(uv_timer_t *t) {
     esg_node *n = t->data;
     produce(n, true);
+}
+
+static void on_full_retry(uv_timer_t *t) {
+    esg_node *n = t->data;
+    /* The same turn as a wake-up: a block, and more if transactions wait. */
+    if (produce(n, n->cfg.heartbeat_ms > 0))
+        uv_async_send(&n->wake);
+}
+
+/* The store's health changed (called on the thread that wrote: the loop):
+ * the one log line per change that the issue asked for. */
+static void on_store_health(void *arg, const esg_store_health *h) {
+    esg_node *n = arg;
+    if (!h->writable)
+        esg_log(n->log, ESG_LOG_ERROR,
+                "storage full: %s; refusing new transactions (%s) until space is freed, "
+                "then resuming by itself",
+                h->reason, esg_err_name(h->error));
+    else
+        esg_log(n->log, ESG_LOG_WARN, "storage writable again in '%s': committing resumed",
+                n->cfg.datadir);
 }
 
 static void on_signal(uv_signal_t *h, int signum) {
@@ -363,6 +400,7 @@ int esg_node_open(esg_node **out, const esg_node_config *cfg, esg_logger *log,
         snprintf(err, errlen, "datadir '%s' is not initialized (run esgnode init)", cfg->datadir);
         goto fail;
     }
+    esg_store_health_watch(n->store, on_store_health, n);
     esg_mempool_limits lim = {cfg->mempool_max_txs, cfg->mempool_max_bytes};
     if ((rc = esg_mempool_new(&n->mempool, n->store, n->ct, &lim, wake_producer, n)) != 0)
         goto fail;
@@ -375,6 +413,8 @@ int esg_node_open(esg_node **out, const esg_node_config *cfg, esg_logger *log,
     n->wake.data = n;
     uv_timer_init(&n->loop, &n->heartbeat);
     n->heartbeat.data = n;
+    uv_timer_init(&n->loop, &n->full_retry);
+    n->full_retry.data = n;
     uv_signal_init(&n->loop, &n->sigint);
     uv_signal_init(&n->loop, &n->sigterm);
     n->sigint.data = n->sigterm.data = n;
@@ -458,6 +498,7 @@ void esg_node_close(esg_node *n) {
         pthread_mutex_unlock(&n->stop_mu);
         uv_close((uv_handle_t *)&n->wake, close_cb);
         uv_close((uv_handle_t *)&n->heartbeat, close_cb);
+        uv_close((uv_handle_t *)&n->full_retry, close_cb);
         uv_close((uv_handle_t *)&n->sigint, close_cb);
         uv_close((uv_handle_t *)&n->sigterm, close_cb);
         uv_run(&n->loop, UV_RUN_DEFAULT);

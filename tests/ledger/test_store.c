@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -714,6 +715,354 @@ START_TEST(growth_waits_for_readers) {
 }
 END_TEST
 
+/* ------------------------------------------------------- damaged files */
+
+/* xorshift64: the damage is pseudo-random but the same on every run. */
+static uint64_t rnd_next(uint64_t *x) {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static void data_path(char *out, size_t len, const char *dir) {
+    snprintf(out, len, "%s/data.mdb", dir);
+}
+
+/* Reads the whole of data.mdb into a malloc'ed buffer (*len bytes). */
+static uint8_t *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+    long n = ftell(f);
+    ck_assert_int_gt(n, 0);
+    rewind(f);
+    uint8_t *buf = malloc((size_t)n);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static void spill(const char *path, const uint8_t *buf, size_t len) {
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* A datadir holding a chain of `blocks` test blocks, closed. */
+static void make_chain(const char *dir, uint64_t blocks) {
+    esg_store *s = open_store(dir, 0);
+    write_blocks(s, 1, blocks);
+    esg_store_close(s);
+}
+
+/* The reason a damaged store is refused with names the file, says it is
+ * damaged and says how to recover. */
+static void assert_damaged_reason(const char *err, const char *path) {
+    ck_assert_msg(strstr(err, path), "reason does not name '%s': %s", path, err);
+    ck_assert_msg(strstr(err, "damaged"), "reason: %s", err);
+    ck_assert_msg(strstr(err, "will not start"), "reason: %s", err);
+    ck_assert_msg(strstr(err, "re-sync from peers into a fresh datadir"), "reason: %s", err);
+}
+
+START_TEST(file_check_reads_lmdb_layout) {
+    /* What esg_store_file_check decodes from the meta pages must be what
+     * LMDB itself reports: if the assumed layout of MDB_meta were wrong
+     * (another LMDB version, another ABI), these would disagree. Checked
+     * after every commit, so the file's length is also checked against
+     * the pages in use on many real files, not one. */
+    char dir[256], path[300], err[256];
+    tu_tmpdir(dir, sizeof dir);
+    data_path(path, sizeof path, dir);
+    esg_store *s = open_store(dir, 256 << 10); /* small: growth happens too */
+    for (uint64_t h = 1; h <= 120; h++) {
+        write_blocks(s, h, h);
+        esg_store_file_info fi;
+        int rc = esg_store_file_check(path, &fi, err, sizeof err);
+        ck_assert_msg(rc == ESG_OK, "height %llu: %s: %s", (unsigned long long)h,
+                      esg_err_name(rc), err);
+        MDB_envinfo info;
+        MDB_stat st;
+        ck_assert_int_eq(mdb_env_info(esg_store_env(s), &info), 0);
+        ck_assert_int_eq(mdb_env_stat(esg_store_env(s), &st), 0);
+        ck_assert_uint_eq(fi.page_size, st.ms_psize);
+        ck_assert_uint_eq(fi.txnid, info.me_last_txnid);
+        ck_assert_uint_eq(fi.last_page, info.me_last_pgno);
+        ck_assert_uint_eq(fi.map_size, info.me_mapsize);
+        /* LMDB writes transaction t to meta page t % 2. */
+        ck_assert_uint_eq(fi.meta, fi.txnid % 2);
+        ck_assert_uint_ge(fi.file_size, (fi.last_page + 1) * fi.page_size);
+    }
+    esg_store_close(s);
+    ck_assert_int_eq(esg_store_file_check(path, NULL, err, sizeof err), ESG_OK);
+    ck_assert_int_eq(esg_store_open(&s, dir, false), ESG_OK);
+    ck_assert_uint_eq(verify_chain(s), 120);
+    esg_store_close(s);
+
+    /* No file, an empty file. */
+    snprintf(path, sizeof path, "%s/none.mdb", dir);
+    ck_assert_int_eq(esg_store_file_check(path, NULL, err, sizeof err), ESG_ERR_NOT_INITIALIZED);
+    spill(path, (const uint8_t *)"", 0);
+    ck_assert_int_eq(esg_store_file_check(path, NULL, err, sizeof err), ESG_ERR_STORE_CORRUPT);
+    ck_assert_ptr_nonnull(strstr(err, "empty"));
+    tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(truncated_store_is_refused) {
+    char dir[256], path[300], err[2048];
+    tu_tmpdir(dir, sizeof dir);
+    data_path(path, sizeof path, dir);
+    make_chain(dir, 200);
+    size_t full;
+    uint8_t *orig = slurp(path, &full);
+    ck_assert_uint_gt(full, 16 * 4096);
+
+    /* Half, then 8 lengths in (0, full). Each one: refused before LMDB
+     * maps the file (a signal would end this test), with the reason. */
+    size_t lens[9] = {full / 2};
+    uint64_t x = 0x5eed5eed5eedULL;
+    for (int i = 1; i < 9; i++)
+        lens[i] = 1 + (size_t)(rnd_next(&x) % (full - 1));
+    for (int i = 0; i < 9; i++) {
+        spill(path, orig, lens[i]);
+        esg_store *s = (esg_store *)1;
+        int rc = esg_store_open_ex(&s, err, sizeof err, dir, false, NULL);
+        ck_assert_msg(rc == ESG_ERR_STORE_CORRUPT, "length %zu: %s: %s", lens[i],
+                      esg_err_name(rc), err);
+        ck_assert_ptr_null(s);
+        assert_damaged_reason(err, path);
+        /* The file itself is left alone for the operator. */
+        struct stat st;
+        ck_assert_int_eq(stat(path, &st), 0);
+        ck_assert_uint_eq((size_t)st.st_size, lens[i]);
+    }
+    /* The half case says what is wrong in words. */
+    spill(path, orig, full / 2);
+    ck_assert_int_eq(esg_store_open_ex(&(esg_store *){NULL}, err, sizeof err, dir, true, NULL),
+                     ESG_ERR_STORE_CORRUPT);
+    ck_assert_msg(strstr(err, "truncated"), "reason: %s", err);
+
+    /* Restored, it opens and holds the whole chain. */
+    spill(path, orig, full);
+    esg_store *s = open_store(dir, 0);
+    ck_assert_uint_eq(verify_chain(s), 200);
+    esg_store_close(s);
+    free(orig);
+    tu_rmtree(dir);
+}
+END_TEST
+
+/* Runs in a forked child on a damaged store: opens it and reads it the way
+ * a node and verify-chain do -- the head, then every block and commit, its
+ * hash index and its state rows -- touching every byte returned. Exits 0
+ * when all reads succeed, 2 when the open was refused, 3 when a read
+ * returned an error (the reason on stderr in both cases), or
+ * ESG_STORE_DAMAGED_EXIT from the store's LMDB assertion handler. */
+static int touch(const MDB_val *v) {
+    unsigned sum = 0;
+    for (size_t i = 0; i < v->mv_size; i++)
+        sum += ((const uint8_t *)v->mv_data)[i];
+    return sum == 0xFFFFFFFFu; /* never: keeps the loop */
+}
+
+static void read_everything(const char *dir) {
+    esg_store *s;
+    char err[2048];
+    int rc = esg_store_open_ex(&s, err, sizeof err, dir, false, NULL);
+    if (rc) {
+        fprintf(stderr, "open: %s: %s\n", esg_err_name(rc), err);
+        _exit(2);
+    }
+    MDB_txn *txn;
+    esg_store_meta m;
+    if ((rc = esg_store_read_begin(s, &txn)) == 0)
+        rc = esg_store_meta_get(txn, s, &m);
+    for (uint64_t h = 1; rc == 0 && h <= m.height; h++) {
+        MDB_val b, c, v;
+        uint64_t got;
+        if ((rc = esg_store_block_get(txn, s, h, &b, &c)) != 0)
+            break;
+        rc = touch(&b) + touch(&c);
+        esg_hash bh = esg_sha256(b.mv_data, b.mv_size);
+        if (rc == 0)
+            rc = esg_store_height_by_hash(txn, s, &bh, &got);
+        for (int j = 0; rc == 0 && j < ROWS; j++) {
+            char key[64];
+            int klen = row_key(key, sizeof key, h, j);
+            rc = esg_store_get(txn, esg_store_dbi(s, ESG_DB_STATE), key, (size_t)klen, &v);
+            if (rc == 0)
+                rc = touch(&v);
+        }
+    }
+    if (rc) {
+        /* Wrong bytes that LMDB does not notice (a garbled value) come back
+         * as data: only LMDB's own errors count here. */
+        fprintf(stderr, "read: %s\n", esg_err_name(rc));
+        _exit(rc == ESG_ERR_STORE_CORRUPT ? 3 : 4);
+    }
+    esg_store_read_end(txn);
+    esg_store_close(s);
+    _exit(0);
+}
+
+START_TEST(damaged_page_fails_cleanly) {
+    /* One 4 KiB page overwritten with garbage: LMDB either returns an
+     * error on the read that reaches it, or trips an internal assertion,
+     * which the store's handler turns into a message and a clean exit.
+     * Never a signal. Each case runs in a child, so an exit does not end
+     * the suite. */
+    char dir[256], path[300];
+    tu_tmpdir(dir, sizeof dir);
+    data_path(path, sizeof path, dir);
+    make_chain(dir, 200);
+    size_t full;
+    uint8_t *orig = slurp(path, &full);
+    size_t pages = full / 4096;
+    uint64_t x = 0xda3a9edULL;
+    int detected = 0;
+    for (int round = 0; round < 8; round++) {
+        uint8_t *bad = malloc(full);
+        ck_assert_ptr_nonnull(bad);
+        memcpy(bad, orig, full);
+        size_t page = 2 + (size_t)(rnd_next(&x) % (pages - 2));
+        for (size_t i = 0; i < 4096; i++)
+            bad[page * 4096 + i] = (uint8_t)rnd_next(&x);
+        spill(path, bad, full);
+        free(bad);
+
+        int ep[2];
+        ck_assert_int_eq(pipe(ep), 0);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            close(ep[0]);
+            dup2(ep[1], STDERR_FILENO);
+            read_everything(dir);
+        }
+        close(ep[1]);
+        char out[4096];
+        size_t have = 0;
+        ssize_t n;
+        while (have < sizeof out - 1 &&
+               (n = read(ep[0], out + have, sizeof out - 1 - have)) != 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            ck_assert_int_gt(n, 0);
+            have += (size_t)n;
+        }
+        out[have] = '\0';
+        close(ep[0]);
+        int st;
+        ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+        ck_assert_msg(WIFEXITED(st), "page %zu: the reader died of signal %d: %s", page,
+                      WIFSIGNALED(st) ? WTERMSIG(st) : 0, out);
+        int code = WEXITSTATUS(st);
+        /* 4: a key the garbage hid reads as absent, an error too. */
+        ck_assert_msg(code == 0 || code == 2 || code == 3 || code == 4 ||
+                          code == ESG_STORE_DAMAGED_EXIT,
+                      "page %zu: exit %d: %s", page, code, out);
+        if (code == ESG_STORE_DAMAGED_EXIT) {
+            assert_damaged_reason(out, path);
+            ck_assert_ptr_nonnull(strstr(out, "Assertion"));
+        }
+        if (code == 2)
+            assert_damaged_reason(out, path);
+        if (code == 3)
+            ck_assert_msg(strstr(out, "ERR_STORE_CORRUPT"), "page %zu: %s", page, out);
+        detected += code != 0;
+    }
+    /* Most pages of this file are in use: garbage in them is noticed. */
+    ck_assert_int_ge(detected, 6);
+    free(orig);
+    tu_rmtree(dir);
+}
+END_TEST
+
+/* Runs in a forked child: walks the blocks database with a cursor. */
+static void walk_blocks(const char *dir) {
+    esg_store *s;
+    if (esg_store_open_ex(&s, NULL, 0, dir, false, NULL) != 0)
+        _exit(2);
+    MDB_txn *txn;
+    MDB_cursor *c;
+    if (esg_store_read_begin(s, &txn) || mdb_cursor_open(txn, esg_store_dbi(s, ESG_DB_BLOCKS), &c))
+        _exit(3);
+    MDB_val k, v;
+    int rc;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+        ;
+    _exit(rc == MDB_NOTFOUND ? 0 : 3);
+}
+
+START_TEST(lmdb_assertion_exits_with_message) {
+    /* A leaf page of the blocks tree relabelled as a branch page: moving
+     * onto it, LMDB's cursor asserts that it is a leaf. The store's
+     * handler must turn that abort into a message and a clean exit. */
+    char dir[256], path[300];
+    tu_tmpdir(dir, sizeof dir);
+    data_path(path, sizeof path, dir);
+    make_chain(dir, 200);
+    /* The live leaf holding block 150 (not the tree's first leaf): LMDB
+     * hands out values as pointers into its page-aligned map, and a page
+     * starts with its number. */
+    esg_store *s = open_store(dir, 0);
+    MDB_txn *txn;
+    MDB_val b;
+    ck_assert_int_eq(esg_store_read_begin(s, &txn), ESG_OK);
+    ck_assert_int_eq(esg_store_block_get(txn, s, 150, &b, NULL), ESG_OK);
+    size_t best;
+    memcpy(&best, (const void *)((uintptr_t)b.mv_data & ~(uintptr_t)4095), sizeof best);
+    esg_store_read_end(txn);
+    esg_store_close(s);
+    size_t full;
+    uint8_t *buf = slurp(path, &full);
+    ck_assert_uint_lt(best, full / 4096);
+    uint16_t flags;
+    memcpy(&flags, buf + best * 4096 + 10, 2);
+    ck_assert_uint_eq(flags, 0x02); /* P_LEAF, at offset 10 of the page header */
+    uint16_t branch = 0x01;
+    memcpy(buf + best * 4096 + 10, &branch, 2);
+    spill(path, buf, full);
+    free(buf);
+
+    int ep[2];
+    ck_assert_int_eq(pipe(ep), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(ep[0]);
+        dup2(ep[1], STDERR_FILENO);
+        walk_blocks(dir);
+    }
+    close(ep[1]);
+    char out[4096];
+    size_t have = 0;
+    ssize_t n;
+    while (have < sizeof out - 1 && (n = read(ep[0], out + have, sizeof out - 1 - have)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        ck_assert_int_gt(n, 0);
+        have += (size_t)n;
+    }
+    out[have] = '\0';
+    close(ep[0]);
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st), "died of signal %d: %s", WIFSIGNALED(st) ? WTERMSIG(st) : 0,
+                  out);
+    ck_assert_msg(WEXITSTATUS(st) == ESG_STORE_DAMAGED_EXIT, "exit %d: %s", WEXITSTATUS(st),
+                  out);
+    assert_damaged_reason(out, path);
+    ck_assert_ptr_nonnull(strstr(out, "Assertion"));
+    tu_rmtree(dir);
+}
+END_TEST
+
 /* ------------------------------------------------------ kill -9 durability */
 
 /* Runs in the forked child: continues the chain block by block and reports
@@ -831,6 +1180,10 @@ Suite *suite_store(void) {
     tcase_add_test(tc, map_growth_is_bounded);
     tcase_add_test(tc, growth_waits_for_readers);
     tcase_add_test(tc, kill9_loses_no_committed_block);
+    tcase_add_test(tc, file_check_reads_lmdb_layout);
+    tcase_add_test(tc, truncated_store_is_refused);
+    tcase_add_test(tc, damaged_page_fails_cleanly);
+    tcase_add_test(tc, lmdb_assertion_exits_with_message);
     suite_add_tcase(s, tc);
     return s;
 }
