@@ -152,6 +152,11 @@ int esg_store_open_ex(esg_store **out, char *err, size_t errlen, const char *dir
  * assertion on a damaged file (see esg_store_open_ex). Below 128, so a
  * shell tells it from a death by signal. */
 #define ESG_STORE_DAMAGED_EXIT 70
+/* Pages at the end of data.mdb that may be counted as in use and yet be
+ * absent from a healthy file (LMDB leaves pages freed within their own
+ * transaction unwritten): esg_store_file_check allows a sixteenth of the
+ * pages in use, at most this many. */
+#define ESG_STORE_TAIL_SLACK_PAGES 32u
 
 /* What esg_store_file_check read from data.mdb's meta pages. */
 typedef struct esg_store_file_info {
