@@ -964,6 +964,391 @@ START_TEST(t_refused_signature_sends_nothing) {
 }
 END_TEST
 
+/* ------------------------------------------------ what the instance holds */
+
+/* A vote as feed_vote makes it, with a signature that differs per
+ * validator, round and value (so a test sees which one it got back). */
+static esg_cons_vote mk_vote(esg_cons_vote_type t, uint64_t h, uint32_t round, uint32_t who,
+                             uint32_t x) {
+    esg_cons_vote v;
+    memset(&v, 0, sizeof v);
+    v.type = t;
+    v.height = h;
+    v.round = round;
+    v.validator = who;
+    if (x)
+        v.block = hash_of(x);
+    for (size_t i = 0; i < sizeof v.sig.b; i++)
+        v.sig.b[i] = (uint8_t)(i + 31 * who + 7 * round + x + (uint32_t)t);
+    return v;
+}
+
+static void ck_vote_eq(const esg_cons_vote *got, const esg_cons_vote *want) {
+    ck_assert_int_eq(got->type, want->type);
+    ck_assert_uint_eq(got->height, want->height);
+    ck_assert_uint_eq(got->round, want->round);
+    ck_assert_uint_eq(got->validator, want->validator);
+    ck_assert(esg_hash_eq(&got->block, &want->block));
+    ck_assert_mem_eq(got->sig.b, want->sig.b, sizeof got->sig.b);
+}
+
+/* rec_new with config.max_future_msgs = max_future. */
+static rec *rec_new_future(size_t n, uint32_t self, const esg_cons_start_state *st,
+                           size_t max_future) {
+    rec *r = rec_new(n, self, st, false);
+    esg_cons_free(r->c);
+    r->c = NULL;
+    r->cfg.max_future_msgs = max_future;
+    esg_cons_callbacks cb = rec_callbacks(r);
+    esg_pubkey me = key_of(self);
+    esg_cons_start_state s0 = {.height = 1, .round = 0, .locked_round = -1};
+    ck_assert_int_eq(esg_cons_new(&r->c, &r->cfg, &cb, &me, st ? st : &s0), 0);
+    return r;
+}
+
+/* A validator of the equal 4-set that proposes none of rounds 0..2 of
+ * height h (pick_follower is follower_at(1)). */
+static uint32_t follower_at(uint64_t h) {
+    esg_cons_validator v[4];
+    for (uint32_t i = 0; i < 4; i++)
+        v[i].key = key_of(i), v[i].power = 10;
+    for (uint32_t i = 0; i < 4; i++)
+        if (esg_cons_proposer(v, 4, h, 0) != i && esg_cons_proposer(v, 4, h, 1) != i &&
+            esg_cons_proposer(v, 4, h, 2) != i)
+            return i;
+    ck_abort();
+    return 0;
+}
+
+/* Before esg_cons_start the instance holds nothing and knows no set, and
+ * wants only messages of its start height (the driver may ask while the
+ * machine waits to start: a message for another height would be dropped
+ * when it does). Started, it holds its own entry into the start round. */
+START_TEST(t_holds_nothing_before_start) {
+    uint32_t me = follower_at(5);
+    esg_cons_start_state st = {.height = 5, .round = 2, .locked_round = -1};
+    rec *r = rec_new(4, me, &st, false);
+    uint32_t rounds[4] = {77, 77, 77, 77};
+    ck_assert_uint_eq(esg_cons_held_rounds(r->c, rounds, 4), 0);
+    for (int i = 0; i < 4; i++)
+        ck_assert_uint_eq(rounds[i], 77); /* nothing written */
+    ck_assert_uint_eq(esg_cons_validator_count(r->c), 0);
+    esg_cons_vote got;
+    esg_cons_proposal gp;
+    ck_assert(!esg_cons_held_vote(r->c, 2, ESG_CONS_PREVOTE, 0, &got));
+    ck_assert(!esg_cons_held_proposal(r->c, 2, &gp));
+    for (uint64_t h = 3; h <= 7; h++) {
+        esg_cons_vote v = mk_vote(ESG_CONS_PREVOTE, h, 2, others(r, me, 0), 7);
+        ck_assert_msg(esg_cons_wants_vote(r->c, &v) == (h == 5), "vote of height %llu",
+                      (unsigned long long)h);
+        ck_assert_msg(esg_cons_wants_proposal(r->c, h, 2) == (h == 5),
+                      "proposal of height %llu", (unsigned long long)h);
+    }
+    ck_assert_uint_eq(r->nmsgs + r->ntimers, 0); /* the getters call nothing */
+
+    ck_assert_int_eq(esg_cons_start(r->c), 0);
+    ck_assert_uint_eq(esg_cons_validator_count(r->c), 4);
+    ck_assert_uint_eq(esg_cons_held_rounds(r->c, rounds, 4), 1);
+    ck_assert_uint_eq(rounds[0], 2);
+    ck_assert_uint_eq(rounds[1], 77);
+    rec_free(r);
+}
+END_TEST
+
+/* A vote is wanted until it is stored; then held_vote gives it back as
+ * it came (the driver sends exactly that, signature included, to a peer
+ * that lacks it). A second value of the same validator, round and type
+ * (equivocation) is wanted once -- it is evidence -- and then not, and
+ * held_vote keeps returning the first. The driver's own votes are held
+ * too: they are what it serves its peers. */
+START_TEST(t_wants_vote_until_held) {
+    uint32_t me = pick_follower();
+    rec *r = rec_new(4, me, NULL, false);
+    ck_assert_int_eq(esg_cons_start(r->c), 0);
+    uint32_t a = others(r, me, 0), b = others(r, me, 1);
+    esg_cons_vote v = mk_vote(ESG_CONS_PREVOTE, 1, 0, a, 7), got;
+    ck_assert(esg_cons_wants_vote(r->c, &v));
+    ck_assert(!esg_cons_held_vote(r->c, 0, ESG_CONS_PREVOTE, a, &got));
+    ck_assert_int_eq(esg_cons_on_vote(r->c, &v), 0);
+    ck_assert(!esg_cons_wants_vote(r->c, &v));
+    memset(&got, 0xEE, sizeof got);
+    ck_assert(esg_cons_held_vote(r->c, 0, ESG_CONS_PREVOTE, a, &got));
+    ck_vote_eq(&got, &v);
+
+    /* Only that vote is held: the same validator's other type or round,
+     * and another validator's vote, are still wanted and not held. */
+    esg_cons_vote pc = mk_vote(ESG_CONS_PRECOMMIT, 1, 0, a, 7);
+    esg_cons_vote r1 = mk_vote(ESG_CONS_PREVOTE, 1, 1, a, 7);
+    esg_cons_vote vb = mk_vote(ESG_CONS_PREVOTE, 1, 0, b, 7);
+    ck_assert(esg_cons_wants_vote(r->c, &pc));
+    ck_assert(esg_cons_wants_vote(r->c, &r1));
+    ck_assert(esg_cons_wants_vote(r->c, &vb));
+    ck_assert(!esg_cons_held_vote(r->c, 0, ESG_CONS_PRECOMMIT, a, &got));
+    ck_assert(!esg_cons_held_vote(r->c, 1, ESG_CONS_PREVOTE, a, &got));
+    ck_assert(!esg_cons_held_vote(r->c, 0, ESG_CONS_PREVOTE, b, &got));
+    /* An index outside the set names no validator: never wanted or held. */
+    esg_cons_vote vx = mk_vote(ESG_CONS_PREVOTE, 1, 0, 4, 7);
+    ck_assert(!esg_cons_wants_vote(r->c, &vx));
+    ck_assert(!esg_cons_held_vote(r->c, 0, ESG_CONS_PREVOTE, 4, &got));
+
+    /* Equivocation: a's prevote for 8 in the same round. */
+    esg_cons_vote e = mk_vote(ESG_CONS_PREVOTE, 1, 0, a, 8);
+    ck_assert(esg_cons_wants_vote(r->c, &e));
+    ck_assert_int_eq(esg_cons_on_vote(r->c, &e), 0);
+    ck_assert_uint_eq(r->nevidence, 1);
+    ck_assert(!esg_cons_wants_vote(r->c, &e));
+    ck_assert(!esg_cons_wants_vote(r->c, &v));
+    memset(&got, 0xEE, sizeof got);
+    ck_assert(esg_cons_held_vote(r->c, 0, ESG_CONS_PREVOTE, a, &got));
+    ck_vote_eq(&got, &v); /* the first, not the second */
+
+    /* Our own prevote (after the proposal of 7) is held as signed. */
+    ck_assert(!esg_cons_held_vote(r->c, 0, ESG_CONS_PREVOTE, me, &got));
+    ck_assert_int_eq(feed_proposal(r, 1, 0, 7, -1), 0);
+    ck_last_vote(r, ESG_CONS_PREVOTE, 0, 7);
+    ck_assert(esg_cons_held_vote(r->c, 0, ESG_CONS_PREVOTE, me, &got));
+    ck_vote_eq(&got, last_vote(r));
+    ck_assert(!esg_cons_wants_vote(r->c, last_vote(r)));
+    rec_free(r);
+}
+END_TEST
+
+/* Only the current height and the next are wanted. A next-height message
+ * is wanted until it is buffered; once the buffer is full no new one is
+ * (the machine would drop it: re-handling it would only cost a signature
+ * check per re-send), while the current height is not affected. */
+START_TEST(t_wants_current_and_next_height_only) {
+    uint32_t me = follower_at(5);
+    esg_cons_start_state st = {.height = 5, .round = 0, .locked_round = -1};
+    rec *r = rec_new_future(4, me, &st, 3);
+    ck_assert_int_eq(esg_cons_start(r->c), 0);
+    uint32_t a = others(r, me, 0), b = others(r, me, 1);
+    static const uint64_t other[] = {0, 1, 4, 7, 8, UINT64_MAX};
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+        esg_cons_vote v = mk_vote(ESG_CONS_PREVOTE, other[i], 0, a, 7);
+        ck_assert_msg(!esg_cons_wants_vote(r->c, &v), "vote of height %llu",
+                      (unsigned long long)other[i]);
+        ck_assert_msg(!esg_cons_wants_proposal(r->c, other[i], 0), "proposal of height %llu",
+                      (unsigned long long)other[i]);
+    }
+    esg_cons_vote cur = mk_vote(ESG_CONS_PREVOTE, 5, 0, a, 50);
+    ck_assert(esg_cons_wants_vote(r->c, &cur));
+    ck_assert(esg_cons_wants_proposal(r->c, 5, 0));
+
+    /* Next height: wanted until buffered (1 of 3); the same validator's
+     * vote for another value is another message, still wanted. */
+    esg_cons_vote n1 = mk_vote(ESG_CONS_PREVOTE, 6, 0, a, 60);
+    esg_cons_vote n1x = mk_vote(ESG_CONS_PREVOTE, 6, 0, a, 61);
+    ck_assert(esg_cons_wants_vote(r->c, &n1));
+    ck_assert_int_eq(esg_cons_on_vote(r->c, &n1), 0);
+    ck_assert(!esg_cons_wants_vote(r->c, &n1));
+    ck_assert(esg_cons_wants_vote(r->c, &n1x));
+    /* A next-height proposal (2 of 3): its round is no longer wanted,
+     * the next round is. */
+    ck_assert(esg_cons_wants_proposal(r->c, 6, 0));
+    ck_assert_int_eq(feed_proposal(r, 6, 0, 60, -1), 0);
+    ck_assert(!esg_cons_wants_proposal(r->c, 6, 0));
+    ck_assert(esg_cons_wants_proposal(r->c, 6, 1));
+    /* The third fills the buffer: nothing new of height 6 is wanted. */
+    esg_cons_vote n2 = mk_vote(ESG_CONS_PREVOTE, 6, 0, b, 60);
+    ck_assert(esg_cons_wants_vote(r->c, &n2));
+    ck_assert_int_eq(esg_cons_on_vote(r->c, &n2), 0);
+    ck_assert(!esg_cons_wants_vote(r->c, &n2));
+    esg_cons_vote n3 = mk_vote(ESG_CONS_PRECOMMIT, 6, 0, a, 60);
+    ck_assert(!esg_cons_wants_vote(r->c, &n3));
+    ck_assert(!esg_cons_wants_vote(r->c, &n1x));
+    ck_assert(!esg_cons_wants_proposal(r->c, 6, 1));
+    /* The buffer bounds the next height only. */
+    ck_assert(esg_cons_wants_vote(r->c, &cur));
+    ck_assert(esg_cons_wants_proposal(r->c, 5, 0));
+    /* None of that is held at the current height. */
+    uint32_t rounds[4];
+    ck_assert_uint_eq(esg_cons_held_rounds(r->c, rounds, 4), 1);
+    ck_assert_uint_eq(rounds[0], 0);
+    esg_cons_vote got;
+    ck_assert(!esg_cons_held_vote(r->c, 0, ESG_CONS_PREVOTE, a, &got));
+    rec_free(r);
+}
+END_TEST
+
+/* Once the height is decided (step COMMIT, waiting for the commit timer)
+ * no vote or proposal of it is wanted any more -- the driver must not
+ * verify late messages of a height that is over -- but what decided it
+ * is still held, for the peers still deciding it. The next height is
+ * wanted meanwhile; after the commit timer the old height is past. */
+START_TEST(t_decided_height_not_wanted) {
+    uint32_t me = pick_follower();
+    rec *r = rec_new(4, me, NULL, false);
+    ck_assert_int_eq(esg_cons_start(r->c), 0);
+    uint32_t a = others(r, me, 0), b = others(r, me, 1), c = others(r, me, 2);
+    ck_assert_int_eq(feed_proposal(r, 1, 0, 7, -1), 0);
+    esg_cons_vote pa = mk_vote(ESG_CONS_PREVOTE, 1, 0, a, 7);
+    esg_cons_vote pb = mk_vote(ESG_CONS_PREVOTE, 1, 0, b, 7);
+    ck_assert_int_eq(esg_cons_on_vote(r->c, &pa), 0);
+    ck_assert_int_eq(esg_cons_on_vote(r->c, &pb), 0);
+    ck_last_vote(r, ESG_CONS_PRECOMMIT, 0, 7);
+    esg_cons_vote late_pv = mk_vote(ESG_CONS_PREVOTE, 1, 0, c, 7);
+    esg_cons_vote late_pc = mk_vote(ESG_CONS_PRECOMMIT, 1, 0, c, 7);
+    esg_cons_vote late_r1 = mk_vote(ESG_CONS_PREVOTE, 1, 1, c, 0);
+    ck_assert(esg_cons_wants_vote(r->c, &late_pv));
+    ck_assert(esg_cons_wants_vote(r->c, &late_pc));
+    ck_assert(esg_cons_wants_vote(r->c, &late_r1));
+    ck_assert(esg_cons_wants_proposal(r->c, 1, 1));
+
+    esg_cons_vote ca = mk_vote(ESG_CONS_PRECOMMIT, 1, 0, a, 7);
+    esg_cons_vote cb = mk_vote(ESG_CONS_PRECOMMIT, 1, 0, b, 7);
+    ck_assert_int_eq(esg_cons_on_vote(r->c, &ca), 0);
+    ck_assert_uint_eq(r->ndecided, 0);
+    ck_assert_int_eq(esg_cons_on_vote(r->c, &cb), 0);
+    ck_assert_uint_eq(r->ndecided, 1);
+    ck_assert_int_eq(esg_cons_get_step(r->c), ESG_CONS_STEP_COMMIT);
+    ck_assert_uint_eq(esg_cons_height(r->c), 1);
+
+    ck_assert(!esg_cons_wants_vote(r->c, &late_pv));
+    ck_assert(!esg_cons_wants_vote(r->c, &late_pc));
+    ck_assert(!esg_cons_wants_vote(r->c, &late_r1));
+    ck_assert(!esg_cons_wants_proposal(r->c, 1, 0));
+    ck_assert(!esg_cons_wants_proposal(r->c, 1, 1));
+    /* Still held: the proposal and the precommits that decided it. */
+    esg_cons_vote got;
+    esg_cons_proposal gp;
+    ck_assert(esg_cons_held_proposal(r->c, 0, &gp));
+    esg_hash h7 = hash_of(7);
+    ck_assert(esg_hash_eq(&gp.value.hash, &h7));
+    ck_assert(esg_cons_held_vote(r->c, 0, ESG_CONS_PRECOMMIT, a, &got));
+    ck_vote_eq(&got, &ca);
+    ck_assert(esg_cons_held_vote(r->c, 0, ESG_CONS_PRECOMMIT, b, &got));
+    ck_vote_eq(&got, &cb);
+    ck_assert(esg_cons_held_vote(r->c, 0, ESG_CONS_PRECOMMIT, me, &got));
+    ck_assert(esg_hash_eq(&got.block, &h7));
+    ck_assert_uint_eq(esg_cons_validator_count(r->c), 4);
+    /* The next height is wanted during the pause. */
+    esg_cons_vote next = mk_vote(ESG_CONS_PREVOTE, 2, 0, a, 20);
+    ck_assert(esg_cons_wants_vote(r->c, &next));
+    ck_assert(esg_cons_wants_proposal(r->c, 2, 0));
+
+    /* After the pause height 2 is current and height 1 is past. */
+    ck_assert_int_eq(esg_cons_on_timeout(r->c, ESG_CONS_TIMEOUT_COMMIT, 1, 0), 0);
+    ck_assert_uint_eq(esg_cons_height(r->c), 2);
+    ck_assert(!esg_cons_wants_vote(r->c, &late_pv));
+    ck_assert(!esg_cons_wants_proposal(r->c, 1, 1));
+    ck_assert(esg_cons_wants_vote(r->c, &next));
+    ck_assert(!esg_cons_held_vote(r->c, 0, ESG_CONS_PRECOMMIT, a, &got));
+    rec_free(r);
+}
+END_TEST
+
+/* held_rounds is what a peer is told about, ascending whatever order the
+ * rounds came in; when they do not all fit it writes the highest `max`
+ * (those around the current round matter most) and returns the total,
+ * so the driver knows it cut the list. */
+START_TEST(t_held_rounds_ascending_highest_kept) {
+    uint32_t me = pick_follower();
+    rec *r = rec_new(4, me, NULL, false);
+    ck_assert_int_eq(esg_cons_start(r->c), 0);
+    uint32_t a = others(r, me, 0), b = others(r, me, 1);
+    /* One validator per future round (10 of 40, no skip set): the node
+     * stays in round 0, and a stays within its two future rounds. */
+    esg_cons_vote v3 = mk_vote(ESG_CONS_PREVOTE, 1, 3, a, 0);
+    esg_cons_vote v2 = mk_vote(ESG_CONS_PREVOTE, 1, 2, b, 0);
+    esg_cons_vote v1 = mk_vote(ESG_CONS_PRECOMMIT, 1, 1, a, 0);
+    ck_assert_int_eq(esg_cons_on_vote(r->c, &v3), 0);
+    ck_assert_int_eq(esg_cons_on_vote(r->c, &v2), 0);
+    ck_assert_int_eq(esg_cons_on_vote(r->c, &v1), 0);
+    ck_assert_uint_eq(esg_cons_round(r->c), 0);
+
+    uint32_t got[8];
+    for (int i = 0; i < 8; i++)
+        got[i] = 0xEEEEu;
+    ck_assert_uint_eq(esg_cons_held_rounds(r->c, got, 8), 4);
+    for (uint32_t i = 0; i < 4; i++)
+        ck_assert_uint_eq(got[i], i);
+    ck_assert_uint_eq(got[4], 0xEEEEu);
+
+    for (int i = 0; i < 8; i++)
+        got[i] = 0xEEEEu;
+    ck_assert_uint_eq(esg_cons_held_rounds(r->c, got, 2), 4);
+    ck_assert_uint_eq(got[0], 2);
+    ck_assert_uint_eq(got[1], 3);
+    ck_assert_uint_eq(got[2], 0xEEEEu);
+    ck_assert_uint_eq(esg_cons_held_rounds(r->c, got, 1), 4);
+    ck_assert_uint_eq(got[0], 3);
+    ck_assert_uint_eq(got[1], 3); /* from the call before; untouched */
+    ck_assert_uint_eq(esg_cons_held_rounds(r->c, NULL, 0), 4);
+    ck_assert_uint_eq(esg_cons_held_rounds(r->c, got, 4), 4);
+    for (uint32_t i = 0; i < 4; i++)
+        ck_assert_uint_eq(got[i], i);
+    /* And each listed round holds what was given in it. */
+    esg_cons_vote hv;
+    ck_assert(esg_cons_held_vote(r->c, 3, ESG_CONS_PREVOTE, a, &hv));
+    ck_vote_eq(&hv, &v3);
+    ck_assert(esg_cons_held_vote(r->c, 1, ESG_CONS_PRECOMMIT, a, &hv));
+    ck_vote_eq(&hv, &v1);
+    ck_assert(!esg_cons_held_vote(r->c, 1, ESG_CONS_PREVOTE, a, &hv));
+    rec_free(r);
+}
+END_TEST
+
+/* held_proposal is what the driver sends a peer that lacks a round's
+ * proposal, so it must be the proposal as given: round, valid_round,
+ * proposer index, hash, the bytes (the instance's own copy: the caller's
+ * buffer may be gone) and the signature. */
+START_TEST(t_held_proposal_as_given) {
+    uint32_t me = pick_follower();
+    rec *r = rec_new(4, me, NULL, false);
+    ck_assert_int_eq(esg_cons_start(r->c), 0);
+    static const uint8_t want0[10] = "block zero";
+    static const uint8_t want1[13] = "block one, vr";
+    uint8_t buf0[sizeof want0], buf1[sizeof want1];
+    memcpy(buf0, want0, sizeof buf0);
+    memcpy(buf1, want1, sizeof buf1);
+    esg_cons_proposal p0 = {.height = 1, .round = 0, .valid_round = -1,
+                            .proposer = rec_proposer(r, 1, 0)};
+    p0.value.hash = hash_of(70);
+    p0.value.data = buf0;
+    p0.value.len = sizeof buf0;
+    esg_cons_proposal p1 = {.height = 1, .round = 1, .valid_round = 0,
+                            .proposer = rec_proposer(r, 1, 1)};
+    p1.value.hash = hash_of(71);
+    p1.value.data = buf1;
+    p1.value.len = sizeof buf1;
+    for (size_t i = 0; i < sizeof p0.sig.b; i++) {
+        p0.sig.b[i] = (uint8_t)(0xC1 ^ i);
+        p1.sig.b[i] = (uint8_t)(0x1C + 3 * i);
+    }
+    ck_assert_uint_ne(p0.proposer, p1.proposer); /* so a mix-up shows */
+    esg_cons_proposal got;
+    ck_assert(!esg_cons_held_proposal(r->c, 0, &got));
+    ck_assert(!esg_cons_held_proposal(r->c, 1, &got));
+    ck_assert(esg_cons_wants_proposal(r->c, 1, 0));
+    ck_assert(esg_cons_wants_proposal(r->c, 1, 1));
+    ck_assert_int_eq(esg_cons_on_proposal(r->c, &p1), 0); /* a future round, first */
+    ck_assert_int_eq(esg_cons_on_proposal(r->c, &p0), 0);
+    memset(buf0, 0, sizeof buf0);
+    memset(buf1, 0, sizeof buf1);
+
+    const esg_cons_proposal *want[2] = {&p0, &p1};
+    const uint8_t *bytes[2] = {want0, want1};
+    for (uint32_t k = 0; k < 2; k++) {
+        memset(&got, 0xEE, sizeof got);
+        ck_assert(esg_cons_held_proposal(r->c, k, &got));
+        ck_assert_uint_eq(got.height, 1);
+        ck_assert_uint_eq(got.round, k);
+        ck_assert_int_eq(got.valid_round, want[k]->valid_round);
+        ck_assert_uint_eq(got.proposer, want[k]->proposer);
+        ck_assert(esg_hash_eq(&got.value.hash, &want[k]->value.hash));
+        ck_assert_uint_eq(got.value.len, want[k]->value.len);
+        ck_assert_ptr_nonnull(got.value.data);
+        ck_assert_mem_eq(got.value.data, bytes[k], got.value.len);
+        ck_assert_mem_eq(got.sig.b, want[k]->sig.b, sizeof got.sig.b);
+        ck_assert(!esg_cons_wants_proposal(r->c, 1, k));
+    }
+    ck_assert(!esg_cons_held_proposal(r->c, 2, &got));
+    ck_assert(esg_cons_wants_proposal(r->c, 1, 2));
+    rec_free(r);
+}
+END_TEST
+
 /* Random fields everywhere -- heights, rounds, indices, types, valid
  * rounds, hashes, lengths, timers, commits -- in any order: the machine
  * rejects or ignores what is bad and never crashes (ASan watches). */
@@ -2124,6 +2509,12 @@ Suite *suite_consensus(void) {
     tcase_add_test(tc, t_validator_set_per_height);
     tcase_add_test(tc, t_observer_follows_without_voting);
     tcase_add_test(tc, t_refused_signature_sends_nothing);
+    tcase_add_test(tc, t_holds_nothing_before_start);
+    tcase_add_test(tc, t_wants_vote_until_held);
+    tcase_add_test(tc, t_wants_current_and_next_height_only);
+    tcase_add_test(tc, t_decided_height_not_wanted);
+    tcase_add_test(tc, t_held_rounds_ascending_highest_kept);
+    tcase_add_test(tc, t_held_proposal_as_given);
     tcase_add_test(tc, t_random_input_never_crashes);
     suite_add_tcase(s, tc);
 

@@ -78,6 +78,17 @@ typedef struct got_vote {
 } got_vote;
 
 #define MAX_VOTES 32
+#define MAX_STATE_ROUNDS 4
+#define MAX_BITMAP 16
+
+/* A RoundVotes as on_consensus_state saw it (copied: the message lives
+ * only during the call). */
+typedef struct got_round {
+    uint32_t round;
+    bool proposal;
+    uint8_t prevotes[MAX_BITMAP], precommits[MAX_BITMAP];
+    size_t n_prevotes, n_precommits;
+} got_round;
 
 typedef struct gnode {
     node st; /* its store, in its own directory */
@@ -107,6 +118,18 @@ typedef struct gnode {
     uint64_t response_tip;
     size_t downs;
     esg_pubkey down_key;
+    bool want; /* what the wanted handler answers */
+    size_t wanted_calls;
+    esg_pb_p2p_msg_case wanted_case; /* the last message it was asked about */
+    uint64_t wanted_height;
+    uint32_t wanted_round;
+    size_t states; /* ConsensusStates handled; the last one follows */
+    esg_pubkey state_from;
+    uint64_t state_height;
+    uint32_t state_round, state_step;
+    bool state_idle;
+    size_t state_n_rounds;
+    got_round state_rounds[MAX_STATE_ROUNDS];
 } gnode;
 
 #define MAX_NODES 4
@@ -161,6 +184,46 @@ static void h_on_peer_down(void *ctx, const esg_pubkey *peer) {
     n->down_key = *peer;
 }
 
+static bool h_wanted(void *ctx, const esg_pb_p2p_message *m) {
+    gnode *n = ctx;
+    n->wanted_calls++;
+    n->wanted_case = m->msg_case;
+    if (m->msg_case == ESG_P2P_MSG_VOTE) {
+        n->wanted_height = m->vote->height;
+        n->wanted_round = m->vote->round;
+    } else if (m->msg_case == ESG_P2P_MSG_PROPOSAL) {
+        n->wanted_height = m->proposal->height;
+        n->wanted_round = m->proposal->round;
+    }
+    return n->want;
+}
+
+static void h_on_consensus_state(void *ctx, const esg_pubkey *from, const Esg__ConsensusState *s) {
+    gnode *n = ctx;
+    n->states++;
+    n->state_from = *from;
+    n->state_height = s->height;
+    n->state_round = s->round;
+    n->state_step = s->step;
+    n->state_idle = s->idle;
+    n->state_n_rounds = s->n_rounds;
+    ck_assert_uint_le(s->n_rounds, MAX_STATE_ROUNDS);
+    for (size_t i = 0; i < s->n_rounds; i++) {
+        const Esg__RoundVotes *rv = s->rounds[i];
+        got_round *g = &n->state_rounds[i];
+        ck_assert_uint_le(rv->prevotes.len, MAX_BITMAP);
+        ck_assert_uint_le(rv->precommits.len, MAX_BITMAP);
+        g->round = rv->round;
+        g->proposal = rv->proposal;
+        g->n_prevotes = rv->prevotes.len;
+        g->n_precommits = rv->precommits.len;
+        if (rv->prevotes.len)
+            memcpy(g->prevotes, rv->prevotes.data, rv->prevotes.len);
+        if (rv->precommits.len)
+            memcpy(g->precommits, rv->precommits.data, rv->precommits.len);
+    }
+}
+
 static esg_hash genesis_of(esg_store *s) {
     MDB_txn *txn;
     esg_store_meta m;
@@ -201,6 +264,8 @@ static void gnode_run(gnode *n) {
         .on_block_request = h_on_block_request,
         .on_block_response = h_on_block_response,
         .on_peer_down = h_on_peer_down,
+        .wanted = h_wanted, /* answers n->want: false unless a test says */
+        .on_consensus_state = h_on_consensus_state,
     };
     char err[256] = "";
     int rc = esg_gossip_new(&n->g, &loop, &n->cfg, n->mp, &h, &n->genesis, n->height, err,
@@ -650,6 +715,166 @@ START_TEST(test_relay_triangle) {
 }
 END_TEST
 
+/* The seen cache only saves work. A vote whose bytes b saw is dropped
+ * while b's `wanted` says the machine holds it, and handled again when it
+ * says the machine lacks it (one taken earlier may have been dropped
+ * since) -- but not relayed again: c, which had it from b, is not sent it
+ * twice. The same for a proposal. `wanted` is asked only about bytes seen
+ * before, and is told which message they are. */
+START_TEST(test_seen_but_wanted_handled_not_relayed) {
+    loop_begin();
+    gnode a, b, c;
+    line_up(&a, &b, &c);
+    c.want = true; /* c would handle a second copy from b: a relay would show */
+
+    box v1;
+    box_vote(&v1, &a, 2, 1);
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(esg_gossip_broadcast(a.g, &v1.m, &bytes, &len), ESG_OK);
+    ck_assert_ptr_nonnull(bytes);
+    RUN_UNTIL(votes_of(&c, 1, NULL) == 1);
+    ck_assert_uint_eq(votes_of(&b, 1, &a), 1);
+    ck_assert_uint_eq(b.wanted_calls + c.wanted_calls, 0); /* new bytes: not asked */
+
+    /* Seen, not wanted: dropped at b. v2, sent after on the same path, is
+     * the marker. */
+    esg_gossip_rebroadcast(a.g, bytes, len);
+    box v2;
+    box_vote(&v2, &a, 2, 2);
+    bcast(&a, &v2);
+    RUN_UNTIL(votes_of(&c, 2, NULL) == 1);
+    ck_assert_uint_eq(b.wanted_calls, 1);
+    ck_assert_int_eq(b.wanted_case, ESG_P2P_MSG_VOTE);
+    ck_assert_uint_eq(b.wanted_height, 2);
+    ck_assert_uint_eq(b.wanted_round, 1);
+    ck_assert_uint_eq(votes_of(&b, 1, &a), 1);
+    ck_assert_uint_eq(votes_of(&c, 1, NULL), 1);
+
+    /* Seen and wanted: handled again at b, and nothing more goes to c
+     * than the marker v3. */
+    b.want = true;
+    uint64_t c_in = frames_in_from(&c, &b);
+    esg_gossip_rebroadcast(a.g, bytes, len);
+    box v3;
+    box_vote(&v3, &a, 2, 3);
+    bcast(&a, &v3);
+    RUN_UNTIL(votes_of(&c, 3, NULL) == 1);
+    ck_assert_uint_eq(b.wanted_calls, 2);
+    ck_assert_uint_eq(votes_of(&b, 1, &a), 2);
+    ck_assert_uint_eq(votes_of(&c, 1, NULL), 1);
+    ck_assert_uint_eq(c.wanted_calls, 0);
+    ck_assert_uint_eq(frames_in_from(&c, &b), c_in + 1);
+    free(bytes);
+
+    /* A proposal: relayed once; its seen bytes dropped while not wanted,
+     * handled again but not relayed when wanted. */
+    box p;
+    box_proposal(&p, &a, 2, 0);
+    ck_assert_int_eq(esg_gossip_broadcast(a.g, &p.m, &bytes, &len), ESG_OK);
+    RUN_UNTIL(c.proposals == 1);
+    ck_assert_uint_eq(b.proposals, 1);
+    ck_assert_uint_eq(b.wanted_calls, 2);
+    b.want = false;
+    esg_gossip_rebroadcast(a.g, bytes, len);
+    box v4;
+    box_vote(&v4, &a, 2, 4);
+    bcast(&a, &v4);
+    RUN_UNTIL(votes_of(&c, 4, NULL) == 1);
+    ck_assert_uint_eq(b.wanted_calls, 3);
+    ck_assert_int_eq(b.wanted_case, ESG_P2P_MSG_PROPOSAL);
+    ck_assert_uint_eq(b.wanted_height, 2);
+    ck_assert_uint_eq(b.wanted_round, 0);
+    ck_assert_uint_eq(b.proposals, 1);
+    b.want = true;
+    c_in = frames_in_from(&c, &b);
+    esg_gossip_rebroadcast(a.g, bytes, len);
+    box v5;
+    box_vote(&v5, &a, 2, 5);
+    bcast(&a, &v5);
+    RUN_UNTIL(votes_of(&c, 5, NULL) == 1);
+    ck_assert_uint_eq(b.wanted_calls, 4);
+    ck_assert_uint_eq(b.proposals, 2);
+    ck_assert(key_eq(&b.proposal_from, &a.pk));
+    ck_assert_uint_eq(c.proposals, 1);
+    ck_assert_uint_eq(c.wanted_calls, 0);
+    ck_assert_uint_eq(frames_in_from(&c, &b), c_in + 1);
+    free(bytes);
+    ck_assert_uint_eq(a.n_votes + a.proposals, 0);
+    ck_assert_uint_eq(a.downs + b.downs + c.downs, 0);
+    loop_end();
+}
+END_TEST
+
+/* A ConsensusState sent by a reaches b's on_consensus_state, from a, with
+ * every field intact (height, round, step, idle, and per round the
+ * proposal flag and both bitmaps), and again when re-sent unchanged -- it
+ * is not gossip: the state a validator repeats every second must not stop
+ * at a seen cache. It is never relayed: c, b's other peer, hears nothing
+ * of it (the vote sent after it is the marker). */
+START_TEST(test_consensus_state_point_to_point) {
+    loop_begin();
+    gnode a, b, c;
+    line_up(&a, &b, &c);
+    uint64_t c_in = frames_in_from(&c, &b);
+
+    uint8_t pv0[2] = {0x0b, 0x01}, pc0[1] = {0x05}, pv3[3] = {0x80, 0x00, 0x7f};
+    Esg__RoundVotes r0 = ESG__ROUND_VOTES__INIT, r3 = ESG__ROUND_VOTES__INIT;
+    r0.round = 0;
+    r0.proposal = true;
+    r0.prevotes = esg_pb_bin(pv0, sizeof pv0);
+    r0.precommits = esg_pb_bin(pc0, sizeof pc0);
+    r3.round = 3;
+    r3.prevotes = esg_pb_bin(pv3, sizeof pv3);
+    Esg__RoundVotes *rv[2] = {&r0, &r3};
+    Esg__ConsensusState cs = ESG__CONSENSUS_STATE__INIT;
+    cs.height = 12;
+    cs.round = 3;
+    cs.step = 2;
+    cs.idle = true;
+    cs.n_rounds = 2;
+    cs.rounds = rv;
+    esg_pb_p2p_message m = ESG_PB_P2P_MESSAGE_INIT;
+    m.msg_case = ESG_P2P_MSG_CONSENSUS_STATE;
+    m.consensus_state = &cs;
+    ck_assert_int_eq(esg_gossip_send(a.g, &b.pk, &m), ESG_OK);
+    RUN_UNTIL(b.states == 1);
+    ck_assert(key_eq(&b.state_from, &a.pk));
+    ck_assert_uint_eq(b.state_height, 12);
+    ck_assert_uint_eq(b.state_round, 3);
+    ck_assert_uint_eq(b.state_step, 2);
+    ck_assert(b.state_idle);
+    ck_assert_uint_eq(b.state_n_rounds, 2);
+    const got_round *g0 = &b.state_rounds[0], *g3 = &b.state_rounds[1];
+    ck_assert_uint_eq(g0->round, 0);
+    ck_assert(g0->proposal);
+    ck_assert_uint_eq(g0->n_prevotes, sizeof pv0);
+    ck_assert_mem_eq(g0->prevotes, pv0, sizeof pv0);
+    ck_assert_uint_eq(g0->n_precommits, sizeof pc0);
+    ck_assert_mem_eq(g0->precommits, pc0, sizeof pc0);
+    ck_assert_uint_eq(g3->round, 3);
+    ck_assert(!g3->proposal);
+    ck_assert_uint_eq(g3->n_prevotes, sizeof pv3);
+    ck_assert_mem_eq(g3->prevotes, pv3, sizeof pv3);
+    ck_assert_uint_eq(g3->n_precommits, 0);
+
+    /* The same state again, then a vote b relays to c. */
+    ck_assert_int_eq(esg_gossip_send(a.g, &b.pk, &m), ESG_OK);
+    box v;
+    box_vote(&v, &a, 12, 1);
+    bcast(&a, &v);
+    RUN_UNTIL(votes_of(&c, 1, NULL) == 1);
+    ck_assert_uint_eq(b.states, 2);
+    ck_assert_uint_eq(b.state_height, 12);
+    ck_assert_uint_eq(c.states + a.states, 0);
+    ck_assert_uint_eq(frames_in_from(&c, &b), c_in + 1);
+    ck_assert_uint_eq(b.wanted_calls + c.wanted_calls, 0);
+    ck_assert_uint_eq(esg_p2p_score(tp(&b), &a.pk), 0);
+    ck_assert_uint_eq(a.downs + b.downs + c.downs, 0);
+    loop_end();
+}
+END_TEST
+
 START_TEST(test_transactions) {
     loop_begin();
     gnode a, b, c;
@@ -917,6 +1142,8 @@ Suite *suite_gossip(void) {
     tcase_add_test(tc, test_bad_hello_mid_connection);
     tcase_add_test(tc, test_relay_once);
     tcase_add_test(tc, test_relay_triangle);
+    tcase_add_test(tc, test_seen_but_wanted_handled_not_relayed);
+    tcase_add_test(tc, test_consensus_state_point_to_point);
     tcase_add_test(tc, test_transactions);
     tcase_add_test(tc, test_burst_in_order);
     tcase_add_test(tc, test_announce_txs);
