@@ -51,6 +51,17 @@ bool esg_ratelimit_allow(esg_ratelimit *rl, uint64_t now_ms, uint64_t *suppresse
     return true;
 }
 
+bool esg_ratelimit_flush(esg_ratelimit *rl, uint64_t now_ms, uint64_t *suppressed) {
+    assert(rl && rl->burst > 0 && suppressed);
+    refill(rl, now_ms);
+    if (rl->suppressed == 0 || rl->level < rl->interval_ms)
+        return false;
+    rl->level -= rl->interval_ms;
+    *suppressed = rl->suppressed;
+    rl->suppressed = 0;
+    return true;
+}
+
 uint64_t esg_ratelimit_pending(const esg_ratelimit *rl) {
     assert(rl);
     return rl->suppressed;

@@ -48,6 +48,15 @@ int esg_ratelimit_init(esg_ratelimit *rl, uint32_t burst, uint64_t interval_ms,
  * *suppressed is left unchanged. */
 bool esg_ratelimit_allow(esg_ratelimit *rl, uint64_t now_ms, uint64_t *suppressed);
 
+/* For a caller that reports suppressed events on its own schedule (a
+ * periodic timer), so that a flood followed by silence is still reported.
+ * When events were refused since the last one that passed and a token is
+ * available, takes the token (the report is an event too), sets
+ * *suppressed (required) to their number, starts that count again from 0
+ * and returns true. Otherwise returns false and changes nothing but the
+ * refill: a refused flush is not itself counted as suppressed. */
+bool esg_ratelimit_flush(esg_ratelimit *rl, uint64_t now_ms, uint64_t *suppressed);
+
 /* Events refused since the last one that passed (not yet reported). */
 uint64_t esg_ratelimit_pending(const esg_ratelimit *rl);
 

@@ -3,7 +3,8 @@
  * included); a long idle fills the bucket and no more; the suppressed count
  * is reported once, with the next event that passes; a clock that steps
  * back gives nothing; a sustained flood passes exactly `burst` events per
- * interval; bad parameters are refused. */
+ * interval; a flush reports a flood that was followed by silence; bad
+ * parameters are refused. */
 #include <check.h>
 #include <stdint.h>
 
@@ -92,6 +93,30 @@ START_TEST(test_suppressed_reported_once) {
 }
 END_TEST
 
+START_TEST(test_flush) {
+    esg_ratelimit rl;
+    ck_assert_int_eq(esg_ratelimit_init(&rl, 1, 1000, 0), ESG_OK);
+    uint64_t sup = 77;
+    /* Nothing suppressed: nothing to flush, and the token stays. */
+    ck_assert(!esg_ratelimit_flush(&rl, 0, &sup));
+    ck_assert_uint_eq(sup, 77);
+    ck_assert(esg_ratelimit_allow(&rl, 0, NULL));
+    ck_assert(!esg_ratelimit_allow(&rl, 1, NULL));
+    ck_assert(!esg_ratelimit_allow(&rl, 2, NULL));
+    /* No token: the flush waits, and is not counted as suppressed. */
+    ck_assert(!esg_ratelimit_flush(&rl, 500, &sup));
+    ck_assert_uint_eq(esg_ratelimit_pending(&rl), 2);
+    /* A token: the report takes it. */
+    ck_assert(esg_ratelimit_flush(&rl, 1000, &sup));
+    ck_assert_uint_eq(sup, 2);
+    ck_assert_uint_eq(esg_ratelimit_pending(&rl), 0);
+    ck_assert(!esg_ratelimit_allow(&rl, 1000, NULL));
+    ck_assert(!esg_ratelimit_flush(&rl, 1000, &sup)); /* no token */
+    ck_assert(esg_ratelimit_flush(&rl, 2000, &sup));
+    ck_assert_uint_eq(sup, 1);
+}
+END_TEST
+
 START_TEST(test_clock_backwards) {
     esg_ratelimit rl;
     ck_assert_int_eq(esg_ratelimit_init(&rl, 1, 1000, 10000), ESG_OK);
@@ -134,6 +159,7 @@ Suite *suite_ratelimit(void) {
     tcase_add_test(tc, test_refill_rate_and_fractions);
     tcase_add_test(tc, test_idle_fills_to_burst_only);
     tcase_add_test(tc, test_suppressed_reported_once);
+    tcase_add_test(tc, test_flush);
     tcase_add_test(tc, test_clock_backwards);
     tcase_add_test(tc, test_sustained_flood);
     suite_add_tcase(s, tc);
