@@ -323,7 +323,14 @@ after_rss, after_fds = rss_kb(), fds()
 figure("rss_kb_after", after_rss)
 figure("fds_after", after_fds)
 assert after_fds <= base_fds + 2, (base_fds, after_fds)
-assert after_rss < 40 * 1024, after_rss
+# Body buffers are unmapped when their request ends; what stays is the
+# allocator's cache of small blocks (MHD's per-connection arenas). Under
+# ASan freed blocks sit in its quarantine by design, so the bound is looser.
+with open(f"/proc/{PID}/maps") as f:
+    asan = "libasan" in f.read()
+bound = (48 if asan else 24) * 1024
+figure("rss_kb_after_growth_bound", f"{bound}{' (ASan build)' if asan else ''}")
+assert after_rss - base_rss < bound, (base_rss, after_rss)
 dt = get_status()
 figure("status_answer_ms_after", round(dt * 1000))
 print("ok: the node answers /v1/status normally afterwards", flush=True)

@@ -35,4 +35,11 @@ pass "the HTTP layer's warnings are rate-limited ($lines logged, $suppressed sup
 
 kill -0 "$NODE_PID" || fail "esgnode died"
 curl -fsS "http://127.0.0.1:$port/v1/status" >/dev/null || fail "no /v1/status at the end"
+
+# A clean stop: no sanitizer report (in the ASan build) from any of it.
+kill "$NODE_PID"
+wait "$NODE_PID" || fail "esgnode exited with status $? on SIGTERM"
+if grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/node.log" >&2; then
+    fail "sanitizer report in the node's log"
+fi
 pass "http abuse"
