@@ -35,7 +35,8 @@
  *   - Framing that two parsers could read differently is refused before
  *     any body is read, with 400 ERR_BAD_FRAMING and "Connection: close":
  *     two Content-Length headers, Transfer-Encoding other than one
- *     "chunked", or Transfer-Encoding together with Content-Length.
+ *     "chunked", Transfer-Encoding together with Content-Length, a header
+ *     name with whitespace, a framing header continued on a folded line.
  *     Over-long headers (431 ERR_HEADERS_TOO_LARGE), too many query
  *     parameters (400 ERR_TOO_MANY_PARAMS) and a full body budget (503
  *     ERR_BUSY) close the connection too. A few malformed requests are refused by

@@ -164,6 +164,9 @@ expect_json_error("two Transfer-Encodings",
                   b"0\r\n\r\n" + SMUGGLED, 400, "ERR_BAD_FRAMING")
 expect_json_error("space before the colon of Content-Length",
                   POST + b"Content-Length : 5\r\n\r\nhello" + SMUGGLED, 400, "ERR_BAD_FRAMING")
+expect_json_error("a folded Content-Length line",
+                  POST + b"Content-Length: 5\r\n 7\r\n\r\nhello" + SMUGGLED,
+                  400, "ERR_BAD_FRAMING")
 params = b"&".join(b"p%d=1" % i for i in range(600))
 expect_json_error("600 query parameters",
                   b"GET /v1/status?" + params + b" HTTP/1.1\r\nHost: x\r\n\r\n",
