@@ -104,8 +104,9 @@ typedef struct conn_ctx {
     size_t discarded;
 } conn_ctx;
 
-/* Past this many discarded bytes of an oversized body whose size was not
- * announced (chunked), the connection is cut instead of drained. */
+/* Past this many discarded bytes of a refused body (oversized but not
+ * announced as such, or past the body budget), the connection is cut
+ * instead of drained. */
 #define MAX_DISCARD ((size_t)16 << 20)
 
 bool esg_api__stopping(const esg_api *api) {
