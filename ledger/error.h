@@ -149,7 +149,12 @@
     X(ERR_UNKNOWN_ATTESTATION, 404, "no such attestation") \
     X(ERR_NOT_ATTESTER, 403, "only the verifier that attested may revoke") \
     X(ERR_ATTESTATION_REVOKED, 409, "the attestation is already revoked") \
-    X(ERR_NOT_HOLDER, 403, "only a holder of the instrument may do this")
+    X(ERR_NOT_HOLDER, 403, "only a holder of the instrument may do this") \
+    /* the HTTP transport */ \
+    X(ERR_BAD_FRAMING, 400, "request framing is ambiguous or unsupported (Content-Length, Transfer-Encoding)") \
+    X(ERR_HEADERS_TOO_LARGE, 431, "request headers exceed the size limit") \
+    X(ERR_TOO_MANY_PARAMS, 400, "query has more parameters than the limit") \
+    X(ERR_BUSY, 503, "server is at its limit for request bodies in flight, retry later")
 
 typedef enum esg_err {
     ESG_OK = 0,

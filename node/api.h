@@ -21,21 +21,34 @@
  *     Unknown route: 404 ERR_NOT_FOUND; known route, other method: 405
  *     ERR_INVALID_ARGUMENT; a malformed query parameter: 400
  *     ERR_INVALID_ARGUMENT naming the parameter.
- *   - POST bodies are accumulated per connection up to the size a 1 MiB
- *     transaction needs (raw, or base64 in JSON plus 4 KiB); a larger one
- *     is answered 413 ERR_TOO_LARGE without being buffered (at once when
- *     Content-Length announces it).
+ *   - POST bodies are accumulated per request as they arrive (never
+ *     reserved from Content-Length) up to the size a 1 MiB transaction
+ *     needs (raw, or base64 in JSON plus 4 KiB); a larger one is answered
+ *     413 ERR_TOO_LARGE without being buffered (at once when
+ *     Content-Length announces it). Their memory is returned to the
+ *     system when the request ends.
  *   - POST /v1/txs?wait=commit does not hold a server thread while it
  *     waits: the connection is suspended and a waiter thread (at most
  *     ESG_API_MAX_WAITERS at once; past that the request waits on its
  *     server thread) resumes it when the mempool reports the outcome or
  *     wait_timeout_ms passes (504 ERR_TIMEOUT).
+ *   - Framing that two parsers could read differently is refused before
+ *     any body is read, with 400 ERR_BAD_FRAMING and "Connection: close":
+ *     two Content-Length headers, Transfer-Encoding other than one
+ *     "chunked", Transfer-Encoding together with Content-Length, a header
+ *     name with whitespace, a framing header continued on a folded line.
+ *     Over-long headers (431 ERR_HEADERS_TOO_LARGE), too many query
+ *     parameters (400 ERR_TOO_MANY_PARAMS) and a full body budget (503
+ *     ERR_BUSY) close the connection too. A few malformed requests are refused by
+ *     libmicrohttpd before this code sees them, with its own HTML body:
+ *     node/api.c lists them.
  *   - With a bearer token configured, every route except /v1/status and
  *     /metrics requires "Authorization: Bearer <token>" (compared in
  *     constant time); otherwise 401 ERR_UNAUTHORIZED.
  *
  * Thread rules: esg_api_start and esg_api_stop are called from one thread
- * (the node's main thread); the callbacks in esg_api_deps are called from
+ * (the node's main thread); besides MHD's threads the API runs one sweeper
+ * thread (deadlines, the log's suppressed-line count); the callbacks in esg_api_deps are called from
  * the API's threads, concurrently, and must be thread-safe.
  */
 #ifndef ESG_NODE_API_H
@@ -51,10 +64,43 @@
 
 /* Most concurrent ?wait=commit requests served by waiter threads. */
 #define ESG_API_MAX_WAITERS 256
-/* Most concurrent connections, and seconds of inactivity before one is
- * closed. */
-#define ESG_API_MAX_CONNECTIONS 1024
-#define ESG_API_CONNECTION_TIMEOUT_S 60
+
+/* What one client can hold (docs/API.md "Server limits"). A connection
+ * past either limit is closed at accept, without an answer: MHD refuses it
+ * before any request exists. One address may hold an eighth of the slots,
+ * so a single client never takes them all. */
+#define ESG_API_MAX_CONNECTIONS 512
+#define ESG_API_MAX_CONNECTIONS_PER_IP 64
+/* Seconds without any progress (no byte read or written) before MHD
+ * closes a connection: covers a client that stops reading its response. */
+#define ESG_API_CONNECTION_TIMEOUT_S 15
+/* A request's line and headers must be complete within this long of the
+ * connection being ready for it (accepted, or the previous response sent):
+ * this also bounds how long a keep-alive connection may sit idle, and cuts
+ * a client trickling its headers a byte at a time. The body must be
+ * complete within ESG_API_BODY_DEADLINE_MS of the headers. A connection
+ * past either deadline is cut without an answer (libmicrohttpd 0.9.75
+ * cannot queue a response before the headers are in, nor while a body is
+ * arriving); the sweeper checks every ESG_API_SWEEP_MS. */
+#define ESG_API_HEAD_DEADLINE_MS 10000
+#define ESG_API_BODY_DEADLINE_MS 20000
+#define ESG_API_SWEEP_MS 250
+/* Request headers: at most this many bytes in all (431
+ * ERR_HEADERS_TOO_LARGE), in a per-connection arena of
+ * ESG_API_CONNECTION_MEMORY bytes (past which libmicrohttpd refuses the
+ * request itself: see node/api.c). */
+#define ESG_API_MAX_HEADER_BYTES 8192
+#define ESG_API_CONNECTION_MEMORY (32 * 1024)
+/* Query parameters of one request (400 ERR_TOO_MANY_PARAMS). */
+#define ESG_API_MAX_QUERY_PARAMS 32
+/* Bytes of request bodies buffered at once, over all connections; a body
+ * that would pass it is refused with 503 ERR_BUSY. Bodies are buffered as
+ * they arrive, never reserved from Content-Length. */
+#define ESG_API_MAX_BODY_BYTES_TOTAL ((size_t)32 << 20)
+/* The HTTP library's warnings: at most BURST lines per INTERVAL in the
+ * log, then one line counting those left out. */
+#define ESG_API_LOG_BURST 20
+#define ESG_API_LOG_INTERVAL_MS 10000
 #define ESG_API_DEFAULT_WAIT_MS 30000
 
 typedef struct esg_api esg_api;
