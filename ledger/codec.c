@@ -121,6 +121,40 @@ static int check_message(const ProtobufCMessage *m, bool *unknown) {
     return ESG_OK;
 }
 
+/* The memory protobuf-c may take to unpack `len` bytes. A hostile
+ * encoding -- thousands of empty submessages, two bytes each on the wire
+ * and a whole struct each in memory -- would otherwise cost 40-50 times
+ * its size; honest messages (keys, signatures, amounts, text) stay under
+ * a few times theirs. The budget allocator makes unpack fail instead. */
+typedef struct pb_budget {
+    size_t used, limit;
+    bool over;
+} pb_budget;
+
+static void *budget_alloc(void *data, size_t size) {
+    pb_budget *b = data;
+    if (size > b->limit - b->used) {
+        b->over = true;
+        return NULL;
+    }
+    b->used += size;
+    return malloc(size);
+}
+
+/* Frees are not credited back: protobuf-c frees only when it gives up. */
+static void budget_free(void *data, void *p) {
+    (void)data;
+    free(p);
+}
+
+static size_t budget_for(size_t len) {
+    size_t cap = SIZE_MAX / 2;
+    size_t k = len > (cap - ESG_PB_DECODE_BUDGET_BASE) / ESG_PB_DECODE_BUDGET_FACTOR
+                   ? cap
+                   : ESG_PB_DECODE_BUDGET_BASE + len * ESG_PB_DECODE_BUDGET_FACTOR;
+    return k;
+}
+
 int esg_pb_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
                   size_t len, size_t max_len, ProtobufCMessage **out) {
     static const uint8_t empty[1];
@@ -133,9 +167,13 @@ int esg_pb_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
      * apart from bad bytes and is reported as ESG_ERR_DECODE. */
     if (!buf)
         buf = empty;
-    ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, buf);
+    /* The allocator's memory is plain malloc, so the message is freed
+     * with the default allocator later (esg_pb_free). */
+    pb_budget budget = {0, budget_for(len), false};
+    ProtobufCAllocator alloc = {budget_alloc, budget_free, &budget};
+    ProtobufCMessage *m = protobuf_c_message_unpack(desc, &alloc, len, buf);
     if (!m)
-        return ESG_ERR_DECODE;
+        return budget.over ? ESG_ERR_TOO_LARGE : ESG_ERR_DECODE;
     bool unknown = false;
     int rc = check_message(m, &unknown);
     if (rc == ESG_OK && unknown)

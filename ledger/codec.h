@@ -471,7 +471,12 @@ int esg_pb_pubkey32(const esg_pb_bytes *b, esg_pubkey *out);
  * On success *out is a new message owned by the caller (esg_pb_free).
  * Errors, checked in this order; on error *out is NULL and nothing is
  * allocated:
- *   ESG_ERR_TOO_LARGE      len > max_len (nothing is parsed)
+ *   ESG_ERR_TOO_LARGE      len > max_len (nothing is parsed), or the
+ *                          decoded message would take more than
+ *                          ESG_PB_DECODE_BUDGET_BASE +
+ *                          ESG_PB_DECODE_BUDGET_FACTOR * len bytes of
+ *                          memory (a hostile encoding: protobuf-c's
+ *                          allocations are counted as it unpacks)
  *   ESG_ERR_DECODE         not a valid encoding of `desc`, or a string
  *                          that is not valid UTF-8
  *   ESG_ERR_UNKNOWN_FIELD  a field number the schema does not know, in the
@@ -483,6 +488,8 @@ int esg_pb_pubkey32(const esg_pb_bytes *b, esg_pubkey *out);
  *   ESG_ERR_NOMEM */
 int esg_pb_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
                   size_t len, size_t max_len, ProtobufCMessage **out);
+#define ESG_PB_DECODE_BUDGET_BASE ((size_t)64 << 10)
+#define ESG_PB_DECODE_BUDGET_FACTOR ((size_t)8)
 
 /* Encodes `msg` into a new malloc'd buffer (*out, caller frees with free())
  * of *out_len bytes. The result is canonical by construction, but note that

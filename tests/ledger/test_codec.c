@@ -660,6 +660,38 @@ START_TEST(action_and_change_names) {
 }
 END_TEST
 
+/* protobuf-c's allocations while decoding are bounded: a transaction of
+ * 100,000 empty signatures is 200 KB on the wire but a struct and a
+ * pointer each in memory (over 30x); it is refused with ESG_ERR_TOO_LARGE
+ * before it takes more than the budget, while a transaction of the same
+ * size made of real bytes (one 200 KB body) decodes. */
+START_TEST(decode_memory_is_budgeted) {
+    size_t n = 100000, len = 2 * n;
+    uint8_t *buf = malloc(len);
+    ck_assert_ptr_nonnull(buf);
+    for (size_t i = 0; i < n; i++) {
+        buf[2 * i] = 0x12; /* Tx.sigs (field 2, length-delimited) */
+        buf[2 * i + 1] = 0x00;
+    }
+    ProtobufCMessage *m = (ProtobufCMessage *)1;
+    ck_assert_int_eq(esg_pb_decode(ESG_PB_TX_DESC, buf, len, len, &m), ESG_ERR_TOO_LARGE);
+    ck_assert_ptr_null(m);
+    /* A hundred of them fit in the budget's fixed part. */
+    ck_assert_int_eq(esg_pb_decode(ESG_PB_TX_DESC, buf, 200, len, &m), ESG_OK);
+    esg_pb_free(m);
+    /* Tx.body = 200 KB of bytes: costs its size, decodes. */
+    size_t blen = len - 4;
+    buf[0] = 0x0a;
+    buf[1] = (uint8_t)(0x80 | (blen & 0x7f));
+    buf[2] = (uint8_t)(0x80 | ((blen >> 7) & 0x7f));
+    buf[3] = (uint8_t)(blen >> 14);
+    memset(buf + 4, 0x5a, blen);
+    ck_assert_int_eq(esg_pb_decode(ESG_PB_TX_DESC, buf, len, len, &m), ESG_OK);
+    esg_pb_free(m);
+    free(buf);
+}
+END_TEST
+
 Suite *suite_codec(void) {
     Suite *s = suite_create("codec");
     TCase *tc = tcase_create("core");
@@ -685,6 +717,7 @@ Suite *suite_codec(void) {
     tcase_add_test(tc, generic_decode_state_records);
     tcase_add_test(tc, bytes32_helpers);
     tcase_add_test(tc, action_and_change_names);
+    tcase_add_test(tc, decode_memory_is_budgeted);
     suite_add_tcase(s, tc);
     return s;
 }
