@@ -358,6 +358,20 @@ static void validator_key_new(esg_pubkey *pk, const char *key_path) {
     esg_seckey_wipe(&vsk);
 }
 
+/* Appends `text` to DATADIR/esgnode.conf. Every client of the benchmark
+ * is 127.0.0.1, so the nodes let that one address hold as many API
+ * connections as they allow at all (conf_bench), instead of the default
+ * per-address limit meant for the open internet. */
+static void conf_append(const char *datadir, const char *text) {
+    char conf[PATH_MAX + 16];
+    snprintf(conf, sizeof conf, "%s/esgnode.conf", datadir);
+    FILE *f = fopen(conf, "a");
+    if (!f || fputs(text, f) < 0 || fclose(f))
+        die("cannot write %s", conf);
+}
+
+#define CONF_BENCH "\n[api]\nmax_connections_per_address = 448\n"
+
 /* Adds a validator with a fresh key, operated by `operator_id`, to `g`,
  * writes the genesis and the key into a fresh directory and initializes a
  * datadir there. Frees g. */
@@ -377,6 +391,7 @@ static void node_init(bench_node *nd, esg_genesis *g, const char *operator_id) {
     char err[512] = "";
     if (esg_node_init(nd->datadir, genesis_path, key_path, err, sizeof err))
         die("init: %s", err);
+    conf_append(nd->datadir, CONF_BENCH);
 }
 
 /* Starts `esgnode run` (the one next to this binary) on `datadir` with its
@@ -1066,13 +1081,11 @@ static void net_init(bench_net *net, esg_genesis *g, const char *operator_id, si
         snprintf(path, sizeof path, "%s/v%zu.key", net->dir, i);
         if (esg_node_init(nd->datadir, genesis_path, path, err, sizeof err))
             die("init of node %zu: %s", i, err);
+        conf_append(nd->datadir, CONF_BENCH);
         if (commit_ms) {
-            char conf[PATH_MAX + 16];
-            snprintf(conf, sizeof conf, "%s/esgnode.conf", nd->datadir);
-            FILE *f = fopen(conf, "a");
-            if (!f || fprintf(f, "\n[consensus]\ntimeout_commit_ms = %s\n", commit_ms) < 0 ||
-                fclose(f))
-                die("cannot write %s", conf);
+            char text[128];
+            snprintf(text, sizeof text, "\n[consensus]\ntimeout_commit_ms = %s\n", commit_ms);
+            conf_append(nd->datadir, text);
         }
         int api_port = pick_port(false, NULL, 0);
         snprintf(nd->api, sizeof nd->api, "127.0.0.1:%d", api_port);

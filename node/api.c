@@ -1065,6 +1065,10 @@ int esg_api_start(esg_api **out, const esg_api_deps *deps, const char *addr,
                      MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    unsigned int per_ip = deps->max_conns_per_addr ? deps->max_conns_per_addr
+                                                   : ESG_API_MAX_CONNECTIONS_PER_IP;
+    if (per_ip > ESG_API_MAX_CONNECTIONS_PER_IP_LIMIT)
+        per_ip = ESG_API_MAX_CONNECTIONS_PER_IP_LIMIT;
     /* One thread is MHD's plain internal polling thread (pool size 0). */
     api->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, api,
@@ -1073,7 +1077,7 @@ int esg_api_start(esg_api **out, const esg_api_deps *deps, const char *addr,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(threads > 1 ? threads : 0),
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)ESG_API_MAX_CONNECTIONS,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)ESG_API_MAX_CONNECTIONS_PER_IP,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)ESG_API_CONNECTION_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)ESG_API_CONNECTION_MEMORY,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, api,

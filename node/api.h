@@ -71,6 +71,9 @@
  * so a single client never takes them all. */
 #define ESG_API_MAX_CONNECTIONS 512
 #define ESG_API_MAX_CONNECTIONS_PER_IP 64
+/* The most [api] max_connections_per_address may raise it to: 64 slots
+ * always stay for other addresses. */
+#define ESG_API_MAX_CONNECTIONS_PER_IP_LIMIT (ESG_API_MAX_CONNECTIONS - 64)
 /* Seconds without any progress (no byte read or written) before MHD
  * closes a connection: covers a client that stops reading its response. */
 #define ESG_API_CONNECTION_TIMEOUT_S 15
@@ -121,6 +124,9 @@ typedef struct esg_api_deps {
     void *arg;
     unsigned threads;          /* server threads; 0 = number of cores */
     uint64_t wait_timeout_ms;  /* ?wait=commit; 0 = ESG_API_DEFAULT_WAIT_MS */
+    /* Connections one client address may hold; 0 = the default
+     * ESG_API_MAX_CONNECTIONS_PER_IP, at most ESG_API_MAX_CONNECTIONS_PER_IP_LIMIT. */
+    unsigned max_conns_per_addr;
     /* NULL: no authorization. Else every route but /v1/status and /metrics
      * needs "Authorization: Bearer <token>". Copied by esg_api_start. */
     const char *bearer_token;

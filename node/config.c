@@ -9,6 +9,7 @@
 
 #include "ledger/error.h"
 #include "ledger/keys.h"
+#include "node/api.h"
 #include "node/node.h"
 
 typedef struct cfg_ctx {
@@ -102,6 +103,10 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         if (!parse_u64(value, &v) || v > 256)
             BAD("threads must be 0..256");
         cfg->api_threads = (unsigned)v;
+    } else if (IS("api", "max_connections_per_address")) {
+        if (!parse_u64(value, &v) || v < 1 || v > ESG_API_MAX_CONNECTIONS_PER_IP_LIMIT)
+            BAD("max_connections_per_address must be 1..448");
+        cfg->api_max_conns_per_addr = (unsigned)v;
     } else if (IS("api", "wait_timeout_ms")) {
         if (!parse_u64(value, &cfg->wait_timeout_ms))
             BAD("wait_timeout_ms must be a number");

@@ -79,6 +79,7 @@ void esg_node_config_defaults(esg_node_config *cfg, const char *datadir) {
     cfg->mempool_max_txs = 20000;
     cfg->mempool_max_bytes = 64u << 20;
     cfg->api_threads = 0;
+    cfg->api_max_conns_per_addr = ESG_API_MAX_CONNECTIONS_PER_IP;
     cfg->wait_timeout_ms = 30000;
 }
 
@@ -169,7 +170,7 @@ int esg_node_init(const char *datadir, const char *genesis_path, const char *key
         fprintf(f, "; esgnode configuration (flags on the command line override it)\n"
                    "[node]\nlog_level = info\n; heartbeat_ms = 0   ; >0: empty block after this idle time\n\n"
                    "[api]\nlisten = 127.0.0.1:8600\n; threads = 0      ; 0: one per core\n"
-                   "; wait_timeout_ms = 30000\n; token =          ; bearer token for remote readers\n\n"
+                   "; wait_timeout_ms = 30000\n; max_connections_per_address = 64\n; token =          ; bearer token for remote readers\n\n"
                    "[p2p]\nlisten = 127.0.0.1:26600\n; peer = host:port ; repeatable\n\n"
                    "[mempool]\nmax_txs = 20000\nmax_bytes = 67108864\n");
         fclose(f);
@@ -436,6 +437,7 @@ int esg_node_open(esg_node **out, const esg_node_config *cfg, esg_logger *log,
         .store = n->store, .mempool = n->mempool, .log = log,
         .status = api_status, .metrics = api_metrics, .arg = n,
         .threads = cfg->api_threads, .wait_timeout_ms = cfg->wait_timeout_ms,
+        .max_conns_per_addr = cfg->api_max_conns_per_addr,
         .bearer_token = cfg->api_token[0] ? cfg->api_token : NULL,
     };
     if ((rc = esg_api_start(&n->api, &deps, cfg->api_addr, err, errlen)) != 0)

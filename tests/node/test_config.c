@@ -54,6 +54,7 @@ START_TEST(test_defaults) {
     ck_assert_uint_eq(cfg.mempool_max_bytes, 64u << 20);
     ck_assert_uint_eq(cfg.api_threads, 0);
     ck_assert_uint_eq(cfg.wait_timeout_ms, 30000);
+    ck_assert_uint_eq(cfg.api_max_conns_per_addr, 64);
     ck_assert_str_eq(cfg.api_token, "");
     esg_node_config_release(&cfg);
 
@@ -77,6 +78,7 @@ START_TEST(test_full_file) {
                        "listen = 0.0.0.0:9000\n"
                        "threads = 256\n"
                        "wait_timeout_ms = 1234\n"
+                       "max_connections_per_address = 448\n"
                        "token = s3cret-token\n"
                        "\n"
                        "[p2p]\n"
@@ -97,6 +99,7 @@ START_TEST(test_full_file) {
     ck_assert_str_eq(cfg.api_addr, "0.0.0.0:9000");
     ck_assert_uint_eq(cfg.api_threads, 256);
     ck_assert_uint_eq(cfg.wait_timeout_ms, 1234);
+    ck_assert_uint_eq(cfg.api_max_conns_per_addr, 448);
     ck_assert_str_eq(cfg.api_token, "s3cret-token");
     ck_assert_str_eq(cfg.p2p_addr, "10.0.0.1:26601");
     ck_assert_uint_eq(cfg.n_peers, 3);
@@ -142,6 +145,8 @@ static const struct {
     {"[api]\nthreads = 257\n", "threads", 2},
     {"[api]\nthreads = two\n", "threads", 2},
     {"[api]\nwait_timeout_ms = 1.5\n", "wait_timeout_ms", 2},
+    {"[api]\nmax_connections_per_address = 0\n", "max_connections_per_address", 2},
+    {"[api]\nmax_connections_per_address = 449\n", "max_connections_per_address", 2},
     {"[mempool]\nmax_txs = 0\n", "max_txs", 2},
     {"[mempool]\nmax_txs = -5\n", "max_txs", 2},
     {"[mempool]\nmax_bytes = 1023\n", "max_bytes", 2},
