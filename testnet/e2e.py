@@ -157,6 +157,7 @@ class Conn:
         self.link, self.pair = link, link.pair
         self.cw, self.uw = cw, uw
         self.done = False
+        self.zombie = False  # caught by a silent cut with --silent-forever
         qa, qb = asyncio.Queue(maxsize=64), asyncio.Queue(maxsize=64)
         self.tasks = [asyncio.ensure_future(c) for c in (
             self.pump(cr, qa), self.write(uw, qa), self.pump(ur, qb), self.write(cw, qb))]
@@ -183,7 +184,7 @@ class Conn:
                 data = await reader.read(65536)
                 if not data:
                     break
-                if self.pair.mode == "silent":
+                if self.zombie or self.pair.mode == "silent":
                     self.link.net.dropped_bytes += len(data)
                     continue
                 await q.put((time.monotonic(), data))
@@ -201,14 +202,14 @@ class Conn:
                     return
                 t, data = item
                 pair = self.pair
-                if pair.mode == "silent":
+                if self.zombie or pair.mode == "silent":
                     self.link.net.dropped_bytes += len(data)
                     continue
                 now = time.monotonic()
                 send_at = max(t + pair.delay, next_free, now)
                 if send_at > now:
                     await asyncio.sleep(send_at - now)
-                if self.pair.mode == "silent":
+                if self.zombie or self.pair.mode == "silent":
                     self.link.net.dropped_bytes += len(data)
                     continue
                 writer.write(data)
@@ -381,8 +382,9 @@ class Node:
 class Net:
     """The proxies of every directed link, and operations on links."""
 
-    def __init__(self, n):
+    def __init__(self, n, silent_forever=False):
         self.n = n
+        self.silent_forever = silent_forever
         self.pairs = {(a, b): Pair(a, b) for a in range(n) for b in range(a + 1, n)}
         self.links = {}
         self.dropped_bytes = 0
@@ -401,6 +403,10 @@ class Net:
             if mode == "reset":
                 for link in p.links:
                     link.reset_all()
+            elif mode == "silent" and self.silent_forever:
+                for link in p.links:
+                    for c in link.conns:
+                        c.zombie = True
 
     def heal(self, pairs=None):
         for p in pairs if pairs is not None else self.pairs.values():
@@ -433,8 +439,10 @@ def make_schedule(seed, n, duration, kinds):
     rnd = random.Random(seed)
     kinds = [k for k in kinds if n > 1 or k not in LINK_FAULTS]
     pairs = [(a, b) for a in range(n) for b in range(a + 1, n)]
-    steps, bag, t = [], [], 0.0
-    while kinds and t < duration:
+    # t estimates when a step starts (for the length of a flap); lower is
+    # what the steps take at least, so the list outlasts the duration.
+    steps, bag, t, lower = [], [], 0.0, 0.0
+    while kinds and lower < duration:
         if not bag:
             bag = list(kinds)
             rnd.shuffle(bag)
@@ -469,6 +477,7 @@ def make_schedule(seed, n, duration, kinds):
                      down=round(rnd.uniform(10, 20), 2))
         steps.append(s)
         t += s["gap"] + s["down"] + 3  # about the time a heal takes to show
+        lower += s["gap"] + s["down"]
     return steps
 
 
@@ -600,8 +609,9 @@ class Run:
         self.log("VIOLATION of criterion %d (%s): %s" % (criterion, CRITERIA[criterion], msg))
 
     def replay_cmd(self):
-        return "testnet/esgnet e2e --nodes %d --seed %d --duration %g --faults %s" % (
-            self.n, self.seed, self.duration, ",".join(self.kinds))
+        return "testnet/esgnet e2e --nodes %d --seed %d --duration %g --faults %s%s" % (
+            self.n, self.seed, self.duration, ",".join(self.kinds),
+            " --silent-forever" if self.args.silent_forever else "")
 
     # -------------------------------------------------------------- setup
     def setup(self):
@@ -629,7 +639,7 @@ class Run:
             nd.api_port = free_port(taken)
             nd.p2p_port = low_port(taken)
         self.taken = taken
-        self.net = Net(self.n)
+        self.net = Net(self.n, self.args.silent_forever)
         self.net.nodes = self.nodes
 
     def cmd(self, argv):
@@ -899,6 +909,9 @@ def parse_args(argv):
     ap.add_argument("--dir", help="parent of the scratch directory (default: $TMPDIR or /tmp)")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build", "release"),
                     help="where esgnode and libesgclockskew.so are (default build/release)")
+    ap.add_argument("--silent-forever", action="store_true",
+                    help="a silent cut leaves the connections it caught black-holed after the "
+                         "heal (only new connections forward): a flow lost for good")
     ap.add_argument("--quiet", action="store_true", help="only the summary on stdout")
     a = ap.parse_args(argv)
     kinds = [k.strip() for k in a.faults.split(",") if k.strip()]
