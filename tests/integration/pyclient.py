@@ -137,8 +137,9 @@ def tx(body, secrets):
 
 
 class Node:
-    def __init__(self, url):
+    def __init__(self, url, timeout=60):
         self.url = url.rstrip("/")
+        self.timeout = timeout  # seconds, for each request
 
     def request(self, method, path, data=None, ctype="application/octet-stream"):
         """Returns (HTTP status, parsed JSON or raw bytes)."""
@@ -146,7 +147,7 @@ class Node:
         if data is not None:
             req.add_header("Content-Type", ctype)
         try:
-            with urllib.request.urlopen(req, timeout=60) as r:
+            with urllib.request.urlopen(req, timeout=self.timeout) as r:
                 status, body, ct = r.status, r.read(), r.headers.get("Content-Type", "")
         except urllib.error.HTTPError as e:
             status, body, ct = e.code, e.read(), e.headers.get("Content-Type", "")
