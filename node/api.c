@@ -228,11 +228,8 @@ static enum MHD_Result send_call(struct MHD_Connection *conn, conn_ctx *cx) {
 
 /* -------------------------------------------------------------- routing */
 
-/* Matches `url` against `pattern`; on a match copies the {} segments
- * into out[] (strndup'd; the caller frees them) and returns 1; 0 when it
- * does not match; -1 when out of memory. */
-static int route_match(const char *pattern, const char *url,
-                       char *out[ESG_API__MAX_PARAMS]) {
+int esg_api__route_match(const char *pattern, const char *url,
+                         char *out[ESG_API__MAX_PARAMS]) {
     const char *seg[ESG_API__MAX_PARAMS];
     size_t seglen[ESG_API__MAX_PARAMS];
     size_t n = 0;
@@ -297,7 +294,7 @@ static bool route_request(conn_ctx *cx, struct MHD_Connection *conn,
     for (size_t i = 0; i < esg_api__n_routes; i++) {
         const esg_api__route *r = &esg_api__routes[i];
         char *params[ESG_API__MAX_PARAMS] = {NULL, NULL};
-        int m = route_match(r->pattern, url, params);
+        int m = esg_api__route_match(r->pattern, url, params);
         if (m < 0) {
             esg_api__fail(c, ESG_ERR_NOMEM, NULL);
             return false;

@@ -64,6 +64,11 @@ bool esg_api__query_u64(esg_api__call *c, const char *name, uint64_t def,
         *out = def;
         return true;
     }
+    return esg_api__parse_u64(c, name, s, min, max, out);
+}
+
+bool esg_api__parse_u64(esg_api__call *c, const char *name, const char *s,
+                        uint64_t min, uint64_t max, uint64_t *out) {
     char q[80];
     esg_api__quote(q, sizeof q, s);
     if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 20) {
@@ -337,6 +342,63 @@ static bool ctype_is(const char *h, const char *type) {
     return strncasecmp(h, type, n) == 0 && (h[n] == '\0' || h[n] == ';' || h[n] == ' ');
 }
 
+bool esg_api__tx_body(esg_api__call *c, const char *ct, const uint8_t **raw,
+                      size_t *len, uint8_t **decoded) {
+    *raw = c->body;
+    *len = c->body_len;
+    *decoded = NULL;
+    if (ct && ctype_is(ct, "application/json")) {
+        json_error_t jerr;
+        json_t *doc = json_loadb((const char *)c->body, c->body_len,
+                                 JSON_REJECT_DUPLICATES, &jerr);
+        if (!doc) {
+            esg_api__fail(c, ESG_ERR_JSON, "malformed JSON body: %s", jerr.text);
+            return false;
+        }
+        json_t *tx = json_is_object(doc) ? json_object_get(doc, "tx") : NULL;
+        if (!json_is_string(tx)) {
+            json_decref(doc);
+            esg_api__fail(c, ESG_ERR_INVALID_ARGUMENT,
+                          "body must be {\"tx\": \"<base64 of the serialized Tx>\"}");
+            return false;
+        }
+        const char *b64 = json_string_value(tx);
+        size_t b64len = json_string_length(tx);
+        size_t cap = b64len / 4 * 3 + 3;
+        *decoded = malloc(cap);
+        const char *end = NULL;
+        int brc = *decoded ? sodium_base642bin(*decoded, cap, b64, b64len, NULL, len,
+                                               &end, sodium_base64_VARIANT_ORIGINAL)
+                           : -1;
+        bool complete = end == b64 + b64len;
+        json_decref(doc);
+        if (!*decoded) {
+            esg_api__fail(c, ESG_ERR_NOMEM, NULL);
+            return false;
+        }
+        if (brc != 0 || !complete) {
+            free(*decoded);
+            *decoded = NULL;
+            esg_api__fail(c, ESG_ERR_DECODE,
+                          "field 'tx' is not valid base64 (standard alphabet, padded)");
+            return false;
+        }
+        *raw = *decoded;
+    } else if (ct && !ctype_is(ct, "application/octet-stream") &&
+               !ctype_is(ct, "application/x-www-form-urlencoded")) {
+        /* (curl --data-binary sends the form type unless told otherwise:
+         * those bytes are taken as the raw transaction too.) */
+        char q[80];
+        esg_api__quote(q, sizeof q, ct);
+        esg_api__fail(c, ESG_ERR_INVALID_ARGUMENT,
+                      "unsupported Content-Type '%s': send application/octet-stream "
+                      "or application/json",
+                      q);
+        return false;
+    }
+    return true;
+}
+
 static void r_tx_submit(esg_api__call *c) {
     const char *wait = esg_api__query(c, "wait");
     if (wait && strcmp(wait, "commit") != 0) {
@@ -348,57 +410,11 @@ static void r_tx_submit(esg_api__call *c) {
     }
     const char *ct = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_TYPE);
-    const uint8_t *raw = c->body;
-    size_t len = c->body_len;
-    uint8_t *decoded = NULL;
-    if (ct && ctype_is(ct, "application/json")) {
-        json_error_t jerr;
-        json_t *doc = json_loadb((const char *)c->body, c->body_len,
-                                 JSON_REJECT_DUPLICATES, &jerr);
-        if (!doc) {
-            esg_api__fail(c, ESG_ERR_JSON, "malformed JSON body: %s", jerr.text);
-            return;
-        }
-        json_t *tx = json_is_object(doc) ? json_object_get(doc, "tx") : NULL;
-        if (!json_is_string(tx)) {
-            json_decref(doc);
-            esg_api__fail(c, ESG_ERR_INVALID_ARGUMENT,
-                          "body must be {\"tx\": \"<base64 of the serialized Tx>\"}");
-            return;
-        }
-        const char *b64 = json_string_value(tx);
-        size_t b64len = json_string_length(tx);
-        size_t cap = b64len / 4 * 3 + 3;
-        decoded = malloc(cap);
-        const char *end = NULL;
-        int brc = decoded ? sodium_base642bin(decoded, cap, b64, b64len, NULL, &len,
-                                              &end, sodium_base64_VARIANT_ORIGINAL)
-                          : -1;
-        bool complete = end == b64 + b64len;
-        json_decref(doc);
-        if (!decoded) {
-            esg_api__fail(c, ESG_ERR_NOMEM, NULL);
-            return;
-        }
-        if (brc != 0 || !complete) {
-            free(decoded);
-            esg_api__fail(c, ESG_ERR_DECODE,
-                          "field 'tx' is not valid base64 (standard alphabet, padded)");
-            return;
-        }
-        raw = decoded;
-    } else if (ct && !ctype_is(ct, "application/octet-stream") &&
-               !ctype_is(ct, "application/x-www-form-urlencoded")) {
-        /* (curl --data-binary sends the form type unless told otherwise:
-         * those bytes are taken as the raw transaction too.) */
-        char q[80];
-        esg_api__quote(q, sizeof q, ct);
-        esg_api__fail(c, ESG_ERR_INVALID_ARGUMENT,
-                      "unsupported Content-Type '%s': send application/octet-stream "
-                      "or application/json",
-                      q);
+    const uint8_t *raw;
+    size_t len;
+    uint8_t *decoded;
+    if (!esg_api__tx_body(c, ct, &raw, &len, &decoded))
         return;
-    }
     if (len > ESG_TX_MAX_BYTES) {
         free(decoded);
         esg_api__fail(c, ESG_ERR_TOO_LARGE,

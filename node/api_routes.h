@@ -116,6 +116,29 @@ const char *esg_api__query(const esg_api__call *c, const char *name);
 bool esg_api__query_u64(esg_api__call *c, const char *name, uint64_t def,
                         uint64_t min, uint64_t max, uint64_t *out);
 
+/* esg_api__query_u64 once the parameter is found: parses `s`, the value
+ * of query parameter `name`, the same way. */
+bool esg_api__parse_u64(esg_api__call *c, const char *name, const char *s,
+                        uint64_t min, uint64_t max, uint64_t *out);
+
+/* Matches `url` against a route's `pattern` (the dispatcher in api.c,
+ * over esg_api__routes); on a match copies the {} segments into out[]
+ * (strndup'd; the caller frees them) and returns 1; 0 when it does not
+ * match; -1 when out of memory. Pure: exposed for tests/fuzz. */
+int esg_api__route_match(const char *pattern, const char *url,
+                         char *out[ESG_API__MAX_PARAMS]);
+
+/* The transaction in the body of POST /v1/txs, whose Content-Type header
+ * is `ct` (NULL when absent): the body itself (octet-stream, the form
+ * type, no type), or the base64 of {"tx": "..."} (application/json),
+ * decoded into *decoded (malloc'd, freed by the caller; NULL when the
+ * body is used as is). *raw, *len are the transaction's bytes, valid
+ * while c->body and *decoded are. Does not check the size. Fails with
+ * 400 (ERR_JSON, ERR_INVALID_ARGUMENT, ERR_DECODE) or 503 ERR_NOMEM;
+ * *decoded is then NULL. Uses no connection: callable with a fake call. */
+bool esg_api__tx_body(esg_api__call *c, const char *ct, const uint8_t **raw,
+                      size_t *len, uint8_t **decoded);
+
 /* Parses a path segment that must be 32 bytes of hex (a tx id, a pubkey,
  * a proposal id). Fails with 400 ERR_HEX naming `what`. */
 bool esg_api__parse_hash(esg_api__call *c, const char *what, const char *hex,

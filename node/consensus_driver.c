@@ -591,6 +591,26 @@ static void wal_reset(esg_driver *d) {
 static int on_proposal(void *ctx, const esg_pubkey *from, const Esg__ConsensusProposal *p);
 static int on_vote(void *ctx, const esg_pubkey *from, const Esg__ConsensusVote *v);
 
+int esg_driver__wal_read(FILE *f, esg_pb_p2p_message **out) {
+    *out = NULL;
+    uint8_t hdr[4];
+    if (fread(hdr, 1, 4, f) != 4)
+        return 0;
+    size_t len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
+    if (len == 0 || len > WAL_MAX_RECORD)
+        return 0;
+    uint8_t *buf = malloc(len);
+    if (!buf || fread(buf, 1, len, f) != len) {
+        free(buf);
+        return 0;
+    }
+    if (esg_pb_decode(&esg__p2p_message__descriptor, buf, len, len,
+                      (ProtobufCMessage **)out) != 0)
+        *out = NULL;
+    free(buf);
+    return 1;
+}
+
 /* Hands the messages this node signed at the start height back to the
  * machine (and to the re-send list). Records of other heights, and a torn
  * last record, are skipped. */
@@ -599,29 +619,16 @@ static void wal_replay(esg_driver *d) {
         return;
     rewind(d->wal);
     size_t n = 0;
-    for (;;) {
-        uint8_t hdr[4];
-        if (fread(hdr, 1, 4, d->wal) != 4)
-            break;
-        size_t len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
-        if (len == 0 || len > WAL_MAX_RECORD)
-            break;
-        uint8_t *buf = malloc(len);
-        if (!buf || fread(buf, 1, len, d->wal) != len) {
-            free(buf);
-            break;
-        }
-        Esg__P2pMessage *m = NULL;
+    Esg__P2pMessage *m;
+    while (esg_driver__wal_read(d->wal, &m)) {
         int rc = -1;
-        if (esg_pb_decode(&esg__p2p_message__descriptor, buf, len, len,
-                          (ProtobufCMessage **)&m) == 0) {
+        if (m) {
             if (m->msg_case == ESG_P2P_MSG_PROPOSAL && m->proposal->height == d->tip + 1)
                 rc = on_proposal(d, &d->pub, m->proposal);
             else if (m->msg_case == ESG_P2P_MSG_VOTE && m->vote->height == d->tip + 1)
                 rc = on_vote(d, &d->pub, m->vote);
             esg_pb_free(m);
         }
-        free(buf);
         if (rc == 0)
             n++;
     }

@@ -49,8 +49,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <uv.h>
 
+#include "ledger/codec.h"
 #include "ledger/contract.h"
 #include "ledger/keys.h"
 #include "ledger/store.h"
@@ -126,5 +128,13 @@ void esg_driver_metrics_get(esg_driver *d, esg_driver_metrics *out);
 /* Stops timers and the transport; frees everything once the loop has
  * closed the handles (run the loop after this call). */
 void esg_driver_close(esg_driver *d);
+
+/* Internal (the driver's write-ahead log, exposed for tests/fuzz): reads
+ * the next record of the log open at `f` -- a 4-byte big-endian length,
+ * 1..16 MiB, then that many bytes of a P2pMessage. Returns 1 with *out the
+ * decoded message (freed by the caller with esg_pb_free), or NULL when the
+ * bytes do not decode (the record is skipped); or 0, *out NULL, at the end
+ * of the log: end of file, a zero or over-long length, a torn record. */
+int esg_driver__wal_read(FILE *f, esg_pb_p2p_message **out);
 
 #endif

@@ -684,6 +684,10 @@ static int pp_accept(char *buf, size_t buflen, const char *raw, size_t len) {
         return ESG_ERR_INVALID_ARGUMENT;
     if (len > ESGW_PASSPHRASE_MAX || len >= buflen)
         return ESG_ERR_TOO_LARGE;
+    /* A NUL byte (only a file can hold one) would cut the C string short:
+     * "\0..." would unlock with the empty passphrase. */
+    if (memchr(raw, '\0', len))
+        return ESG_ERR_INVALID_ARGUMENT;
     memcpy(buf, raw, len + 1);
     return ESG_OK;
 }

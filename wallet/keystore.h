@@ -160,10 +160,11 @@ void esgw_key_list_free(char **names, size_t n);
  *      terminal is restored, and after a stop the prompt starts over.
  *      With `confirm`, the passphrase is asked a second time
  *      ("repeat passphrase: ") and both must match.
- * An empty passphrase is refused whatever its source. On error `buf` is all
- * zero. The caller wipes `buf` with sodium_memzero when done.
- * Errors: ESG_ERR_INVALID_ARGUMENT (empty passphrase; no source because
- * there is no terminal; the two entries differ), ESG_ERR_NOT_FOUND (the
+ * An empty passphrase, or one holding a NUL byte, is refused whatever its
+ * source. On error `buf` is all zero. The caller wipes `buf` with
+ * sodium_memzero when done.
+ * Errors: ESG_ERR_INVALID_ARGUMENT (empty passphrase, a NUL byte in it; no
+ * source because there is no terminal; the two entries differ), ESG_ERR_NOT_FOUND (the
  * passphrase file does not exist), ESG_ERR_TOO_LARGE (longer than
  * buflen - 1 or ESGW_PASSPHRASE_MAX bytes), ESG_ERR_IO (cannot read the
  * file or the terminal, or a signal interrupted the prompt). */

@@ -562,6 +562,17 @@ START_TEST(passphrase_from_file) {
     ck_assert_int_eq(esgw_passphrase_get(buf, sizeof buf, p, NULL, false),
                      ESG_ERR_INVALID_ARGUMENT);
     ck_assert(is_zero(buf, sizeof buf));
+    /* A NUL byte would cut the passphrase short (found by fuzz_keyfile). */
+    static const char *const nul_lines[] = {"\0\0\0\0", "ab\0cd"};
+    for (size_t i = 0; i < 2; i++) {
+        FILE *f = fopen(p, "wb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fwrite(nul_lines[i], 1, i ? 5 : 4, f), i ? 5 : 4);
+        ck_assert_int_eq(fclose(f), 0);
+        ck_assert_int_eq(esgw_passphrase_get(buf, sizeof buf, p, NULL, false),
+                         ESG_ERR_INVALID_ARGUMENT);
+        ck_assert(is_zero(buf, sizeof buf));
+    }
 
     write_file(p, "0123456789\n", 0600);
     char small[8];
