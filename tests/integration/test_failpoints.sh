@@ -185,3 +185,46 @@ h=$(tx_commit 0)
 wait_all "$h" 0 1 2
 same_raw_blocks "$h" 0 1 2
 pass "ev-pool-add: node 0 exited 86 with an equivocation pooled in memory; after a restart the evidence on chain is intact, blocks identical, verify-chain ok, the network goes on (height $h)"
+
+# A single validator makes blocks with the producer (esg_exec_produce), not
+# consensus: the block-commit points again on that path. The block being
+# committed at "before" is lost with the mempool (nothing was final); the
+# chain must restart where it was durable and go on.
+stop 0; stop 1; stop 2
+solo=$("$ESGNODE" key new -o "$T/solo.key")
+"$ESGNODE" genesis new --chain-id esg-net-1 -o "$T/solo-genesis.json" \
+    --member "city-alpha:CITY:Alpha:$(cat "$T/admin.pub")" --validator "$solo:10:city-alpha" >/dev/null
+"$ESGNODE" init --genesis "$T/solo-genesis.json" --datadir "$T/solo" --key "$T/solo.key" >/dev/null
+API[9]=$(free_port)
+echo 0 >"$T/nonce"
+solo_start() { # BINARY [POINT]
+    ESG_FAILPOINT=${2:-} "$1" run --datadir "$T/solo" --api "127.0.0.1:${API[9]}" >>"$T/n9.log" 2>&1 &
+    PIDS[9]=$!
+    NODE_PIDS+=("$!")
+    local deadline=$((SECONDS + 60))
+    until curl -fsS "$(url 9)/v1/status" >/dev/null 2>&1; do
+        ((SECONDS < deadline)) || { cat "$T/n9.log" >&2; fail "the single node did not answer"; }
+        sleep 0.1
+    done
+}
+solo_start "$ESGNODE"
+tx_commit 9 >/dev/null
+stop 9
+for point in block-commit-before block-commit-after; do
+    solo_start "$FP" "$point"
+    before=$(height 9)
+    # The transaction's commit is what crashes the node: its answer is lost.
+    (tx_commit 9 >/dev/null 2>&1) || true
+    await_crash 9 "$point" -
+    solo_start "$ESGNODE"
+    after=$(height 9)
+    if [[ $point == block-commit-before ]]; then want=$before; else want=$((before + 1)); fi
+    ((after == want)) || fail "$point: the single node restarted at height $after, not $want"
+    echo "$after" >"$T/nonce" # one admin transaction per block: nonce = height
+    h=$(tx_commit 9)
+    ((h == after + 1)) || fail "$point: the next transaction committed at $h"
+    stop 9
+    "$ESGNODE" verify-chain --datadir "$T/solo" >"$T/verify-solo.out" 2>&1 ||
+        { cat "$T/verify-solo.out" >&2; fail "verify-chain failed on the single node"; }
+    pass "$point (single validator): exited 86, restarted at height $after, verify-chain ok, the next transaction commits"
+done
