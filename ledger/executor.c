@@ -11,6 +11,7 @@
 
 #include "ledger/block.h"
 #include "ledger/evidence.h"
+#include "ledger/failpoint.h"
 #include "ledger/error.h"
 #include "ledger/keys.h"
 #include "ledger/merkle.h"
@@ -649,6 +650,8 @@ static int produce_txn(MDB_txn *txn, void *arg) {
         if ((rc = block_store(txn, job->store, &block, &block_hash, commit, clen, ids, n_in,
                               &meta)) != 0)
             goto out;
+        /* Everything of the block is written; LMDB commits when we return. */
+        ESG_FAILPOINT("block-commit-before");
     } else {
         /* A proposal: the block leaves as bytes and the transaction is
          * aborted, so the store stays at its tip until the block is decided
@@ -687,6 +690,8 @@ int esg_exec_produce(esg_store *store, const esg_contract_table *contracts,
         out->made = false;
         return ESG_OK;
     }
+    if (rc == ESG_OK)
+        ESG_FAILPOINT("block-commit-after");
     return rc;
 }
 
@@ -887,6 +892,8 @@ static int apply_txn(MDB_txn *txn, void *arg) {
         m.time_ms = h->time_ms;
         rc = esg_store_meta_put(txn, job->store, &m);
     }
+    if (rc == 0)
+        ESG_FAILPOINT("block-commit-before");
 out:
     free(ids);
     if (block) esg_pb_free(&block->base);
@@ -905,7 +912,12 @@ int esg_exec_apply_block(esg_store *store, const esg_contract_table *contracts,
     errbuf[0] = '\0';
     apply_job job = {store, contracts, block, block_len, commit, commit_len,
                      sigs_verified, errbuf, errlen, false, 0, 0};
-    return esg_store_write(store, apply_txn, &job);
+    int rc = esg_store_write(store, apply_txn, &job);
+    /* The block is durable; nothing after it (the driver's bookkeeping,
+     * the consensus log's reset) has happened yet. */
+    if (rc == ESG_OK)
+        ESG_FAILPOINT("block-commit-after");
+    return rc;
 }
 
 int esg_exec_check_block(esg_store *store, const esg_contract_table *contracts,

@@ -13,6 +13,7 @@
 #include "ledger/codec.h"
 #include "ledger/error.h"
 #include "ledger/evidence.h"
+#include "ledger/failpoint.h"
 #include "ledger/executor.h"
 #include "node/blocktime.h"
 #include "node/gossip.h"
@@ -276,6 +277,9 @@ static bool ev_pool_add(esg_driver *d, const uint8_t *buf, size_t len) {
     pthread_mutex_lock(&d->mu);
     d->m.evidence_total++;
     pthread_mutex_unlock(&d->mu);
+    /* Pooled in memory only, not yet gossiped by our caller: the pool is
+     * not persisted, and a crash here loses it (docs/FAILPOINTS.md). */
+    ESG_FAILPOINT("ev-pool-add");
     return true;
 }
 
@@ -576,11 +580,15 @@ static void cb_broadcast(void *ctx, const esg_cons_msg *msg) {
 static void wal_append(esg_driver *d, const uint8_t *buf, size_t len) {
     if (!d->wal)
         return;
+    /* The message went to the peers (cb_broadcast) but is not logged. */
+    ESG_FAILPOINT("wal-append-before");
     uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
                       (uint8_t)len};
     if (fwrite(hdr, 1, 4, d->wal) != 4 || fwrite(buf, 1, len, d->wal) != len ||
         fflush(d->wal) != 0)
         esg_log(d->cfg.log, ESG_LOG_WARN, "cannot append to the consensus log");
+    else
+        ESG_FAILPOINT("wal-append-after");
 }
 
 static void wal_reset(esg_driver *d) {

@@ -17,6 +17,7 @@
 #include "ledger/block.h"
 #include "ledger/codec.h"
 #include "ledger/error.h"
+#include "ledger/failpoint.h"
 
 #define REC_MAGIC "ESGPRVAL"
 #define REC_VERSION 1u
@@ -152,7 +153,10 @@ static int persist(esg_privval *pv, const esg_privval_record *r, bool *renamed) 
     int fd = open(pv->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         return ESG_ERR_IO;
-    int ok = write_all(fd, buf, sizeof buf) == 0 && fsync(fd) == 0;
+    int ok = write_all(fd, buf, sizeof buf) == 0;
+    /* The new record is in PATH.tmp, not synced; PATH holds the old one. */
+    ESG_FAILPOINT("privval-before-fsync");
+    ok = ok && fsync(fd) == 0;
     ok = close(fd) == 0 && ok;
     if (!ok || rename(pv->tmp, pv->path) != 0) {
         int e = errno;
@@ -168,6 +172,9 @@ static int persist(esg_privval *pv, const esg_privval_record *r, bool *renamed) 
     int e = errno;
     close(dfd);
     errno = e;
+    /* The new record is durable and the signature not handed out yet. */
+    if (ok)
+        ESG_FAILPOINT("privval-after-fsync");
     return ok ? ESG_OK : ESG_ERR_IO;
 }
 

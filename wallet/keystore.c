@@ -30,6 +30,13 @@
 #define KS_CT_BYTES (sizeof(esg_seckey) + crypto_aead_xchacha20poly1305_ietf_ABYTES)
 #define KS_KDF_ALG "argon2id13"
 #define KS_CIPHER_ALG "xchacha20poly1305-ietf"
+/* The version new files are written with; 1 is still read. */
+#define KS_VERSION 2
+#define KS_AD_TAG "esgwallet-keyfile"
+/* Tag, version, name, pubkey, both algorithms, both limits, salt, nonce. */
+#define KS_AD_MAX (sizeof KS_AD_TAG + 4 + 2 + ESGW_KEY_NAME_MAX + 32 + \
+                   2 + sizeof KS_KDF_ALG + 8 + 8 + KS_SALT_BYTES + 2 + \
+                   sizeof KS_CIPHER_ALG + KS_NONCE_BYTES)
 
 struct esgw_keystore {
     char *dir;
@@ -165,8 +172,11 @@ const char *esgw_keystore_errmsg(const esgw_keystore *ks) {
 
 /* ---------------------------------------------------------------- reading */
 
-/* The decoded contents of a key file. Nothing in it is secret. */
+/* The decoded contents of a key file. Nothing in it is secret. `name` is
+ * the file's "name" field (empty in a version 1 file that lacks it). */
 typedef struct key_file {
+    int version;
+    char name[ESGW_KEY_NAME_MAX + 1];
     esg_pubkey pk;
     unsigned long long opslimit;
     size_t memlimit;
@@ -189,6 +199,49 @@ static int obj_hex(esgw_keystore *ks, const char *path, json_t *obj,
                        "key file '%s': '%s%s' must be %zu hex digits", path,
                        where, key, 2 * len);
     return ESG_OK;
+}
+
+static uint8_t *ad_put(uint8_t *p, const void *b, size_t n) {
+    memcpy(p, b, n);
+    return p + n;
+}
+
+static uint8_t *ad_put_be(uint8_t *p, uint64_t v, size_t width) {
+    for (size_t i = 0; i < width; i++)
+        p[i] = (uint8_t)(v >> (8 * (width - 1 - i)));
+    return p + width;
+}
+
+static uint8_t *ad_put_str(uint8_t *p, const char *s) {
+    size_t n = strlen(s);
+    p = ad_put_be(p, n, 2);
+    return ad_put(p, s, n);
+}
+
+/* Writes the AEAD's additional data for `kf` into `ad` (KS_AD_MAX bytes)
+ * and returns its length: for version 1 the 32 pubkey bytes, for version 2
+ * the canonical serialization of every field but the ciphertext, as
+ * keystore.h lays it out. The algorithms are the only ones a file may
+ * name, so they are serialized from the constants. */
+static size_t key_file_ad(uint8_t *ad, const key_file *kf) {
+    assert(kf->version == 1 || kf->version == 2);
+    if (kf->version == 1) {
+        memcpy(ad, kf->pk.b, sizeof kf->pk.b);
+        return sizeof kf->pk.b;
+    }
+    assert(strlen(kf->name) <= ESGW_KEY_NAME_MAX);
+    uint8_t *p = ad_put(ad, KS_AD_TAG, sizeof KS_AD_TAG); /* with its NUL */
+    p = ad_put_be(p, (uint64_t)kf->version, 4);
+    p = ad_put_str(p, kf->name);
+    p = ad_put(p, kf->pk.b, sizeof kf->pk.b);
+    p = ad_put_str(p, KS_KDF_ALG);
+    p = ad_put_be(p, kf->opslimit, 8);
+    p = ad_put_be(p, kf->memlimit, 8);
+    p = ad_put(p, kf->salt, sizeof kf->salt);
+    p = ad_put_str(p, KS_CIPHER_ALG);
+    p = ad_put(p, kf->nonce, sizeof kf->nonce);
+    assert((size_t)(p - ad) <= KS_AD_MAX);
+    return (size_t)(p - ad);
 }
 
 /* Reads the whole regular file open at `fd` (at most KS_FILE_MAX bytes)
@@ -274,14 +327,32 @@ static int key_file_read(esgw_keystore *ks, const char *name, key_file *kf) {
         ks_fail(ks, rc, "key file '%s' is not a JSON object", path);
         goto out;
     }
-    if (!json_is_integer(ver) || json_integer_value(ver) != 1) {
-        ks_fail(ks, rc, "key file '%s': 'version' must be 1", path);
+    if (!json_is_integer(ver) ||
+        (json_integer_value(ver) != 1 && json_integer_value(ver) != 2)) {
+        ks_fail(ks, rc, "key file '%s': 'version' must be 1 or 2", path);
         goto out;
     }
+    kf->version = (int)json_integer_value(ver);
     if (!json_is_object(kdf) || !json_is_object(cipher)) {
         ks_fail(ks, rc, "key file '%s': 'kdf' and 'cipher' must be objects",
                 path);
         goto out;
+    }
+    kf->name[0] = '\0';
+    if (kf->version >= 2) {
+        /* Every member of a version 2 file is authenticated: one the
+         * serialization does not cover has no place in it. */
+        if (json_object_size(root) != 5 || json_object_size(kdf) != 4 ||
+            json_object_size(cipher) != 3) {
+            ks_fail(ks, rc, "key file '%s': unknown or missing members", path);
+            goto out;
+        }
+        const char *fname = obj_str(root, "name");
+        if (!fname || esgw_key_name_check(fname) != ESG_OK) {
+            ks_fail(ks, rc, "key file '%s': 'name' must be a key name", path);
+            goto out;
+        }
+        memcpy(kf->name, fname, strlen(fname) + 1);
     }
     const char *kalg = obj_str(kdf, "alg"), *calg = obj_str(cipher, "alg");
     if (!kalg || strcmp(kalg, KS_KDF_ALG) != 0 || !calg ||
@@ -357,10 +428,11 @@ int esgw_key_unlock(esgw_keystore *ks, const char *name, const char *passphrase,
         return ks_fail(ks, ESG_ERR_NOMEM,
                        "key derivation for '%s' ran out of memory", name);
     }
+    uint8_t ad[KS_AD_MAX];
+    size_t adlen = key_file_ad(ad, &kf);
     unsigned long long sklen = 0;
     rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
-        sk_out->b, &sklen, NULL, kf.ct, sizeof kf.ct, kf.pk.b, sizeof kf.pk.b,
-        kf.nonce, key);
+        sk_out->b, &sklen, NULL, kf.ct, sizeof kf.ct, ad, adlen, kf.nonce, key);
     sodium_memzero(key, sizeof key);
     if (rc != 0 || sklen != sizeof sk_out->b) {
         esg_seckey_wipe(sk_out);
@@ -368,8 +440,8 @@ int esgw_key_unlock(esgw_keystore *ks, const char *name, const char *passphrase,
                        "wrong passphrase for key '%s', or its file was altered",
                        name);
     }
-    /* The AEAD binds the pubkey field to the ciphertext, but not to the
-     * secret that was encrypted: check the secret really is that key's. */
+    /* The AEAD binds the pubkey field (and in version 2 every other one) to
+     * the ciphertext, but not to the secret that was encrypted: check the secret really is that key's. */
     esg_pubkey derived;
     rc = esg_key_pubkey(&derived, sk_out);
     if (rc == ESG_OK && sodium_memcmp(derived.b, kf.pk.b, sizeof derived.b) != 0)
@@ -472,7 +544,11 @@ static int key_store(esgw_keystore *ks, const char *name, const esg_seckey *sk,
     size_t memlimit = fast ? crypto_pwhash_argon2id_MEMLIMIT_MIN
                            : crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE;
     key_file kf;
+    kf.version = KS_VERSION;
+    memcpy(kf.name, name, strlen(name) + 1);
     kf.pk = *pk;
+    kf.opslimit = opslimit;
+    kf.memlimit = memlimit;
     randombytes_buf(kf.salt, sizeof kf.salt);
     randombytes_buf(kf.nonce, sizeof kf.nonce);
     uint8_t key[KS_KEY_BYTES];
@@ -481,9 +557,10 @@ static int key_store(esgw_keystore *ks, const char *name, const esg_seckey *sk,
         sodium_memzero(key, sizeof key);
         return ks_fail(ks, ESG_ERR_NOMEM, "key derivation ran out of memory");
     }
+    uint8_t ad[KS_AD_MAX];
+    size_t adlen = key_file_ad(ad, &kf);
     crypto_aead_xchacha20poly1305_ietf_encrypt(kf.ct, NULL, sk->b, sizeof sk->b,
-                                               pk->b, sizeof pk->b, NULL,
-                                               kf.nonce, key);
+                                               ad, adlen, NULL, kf.nonce, key);
     sodium_memzero(key, sizeof key);
 
     char salt_hex[2 * KS_SALT_BYTES + 1], nonce_hex[2 * KS_NONCE_BYTES + 1];
@@ -494,7 +571,7 @@ static int key_store(esgw_keystore *ks, const char *name, const esg_seckey *sk,
     esg_hex32 pk_hex = esg_pubkey_hex(pk);
     json_t *root = json_pack(
         "{s:i, s:s, s:s, s:{s:s, s:I, s:I, s:s}, s:{s:s, s:s, s:s}}",
-        "version", 1, "name", name, "pubkey", pk_hex.s,
+        "version", KS_VERSION, "name", name, "pubkey", pk_hex.s,
         "kdf", "alg", KS_KDF_ALG, "opslimit", (json_int_t)opslimit,
         "memlimit", (json_int_t)memlimit, "salt", salt_hex,
         "cipher", "alg", KS_CIPHER_ALG, "nonce", nonce_hex,

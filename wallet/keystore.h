@@ -10,9 +10,9 @@
  * a name is never reused: creating or importing a name that exists fails
  * with ESG_ERR_KEY_EXISTS and leaves the existing file untouched.
  *
- * File format, version 1 (one line of JSON):
+ * File format, version 2 (one line of JSON; new files are written so):
  *
- *   {"version":1,"name":"NAME","pubkey":"<64 hex>",
+ *   {"version":2,"name":"NAME","pubkey":"<64 hex>",
  *    "kdf":{"alg":"argon2id13","opslimit":N,"memlimit":N,
  *           "salt":"<32 hex>"},
  *    "cipher":{"alg":"xchacha20poly1305-ietf","nonce":"<48 hex>",
@@ -23,11 +23,32 @@
  *   - The 32-byte encryption key is crypto_pwhash(Argon2id v1.3) of the
  *     passphrase with the stored salt, opslimit and memlimit.
  *   - ciphertext is XChaCha20-Poly1305-IETF of the 32-byte secret key
- *     (32 bytes + 16-byte tag) under that key and the stored nonce, with the
- *     32 pubkey bytes as additional data: a file whose pubkey field was
- *     swapped fails to decrypt, exactly like a wrong passphrase.
- *   - "name" records the name the key was created under; it is informative
- *     only (the file name is what counts), so a renamed file still unlocks.
+ *     (32 bytes + 16-byte tag) under that key and the stored nonce. Its
+ *     additional data is a canonical serialization of every other field
+ *     (integers big-endian; str(s) is a u16 byte length and the bytes):
+ *
+ *       "esgwallet-keyfile" NUL ‖ u32 version ‖ str(name) ‖ pubkey (32)
+ *       ‖ str(kdf.alg) ‖ u64 opslimit ‖ u64 memlimit ‖ salt (16)
+ *       ‖ str(cipher.alg) ‖ nonce (24)
+ *
+ *     so a file whose name, pubkey, KDF parameters, salt, nonce or version
+ *     was edited fails to decrypt, exactly like a wrong passphrase
+ *     (ESG_ERR_BAD_PASSPHRASE: the two cannot be told apart, since an
+ *     edited KDF parameter or salt derives another key). A version 2 file
+ *     holds exactly these members (ESG_ERR_JSON otherwise) and its name
+ *     must be a valid key name.
+ *   - "name" records the name the key was created under. The file name is
+ *     what counts for lookup, so a renamed file still unlocks; the field
+ *     itself cannot be changed.
+ *
+ * Version 1 files (written by earlier esgwallet builds) are still read.
+ * They have the same members with "version":1, but only the 32 pubkey
+ * bytes are the additional data: their name and KDF parameters are not
+ * authenticated (an edited opslimit, memlimit or salt still fails, as it
+ * derives another key; an edited name goes unnoticed). Editing a version 2
+ * file's version to 1 is refused like any other edit. A version 1 file is
+ * never rewritten: the keystore only creates files (no call re-encrypts
+ * one), so it stays version 1 until its key is imported anew.
  *
  * Key derivation cost. New files use crypto_pwhash_OPSLIMIT_INTERACTIVE and
  * crypto_pwhash_MEMLIMIT_INTERACTIVE (2 passes, 64 MiB). When the
@@ -118,11 +139,13 @@ int esgw_key_import(esgw_keystore *ks, const char *name,
  * public key. On any error *sk_out is all zero.
  * Errors: ESG_ERR_INVALID_ARGUMENT (bad name), ESG_ERR_NOT_FOUND (no such
  * key), ESG_ERR_KEY_PERMISSIONS (group or others can access the file),
- * ESG_ERR_JSON (malformed file, unknown version or algorithm),
+ * ESG_ERR_JSON (malformed file, unknown version or algorithm, a version 2
+ * file with a member too many or too few or a name that is no key name),
  * ESG_ERR_TOO_LARGE (file over 64 KiB, or KDF parameters over the bounds
  * above), ESG_ERR_BAD_PUBKEY (the pubkey field is not a curve point),
- * ESG_ERR_BAD_PASSPHRASE (wrong passphrase, or the ciphertext,
- * nonce, salt or pubkey field was altered), ESG_ERR_BAD_SECRET (the
+ * ESG_ERR_BAD_PASSPHRASE (wrong passphrase, or the ciphertext, nonce,
+ * salt, KDF parameters or pubkey field was altered, or in a version 2 file
+ * the name or version), ESG_ERR_BAD_SECRET (the
  * decrypted secret does not give the stored pubkey), ESG_ERR_IO,
  * ESG_ERR_NOMEM. */
 int esgw_key_unlock(esgw_keystore *ks, const char *name,
@@ -130,7 +153,7 @@ int esgw_key_unlock(esgw_keystore *ks, const char *name,
                     esg_pubkey *pk_out);
 
 /* Reads the public key of `name` without the passphrase. The pubkey field
- * is not authenticated until the key is unlocked.
+ * (like every field) is not authenticated until the key is unlocked.
  * Errors: as esgw_key_unlock, without the passphrase and secret ones. */
 int esgw_key_pubkey(esgw_keystore *ks, const char *name, esg_pubkey *pk_out);
 

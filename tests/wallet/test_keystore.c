@@ -182,7 +182,8 @@ START_TEST(file_format_and_modes) {
     ck_assert_str_eq(esgw_keystore_dir(ks), ksdir);
 
     json_t *j = load_json(key_path("alice"));
-    ck_assert_int_eq(json_integer_value(json_object_get(j, "version")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "version")), 2);
+    ck_assert_uint_eq(json_object_size(j), 5);
     ck_assert_str_eq(json_string_value(json_object_get(j, "name")), "alice");
     ck_assert_str_eq(json_string_value(json_object_get(j, "pubkey")),
                      esg_pubkey_hex(&pk).s);
@@ -444,7 +445,8 @@ START_TEST(malformed_files) {
     ck_assert_int_eq(esgw_key_pubkey(ks, "array", &out), ESG_ERR_JSON);
 
     struct { const char *obj, *key; json_t *val; int want; } cases[] = {
-        {NULL, "version", json_integer(2), ESG_ERR_JSON},
+        {NULL, "version", json_integer(3), ESG_ERR_JSON},
+        {NULL, "version", json_integer(0), ESG_ERR_JSON},
         {NULL, "version", json_string("1"), ESG_ERR_JSON},
         {NULL, "pubkey", json_string("abcd"), ESG_ERR_JSON},
         {NULL, "kdf", json_string("x"), ESG_ERR_JSON},
@@ -489,6 +491,159 @@ START_TEST(malformed_files) {
     /* A directory in place of a file. */
     ck_assert_int_eq(mkdir(key_path("dir"), 0700), 0);
     ck_assert_int_eq(esgw_key_pubkey(ks, "dir", &out), ESG_ERR_IO);
+}
+END_TEST
+
+/* Version 2 binds every field but the ciphertext: editing the name, a KDF
+ * parameter, the salt, the nonce, the pubkey or the version (a downgrade
+ * to 1, which would drop the binding) is refused with ERR_BAD_PASSPHRASE
+ * and yields no secret, while the same passphrase opens the unedited
+ * file. */
+START_TEST(edited_header_refused) {
+    esg_pubkey other;
+    ck_assert_int_eq(esgw_key_create(ks, "other", "pw", &other), ESG_OK);
+    static const struct { const char *obj, *key; } cases[] = {
+        {NULL, "name"},       {"kdf", "opslimit"}, {"kdf", "memlimit"},
+        {"kdf", "salt"},      {"cipher", "nonce"}, {NULL, "pubkey"},
+        {NULL, "version"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "k%zu", i);
+        esg_pubkey pk;
+        ck_assert_int_eq(esgw_key_create(ks, name, "pw", &pk), ESG_OK);
+        esg_seckey sk;
+        ck_assert_int_eq(esgw_key_unlock(ks, name, "pw", &sk, NULL), ESG_OK);
+        esg_seckey_wipe(&sk);
+
+        json_t *j = load_json(key_path(name));
+        json_t *o = cases[i].obj ? json_object_get(j, cases[i].obj) : j;
+        const char *k = cases[i].key;
+        if (!strcmp(k, "name"))
+            json_object_set_new(o, k, json_string("mallory"));
+        else if (!strcmp(k, "opslimit"))   /* 1 -> 2: still within bounds */
+            json_object_set_new(o, k, json_integer(2));
+        else if (!strcmp(k, "memlimit"))   /* 8 KiB -> 16 KiB */
+            json_object_set_new(o, k, json_integer(16384));
+        else if (!strcmp(k, "pubkey"))
+            json_object_set_new(o, k, json_string(esg_pubkey_hex(&other).s));
+        else if (!strcmp(k, "version"))
+            json_object_set_new(o, k, json_integer(1));
+        else
+            flip_hex(o, k, 3);
+        save_json(key_path(name), j);
+        json_decref(j);
+
+        memset(&sk, 0xAA, sizeof sk);
+        int rc = esgw_key_unlock(ks, name, "pw", &sk, NULL);
+        ck_assert_msg(rc == ESG_ERR_BAD_PASSPHRASE, "edited %s: %s (%s)", k,
+                      esg_err_name(rc), esgw_keystore_errmsg(ks));
+        ck_assert_str_eq(esg_err_name(rc), "ERR_BAD_PASSPHRASE");
+        ck_assert_ptr_nonnull(strstr(esgw_keystore_errmsg(ks), "altered"));
+        ck_assert(is_zero(&sk, sizeof sk));
+    }
+}
+END_TEST
+
+/* A version 2 file holds exactly the documented members (an unknown one
+ * would not be authenticated), and its name must be a key name. */
+START_TEST(v2_members_exact) {
+    ck_assert_int_eq(esgw_key_create(ks, "good", "pw", NULL), ESG_OK);
+    char *good = read_file(key_path("good"));
+    static const struct { const char *obj, *key; bool add; } cases[] = {
+        {NULL, "comment", true}, {"kdf", "pepper", true},
+        {"cipher", "tag", true}, {NULL, "name", false},
+        {"kdf", "salt", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_error_t e;
+        json_t *j = json_loads(good, 0, &e);
+        ck_assert_ptr_nonnull(j);
+        json_t *o = cases[i].obj ? json_object_get(j, cases[i].obj) : j;
+        if (cases[i].add)
+            json_object_set_new(o, cases[i].key, json_string("x"));
+        else
+            json_object_del(o, cases[i].key);
+        char name[16];
+        snprintf(name, sizeof name, "m%zu", i);
+        save_json(key_path(name), j);
+        json_decref(j);
+        esg_seckey sk;
+        ck_assert_msg(esgw_key_unlock(ks, name, "pw", &sk, NULL) == ESG_ERR_JSON,
+                      "case %zu: %s", i, esgw_keystore_errmsg(ks));
+    }
+    const char *bad_names[] = {"", ".x", "a/b"};
+    for (size_t i = 0; i < 3; i++) {
+        json_error_t e;
+        json_t *j = json_loads(good, 0, &e);
+        json_object_set_new(j, "name", json_string(bad_names[i]));
+        save_json(key_path("badname"), j);
+        json_decref(j);
+        esg_pubkey pk;
+        ck_assert_int_eq(esgw_key_pubkey(ks, "badname", &pk), ESG_ERR_JSON);
+    }
+    free(good);
+}
+END_TEST
+
+/* The file name is what a key is looked up by: a renamed version 2 file
+ * still unlocks, its "name" field recording the original name. */
+START_TEST(renamed_file_unlocks) {
+    esg_pubkey pk, got;
+    ck_assert_int_eq(esgw_key_create(ks, "before", "pw", &pk), ESG_OK);
+    char from[1024];
+    snprintf(from, sizeof from, "%s", key_path("before"));
+    ck_assert_int_eq(rename(from, key_path("after")), 0);
+    esg_seckey sk;
+    ck_assert_int_eq(esgw_key_unlock(ks, "after", "pw", &sk, &got), ESG_OK);
+    ck_assert_mem_eq(got.b, pk.b, 32);
+    esg_seckey_wipe(&sk);
+}
+END_TEST
+
+/* A version 1 file, as the esgwallet before version 2 wrote it
+ * (tests/data/keystore-v1, ESGWALLET_KDF=fast, passphrase "v1 passphrase"),
+ * still opens. Its name is not authenticated (an edit goes unnoticed, as
+ * keystore.h says), but its salt and KDF parameters still derive the key. */
+START_TEST(version1_file_opens) {
+    char src[1024];
+    snprintf(src, sizeof src, "%s", tu_data_path("keystore-v1/v1-key.json"));
+    char *text = read_file(src);
+    write_file(key_path("v1-key"), text, 0600);
+    static const char want_pk[] =
+        "b458c67d39f901716ce69859705b2e7f2760ae93219ecd4d73e5803b4f3b160a";
+
+    esg_pubkey pk, derived;
+    esg_seckey sk;
+    ck_assert_int_eq(esgw_key_pubkey(ks, "v1-key", &pk), ESG_OK);
+    ck_assert_str_eq(esg_pubkey_hex(&pk).s, want_pk);
+    ck_assert_int_eq(esgw_key_unlock(ks, "v1-key", "v1 passphrase", &sk, &pk),
+                     ESG_OK);
+    ck_assert_int_eq(esg_key_pubkey(&derived, &sk), ESG_OK);
+    ck_assert_str_eq(esg_pubkey_hex(&derived).s, want_pk);
+    esg_seckey_wipe(&sk);
+    ck_assert_int_eq(esgw_key_unlock(ks, "v1-key", "wrong", &sk, NULL),
+                     ESG_ERR_BAD_PASSPHRASE);
+
+    /* The file is read, never rewritten. */
+    char *after = read_file(key_path("v1-key"));
+    ck_assert_str_eq(after, text);
+    free(after);
+
+    json_error_t e;
+    json_t *j = json_loads(text, 0, &e);
+    ck_assert_ptr_nonnull(j);
+    json_object_set_new(j, "name", json_string("renamed"));
+    save_json(key_path("v1-name"), j);
+    ck_assert_int_eq(esgw_key_unlock(ks, "v1-name", "v1 passphrase", &sk, NULL),
+                     ESG_OK);
+    esg_seckey_wipe(&sk);
+    json_object_set_new(json_object_get(j, "kdf"), "opslimit", json_integer(2));
+    save_json(key_path("v1-ops"), j);
+    ck_assert_int_eq(esgw_key_unlock(ks, "v1-ops", "v1 passphrase", &sk, NULL),
+                     ESG_ERR_BAD_PASSPHRASE);
+    json_decref(j);
+    free(text);
 }
 END_TEST
 
@@ -807,6 +962,10 @@ Suite *suite_keystore(void) {
     tcase_add_test(tc, wrong_passphrase);
     tcase_add_test(tc, tampered_fields_fail);
     tcase_add_test(tc, swapped_pubkey_fails);
+    tcase_add_test(tc, edited_header_refused);
+    tcase_add_test(tc, v2_members_exact);
+    tcase_add_test(tc, renamed_file_unlocks);
+    tcase_add_test(tc, version1_file_opens);
     tcase_add_test(tc, group_readable_file_refused);
     tcase_add_test(tc, duplicate_name_leaves_original);
     tcase_add_test(tc, bad_names_rejected);
