@@ -126,6 +126,7 @@ static struct {
     uint64_t nonce[N_KEYS];     /* base-state nonces */
     esg_store_meta tip;
     esg_hash base_ids[6];       /* R1, R2, A1, P0, P1, GB-1's issue tx */
+    bool trace;                 /* ESG_FUZZ_EXEC_TRACE set: print each result */
 } g_fz;
 
 /* Member ids and the key that is each one's admin, for co-signatures. */
@@ -952,6 +953,7 @@ static void setup_genesis(void) {
 /* The base chain of the header comment. */
 static void setup(void) {
     g_fz.ct = esg_contracts();
+    g_fz.trace = getenv("ESG_FUZZ_EXEC_TRACE") != NULL;
     setup_genesis();
     esg_tx *txs[32];
     size_t n = 0;
@@ -1131,6 +1133,8 @@ static void run(const uint8_t *data, size_t size, outcome *oc) {
         txs[i] = tx_sign(&m->body, nonce, keys, n_keys, sig_mode == 3);
         pending[signer]++;
         ids.n = i + 1;
+        if (!txs[i] && g_fz.trace)
+            fprintf(stderr, "input tx %zu does not decode\n", i);
         if (txs[i]) {
             ids.id[i] = txs[i]->id;
             items[n_items++].tx = txs[i];
@@ -1164,6 +1168,9 @@ static void run(const uint8_t *data, size_t size, outcome *oc) {
             abort();
         }
         included += res == 0;
+        if (g_fz.trace)
+            fprintf(stderr, "tx %zu %s: %s %s\n", i, esg_action_name(items[i].tx->body->action_case),
+                    esg_err_name(res), items[i].msg);
         oc->result[i] = res;
         memcpy(oc->msg[i], items[i].msg, ESG_ERRMSG_MAX);
     }
