@@ -47,8 +47,9 @@
  *             u64 that follows; bits 3-4 signatures: 0-1 the signer and the
  *             co-signers the action needs (esg_contracts_required_cosigners
  *             mapped to the members' admin keys), 2 those plus one extra key
- *             (a key index byte follows), 3 those with the last signature's
- *             last byte flipped; bit 5: the signer alone
+ *             (a key index byte follows, after the nonce's u64 if any), 3
+ *             those with the last signature's last byte flipped; bit 5: the
+ *             signer alone (no co-signers)
  *     fields  of the action, in the order of build_action() below, each
  *             read by one of the pickers:
  *   STR   v < 0xE0: dictionary[v % n]; 0xE0..0xFE: a length byte and that
@@ -64,7 +65,8 @@
  *         32 bytes of 0xab
  *   REF   (report, attestation, proposal ids) v < 0x80: the base ids R1,
  *         R2, A1, P0, P1, GB-1's issue tx [v % 6]; 0x80..0xBF: the id of
- *         transaction (v & 7) of this block; 0xC0 empty; 0xC1 31 bytes;
+ *         transaction (v & 7) of this block if it is an earlier one (32
+ *         zero bytes otherwise); 0xC0 empty; 0xC1 31 bytes;
  *         0xC2 32 input bytes; else 32 zero bytes
  *   KEY   v % 20: 0-13 the public key of K(v); 14 zeros; 15 0xff x 32
  *         (not on the curve); 16 31 bytes; 17 32 input bytes; 18 33 bytes;
