@@ -25,7 +25,7 @@ static void fuzz_dir_remove_(void) {
 }
 
 /* The process's private directory (mkdtemp under $TMPDIR or /tmp). */
-static const char *fuzz_dir(void) {
+static inline const char *fuzz_dir(void) {
     if (!fuzz_dir_[0]) {
         const char *t = getenv("TMPDIR");
         snprintf(fuzz_dir_, sizeof fuzz_dir_, "%s/esgfuzz.XXXXXX",
@@ -38,7 +38,7 @@ static const char *fuzz_dir(void) {
 }
 
 /* Writes `path` (created or truncated, with `mode`) to hold exactly data. */
-static void fuzz_write_file(const char *path, const uint8_t *data, size_t size, mode_t mode) {
+static inline void fuzz_write_file(const char *path, const uint8_t *data, size_t size, mode_t mode) {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0 || fchmod(fd, mode) != 0)
         abort();
