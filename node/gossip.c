@@ -16,6 +16,11 @@
 #define ADMIT_LANES 4
 #define ADMIT_MAX_TXS 20000
 #define ADMIT_MAX_BYTES ((size_t)32 << 20)
+/* Liveness of links (see link_tick). */
+#define LINK_TICK_MS 1000
+#define LINK_PING_MS 3000
+#define LINK_IDLE_MS 10000
+#define LINK_MAX_PEERS 256
 
 /* One gossiped transaction waiting for admission, and the outcome. */
 typedef struct admit_tx {
@@ -42,6 +47,13 @@ typedef struct admit_lane {
     bool busy;
 } admit_lane;
 
+/* When a connected peer last sent a frame, and when we last pinged it. */
+typedef struct link_seen {
+    bool used;
+    esg_pubkey key;
+    uint64_t last_rx_ms, last_ping_ms;
+} link_seen;
+
 struct esg_gossip {
     esg_p2p *p2p;
     esg_seen *seen;
@@ -57,7 +69,75 @@ struct esg_gossip {
     size_t admit_txs, admit_bytes; /* waiting or running, all lanes */
     size_t inflight;               /* lanes in the thread pool */
     bool closing;                  /* closed: freed when inflight drops to 0 */
+    link_seen *links;              /* LINK_MAX_PEERS */
+    uv_timer_t *link_timer;        /* own allocation: outlives g until closed */
+    uint64_t link_tick_ms;         /* when link_tick last ran */
 };
+
+static uint64_t mono_ms(void) { return uv_hrtime() / 1000000u; }
+
+static link_seen *link_find(esg_gossip *g, const esg_pubkey *key, bool add) {
+    link_seen *free_slot = NULL;
+    for (size_t i = 0; i < LINK_MAX_PEERS; i++) {
+        link_seen *l = &g->links[i];
+        if (l->used && memcmp(l->key.b, key->b, 32) == 0)
+            return l;
+        if (!l->used && !free_slot)
+            free_slot = l;
+    }
+    if (!add || !free_slot)
+        return NULL;
+    uint64_t now = mono_ms();
+    *free_slot = (link_seen){true, *key, now, now};
+    return free_slot;
+}
+
+/* A link can die without a word: a middlebox that dropped its state, a
+ * host that vanished, a silent partition that never heals on the same
+ * sockets. TCP notices only after its retransmission timeout (many
+ * minutes), and its keepalive never fires while this side keeps writing.
+ * So every peer must be heard from: a consensus driver sends its state
+ * every second; a peer not heard from for LINK_PING_MS is pinged (it
+ * answers with a pong); one not heard from for LINK_IDLE_MS is
+ * disconnected, and the transport redials it over a fresh connection.
+ * When the loop itself was held up (a tick came late: a long block on
+ * this node), the clocks restart instead: the peers' frames may be
+ * waiting unread in the socket. */
+static void link_tick(uv_timer_t *t) {
+    esg_gossip *g = t->data;
+    if (!g || g->closing)
+        return;
+    uint64_t now = mono_ms();
+    bool late = now - g->link_tick_ms > 3 * LINK_TICK_MS;
+    g->link_tick_ms = now;
+    for (size_t i = 0; i < LINK_MAX_PEERS; i++) {
+        link_seen *l = &g->links[i];
+        if (!l->used)
+            continue;
+        if (late) {
+            l->last_rx_ms = now;
+            continue;
+        }
+        if (now - l->last_rx_ms > LINK_IDLE_MS) {
+            char why[96];
+            snprintf(why, sizeof why, "nothing received for %llu s: the link is dead",
+                     (unsigned long long)((now - l->last_rx_ms) / 1000));
+            esg_pubkey key = l->key;
+            l->used = false;
+            esg_p2p_disconnect(g->p2p, &key, why);
+        } else if (now - l->last_rx_ms > LINK_PING_MS && now - l->last_ping_ms > LINK_PING_MS) {
+            l->last_ping_ms = now;
+            Esg__Ping ping = ESG__PING__INIT;
+            ping.nonce = now;
+            Esg__P2pMessage m = ESG__P2P_MESSAGE__INIT;
+            m.msg_case = ESG_P2P_MSG_PING;
+            m.ping = &ping;
+            esg_gossip_send(g, &l->key, &m);
+        }
+    }
+}
+
+static void link_timer_closed(uv_handle_t *h) { free(h); }
 
 static esg_hash bytes_hash(const uint8_t *data, size_t len) {
     return esg_sha256(data, len);
@@ -93,6 +173,7 @@ static void send_pending(esg_gossip *g, const esg_pubkey *peer);
 /* A new peer learns our height and the oldest pending transactions: it
  * may have missed their announcement (it was down, or not yet dialed). */
 static void peer_up_cb(void *ctx, const esg_p2p_peer_info *peer) {
+    link_find(ctx, &peer->key, true);
     send_hello(ctx, &peer->key);
     send_pending(ctx, &peer->key);
 }
@@ -100,6 +181,9 @@ static void peer_up_cb(void *ctx, const esg_p2p_peer_info *peer) {
 static void peer_down_cb(void *ctx, const esg_p2p_peer_info *peer, const char *why) {
     (void)why;
     esg_gossip *g = ctx;
+    link_seen *l = link_find(g, &peer->key, false);
+    if (l)
+        l->used = false;
     if (g->h.on_peer_down)
         g->h.on_peer_down(g->h.ctx, &peer->key);
 }
@@ -137,6 +221,7 @@ static void gossip_free(esg_gossip *g) {
     }
     esg_seen_free(g->seen);
     free(g->items);
+    free(g->links);
     free(g);
 }
 
@@ -242,6 +327,9 @@ drop:
 
 static void message_cb(void *ctx, const esg_pubkey *from, const uint8_t *data, size_t len) {
     esg_gossip *g = ctx;
+    link_seen *l = link_find(g, from, false);
+    if (l)
+        l->last_rx_ms = mono_ms(); /* any frame: the link is alive */
     Esg__P2pMessage *m = NULL;
     if (esg_pb_decode(&esg__p2p_message__descriptor, data, len, len, (ProtobufCMessage **)&m) !=
         0) {
@@ -348,11 +436,13 @@ int esg_gossip_new(esg_gossip **out, uv_loop_t *loop, const esg_p2p_config *pcfg
     g->log = pcfg->log;
     snprintf(g->chain_id, sizeof g->chain_id, "%s", pcfg->chain_id);
     int rc = esg_seen_new(&g->seen, SEEN_CAPACITY);
-    if (rc == 0 && !(g->items = calloc(ANNOUNCE_BATCH, sizeof *g->items)))
+    if (rc == 0 && (!(g->items = calloc(ANNOUNCE_BATCH, sizeof *g->items)) ||
+                    !(g->links = calloc(LINK_MAX_PEERS, sizeof *g->links))))
         rc = ESG_ERR_NOMEM;
     if (rc) {
         esg_seen_free(g->seen);
         free(g->items);
+        free(g->links);
         free(g);
         return rc;
     }
@@ -365,6 +455,7 @@ int esg_gossip_new(esg_gossip **out, uv_loop_t *loop, const esg_p2p_config *pcfg
     if ((rc = esg_p2p_new(&g->p2p, loop, &c, err, errlen)) != 0) {
         esg_seen_free(g->seen);
         free(g->items);
+        free(g->links);
         free(g);
         return rc;
     }
@@ -373,7 +464,16 @@ int esg_gossip_new(esg_gossip **out, uv_loop_t *loop, const esg_p2p_config *pcfg
 }
 
 int esg_gossip_start(esg_gossip *g, char *err, size_t errlen) {
-    return esg_p2p_start(g->p2p, err, errlen);
+    int rc = esg_p2p_start(g->p2p, err, errlen);
+    if (rc || g->link_timer)
+        return rc;
+    if (!(g->link_timer = malloc(sizeof *g->link_timer)))
+        return ESG_ERR_NOMEM;
+    uv_timer_init(g->loop, g->link_timer);
+    g->link_timer->data = g;
+    g->link_tick_ms = mono_ms();
+    uv_timer_start(g->link_timer, link_tick, LINK_TICK_MS, LINK_TICK_MS);
+    return ESG_OK;
 }
 
 void esg_gossip_set_height(esg_gossip *g, uint64_t height) {
@@ -465,6 +565,11 @@ void esg_gossip_stats(const esg_gossip *g, esg_p2p_stats *out) { esg_p2p_stats_g
 void esg_gossip_close(esg_gossip *g, void (*on_closed)(void *arg), void *arg) {
     if (!g)
         return;
+    if (g->link_timer) {
+        g->link_timer->data = NULL;
+        uv_close((uv_handle_t *)g->link_timer, link_timer_closed);
+        g->link_timer = NULL;
+    }
     esg_p2p_close(g->p2p, on_closed, arg);
     g->p2p = NULL;
     /* Batches in the thread pool finish; the last one frees the gossip. */

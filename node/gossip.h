@@ -14,7 +14,10 @@
  * still handled (not relayed again) when the `wanted` handler says the
  * consensus machine lacks it -- one taken earlier may have been dropped
  * since, and a peer that learnt so sends it again. ConsensusState goes
- * to its handler, point to point.
+ * to its handler, point to point. Every peer must be heard from: one
+ * silent for 3 s is pinged, one silent for 10 s is disconnected (the
+ * transport redials it), so a link that died without a word (a silent
+ * partition, a vanished host) is replaced instead of held for ever.
  * Transactions go to the mempool here (esg_mempool_add_tx) and are relayed
  * only if admitted; admission runs on libuv's thread pool, one lane per
  * signer (so a signer's nonces are admitted in order), with at most 20000
