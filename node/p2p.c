@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
+#include <sys/socket.h>
 
 #include "ledger/error.h"
 #include "ledger/genesis.h"
@@ -1257,29 +1258,67 @@ static size_t unauth_count(const esg_p2p *p, const char *ip) {
     return n;
 }
 
+/* Whether `o`, in the handshake, has sent nothing: no byte read, and none
+ * waiting in the socket (a connection accepted in the same batch as a
+ * flood has not been read yet, though its HELLO may be in). */
+static bool conn_mute(const conn *o) {
+    if (o->state != CONN_HELLO || o->hello_fill > 0)
+        return false;
+    uv_os_fd_t fd;
+    char b;
+    if (uv_fileno((const uv_handle_t *)&o->tcp, &fd) != 0)
+        return true;
+    return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
+}
+
+/* Whether `o`, in the handshake, is a better one to close than `v` (NULL:
+ * none yet) when room must be made: one that has sent nothing first (a
+ * peer that means to connect sends its HELLO at once), then the oldest. */
+static bool unauth_worse(const conn *o, const conn *v) {
+    if (!v)
+        return true;
+    bool o_mute = conn_mute(o), v_mute = conn_mute(v);
+    return o_mute != v_mute ? o_mute : o->id < v->id;
+}
+
 /* Finds room in the budget for handshakes for the new inbound `c` (not
- * counted yet), or closes it. An address may hold max_unauth_per_ip; when
- * the whole budget is spent, the address holding the most gives up its
- * oldest connection if it holds more than c's address, so a flood from a
- * few addresses cannot keep out one it does not control. Returns whether
- * `c` may go on. */
+ * counted yet), or closes it. Returns whether `c` may go on.
+ *   - Its address may hold max_unauth_per_ip. When that share is spent,
+ *     the address's oldest connection that has sent no HELLO gives way
+ *     (so a peer behind the same address as a silent flood still gets in;
+ *     the flood only churns), else `c` is closed.
+ *   - When the whole budget is spent, the address holding the most gives
+ *     up one (preferring one that has sent no HELLO) if it holds more
+ *     than c's address, so a flood from a few addresses cannot keep out
+ *     one it does not control; else `c` is closed. */
 static bool unauth_admit(esg_p2p *p, conn *c) {
     assert(!c->unauth && c->dir == ESG_P2P_INBOUND);
     size_t mine = unauth_count(p, c->ip);
+    conn *victim = NULL;
     if (mine >= p->max_unauth_per_ip) {
-        p->stats.unauth_full++;
-        conn_close(c, ESG_LOG_WARN, "too many connections in the handshake from %s (limit %zu)",
-                   c->ip, p->max_unauth_per_ip);
-        return false;
-    }
-    if (p->n_unauth >= p->max_unauth) {
-        conn *victim = NULL;
+        for (conn *o = p->conns; o; o = o->next)
+            if (o->unauth && strcmp(o->ip, c->ip) == 0 && conn_mute(o) &&
+                unauth_worse(o, victim))
+                victim = o;
+        if (!victim) {
+            p->stats.unauth_full++;
+            conn_close(c, ESG_LOG_WARN,
+                       "too many connections in the handshake from %s (limit %zu)", c->ip,
+                       p->max_unauth_per_ip);
+            return false;
+        }
+        p->stats.unauth_evicted++;
+        conn_close(victim, ESG_LOG_WARN,
+                   "evicted to make room: its address has %zu connections in the handshake "
+                   "(limit %zu) and this one sent no hello",
+                   mine, p->max_unauth_per_ip);
+    } else if (p->n_unauth >= p->max_unauth) {
         size_t most = 0;
         for (conn *o = p->conns; o; o = o->next) {
             if (!o->unauth)
                 continue;
             size_t n = unauth_count(p, o->ip);
-            if (n > most || (n == most && o->id < victim->id)) {
+            if (n > most || (n == most && unauth_worse(o, victim))) {
                 most = n;
                 victim = o;
             }

@@ -1268,27 +1268,38 @@ START_TEST(test_handshake_timeout_and_budget) {
     tnode a;
     tnode_setup(&a, CHAIN);
     a.cfg.handshake_timeout_ms = 300;
-    a.cfg.max_unauth = 2;
+    a.cfg.max_unauth = 2; /* and so 2 per address */
     tnode_start(&a);
     uint64_t t0 = uv_hrtime();
-    raw silent, half, extra;
+    raw silent, hello1, hello2, extra;
     raw_connect(&silent, port_of(&a));
-    raw_connect(&half, port_of(&a));
-    raw_write(&half, "ESGP\x01", 5);
-    RUN_UNTIL(stats_of(&a).unauth == 2);
-    /* A third connection is over the budget, from the address that holds
-     * it all: closed at once. */
+    raw_connect(&hello1, port_of(&a));
+    raw_hello(&hello1, NULL);
+    RUN_UNTIL(stats_of(&a).unauth == 2 && stats_of(&a).bytes_in == 37);
+    /* The address's share is spent: a newcomer takes the place of the
+     * connection that has sent nothing, not of the one in the handshake. */
+    raw_connect(&hello2, port_of(&a));
+    raw_hello(&hello2, NULL);
+    RUN_UNTIL(silent.eof);
+    ck_assert_uint_eq(stats_of(&a).unauth_evicted, 1);
+    ck_assert(log_has(&a, "evicted to make room: its address has 2 connections in the "
+                          "handshake (limit 2) and this one sent no hello"));
+    RUN_UNTIL(stats_of(&a).bytes_in == 2 * 37);
+    /* Both have sent a HELLO: one more is closed at once. */
     raw_connect(&extra, port_of(&a));
     RUN_UNTIL(extra.eof);
     ck_assert_uint_eq(stats_of(&a).unauth_full, 1);
-    ck_assert_uint_eq(stats_of(&a).unauth_evicted, 0);
-    ck_assert(!silent.eof && !half.eof);
+    ck_assert_uint_eq(stats_of(&a).unauth_evicted, 1);
+    ck_assert(log_has(&a, "too many connections in the handshake from 127.0.0.1 (limit 2)"));
+    ck_assert(!hello1.eof && !hello2.eof);
+    ck_assert_uint_eq(stats_of(&a).unauth, 2);
     /* The two in the handshake are closed at its deadline, not before. */
-    RUN_UNTIL(silent.eof && half.eof);
+    RUN_UNTIL(hello1.eof);
     double ms = (double)(uv_hrtime() - t0) / 1e6;
-    printf("p2p: silent connections closed after %.0f ms (handshake deadline 300 ms)\n", ms);
+    printf("p2p: silent connection closed after %.0f ms (handshake deadline 300 ms)\n", ms);
     fflush(stdout);
     ck_assert_msg(ms >= 290 && ms < 5000, "closed after %.0f ms", ms);
+    RUN_UNTIL(hello2.eof);
     esg_p2p_stats s = stats_of(&a);
     ck_assert_uint_eq(s.handshake_timeouts, 2);
     ck_assert_uint_eq(s.connections, 0);
@@ -1496,8 +1507,8 @@ END_TEST
 /* ===================================================== hostile peers */
 
 /* A flood of silent connections from 127.0.0.2 .. 127.0.0.(1 + FLOOD_ADDRS)
- * (all loopback on Linux), each reopened as soon as it is closed, until
- * flood_stop. They never send a byte. */
+ * (all loopback on Linux), or all from 127.0.0.1, each reopened as soon as
+ * it is closed, until flood_stop. They never send a byte. */
 #define FLOOD_MAX 64
 #define FLOOD_ADDRS 8
 
@@ -1515,6 +1526,7 @@ struct flood {
     size_t n;
     uint16_t port;
     bool stopping;
+    bool one_addr;    /* all from 127.0.0.1, as the peers */
     size_t open;      /* handles not yet closed */
     uint64_t opened;  /* connections made, reopenings included */
 };
@@ -1561,7 +1573,7 @@ static void flood_open(fconn *fc) {
     fc->open = true;
     f->open++;
     char ip[32];
-    snprintf(ip, sizeof ip, "127.0.0.%zu", 2 + fc->idx % FLOOD_ADDRS);
+    snprintf(ip, sizeof ip, "127.0.0.%zu", f->one_addr ? 1 : 2 + fc->idx % FLOOD_ADDRS);
     struct sockaddr_in src, dst;
     uv_ip4_addr(ip, 0, &src);
     uv_ip4_addr("127.0.0.1", f->port, &dst);
@@ -1573,11 +1585,12 @@ static void flood_open(fconn *fc) {
     f->opened++;
 }
 
-static void flood_start(flood *f, uint16_t port, size_t n) {
+static void flood_start(flood *f, uint16_t port, size_t n, bool one_addr) {
     memset(f, 0, sizeof *f);
     ck_assert_uint_le(n, FLOOD_MAX);
     f->n = n;
     f->port = port;
+    f->one_addr = one_addr;
     for (size_t i = 0; i < n; i++) {
         f->c[i].f = f;
         f->c[i].idx = i;
@@ -1639,7 +1652,7 @@ START_TEST(test_flood_validator_reconnects) {
     size_t lines0 = log_lines(&a);
     uint64_t t_flood = uv_hrtime();
     flood f;
-    flood_start(&f, port_of(&a), FLOOD_MAX);
+    flood_start(&f, port_of(&a), FLOOD_MAX, false);
     RUN_UNTIL(stats_of(&a).unauth == 16 && stats_of(&a).unauth_full > 200);
 
     /* Both validators restart (same keys, same ports). */
@@ -1647,10 +1660,12 @@ START_TEST(test_flood_validator_reconnects) {
     tnode_close(&c);
     RUN_UNTIL(b.closed && c.closed && !has_peer(&a, &b.pk) && !has_peer(&a, &c.pk));
     uptimes u = {.n = &a, .k = {&b.pk, &c.pk}, .ms = {-1, -1}, .t0 = uv_hrtime()};
+    uint64_t opened0 = f.opened;
     tnode_start(&b);
     tnode_start(&c);
     RUN_UNTIL(both_up(&u));
     esg_p2p_stats s = stats_of(&a);
+    ck_assert_uint_gt(f.opened, opened0); /* the flood went on meanwhile */
     ck_assert_uint_le(s.unauth, 16);
     printf("p2p: under a flood of %d silent connections (%" PRIu64 " opened so far), "
            "inbound validator up in %.1f ms, outbound in %.1f ms\n",
@@ -1681,6 +1696,36 @@ START_TEST(test_flood_validator_reconnects) {
     /* The flood left nothing behind. */
     RUN_UNTIL(stats_of(&a).unauth == 0 && stats_of(&a).connections == 2);
     ck_assert_uint_eq(s.misbehaviour, 0);
+    loop_end();
+}
+END_TEST
+
+START_TEST(test_flood_same_address) {
+    loop_begin();
+    /* The flood comes from the validator's own address (a NAT, a shared
+     * host): its share is spent, but silent connections give way to one
+     * that sends a HELLO. */
+    tnode a, b;
+    pair_up(&a, &b);
+    flood f;
+    flood_start(&f, port_of(&a), 32, true);
+    RUN_UNTIL(stats_of(&a).unauth == 4 && stats_of(&a).unauth_evicted > 200);
+    tnode_close(&b);
+    RUN_UNTIL(b.closed && !has_peer(&a, &b.pk));
+    uint64_t t0 = uv_hrtime(), opened0 = f.opened;
+    tnode_start(&b);
+    RUN_UNTIL(has_peer(&a, &b.pk) && has_peer(&b, &a.pk));
+    double ms = (double)(uv_hrtime() - t0) / 1e6;
+    esg_p2p_stats s = stats_of(&a);
+    ck_assert_uint_gt(f.opened, opened0); /* the flood went on meanwhile */
+    printf("p2p: under a flood of 32 silent connections from its own address (%" PRIu64
+           " opened), validator up in %.1f ms\n", f.opened, ms);
+    fflush(stdout);
+    ck_assert_msg(ms < 3000, "up after %.0f ms", ms);
+    ck_assert_uint_le(s.unauth, 4);
+    check_alive(&a, &b);
+    flood_stop(&f);
+    RUN_UNTIL(stats_of(&a).unauth == 0);
     loop_end();
 }
 END_TEST
@@ -1817,6 +1862,7 @@ Suite *suite_p2p(void) {
     tcase_add_test(tc, test_send_errors_punish_disconnect);
     tcase_add_test(tc, test_hostname_and_self);
     tcase_add_test(tc, test_flood_validator_reconnects);
+    tcase_add_test(tc, test_flood_same_address);
     tcase_add_test(tc, test_partial_frame_deadline);
     tcase_add_test(tc, test_write_deadline);
     suite_add_tcase(s, tc);
