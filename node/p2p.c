@@ -53,6 +53,8 @@
 #define LISTEN_BACKLOG 128
 #define KEEPALIVE_S 30
 #define BODY_INITIAL 16384 /* first allocation for a frame's body */
+#define ACCEPT_BATCH 32    /* accepts in a row before the loop does the rest */
+#define ACCEPT_RETRY_MS 100 /* after running out of memory accepting */
 
 typedef struct conn conn;
 typedef struct target target;
@@ -157,6 +159,9 @@ struct esg_p2p {
     struct sockaddr_storage listen_sa;
     uv_tcp_t listener;
     uint16_t port;
+    uv_timer_t accept_timer;   /* takes a connection left with libuv */
+    uint64_t accept_ms;        /* uv_now() of the current run of accepts */
+    unsigned accept_burst;     /* accepts in that run */
 
     target **targets;
     size_t n_targets;
@@ -1340,20 +1345,19 @@ static bool unauth_admit(esg_p2p *p, conn *c) {
     return true;
 }
 
-static void on_connection(uv_stream_t *server, int status) {
-    esg_p2p *p = server->data;
-    if (p->closing)
-        return;
-    if (status < 0) {
-        plog_limited(p, &p->log_anon, ESG_LOG_WARN, "accept failed: %s", uv_strerror(status));
-        return;
-    }
+static void on_accept_timer(uv_timer_t *timer);
+
+/* Takes the connection libuv holds for the listener (there is one). If
+ * none can be allocated it is left there (libuv stops watching the
+ * listener meanwhile) and taken again after ACCEPT_RETRY_MS. */
+static void accept_pending(esg_p2p *p) {
     conn *c = conn_new(p, ESG_P2P_INBOUND);
     if (!c) {
         plog_limited(p, &p->log_anon, ESG_LOG_ERROR, "out of memory accepting a connection");
+        uv_timer_start(&p->accept_timer, on_accept_timer, ACCEPT_RETRY_MS, 0);
         return;
     }
-    int rc = uv_accept(server, (uv_stream_t *)&c->tcp);
+    int rc = uv_accept((uv_stream_t *)&p->listener, (uv_stream_t *)&c->tcp);
     if (rc != 0) {
         conn_close(c, ESG_LOG_WARN, "accept failed: %s", uv_strerror(rc));
         return;
@@ -1367,6 +1371,42 @@ static void on_connection(uv_stream_t *server, int status) {
         return;
     uv_timer_start(&c->timer, on_hs_timeout, p->hs_timeout_ms, 0);
     conn_start(c);
+}
+
+static void on_accept_timer(uv_timer_t *timer) {
+    esg_p2p *p = timer->data;
+    if (p->closing)
+        return;
+    p->accept_burst = 0;
+    accept_pending(p);
+}
+
+static void on_connection(uv_stream_t *server, int status) {
+    esg_p2p *p = server->data;
+    if (p->closing)
+        return;
+    if (status < 0) {
+        plog_limited(p, &p->log_anon, ESG_LOG_WARN, "accept failed: %s", uv_strerror(status));
+        return;
+    }
+    /* libuv calls this in a loop for as long as accept(2) succeeds, and a
+     * flood that reconnects as fast as we close (a closed socket's peer
+     * sees it at once) keeps the backlog from ever emptying: the loop
+     * would never read a peer's socket again. So after ACCEPT_BATCH in one
+     * turn of the loop the connection is left with libuv, which stops
+     * watching the listener, and taken by a zero timer after the loop has
+     * polled everything else. */
+    uint64_t now = uv_now(p->loop);
+    if (now != p->accept_ms) {
+        p->accept_ms = now;
+        p->accept_burst = 0;
+    }
+    if (++p->accept_burst > ACCEPT_BATCH) {
+        p->stats.accept_pauses++;
+        uv_timer_start(&p->accept_timer, on_accept_timer, 0, 0);
+        return;
+    }
+    accept_pending(p);
 }
 
 /* ------------------------------------------------------------ public API */
@@ -1536,7 +1576,9 @@ int esg_p2p_new(esg_p2p **out, uv_loop_t *loop, const esg_p2p_config *cfg, char 
     p->listener.data = p;
     uv_timer_init(loop, &p->sweep);
     p->sweep.data = p;
-    p->pending = 2;
+    uv_timer_init(loop, &p->accept_timer);
+    p->accept_timer.data = p;
+    p->pending = 3;
     for (size_t i = 0; i < p->n_targets; i++)
         target_attach(p, p->targets[i]);
     *out = p;
@@ -1712,5 +1754,6 @@ void esg_p2p_close(esg_p2p *p, void (*on_closed)(void *), void *arg) {
         uv_close((uv_handle_t *)&t->timer, on_target_timer_closed);
     }
     uv_close((uv_handle_t *)&p->sweep, on_p2p_handle_closed);
+    uv_close((uv_handle_t *)&p->accept_timer, on_p2p_handle_closed);
     uv_close((uv_handle_t *)&p->listener, on_p2p_handle_closed);
 }

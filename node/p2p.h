@@ -43,7 +43,9 @@
  *     held back by any of these counts (their number is the
  *     configuration's). An inbound handshake that would bring the peers
  *     past max_conns is closed (a key already up may replace its
- *     connection).
+ *     connection). Accepting pauses for one turn of the loop after 32
+ *     connections in a row, so a flood that reconnects as fast as it is
+ *     closed cannot keep the loop from the peers' sockets.
  *   - frames: the length prefix is checked against max_frame before any
  *     allocation; partial and coalesced reads are handled; a frame that is
  *     oversized or fails authentication closes the connection and adds
@@ -145,6 +147,8 @@ typedef struct esg_p2p_stats {
     uint64_t reads;             /* read callbacks that carried bytes */
     uint64_t dials, dial_failures;
     uint64_t accepted;          /* inbound connections accepted */
+    uint64_t accept_pauses;     /* accepting paused for a turn of the loop
+                                 * after a long run of connections */
     size_t unauth;              /* inbound connections in the handshake now */
     uint64_t unauth_full;       /* inbound closed at once: the budget for
                                  * handshakes (or its address's share) spent */

@@ -1522,6 +1522,10 @@ typedef struct fconn {
 } fconn;
 
 struct flood {
+    uv_loop_t *loop;  /* the test's, or `own` in a thread of its own */
+    uv_loop_t own;
+    uv_thread_t thread;
+    uv_async_t stop;
     fconn c[FLOOD_MAX];
     size_t n;
     uint16_t port;
@@ -1568,7 +1572,7 @@ static void flood_connected(uv_connect_t *req, int status) {
 
 static void flood_open(fconn *fc) {
     flood *f = fc->f;
-    ck_assert_int_eq(uv_tcp_init(&loop, &fc->tcp), 0);
+    ck_assert_int_eq(uv_tcp_init(f->loop, &fc->tcp), 0);
     fc->tcp.data = fc->req.data = fc;
     fc->open = true;
     f->open++;
@@ -1591,6 +1595,7 @@ static void flood_start(flood *f, uint16_t port, size_t n, bool one_addr) {
     f->n = n;
     f->port = port;
     f->one_addr = one_addr;
+    f->loop = &loop;
     for (size_t i = 0; i < n; i++) {
         f->c[i].f = f;
         f->c[i].idx = i;
@@ -1603,6 +1608,49 @@ static void flood_stop(flood *f) {
     for (size_t i = 0; i < f->n; i++)
         flood_close(&f->c[i]);
     RUN_UNTIL(f->open == 0);
+}
+
+/* The same flood from a thread with its own loop: it reconnects while the
+ * node's loop is still busy, as a flood from another host does. */
+static void flood_on_stop(uv_async_t *a) {
+    flood *f = a->data;
+    f->stopping = true;
+    for (size_t i = 0; i < f->n; i++)
+        flood_close(&f->c[i]);
+    uv_close((uv_handle_t *)a, NULL);
+}
+
+static void flood_thread_main(void *arg) {
+    flood *f = arg;
+    for (size_t i = 0; i < f->n; i++)
+        flood_open(&f->c[i]);
+    uv_run(f->loop, UV_RUN_DEFAULT);
+}
+
+static void flood_thread_start(flood *f, uint16_t port, size_t n) {
+    memset(f, 0, sizeof *f);
+    f->n = n;
+    f->port = port;
+    f->loop = &f->own;
+    ck_assert_int_eq(uv_loop_init(&f->own), 0);
+    ck_assert_int_eq(uv_async_init(&f->own, &f->stop, flood_on_stop), 0);
+    f->stop.data = f;
+    for (size_t i = 0; i < n; i++) {
+        f->c[i].f = f;
+        f->c[i].idx = i;
+    }
+    ck_assert_int_eq(uv_thread_create(&f->thread, flood_thread_main, f), 0);
+}
+
+/* Asks the thread to close its connections and end. */
+static void flood_thread_stop(flood *f) {
+    ck_assert_int_eq(uv_async_send(&f->stop), 0);
+}
+
+/* After flood_thread_stop: waits for the thread and closes its loop. */
+static void flood_thread_join(flood *f) {
+    ck_assert_int_eq(uv_thread_join(&f->thread), 0);
+    ck_assert_int_eq(uv_loop_close(&f->own), 0);
 }
 
 static size_t log_lines(tnode *n) {
@@ -1726,6 +1774,37 @@ START_TEST(test_flood_same_address) {
     check_alive(&a, &b);
     flood_stop(&f);
     RUN_UNTIL(stats_of(&a).unauth == 0);
+    loop_end();
+}
+END_TEST
+
+START_TEST(test_flood_from_another_thread) {
+    loop_begin();
+    /* A flood that reconnects while the node is still accepting could
+     * keep its backlog from ever emptying: the node accepts in runs of a
+     * bounded length and serves its other sockets in between. */
+    tnode a, b;
+    pair_up(&a, &b);
+    flood f;
+    flood_thread_start(&f, port_of(&a), FLOOD_MAX);
+    RUN_UNTIL(stats_of(&a).unauth_full + stats_of(&a).unauth_evicted > 2000);
+    check_alive(&a, &b);
+    tnode_close(&b);
+    RUN_UNTIL(b.closed && !has_peer(&a, &b.pk));
+    uint64_t t0 = uv_hrtime();
+    tnode_start(&b);
+    RUN_UNTIL(has_peer(&a, &b.pk) && has_peer(&b, &a.pk));
+    double ms = (double)(uv_hrtime() - t0) / 1e6;
+    check_alive(&a, &b);
+    esg_p2p_stats s = stats_of(&a);
+    printf("p2p: under a flood from another thread (%" PRIu64 " accepted, %" PRIu64
+           " accept pauses), validator up in %.1f ms\n", s.accepted, s.accept_pauses, ms);
+    fflush(stdout);
+    ck_assert_msg(ms < 3000, "up after %.0f ms", ms);
+    ck_assert_uint_le(s.unauth, 16);
+    flood_thread_stop(&f);
+    RUN_UNTIL(stats_of(&a).connections == 1);
+    flood_thread_join(&f);
     loop_end();
 }
 END_TEST
@@ -1863,6 +1942,7 @@ Suite *suite_p2p(void) {
     tcase_add_test(tc, test_hostname_and_self);
     tcase_add_test(tc, test_flood_validator_reconnects);
     tcase_add_test(tc, test_flood_same_address);
+    tcase_add_test(tc, test_flood_from_another_thread);
     tcase_add_test(tc, test_partial_frame_deadline);
     tcase_add_test(tc, test_write_deadline);
     suite_add_tcase(s, tc);
