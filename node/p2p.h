@@ -35,13 +35,13 @@
  *     max_unauth_per_ip from one IP address, apart from the max_conns
  *     established peers, so a flood of silent connections cannot take the
  *     slots of validators. A connection over its address's share takes
- *     the place of that address's oldest one that has sent no HELLO, or
- *     is closed at once; when the whole budget is spent, the address
- *     holding the most gives up one (the oldest, preferring those that
- *     have sent no HELLO) to an address holding fewer, else the new one
- *     is closed. Dials to configured peers are never
- *     held back by any of these counts (their number is the
- *     configuration's). An inbound handshake that would bring the peers
+ *     the place of that address's oldest one that has sent nothing yet
+ *     (a peer sends its HELLO at once), or is closed at once; when the
+ *     whole budget is spent, the address holding the most gives up one
+ *     (preferring those that have sent nothing, then the oldest) to an
+ *     address holding fewer, else the new one is closed. Dials to
+ *     configured peers are never held back by any of these counts (their
+ *     number is the configuration's). An inbound handshake that would bring the peers
  *     past max_conns is closed (a key already up may replace its
  *     connection). Accepting pauses for one turn of the loop after 32
  *     connections in a row, so a flood that reconnects as fast as it is
