@@ -11,10 +11,25 @@
  * that reaches 0 after esg_p2p_close.
  *
  * Reading. Each connection reads the 37-byte HELLO, then frames: a 4-byte
- * prefix, then a body allocated at exactly the checked length. While a
- * body is incomplete the alloc callback hands libuv the body itself, so a
- * large frame is read with no copy; otherwise reads land in a small
- * scratch buffer that may hold the end of one frame and several more.
+ * prefix, then a body of the checked length. The body's buffer starts at
+ * 16 KiB (or the length, if smaller) and doubles whenever it is full, up
+ * to the length: a peer can announce 8 MiB for the price of 4 bytes, so
+ * what it costs us must follow what it actually sends. While a body is
+ * incomplete the alloc callback hands libuv the body's free space, so a
+ * large frame is read with no copy but the doublings; otherwise reads land
+ * in a small scratch buffer that may hold the end of one frame and several
+ * more.
+ *
+ * Deadlines. The handshake has a timer per connection. After it, one
+ * sweep timer per p2p checks every peer for a frame begun too long ago
+ * and for unsent bytes that have not moved: a timer restarted per frame
+ * would cost a heap operation per frame, the sweep costs a walk of the
+ * connections per tick (a tenth of the shorter deadline, 10 ms to 1 s).
+ *
+ * Budgets. Inbound connections in the handshake are counted apart
+ * (conn.unauth, p2p.n_unauth): they are what anyone can open, so they get
+ * a budget of their own, and the established peers' limit is checked only
+ * once a key has been verified and allowed.
  */
 #include "node/p2p.h"
 
@@ -25,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
+#include <sys/socket.h>
 
 #include "ledger/error.h"
 #include "ledger/genesis.h"
@@ -36,6 +52,9 @@
 #define ADDR_SCORES_MAX 256
 #define LISTEN_BACKLOG 128
 #define KEEPALIVE_S 30
+#define BODY_INITIAL 16384 /* first allocation for a frame's body */
+#define ACCEPT_BATCH 32    /* accepts in a row before the loop does the rest */
+#define ACCEPT_RETRY_MS 100 /* after running out of memory accepting */
 
 typedef struct conn conn;
 typedef struct target target;
@@ -59,6 +78,7 @@ struct conn {
     bool closing;
     bool active;               /* the key's connection in p2p->peers */
     bool key_known;            /* `key` is verified */
+    bool unauth;               /* counted in the budget for handshakes */
     esg_p2p_direction dir;
     conn_state state;
     target *target;            /* outbound: the configured peer */
@@ -73,6 +93,12 @@ struct conn {
     size_t prefix_fill;
     uint8_t *body;             /* NULL, or a frame of body_len bytes being read */
     size_t body_len, body_fill;
+    size_t body_cap;           /* allocated: body_fill <= body_cap <= body_len */
+    bool in_frame;             /* a frame's first byte is in, not its last */
+    uint64_t frame_start_ms;   /* uv_now() at that first byte */
+    /* writer progress, for the write deadline */
+    uint64_t flushed;          /* bytes_out less the queue, at the last look */
+    uint64_t write_progress_ms; /* when the queue was last empty or moved */
     /* accounting */
     uint64_t bytes_in, bytes_out, frames_in, frames_out;
     size_t queued_peak;
@@ -96,6 +122,12 @@ struct target {
     esg_pubkey key;
 };
 
+/* A token bucket for log lines, and what its lines are about. */
+typedef struct log_bucket {
+    esg_ratelimit rl;
+    const char *what;
+} log_bucket;
+
 typedef struct addr_score {
     char ip[48];
     uint32_t score;
@@ -113,8 +145,13 @@ struct esg_p2p {
     void (*on_peer_down)(void *, const esg_p2p_peer_info *, const char *);
     void *ctx;
     const esg_logger *log;
-    size_t max_frame, queue_cap, max_conns;
+    size_t max_frame, queue_cap, max_conns, max_unauth, max_unauth_per_ip;
     uint64_t hs_timeout_ms, backoff_initial_ms, backoff_max_ms, nonce_limit;
+    uint64_t frame_timeout_ms, write_timeout_ms;
+    /* Log lines a remote party can cause: about inbound connections in the
+     * handshake (anyone's), and about the rest (peers we allowed, dials). */
+    log_bucket log_anon, log_known;
+    uv_timer_t sweep;          /* deadlines after the handshake; log reports */
     uint64_t rng;
 
     char listen_spec[300];
@@ -122,11 +159,15 @@ struct esg_p2p {
     struct sockaddr_storage listen_sa;
     uv_tcp_t listener;
     uint16_t port;
+    uv_timer_t accept_timer;   /* takes a connection left with libuv */
+    uint64_t accept_ms;        /* uv_now() of the current run of accepts */
+    unsigned accept_burst;     /* accepts in that run */
 
     target **targets;
     size_t n_targets;
     conn *conns;               /* every conn until freed, closing ones too */
     size_t n_conns;            /* not closing */
+    size_t n_unauth;           /* of those, inbound in the handshake */
     esg_keymap peers;          /* key -> active conn */
     esg_keymap key_scores;     /* key -> uint32_t * */
     addr_score addr_scores[ADDR_SCORES_MAX];
@@ -154,6 +195,31 @@ static void plog(const esg_p2p *p, esg_log_level lvl, const char *fmt, ...) {
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     esg_log(p->log, lvl, "p2p: %s", buf);
+}
+
+/* As plog, through the token bucket `b`: a line that would not be printed
+ * at its level takes no token, and a line that passes after others were
+ * left out says how many. */
+static void plog_limited(esg_p2p *p, log_bucket *b, esg_log_level lvl, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void plog_limited(esg_p2p *p, log_bucket *b, esg_log_level lvl, const char *fmt, ...) {
+    if (!p->log || lvl > p->log->level)
+        return;
+    uint64_t suppressed = 0;
+    if (!esg_ratelimit_allow(&b->rl, uv_now(p->loop), &suppressed)) {
+        p->stats.log_suppressed++;
+        return;
+    }
+    char buf[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (suppressed)
+        esg_log(p->log, lvl, "p2p: %s [%" PRIu64 " earlier log lines about %s suppressed]", buf,
+                suppressed, b->what);
+    else
+        esg_log(p->log, lvl, "p2p: %s", buf);
 }
 
 /* splitmix64: only spreads retry times, so it need not be unpredictable. */
@@ -396,7 +462,7 @@ static void on_conn_handle_closed(uv_handle_t *h) {
     if (c->next)
         c->next->prev = c->prev;
     if (c->body) {
-        p->stats.rx_buffered -= c->body_len;
+        p->stats.rx_buffered -= c->body_cap;
         free(c->body);
     }
     esg_p2p_hs_wipe(&c->hs);
@@ -435,6 +501,22 @@ static const char *conn_name(const conn *c, char *buf, size_t len) {
     return buf;
 }
 
+/* Which bucket lines about `c` go through: anyone can open an inbound
+ * connection, so until one is up its lines must not crowd out those about
+ * peers and our own dials. */
+static log_bucket *conn_bucket(conn *c) {
+    return c->dir == ESG_P2P_INBOUND && c->state != CONN_UP ? &c->p2p->log_anon
+                                                            : &c->p2p->log_known;
+}
+
+/* `c` leaves the budget for handshakes (it is up, or closing). */
+static void conn_unauth_leave(conn *c) {
+    if (c->unauth) {
+        c->unauth = false;
+        c->p2p->n_unauth--;
+    }
+}
+
 /* Closes `c` (once; later calls do nothing), logging the reason at `lvl`.
  * If it was the key's connection the key goes down. `c` stays valid until
  * its handles have closed, which is never before this callback returns. */
@@ -446,6 +528,7 @@ static void conn_close(conn *c, esg_log_level lvl, const char *fmt, ...) {
     esg_p2p *p = c->p2p;
     c->closing = true;
     p->n_conns--;
+    conn_unauth_leave(c);
     char why[400];
     va_list ap;
     va_start(ap, fmt);
@@ -453,8 +536,9 @@ static void conn_close(conn *c, esg_log_level lvl, const char *fmt, ...) {
     va_end(ap);
     if (!p->closing) {
         char name[96];
-        plog(p, lvl, "closed connection %s %s: %s", c->dir == ESG_P2P_OUTBOUND ? "to" : "from",
-             conn_name(c, name, sizeof name), why);
+        plog_limited(p, conn_bucket(c), lvl, "closed connection %s %s: %s",
+                     c->dir == ESG_P2P_OUTBOUND ? "to" : "from", conn_name(c, name, sizeof name),
+                     why);
     }
     target *t = c->target;
     if (t) {
@@ -532,6 +616,8 @@ static void on_write(uv_write_t *req, int status) {
     wreq *w = (wreq *)req;
     conn *c = w->c;
     free(w);
+    if (status == 0 && !c->closing)
+        c->write_progress_ms = uv_now(c->p2p->loop); /* the peer took a whole write */
     if (status < 0 && status != UV_ECANCELED && !c->closing)
         conn_close(c, ESG_LOG_INFO, "write failed: %s", uv_strerror(status));
 }
@@ -540,6 +626,9 @@ static void on_write(uv_write_t *req, int status) {
 static int conn_write(conn *c, wreq *w, size_t len) {
     esg_p2p *p = c->p2p;
     w->c = c;
+    /* An empty queue is progress: the write deadline counts from now. */
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0)
+        c->write_progress_ms = uv_now(p->loop);
     uv_buf_t b = uv_buf_init((char *)w->buf, (unsigned)len);
     int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
     if (rc != 0) {
@@ -666,6 +755,19 @@ static void conn_refuse(conn *c) {
 
 static void conn_up(conn *c);
 
+/* An inbound connection whose key is not up yet may not bring the peers
+ * past max_conns: closes it and returns true. Checked when its key is
+ * allowed and again when it comes up, as handshakes run side by side. */
+static bool conn_over_max(conn *c) {
+    esg_p2p *p = c->p2p;
+    if (c->dir != ESG_P2P_INBOUND || esg_keymap_get(&p->peers, c->key.b) ||
+        p->peers.n < p->max_conns)
+        return false;
+    p->stats.too_many++;
+    conn_close(c, ESG_LOG_WARN, "too many peers (limit %zu)", p->max_conns);
+    return true;
+}
+
 static void conn_on_auth(conn *c, const uint8_t *plain) {
     esg_p2p *p = c->p2p;
     char chain[ESG_P2P_CHAIN_ID_MAX + 1];
@@ -712,6 +814,8 @@ static void conn_on_auth(conn *c, const uint8_t *plain) {
     }
     if (c->closing || p->closing) /* the callback closed the p2p */
         return;
+    if (conn_over_max(c))
+        return;
     uint8_t v = ESG_P2P_VERDICT_ACCEPT;
     c->state = CONN_VERDICT;
     conn_send_frame(c, &v, 1);
@@ -743,10 +847,14 @@ static const uint8_t *conn_initiator(const conn *c) {
 
 static void conn_up(conn *c) {
     esg_p2p *p = c->p2p;
+    if (conn_over_max(c))
+        return;
     uv_timer_stop(&c->timer);
+    conn_unauth_leave(c);
     p->stats.handshakes++;
     c->state = CONN_UP;
     c->up_ms = uv_now(p->loop);
+    c->write_progress_ms = c->up_ms;
     target *t = c->target;
     if (t) {
         t->attempt = 0;
@@ -782,8 +890,9 @@ static void conn_up(conn *c) {
         return;
     }
     c->active = true;
-    plog(p, ESG_LOG_INFO, "peer %s up (%s)", conn_name(c, name, sizeof name),
-         c->dir == ESG_P2P_OUTBOUND ? "outbound" : "inbound");
+    plog_limited(p, &p->log_known, ESG_LOG_INFO, "peer %s up (%s)",
+                 conn_name(c, name, sizeof name),
+                 c->dir == ESG_P2P_OUTBOUND ? "outbound" : "inbound");
     if (p->on_peer_up) {
         esg_p2p_peer_info info;
         conn_info(c, &info);
@@ -793,11 +902,34 @@ static void conn_up(conn *c) {
 
 /* ------------------------------------------------------------- reading */
 
+/* Doubles the body's buffer, up to its length. Precondition: it is full
+ * and the frame is not. Returns false when out of memory (nothing
+ * changed). */
+static bool conn_body_grow(conn *c) {
+    esg_p2p *p = c->p2p;
+    assert(c->body && c->body_fill == c->body_cap && c->body_cap < c->body_len);
+    size_t cap = c->body_cap > c->body_len / 2 ? c->body_len : c->body_cap * 2;
+    uint8_t *b = realloc(c->body, cap);
+    if (!b)
+        return false;
+    p->stats.rx_buffered += cap - c->body_cap;
+    if (p->stats.rx_buffered > p->stats.rx_buffered_peak)
+        p->stats.rx_buffered_peak = p->stats.rx_buffered;
+    c->body = b;
+    c->body_cap = cap;
+    return true;
+}
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
     (void)suggested;
     conn *c = h->data;
     if (c->body && c->body_fill < c->body_len) {
-        size_t want = c->body_len - c->body_fill;
+        /* An empty buffer makes libuv call on_read with UV_ENOBUFS. */
+        if (c->body_fill == c->body_cap && !conn_body_grow(c)) {
+            *buf = uv_buf_init(NULL, 0);
+            return;
+        }
+        size_t want = c->body_cap - c->body_fill;
         if (want > UINT32_MAX)
             want = UINT32_MAX;
         *buf = uv_buf_init((char *)c->body + c->body_fill, (unsigned)want);
@@ -835,14 +967,19 @@ static bool conn_begin_frame(conn *c) {
                        c->state == CONN_UP ? "(the frame limit)" : "during the handshake");
         return false;
     }
-    c->body = malloc(L);
+    /* The length is only a claim: allocate for what arrives (on_alloc). */
+    size_t cap = L < BODY_INITIAL ? L : BODY_INITIAL;
+    c->body = malloc(cap);
     if (!c->body) {
         conn_close(c, ESG_LOG_ERROR, "out of memory for a frame of %" PRIu32 " bytes", L);
         return false;
     }
     c->body_len = L;
+    c->body_cap = cap;
     c->body_fill = 0;
-    p->stats.rx_buffered += L;
+    p->stats.rx_buffered += cap;
+    if (p->stats.rx_buffered > p->stats.rx_buffered_peak)
+        p->stats.rx_buffered_peak = p->stats.rx_buffered;
     return true;
 }
 
@@ -851,9 +988,11 @@ static void conn_end_frame(conn *c) {
     esg_p2p *p = c->p2p;
     uint8_t *buf = c->body;
     size_t len = c->body_len;
+    assert(c->body_cap == len);
     c->body = NULL;
-    c->body_len = c->body_fill = 0;
+    c->body_len = c->body_fill = c->body_cap = 0;
     c->prefix_fill = 0;
+    c->in_frame = false;
     p->stats.rx_buffered -= len;
     int rc = esg_p2p_cipher_open(&c->hs.rx, buf, len, c->prefix);
     if (rc != ESG_OK) {
@@ -903,6 +1042,10 @@ static void conn_consume(conn *c, const uint8_t *d, size_t n) {
             if (c->hello_fill == ESG_P2P_HELLO_LEN)
                 conn_on_hello(c);
         } else if (!c->body) {
+            if (c->prefix_fill == 0) {
+                c->in_frame = true;
+                c->frame_start_ms = uv_now(p->loop);
+            }
             k = ESG_P2P_PREFIX_LEN - c->prefix_fill;
             k = k < n ? k : n;
             memcpy(c->prefix + c->prefix_fill, d, k);
@@ -910,7 +1053,12 @@ static void conn_consume(conn *c, const uint8_t *d, size_t n) {
             if (c->prefix_fill == ESG_P2P_PREFIX_LEN && !conn_begin_frame(c))
                 return;
         } else {
-            k = c->body_len - c->body_fill;
+            if (c->body_fill == c->body_cap && !conn_body_grow(c)) {
+                conn_close(c, ESG_LOG_ERROR, "out of memory for a frame of %zu bytes",
+                           c->body_len);
+                return;
+            }
+            k = c->body_cap - c->body_fill;
             k = k < n ? k : n;
             memcpy(c->body + c->body_fill, d, k);
             c->body_fill += k;
@@ -927,6 +1075,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     esg_p2p *p = c->p2p;
     if (c->closing || p->closing)
         return;
+    if (nread == UV_ENOBUFS) { /* on_alloc could not grow the body */
+        conn_close(c, ESG_LOG_ERROR, "out of memory for a frame of %zu bytes", c->body_len);
+        return;
+    }
     if (nread < 0) {
         if (c->state == CONN_UP)
             conn_close(c, ESG_LOG_INFO, "%s", nread == UV_EOF ? "the peer closed the connection"
@@ -953,6 +1105,61 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     }
 }
 
+/* ------------------------------------------------------------ deadlines */
+
+/* The deadlines of an established peer, at `now`: a frame begun too long
+ * ago, unsent bytes that have not moved. Neither is scored: a slow or
+ * stalled link looks the same. */
+static void conn_check_deadlines(conn *c, uint64_t now) {
+    esg_p2p *p = c->p2p;
+    assert(c->state == CONN_UP && !c->closing);
+    if (c->in_frame && now - c->frame_start_ms >= p->frame_timeout_ms) {
+        p->stats.frame_timeouts++;
+        conn_close(c, ESG_LOG_WARN,
+                   "frame not complete within %" PRIu64 " ms of its first byte (%zu of %zu "
+                   "bytes received)",
+                   p->frame_timeout_ms, c->body_fill, c->body_len);
+        return;
+    }
+    size_t q = uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
+    /* bytes_out counts what was queued, so this is what left the queue. */
+    uint64_t flushed = c->bytes_out - q;
+    if (q == 0 || flushed != c->flushed) {
+        c->flushed = flushed;
+        c->write_progress_ms = now;
+    } else if (now - c->write_progress_ms >= p->write_timeout_ms) {
+        p->stats.write_timeouts++;
+        conn_close(c, ESG_LOG_WARN,
+                   "peer stopped reading: %zu bytes unsent, none taken for %" PRIu64 " ms", q,
+                   now - c->write_progress_ms);
+    }
+}
+
+/* Reports lines a bucket left out, when no later line has said so: a
+ * flood followed by silence is still in the log. */
+static void log_bucket_flush(esg_p2p *p, log_bucket *b, uint64_t now) {
+    uint64_t n;
+    if (p->log && ESG_LOG_WARN <= p->log->level && esg_ratelimit_flush(&b->rl, now, &n))
+        esg_log(p->log, ESG_LOG_WARN, "p2p: %" PRIu64 " log lines about %s suppressed", n,
+                b->what);
+}
+
+static void on_sweep(uv_timer_t *timer) {
+    esg_p2p *p = timer->data;
+    if (p->closing)
+        return;
+    uint64_t now = uv_now(p->loop);
+    /* Conns are unlinked only in close callbacks, so the walk survives
+     * the closes it makes; a callback may close the p2p. */
+    for (conn *c = p->conns; c && !p->closing; c = c->next)
+        if (c->state == CONN_UP && !c->closing)
+            conn_check_deadlines(c, now);
+    if (!p->closing) {
+        log_bucket_flush(p, &p->log_anon, now);
+        log_bucket_flush(p, &p->log_known, now);
+    }
+}
+
 /* ------------------------------------------------------ dialing, accept */
 
 /* The first failure of a run of dial failures is worth an operator's
@@ -975,11 +1182,8 @@ static void on_connect(uv_connect_t *req, int status) {
 
 static void target_connect(target *t, const struct sockaddr *sa) {
     esg_p2p *p = t->p2p;
-    if (p->n_conns >= p->max_conns) {
-        plog(p, ESG_LOG_DEBUG, "not dialing %s: %zu connections open", t->spec, p->n_conns);
-        target_schedule(t);
-        return;
-    }
+    /* No connection count holds a dial back: what fills the counts can be
+     * anyone's, the configured peers are the operator's. */
     conn *c = conn_new(p, ESG_P2P_OUTBOUND);
     if (!c) {
         target_schedule(t);
@@ -1051,20 +1255,109 @@ static void target_dial(target *t) {
     p->pending++;
 }
 
-static void on_connection(uv_stream_t *server, int status) {
-    esg_p2p *p = server->data;
-    if (p->closing)
-        return;
-    if (status < 0) {
-        plog(p, ESG_LOG_WARN, "accept failed: %s", uv_strerror(status));
-        return;
+/* Inbound connections in the handshake from the IP address `ip`. */
+static size_t unauth_count(const esg_p2p *p, const char *ip) {
+    size_t n = 0;
+    for (const conn *o = p->conns; o; o = o->next)
+        n += o->unauth && strcmp(o->ip, ip) == 0;
+    return n;
+}
+
+/* Whether `o`, in the handshake, has sent nothing: no byte read, and none
+ * waiting in the socket (a connection accepted in the same batch as a
+ * flood has not been read yet, though its HELLO may be in). */
+static bool conn_mute(const conn *o) {
+    if (o->state != CONN_HELLO || o->hello_fill > 0)
+        return false;
+    uv_os_fd_t fd;
+    char b;
+    if (uv_fileno((const uv_handle_t *)&o->tcp, &fd) != 0)
+        return true;
+    return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
+}
+
+/* Whether `o`, in the handshake, is a better one to close than `v` (NULL:
+ * none yet) when room must be made: one that has sent nothing first (a
+ * peer that means to connect sends its HELLO at once), then the oldest. */
+static bool unauth_worse(const conn *o, const conn *v) {
+    if (!v)
+        return true;
+    bool o_mute = conn_mute(o), v_mute = conn_mute(v);
+    return o_mute != v_mute ? o_mute : o->id < v->id;
+}
+
+/* Finds room in the budget for handshakes for the new inbound `c` (not
+ * counted yet), or closes it. Returns whether `c` may go on.
+ *   - Its address may hold max_unauth_per_ip. When that share is spent,
+ *     the address's oldest connection that has sent no HELLO gives way
+ *     (so a peer behind the same address as a silent flood still gets in;
+ *     the flood only churns), else `c` is closed.
+ *   - When the whole budget is spent, the address holding the most gives
+ *     up one (preferring one that has sent no HELLO) if it holds more
+ *     than c's address, so a flood from a few addresses cannot keep out
+ *     one it does not control; else `c` is closed. */
+static bool unauth_admit(esg_p2p *p, conn *c) {
+    assert(!c->unauth && c->dir == ESG_P2P_INBOUND);
+    size_t mine = unauth_count(p, c->ip);
+    conn *victim = NULL;
+    if (mine >= p->max_unauth_per_ip) {
+        for (conn *o = p->conns; o; o = o->next)
+            if (o->unauth && strcmp(o->ip, c->ip) == 0 && conn_mute(o) &&
+                unauth_worse(o, victim))
+                victim = o;
+        if (!victim) {
+            p->stats.unauth_full++;
+            conn_close(c, ESG_LOG_WARN,
+                       "too many connections in the handshake from %s (limit %zu)", c->ip,
+                       p->max_unauth_per_ip);
+            return false;
+        }
+        p->stats.unauth_evicted++;
+        conn_close(victim, ESG_LOG_WARN,
+                   "evicted to make room: its address has %zu connections in the handshake "
+                   "(limit %zu) and this one sent no hello",
+                   mine, p->max_unauth_per_ip);
+    } else if (p->n_unauth >= p->max_unauth) {
+        size_t most = 0;
+        for (conn *o = p->conns; o; o = o->next) {
+            if (!o->unauth)
+                continue;
+            size_t n = unauth_count(p, o->ip);
+            if (n > most || (n == most && unauth_worse(o, victim))) {
+                most = n;
+                victim = o;
+            }
+        }
+        if (!victim || most <= mine) {
+            p->stats.unauth_full++;
+            conn_close(c, ESG_LOG_WARN, "too many connections in the handshake (limit %zu)",
+                       p->max_unauth);
+            return false;
+        }
+        p->stats.unauth_evicted++;
+        conn_close(victim, ESG_LOG_WARN,
+                   "evicted to make room in the handshake budget: its address holds %zu, "
+                   "the most of any",
+                   most);
     }
+    c->unauth = true;
+    p->n_unauth++;
+    return true;
+}
+
+static void on_accept_timer(uv_timer_t *timer);
+
+/* Takes the connection libuv holds for the listener (there is one). If
+ * none can be allocated it is left there (libuv stops watching the
+ * listener meanwhile) and taken again after ACCEPT_RETRY_MS. */
+static void accept_pending(esg_p2p *p) {
     conn *c = conn_new(p, ESG_P2P_INBOUND);
     if (!c) {
-        plog(p, ESG_LOG_ERROR, "out of memory accepting a connection");
+        plog_limited(p, &p->log_anon, ESG_LOG_ERROR, "out of memory accepting a connection");
+        uv_timer_start(&p->accept_timer, on_accept_timer, ACCEPT_RETRY_MS, 0);
         return;
     }
-    int rc = uv_accept(server, (uv_stream_t *)&c->tcp);
+    int rc = uv_accept((uv_stream_t *)&p->listener, (uv_stream_t *)&c->tcp);
     if (rc != 0) {
         conn_close(c, ESG_LOG_WARN, "accept failed: %s", uv_strerror(rc));
         return;
@@ -1074,13 +1367,46 @@ static void on_connection(uv_stream_t *server, int status) {
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &salen) == 0)
         format_addr((const struct sockaddr *)&sa, c->addr, sizeof c->addr, c->ip, sizeof c->ip);
     p->stats.accepted++;
-    if (p->n_conns > p->max_conns) {
-        p->stats.too_many++;
-        conn_close(c, ESG_LOG_WARN, "too many connections (limit %zu)", p->max_conns);
+    if (!unauth_admit(p, c))
         return;
-    }
     uv_timer_start(&c->timer, on_hs_timeout, p->hs_timeout_ms, 0);
     conn_start(c);
+}
+
+static void on_accept_timer(uv_timer_t *timer) {
+    esg_p2p *p = timer->data;
+    if (p->closing)
+        return;
+    p->accept_burst = 0;
+    accept_pending(p);
+}
+
+static void on_connection(uv_stream_t *server, int status) {
+    esg_p2p *p = server->data;
+    if (p->closing)
+        return;
+    if (status < 0) {
+        plog_limited(p, &p->log_anon, ESG_LOG_WARN, "accept failed: %s", uv_strerror(status));
+        return;
+    }
+    /* libuv calls this in a loop for as long as accept(2) succeeds, and a
+     * flood that reconnects as fast as we close (a closed socket's peer
+     * sees it at once) keeps the backlog from ever emptying: the loop
+     * would never read a peer's socket again. So after ACCEPT_BATCH in one
+     * turn of the loop the connection is left with libuv, which stops
+     * watching the listener, and taken by a zero timer after the loop has
+     * polled everything else. */
+    uint64_t now = uv_now(p->loop);
+    if (now != p->accept_ms) {
+        p->accept_ms = now;
+        p->accept_burst = 0;
+    }
+    if (++p->accept_burst > ACCEPT_BATCH) {
+        p->stats.accept_pauses++;
+        uv_timer_start(&p->accept_timer, on_accept_timer, 0, 0);
+        return;
+    }
+    accept_pending(p);
 }
 
 /* ------------------------------------------------------------ public API */
@@ -1148,6 +1474,22 @@ int esg_p2p_new(esg_p2p **out, uv_loop_t *loop, const esg_p2p_config *cfg, char 
     if (cfg->n_peers > ESG_P2P_MAX_TARGETS)
         return esg_errf(err, errlen, ESG_ERR_INVALID_ARGUMENT,
                         "more than %d peers", ESG_P2P_MAX_TARGETS);
+    size_t max_unauth = cfg->max_unauth ? cfg->max_unauth : ESG_P2P_DEFAULT_MAX_UNAUTH;
+    size_t per_ip = cfg->max_unauth_per_ip ? cfg->max_unauth_per_ip
+                    : max_unauth < ESG_P2P_DEFAULT_MAX_UNAUTH_PER_IP
+                        ? max_unauth
+                        : ESG_P2P_DEFAULT_MAX_UNAUTH_PER_IP;
+    if (per_ip > max_unauth)
+        return esg_errf(err, errlen, ESG_ERR_INVALID_ARGUMENT,
+                        "max_unauth_per_ip %zu is above max_unauth %zu", per_ip, max_unauth);
+    uint32_t log_burst = cfg->log_burst ? cfg->log_burst : ESG_P2P_DEFAULT_LOG_BURST;
+    uint64_t log_interval = cfg->log_interval_ms ? cfg->log_interval_ms
+                                                 : ESG_P2P_DEFAULT_LOG_INTERVAL_MS;
+    esg_ratelimit probe;
+    if (esg_ratelimit_init(&probe, log_burst, log_interval, 0) != ESG_OK)
+        return esg_errf(err, errlen, ESG_ERR_INVALID_ARGUMENT,
+                        "log_burst %" PRIu32 " or log_interval_ms %" PRIu64 " out of range",
+                        log_burst, log_interval);
     esg_pubkey pk;
     int rc = esg_key_pubkey(&pk, &cfg->node_key);
     if (rc != ESG_OK)
@@ -1170,6 +1512,17 @@ int esg_p2p_new(esg_p2p **out, uv_loop_t *loop, const esg_p2p_config *cfg, char 
     p->max_frame = max_frame;
     p->queue_cap = cap;
     p->max_conns = cfg->max_conns ? cfg->max_conns : ESG_P2P_DEFAULT_MAX_CONNS;
+    p->max_unauth = max_unauth;
+    p->max_unauth_per_ip = per_ip;
+    p->frame_timeout_ms = cfg->frame_timeout_ms ? cfg->frame_timeout_ms
+                                                : ESG_P2P_DEFAULT_FRAME_MS;
+    p->write_timeout_ms = cfg->write_timeout_ms ? cfg->write_timeout_ms
+                                                : ESG_P2P_DEFAULT_WRITE_MS;
+    uint64_t now = uv_now(loop);
+    esg_ratelimit_init(&p->log_anon.rl, log_burst, log_interval, now);
+    esg_ratelimit_init(&p->log_known.rl, log_burst, log_interval, now);
+    p->log_anon.what = "connections in the handshake";
+    p->log_known.what = "peers and dials";
     p->hs_timeout_ms = cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms
                                                  : ESG_P2P_DEFAULT_HANDSHAKE_MS;
     p->backoff_initial_ms = b0;
@@ -1221,7 +1574,11 @@ int esg_p2p_new(esg_p2p **out, uv_loop_t *loop, const esg_p2p_config *cfg, char 
     }
     uv_tcp_init(loop, &p->listener);
     p->listener.data = p;
-    p->pending = 1;
+    uv_timer_init(loop, &p->sweep);
+    p->sweep.data = p;
+    uv_timer_init(loop, &p->accept_timer);
+    p->accept_timer.data = p;
+    p->pending = 3;
     for (size_t i = 0; i < p->n_targets; i++)
         target_attach(p, p->targets[i]);
     *out = p;
@@ -1231,6 +1588,14 @@ int esg_p2p_new(esg_p2p **out, uv_loop_t *loop, const esg_p2p_config *cfg, char 
 int esg_p2p_start(esg_p2p *p, char *err, size_t errlen) {
     assert(p && !p->started && !p->closing);
     p->started = true;
+    /* A tenth of the shorter deadline, 10 ms to 1 s: a deadline is met
+     * within that much. Housekeeping only: it never keeps the loop alive. */
+    uint64_t tick = (p->frame_timeout_ms < p->write_timeout_ms ? p->frame_timeout_ms
+                                                                 : p->write_timeout_ms) /
+                    10;
+    tick = tick < 10 ? 10 : tick > 1000 ? 1000 : tick;
+    uv_timer_start(&p->sweep, on_sweep, tick, tick);
+    uv_unref((uv_handle_t *)&p->sweep);
     if (p->has_listen) {
         int rc = uv_tcp_bind(&p->listener, (const struct sockaddr *)&p->listen_sa, 0);
         if (rc == 0)
@@ -1352,6 +1717,7 @@ void esg_p2p_stats_get(const esg_p2p *p, esg_p2p_stats *out) {
     *out = p->stats;
     out->peers = p->peers.n;
     out->connections = p->n_conns;
+    out->unauth = p->n_unauth;
 }
 
 int esg_p2p_punish(esg_p2p *p, const esg_pubkey *key, uint32_t points, const char *why) {
@@ -1387,5 +1753,7 @@ void esg_p2p_close(esg_p2p *p, void (*on_closed)(void *), void *arg) {
             uv_cancel((uv_req_t *)&t->gai);
         uv_close((uv_handle_t *)&t->timer, on_target_timer_closed);
     }
+    uv_close((uv_handle_t *)&p->sweep, on_p2p_handle_closed);
+    uv_close((uv_handle_t *)&p->accept_timer, on_p2p_handle_closed);
     uv_close((uv_handle_t *)&p->listener, on_p2p_handle_closed);
 }

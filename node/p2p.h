@@ -30,16 +30,45 @@
  *     peer is up only when both sides accepted. Refusals, chain id
  *     mismatches and failures are logged with the reason. A handshake that
  *     does not finish in handshake_timeout_ms is dropped.
+ *   - budgets: inbound connections still in the handshake (anyone can open
+ *     them) have their own small budget, max_unauth at once and
+ *     max_unauth_per_ip from one IP address, apart from the max_conns
+ *     established peers, so a flood of silent connections cannot take the
+ *     slots of validators. A connection over its address's share takes
+ *     the place of that address's oldest one that has sent nothing yet
+ *     (a peer sends its HELLO at once), or is closed at once; when the
+ *     whole budget is spent, the address holding the most gives up one
+ *     (preferring those that have sent nothing, then the oldest) to an
+ *     address holding fewer, else the new one is closed. Dials to
+ *     configured peers are never held back by any of these counts (their
+ *     number is the configuration's). An inbound handshake that would bring the peers
+ *     past max_conns is closed (a key already up may replace its
+ *     connection). Accepting pauses for one turn of the loop after 32
+ *     connections in a row, so a flood that reconnects as fast as it is
+ *     closed cannot keep the loop from the peers' sockets.
  *   - frames: the length prefix is checked against max_frame before any
  *     allocation; partial and coalesced reads are handled; a frame that is
  *     oversized or fails authentication closes the connection and adds
  *     ESG_P2P_PENALTY to the misbehaviour score of the peer's key (or of
  *     its IP address before the key is verified). Scores are kept after a
- *     peer disconnects, for metrics and for a future ban rule.
+ *     peer disconnects, for metrics and for a future ban rule. A frame's
+ *     buffer grows as its bytes arrive (doubling from 16 KiB, up to the
+ *     announced length), so memory held for an incomplete frame stays
+ *     within twice what was received; a frame not complete within
+ *     frame_timeout_ms of its first byte drops the peer (not scored).
  *   - backpressure: each peer's unsent bytes (what libuv still holds for
  *     the socket) may not pass write_queue_cap; a send that would pass it
  *     drops the peer instead, so a peer that stops reading costs at most
- *     the cap.
+ *     the cap. A peer whose unsent bytes have not moved for
+ *     write_timeout_ms is dropped too (not scored), so it cannot hold the
+ *     cap for long.
+ *   - the log: lines a remote party can cause (connection closes,
+ *     warnings, peers up) pass through two token buckets
+ *     (node/ratelimit.h), one for inbound connections still in the
+ *     handshake (anyone can make those) and one for the rest, at most
+ *     log_burst lines each per log_interval_ms. A line that passes after
+ *     others were left out says how many; a flood followed by silence is
+ *     reported by a periodic line ("... log lines suppressed").
  *   - two nodes that dial each other at once get two connections; when
  *     both are up, both nodes keep the one dialed by the node with the
  *     smaller key (bytewise) and close the other, with no on_peer_down
@@ -70,11 +99,18 @@
 #include "ledger/hash.h"
 #include "ledger/keys.h"
 #include "node/log.h"
+#include "node/ratelimit.h"
 
 #define ESG_P2P_DEFAULT_MAX_FRAME ((size_t)8 << 20)       /* payload bytes */
 #define ESG_P2P_DEFAULT_QUEUE_CAP ((size_t)32 << 20)
 #define ESG_P2P_DEFAULT_MAX_CONNS 64
-#define ESG_P2P_DEFAULT_HANDSHAKE_MS 10000
+#define ESG_P2P_DEFAULT_MAX_UNAUTH 16
+#define ESG_P2P_DEFAULT_MAX_UNAUTH_PER_IP 4
+#define ESG_P2P_DEFAULT_HANDSHAKE_MS 5000
+#define ESG_P2P_DEFAULT_FRAME_MS 30000
+#define ESG_P2P_DEFAULT_WRITE_MS 30000
+#define ESG_P2P_DEFAULT_LOG_BURST 20
+#define ESG_P2P_DEFAULT_LOG_INTERVAL_MS 10000
 #define ESG_P2P_DEFAULT_BACKOFF_INITIAL_MS 500
 #define ESG_P2P_DEFAULT_BACKOFF_MAX_MS 30000
 #define ESG_P2P_MAX_FRAME_LIMIT ((size_t)1 << 30)         /* largest max_frame */
@@ -111,7 +147,15 @@ typedef struct esg_p2p_stats {
     uint64_t reads;             /* read callbacks that carried bytes */
     uint64_t dials, dial_failures;
     uint64_t accepted;          /* inbound connections accepted */
-    uint64_t too_many;          /* closed at once: max_conns reached */
+    uint64_t accept_pauses;     /* accepting paused for a turn of the loop
+                                 * after a long run of connections */
+    size_t unauth;              /* inbound connections in the handshake now */
+    uint64_t unauth_full;       /* inbound closed at once: the budget for
+                                 * handshakes (or its address's share) spent */
+    uint64_t unauth_evicted;    /* in the handshake, closed to make room for
+                                 * an address holding fewer */
+    uint64_t too_many;          /* inbound closed after its handshake: max_conns
+                                 * peers were up */
     uint64_t handshakes;        /* completed (peer up or duplicate) */
     uint64_t handshake_timeouts;
     uint64_t bad_handshakes;    /* malformed hello/auth, bad signature */
@@ -123,10 +167,16 @@ typedef struct esg_p2p_stats {
     uint64_t oversize_frames;   /* length prefix over the limit */
     uint64_t bad_frames;        /* failed authentication, bad verdict */
     uint64_t slow_drops;        /* write queue would pass the cap */
+    uint64_t write_timeouts;    /* unsent bytes did not move for write_timeout_ms */
+    uint64_t frame_timeouts;    /* a frame not complete within frame_timeout_ms */
     uint64_t counter_exhausted; /* frame counter reached its limit */
     uint64_t misbehaviour;      /* events that added to a score */
-    size_t rx_buffered;         /* bytes allocated now for partial frames */
+    size_t rx_buffered;         /* bytes allocated now for incomplete frames:
+                                 * per frame, twice its bytes received or
+                                 * 16 KiB, whichever is more */
+    size_t rx_buffered_peak;    /* largest rx_buffered seen */
     size_t queued_peak;         /* largest queued_bytes of any peer */
+    uint64_t log_suppressed;    /* log lines left out by the rate limit */
 } esg_p2p_stats;
 
 typedef struct esg_p2p_config {
@@ -159,8 +209,17 @@ typedef struct esg_p2p_config {
     /* Limits; 0 means the default in brackets. */
     size_t max_frame;            /* payload bytes per frame [8 MiB], <= 1 GiB */
     size_t write_queue_cap;      /* per peer [32 MiB], >= max_frame + 20 */
-    size_t max_conns;            /* open connections [64] */
-    uint64_t handshake_timeout_ms;  /* [10000]; also bounds a dial */
+    size_t max_conns;            /* established peers an inbound handshake may
+                                  * add to [64]; dials are not counted against it */
+    size_t max_unauth;           /* inbound connections in the handshake at once [16] */
+    size_t max_unauth_per_ip;    /* of those, from one IP address
+                                  * [min(4, max_unauth)], <= max_unauth */
+    uint64_t handshake_timeout_ms;  /* [5000]; also bounds a dial */
+    uint64_t frame_timeout_ms;   /* first to last byte of a frame [30000] */
+    uint64_t write_timeout_ms;   /* unsent bytes that do not move [30000] */
+    uint32_t log_burst;          /* log lines per bucket and interval [20],
+                                  * <= ESG_RATELIMIT_MAX_BURST */
+    uint64_t log_interval_ms;    /* [10000], <= ESG_RATELIMIT_MAX_INTERVAL_MS */
     uint64_t backoff_initial_ms;    /* [500] */
     uint64_t backoff_max_ms;        /* [30000], >= backoff_initial_ms */
     uint64_t jitter_seed;        /* [randombytes]; fixed: same delays each run */
