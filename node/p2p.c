@@ -95,7 +95,7 @@ struct conn {
     size_t body_len, body_fill;
     size_t body_cap;           /* allocated: body_fill <= body_cap <= body_len */
     bool in_frame;             /* a frame's first byte is in, not its last */
-    uint64_t frame_start_ms;   /* uv_now() at that first byte */
+    uint64_t frame_start_ms;   /* uv_now() at its latest byte */
     /* writer progress, for the write deadline */
     uint64_t flushed;          /* bytes_out less the queue, at the last look */
     uint64_t write_progress_ms; /* when the queue was last empty or moved */
@@ -1062,6 +1062,10 @@ static void conn_consume(conn *c, const uint8_t *d, size_t n) {
             k = k < n ? k : n;
             memcpy(c->body + c->body_fill, d, k);
             c->body_fill += k;
+            /* The deadline counts from the last progress: a 4 MiB sync
+             * answer over a slow link may take minutes, but its bytes
+             * keep coming (and memory follows what came). */
+            c->frame_start_ms = uv_now(p->loop);
             if (c->body_fill == c->body_len)
                 conn_end_frame(c);
         }
@@ -1116,7 +1120,7 @@ static void conn_check_deadlines(conn *c, uint64_t now) {
     if (c->in_frame && now - c->frame_start_ms >= p->frame_timeout_ms) {
         p->stats.frame_timeouts++;
         conn_close(c, ESG_LOG_WARN,
-                   "frame not complete within %" PRIu64 " ms of its first byte (%zu of %zu "
+                   "frame not complete: no byte of it for %" PRIu64 " ms (%zu of %zu "
                    "bytes received)",
                    p->frame_timeout_ms, c->body_fill, c->body_len);
         return;

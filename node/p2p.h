@@ -54,8 +54,8 @@
  *     peer disconnects, for metrics and for a future ban rule. A frame's
  *     buffer grows as its bytes arrive (doubling from 16 KiB, up to the
  *     announced length), so memory held for an incomplete frame stays
- *     within twice what was received; a frame not complete within
- *     frame_timeout_ms of its first byte drops the peer (not scored).
+ *     within twice what was received; an incomplete frame of which no
+ *     byte arrived for frame_timeout_ms drops the peer (not scored).
  *   - backpressure: each peer's unsent bytes (what libuv still holds for
  *     the socket) may not pass write_queue_cap; a send that would pass it
  *     drops the peer instead, so a peer that stops reading costs at most
@@ -215,7 +215,7 @@ typedef struct esg_p2p_config {
     size_t max_unauth_per_ip;    /* of those, from one IP address
                                   * [min(4, max_unauth)], <= max_unauth */
     uint64_t handshake_timeout_ms;  /* [5000]; also bounds a dial */
-    uint64_t frame_timeout_ms;   /* first to last byte of a frame [30000] */
+    uint64_t frame_timeout_ms;   /* longest pause inside a frame [30000] */
     uint64_t write_timeout_ms;   /* unsent bytes that do not move [30000] */
     uint32_t log_burst;          /* log lines per bucket and interval [20],
                                   * <= ESG_RATELIMIT_MAX_BURST */
