@@ -16,3 +16,13 @@ for seed in ${ESG_E2E_SEEDS:-22 24}; do
     }
     pass "$(printf '%s\n' "$out" | tail -1)"
 done
+
+# A silent partition whose connections stay black-holed after the heal:
+# the nodes must notice the dead links themselves (gossip's ping and idle
+# deadline) and redial. Before that the network stalled for good here.
+out=$(python3 "$ESG_SRC_DIR/testnet/e2e.py" --build-dir "$ESG_BIN_DIR" --seed 23 \
+    --duration 20 --faults partition --silent-forever --dir "${TMPDIR:-/tmp}" --quiet) || {
+    printf '%s\n' "$out" >&2
+    fail "e2e silent-forever seed 23: $(printf '%s\n' "$out" | head -1)"
+}
+pass "$(printf '%s\n' "$out" | tail -1)"
