@@ -913,6 +913,34 @@ static int start_cons(esg_driver *d) {
     return rc;
 }
 
+/* The machine's form of a wire vote (signature not copied nor checked):
+ * 0, with the signer's key in *pk, or ESG_ERR_BAD_CONSENSUS_MSG for an
+ * unknown type, a signer outside the set of its height, or a block hash
+ * that is neither empty (nil) nor 32 bytes other than zero. */
+static int vote_from_wire(esg_driver *d, const Esg__ConsensusVote *v, esg_cons_vote *cv,
+                          esg_pubkey *pk) {
+    const esg_cons_validator *vals;
+    size_t n;
+    if (((int)v->type != ESG_CONS_PREVOTE && (int)v->type != ESG_CONS_PRECOMMIT) ||
+        (v->block_hash.len != 0 && v->block_hash.len != 32) ||
+        load_valset(d, v->height, &vals, &n) || esg_pb_pubkey32(&v->validator, pk))
+        return ESG_ERR_BAD_CONSENSUS_MSG;
+    int idx = find_validator(vals, n, pk);
+    if (idx < 0)
+        return ESG_ERR_BAD_CONSENSUS_MSG;
+    memset(cv, 0, sizeof *cv);
+    cv->type = (esg_cons_vote_type)v->type;
+    cv->height = v->height;
+    cv->round = v->round;
+    cv->validator = (uint32_t)idx;
+    if (v->block_hash.len == 32) {
+        memcpy(cv->block.b, v->block_hash.data, 32);
+        if (is_zero(&cv->block))
+            return ESG_ERR_BAD_CONSENSUS_MSG;
+    }
+    return ESG_OK;
+}
+
 /* ------------------------------------------------------- catch-up gossip */
 
 /* Every validator tells its peers which messages of its height it holds
@@ -1133,24 +1161,10 @@ static bool wanted(void *ctx, const Esg__P2pMessage *m) {
         return esg_cons_wants_proposal(d->cons, m->proposal->height, m->proposal->round);
     if (m->msg_case != ESG_P2P_MSG_VOTE)
         return false;
-    const Esg__ConsensusVote *v = m->vote;
-    const esg_cons_validator *vals;
-    size_t n;
-    esg_pubkey pk;
-    if ((v->block_hash.len != 0 && v->block_hash.len != 32) ||
-        load_valset(d, v->height, &vals, &n) || esg_pb_pubkey32(&v->validator, &pk))
-        return false;
-    int idx = find_validator(vals, n, &pk);
-    if (idx < 0)
-        return false;
     esg_cons_vote cv;
-    memset(&cv, 0, sizeof cv);
-    cv.type = (esg_cons_vote_type)v->type;
-    cv.height = v->height;
-    cv.round = v->round;
-    cv.validator = (uint32_t)idx;
-    if (v->block_hash.len == 32)
-        memcpy(cv.block.b, v->block_hash.data, 32);
+    esg_pubkey pk;
+    if (vote_from_wire(d, m->vote, &cv, &pk) != 0)
+        return false;
     return esg_cons_wants_vote(d->cons, &cv);
 }
 
@@ -1212,27 +1226,10 @@ static int on_vote(void *ctx, const esg_pubkey *from, const Esg__ConsensusVote *
     uint64_t cur = esg_cons_height(d->cons);
     if (v->height < cur || v->height > cur + 1)
         return ESG_ERR_BAD_CONSENSUS_MSG;
-    if ((int)v->type != ESG_CONS_PREVOTE && (int)v->type != ESG_CONS_PRECOMMIT)
-        return ESG_ERR_BAD_CONSENSUS_MSG;
-    const esg_cons_validator *vals;
-    size_t n;
-    esg_pubkey pk;
-    if (load_valset(d, v->height, &vals, &n) || esg_pb_pubkey32(&v->validator, &pk) ||
-        v->sig.len != 64 || (v->block_hash.len != 0 && v->block_hash.len != 32))
-        return ESG_ERR_BAD_CONSENSUS_MSG;
-    int idx = find_validator(vals, n, &pk);
-    if (idx < 0)
-        return ESG_ERR_BAD_CONSENSUS_MSG;
     esg_cons_vote cv;
-    memset(&cv, 0, sizeof cv);
-    cv.type = (esg_cons_vote_type)v->type;
-    cv.height = v->height;
-    cv.round = v->round;
-    if (v->block_hash.len == 32)
-        memcpy(cv.block.b, v->block_hash.data, 32);
-    if (v->block_hash.len == 32 && is_zero(&cv.block))
+    esg_pubkey pk;
+    if (v->sig.len != 64 || vote_from_wire(d, v, &cv, &pk) != 0)
         return ESG_ERR_BAD_CONSENSUS_MSG;
-    cv.validator = (uint32_t)idx;
     memcpy(cv.sig.b, v->sig.data, 64);
     esg_hash sh = esg_vote_hash(d->chain_id, (int)v->type, v->height, v->round,
                                 v->block_hash.len ? &cv.block : NULL);
