@@ -28,6 +28,26 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# one_validator CHAIN DATADIR: a genesis of one member (city-alpha, whose
+# admin key is $T/admin.sec / .pub, made with pyclient) and one validator
+# ($T/validator.key), written to $T/genesis.json; DATADIR initialized
+# from it.
+one_validator() {
+    local chain=$1 datadir=$2 valpk
+    python3 - "$T" <<'PY'
+import sys, pyclient as pc
+s = pc.new_secret()
+open(sys.argv[1] + "/admin.sec", "w").write(s.hex())
+open(sys.argv[1] + "/admin.pub", "w").write(pc.pubkey(s).hex())
+PY
+    valpk=$("$ESGNODE" key new -o "$T/validator.key")
+    "$ESGNODE" genesis new --chain-id "$chain" -o "$T/genesis.json" \
+        --member "city-alpha:CITY:Alpha:$(cat "$T/admin.pub")" \
+        --validator "$valpk:10:city-alpha" >/dev/null
+    "$ESGNODE" init --genesis "$T/genesis.json" --datadir "$datadir" \
+        --key "$T/validator.key" >/dev/null
+}
+
 # start_node DATADIR PORT [LOGFILE]: starts esgnode in the background and
 # waits (up to 60 s) until its API answers. Sets NODE_PID.
 start_node() {

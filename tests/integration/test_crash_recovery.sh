@@ -5,17 +5,7 @@
 # verify-chain names that block's height.
 . "$(dirname "$0")/lib.sh"
 
-python3 - "$T" <<'PY'
-import sys, pyclient as pc
-s = pc.new_secret()
-open(sys.argv[1] + "/admin.sec", "w").write(s.hex())
-open(sys.argv[1] + "/admin.pub", "w").write(pc.pubkey(s).hex())
-PY
-valpk=$("$ESGNODE" key new -o "$T/validator.key")
-"$ESGNODE" genesis new --chain-id esg-crash-1 -o "$T/genesis.json" \
-    --member "city-alpha:CITY:Alpha:$(cat "$T/admin.pub")" \
-    --validator "$valpk:10:city-alpha" >/dev/null
-"$ESGNODE" init --genesis "$T/genesis.json" --datadir "$T/node" --key "$T/validator.key" >/dev/null
+one_validator esg-crash-1 "$T/node"
 port=$(free_port)
 url=http://127.0.0.1:$port
 

@@ -25,17 +25,7 @@ teardown() {
 }
 trap teardown EXIT
 
-python3 - "$T" <<'PY'
-import sys, pyclient as pc
-s = pc.new_secret()
-open(sys.argv[1] + "/admin.sec", "w").write(s.hex())
-open(sys.argv[1] + "/admin.pub", "w").write(pc.pubkey(s).hex())
-PY
-valpk=$("$ESGNODE" key new -o "$T/validator.key")
-"$ESGNODE" genesis new --chain-id esg-full-1 -o "$T/genesis.json" \
-    --member "city-alpha:CITY:Alpha:$(cat "$T/admin.pub")" \
-    --validator "$valpk:10:city-alpha" >/dev/null
-"$ESGNODE" init --genesis "$T/genesis.json" --datadir "$disk/node" --key "$T/validator.key" >/dev/null
+one_validator esg-full-1 "$disk/node"
 port=$(free_port)
 url=http://127.0.0.1:$port
 log=$T/node.log
