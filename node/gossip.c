@@ -8,6 +8,7 @@
 
 #include "ledger/codec.h"
 #include "ledger/error.h"
+#include "node/clock.h"
 #include "node/seen.h"
 
 #define SEEN_CAPACITY 65536
@@ -74,7 +75,7 @@ struct esg_gossip {
     uint64_t link_tick_ms;         /* when link_tick last ran */
 };
 
-static uint64_t mono_ms(void) { return uv_hrtime() / 1000000u; }
+static uint64_t mono_ms(void) { return esg_mono_us() / 1000; }
 
 static link_seen *link_find(esg_gossip *g, const esg_pubkey *key, bool add) {
     link_seen *free_slot = NULL;
