@@ -89,6 +89,11 @@
     X(transfer, Esg__Transfer, esg__transfer__descriptor) \
     X(record_payment, Esg__RecordPayment, esg__record_payment__descriptor) \
     X(allocate_proceeds, Esg__AllocateProceeds, esg__allocate_proceeds__descriptor) \
+    X(reverse_allocation, Esg__ReverseAllocation, esg__reverse_allocation__descriptor) \
+    X(register_project, Esg__RegisterProject, esg__register_project__descriptor) \
+    X(update_project, Esg__UpdateProject, esg__update_project__descriptor) \
+    X(record_funding, Esg__RecordFunding, esg__record_funding__descriptor) \
+    X(reverse_funding, Esg__ReverseFunding, esg__reverse_funding__descriptor) \
     X(report_impact, Esg__ReportImpact, esg__report_impact__descriptor) \
     X(attest_impact, Esg__AttestImpact, esg__attest_impact__descriptor) \
     X(revoke_attestation, Esg__RevokeAttestation, esg__revoke_attestation__descriptor) \
@@ -122,6 +127,10 @@
     X(payment, Esg__PaymentRecord, esg__payment_record__descriptor) \
     X(allocation, Esg__AllocationRecord, esg__allocation_record__descriptor) \
     X(allocation_total, Esg__AllocationTotal, esg__allocation_total__descriptor) \
+    X(allocation_ref, Esg__AllocationRef, esg__allocation_ref__descriptor) \
+    X(cost_change, Esg__CostChange, esg__cost_change__descriptor) \
+    X(project_record, Esg__ProjectRecord, esg__project_record__descriptor) \
+    X(funding, Esg__FundingRecord, esg__funding_record__descriptor) \
     X(report, Esg__ReportRecord, esg__report_record__descriptor) \
     X(attestation, Esg__AttestationRecord, esg__attestation_record__descriptor) \
     X(dispute, Esg__DisputeRecord, esg__dispute_record__descriptor) \
@@ -161,6 +170,11 @@ typedef Esg__ReportImpact esg_pb_report_impact;
 typedef Esg__AttestImpact esg_pb_attest_impact;
 typedef Esg__RevokeAttestation esg_pb_revoke_attestation;
 typedef Esg__DisputeImpact esg_pb_dispute_impact;
+typedef Esg__ReverseAllocation esg_pb_reverse_allocation;
+typedef Esg__RegisterProject esg_pb_register_project;
+typedef Esg__UpdateProject esg_pb_update_project;
+typedef Esg__RecordFunding esg_pb_record_funding;
+typedef Esg__ReverseFunding esg_pb_reverse_funding;
 typedef Esg__BlockHeader esg_pb_block_header;
 typedef Esg__Block esg_pb_block;
 typedef Esg__VoteSignDoc esg_pb_vote_sign_doc;
@@ -190,6 +204,10 @@ typedef Esg__PaymentLine esg_pb_payment_line;
 typedef Esg__PaymentRecord esg_pb_payment;
 typedef Esg__AllocationRecord esg_pb_allocation;
 typedef Esg__AllocationTotal esg_pb_allocation_total;
+typedef Esg__AllocationRef esg_pb_allocation_ref;
+typedef Esg__CostChange esg_pb_cost_change;
+typedef Esg__ProjectRecord esg_pb_project_record;
+typedef Esg__FundingRecord esg_pb_funding;
 typedef Esg__ReportRecord esg_pb_report;
 typedef Esg__AttestationRecord esg_pb_attestation;
 typedef Esg__DisputeRecord esg_pb_dispute;
@@ -228,6 +246,11 @@ typedef Esg__DisputeRecord esg_pb_dispute;
 #define ESG_PB_ATTEST_IMPACT_INIT ESG__ATTEST_IMPACT__INIT
 #define ESG_PB_REVOKE_ATTESTATION_INIT ESG__REVOKE_ATTESTATION__INIT
 #define ESG_PB_DISPUTE_IMPACT_INIT ESG__DISPUTE_IMPACT__INIT
+#define ESG_PB_REVERSE_ALLOCATION_INIT ESG__REVERSE_ALLOCATION__INIT
+#define ESG_PB_REGISTER_PROJECT_INIT ESG__REGISTER_PROJECT__INIT
+#define ESG_PB_UPDATE_PROJECT_INIT ESG__UPDATE_PROJECT__INIT
+#define ESG_PB_RECORD_FUNDING_INIT ESG__RECORD_FUNDING__INIT
+#define ESG_PB_REVERSE_FUNDING_INIT ESG__REVERSE_FUNDING__INIT
 #define ESG_PB_BLOCK_HEADER_INIT ESG__BLOCK_HEADER__INIT
 #define ESG_PB_BLOCK_INIT ESG__BLOCK__INIT
 #define ESG_PB_VOTE_SIGN_DOC_INIT ESG__VOTE_SIGN_DOC__INIT
@@ -256,6 +279,10 @@ typedef Esg__DisputeRecord esg_pb_dispute;
 #define ESG_PB_PAYMENT_INIT ESG__PAYMENT_RECORD__INIT
 #define ESG_PB_ALLOCATION_INIT ESG__ALLOCATION_RECORD__INIT
 #define ESG_PB_ALLOCATION_TOTAL_INIT ESG__ALLOCATION_TOTAL__INIT
+#define ESG_PB_ALLOCATION_REF_INIT ESG__ALLOCATION_REF__INIT
+#define ESG_PB_COST_CHANGE_INIT ESG__COST_CHANGE__INIT
+#define ESG_PB_PROJECT_RECORD_INIT ESG__PROJECT_RECORD__INIT
+#define ESG_PB_FUNDING_INIT ESG__FUNDING_RECORD__INIT
 #define ESG_PB_REPORT_INIT ESG__REPORT_RECORD__INIT
 #define ESG_PB_ATTESTATION_INIT ESG__ATTESTATION_RECORD__INIT
 #define ESG_PB_DISPUTE_INIT ESG__DISPUTE_RECORD__INIT
@@ -294,6 +321,11 @@ typedef Esg__DisputeRecord esg_pb_dispute;
 #define ESG_PB_ATTEST_IMPACT_DESC (&esg__attest_impact__descriptor)
 #define ESG_PB_REVOKE_ATTESTATION_DESC (&esg__revoke_attestation__descriptor)
 #define ESG_PB_DISPUTE_IMPACT_DESC (&esg__dispute_impact__descriptor)
+#define ESG_PB_REVERSE_ALLOCATION_DESC (&esg__reverse_allocation__descriptor)
+#define ESG_PB_REGISTER_PROJECT_DESC (&esg__register_project__descriptor)
+#define ESG_PB_UPDATE_PROJECT_DESC (&esg__update_project__descriptor)
+#define ESG_PB_RECORD_FUNDING_DESC (&esg__record_funding__descriptor)
+#define ESG_PB_REVERSE_FUNDING_DESC (&esg__reverse_funding__descriptor)
 #define ESG_PB_BLOCK_HEADER_DESC (&esg__block_header__descriptor)
 #define ESG_PB_BLOCK_DESC (&esg__block__descriptor)
 #define ESG_PB_VOTE_SIGN_DOC_DESC (&esg__vote_sign_doc__descriptor)
@@ -322,6 +354,10 @@ typedef Esg__DisputeRecord esg_pb_dispute;
 #define ESG_PB_PAYMENT_DESC (&esg__payment_record__descriptor)
 #define ESG_PB_ALLOCATION_DESC (&esg__allocation_record__descriptor)
 #define ESG_PB_ALLOCATION_TOTAL_DESC (&esg__allocation_total__descriptor)
+#define ESG_PB_ALLOCATION_REF_DESC (&esg__allocation_ref__descriptor)
+#define ESG_PB_COST_CHANGE_DESC (&esg__cost_change__descriptor)
+#define ESG_PB_PROJECT_RECORD_DESC (&esg__project_record__descriptor)
+#define ESG_PB_FUNDING_DESC (&esg__funding_record__descriptor)
 #define ESG_PB_REPORT_DESC (&esg__report_record__descriptor)
 #define ESG_PB_ATTESTATION_DESC (&esg__attestation_record__descriptor)
 #define ESG_PB_DISPUTE_DESC (&esg__dispute_record__descriptor)
@@ -378,6 +414,15 @@ typedef Esg__Opinion esg_pb_opinion;
 #define ESG_OPINION_QUALIFIED                    ESG__OPINION__OPINION_QUALIFIED
 #define ESG_OPINION_REJECTED                     ESG__OPINION__OPINION_REJECTED
 
+typedef Esg__FundingSource esg_pb_funding_source;
+#define ESG_FUNDING_SOURCE_UNSPECIFIED           ESG__FUNDING_SOURCE__FUNDING_SOURCE_UNSPECIFIED
+#define ESG_FUNDING_SOURCE_EU                    ESG__FUNDING_SOURCE__FUNDING_SOURCE_EU
+#define ESG_FUNDING_SOURCE_NATIONAL              ESG__FUNDING_SOURCE__FUNDING_SOURCE_NATIONAL
+#define ESG_FUNDING_SOURCE_REGIONAL              ESG__FUNDING_SOURCE__FUNDING_SOURCE_REGIONAL
+#define ESG_FUNDING_SOURCE_MUNICIPAL             ESG__FUNDING_SOURCE__FUNDING_SOURCE_MUNICIPAL
+#define ESG_FUNDING_SOURCE_PRIVATE               ESG__FUNDING_SOURCE__FUNDING_SOURCE_PRIVATE
+#define ESG_FUNDING_SOURCE_OTHER                 ESG__FUNDING_SOURCE__FUNDING_SOURCE_OTHER
+
 typedef Esg__VoteType esg_pb_vote_type;
 #define ESG_VOTE_TYPE_UNSPECIFIED                ESG__VOTE_TYPE__VOTE_TYPE_UNSPECIFIED
 #define ESG_VOTE_TYPE_PREVOTE                    ESG__VOTE_TYPE__VOTE_TYPE_PREVOTE
@@ -413,6 +458,11 @@ typedef Esg__TxBody__ActionCase esg_pb_action_case;
 #define ESG_ACTION_ATTEST_IMPACT                 ESG__TX_BODY__ACTION_ATTEST_IMPACT
 #define ESG_ACTION_REVOKE_ATTESTATION            ESG__TX_BODY__ACTION_REVOKE_ATTESTATION
 #define ESG_ACTION_DISPUTE_IMPACT                ESG__TX_BODY__ACTION_DISPUTE_IMPACT
+#define ESG_ACTION_REVERSE_ALLOCATION           ESG__TX_BODY__ACTION_REVERSE_ALLOCATION
+#define ESG_ACTION_REGISTER_PROJECT             ESG__TX_BODY__ACTION_REGISTER_PROJECT
+#define ESG_ACTION_UPDATE_PROJECT               ESG__TX_BODY__ACTION_UPDATE_PROJECT
+#define ESG_ACTION_RECORD_FUNDING               ESG__TX_BODY__ACTION_RECORD_FUNDING
+#define ESG_ACTION_REVERSE_FUNDING              ESG__TX_BODY__ACTION_REVERSE_FUNDING
 
 typedef Esg__Proposal__ChangeCase esg_pb_change_case;
 #define ESG_PROPOSAL_NONE                        ESG__PROPOSAL__CHANGE__NOT_SET

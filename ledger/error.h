@@ -133,9 +133,21 @@
     X(ERR_REDEMPTION_EARLY, 409, "redemption only at maturity, after the final coupon") \
     X(ERR_BAD_PAYMENT_KIND, 400, "payment kind must be COUPON or REDEMPTION") \
     /* proceeds */ \
-    X(ERR_UNKNOWN_PROJECT, 404, "no such project in the instrument") \
+    X(ERR_UNKNOWN_PROJECT, 404, "no such project (registered, or in the instrument)") \
     X(ERR_NOT_PROJECT_CITY, 403, "only an officer of the project's city may do this") \
     X(ERR_ALLOCATION_EXCEEDS, 409, "allocations would exceed the city's part of the amount raised") \
+    X(ERR_DATE_IN_FUTURE, 409, "the date lies after the block's date") \
+    X(ERR_DATE_AFTER_MATURITY, 409, "the allocation date lies after the instrument's maturity") \
+    X(ERR_DATE_BEFORE_LOOKBACK, 409, "the allocation date lies before the refinancing look-back") \
+    X(ERR_UNKNOWN_ALLOCATION, 404, "no such allocation") \
+    X(ERR_ALLOCATION_REVERSED, 409, "the allocation is already reversed") \
+    /* projects and external funding */ \
+    X(ERR_BAD_PROJECT_ID, 400, "project id must match [A-Z0-9-]{3,40}") \
+    X(ERR_PROJECT_EXISTS, 409, "a project with that id is already registered") \
+    X(ERR_PROJECT_MISMATCH, 409, "the registered project names another city or currency") \
+    X(ERR_BAD_FUNDING_SOURCE, 400, "funding source must be EU, NATIONAL, REGIONAL, MUNICIPAL, PRIVATE or OTHER") \
+    X(ERR_UNKNOWN_FUNDING, 404, "no such funding") \
+    X(ERR_FUNDING_REVERSED, 409, "the funding is already reversed") \
     /* impact */ \
     X(ERR_BAD_PERIOD, 400, "period start must precede period end") \
     X(ERR_BAD_TEXT, 400, "text is too long or holds control characters") \
@@ -150,6 +162,7 @@
     X(ERR_NOT_ATTESTER, 403, "only the verifier that attested may revoke") \
     X(ERR_ATTESTATION_REVOKED, 409, "the attestation is already revoked") \
     X(ERR_NOT_HOLDER, 403, "only a holder of the instrument may do this") \
+    X(ERR_OVERLAPPING_PERIOD, 409, "the period overlaps a live report of the same project and KPI: supersede it") \
     /* the HTTP transport */ \
     X(ERR_BAD_FRAMING, 400, "request framing is ambiguous or unsupported (Content-Length, Transfer-Encoding)") \
     X(ERR_HEADERS_TOO_LARGE, 431, "request headers exceed the size limit") \

@@ -57,6 +57,11 @@ typedef enum esg_table {
                                 -> live report id (32 bytes) */
     ESG_T_ALLOCATION_TOTALS = 25, /* instrument ‖ 0 ‖ 'c'|'p' ‖ city|project
                                      -> AllocationTotal */
+    ESG_T_PROJECTS = 26,     /* project id    -> ProjectRecord */
+    ESG_T_FUNDINGS = 27,     /* funding id    -> FundingRecord */
+    ESG_T_PROJECT_FUNDINGS = 28, /* project ‖ 0 ‖ funding id -> "" */
+    ESG_T_PROJECT_REPORTS = 29,  /* project ‖ 0 ‖ kpi ‖ 0 ‖ report id -> "" */
+    ESG_T_ALLOCATION_IDS = 30,   /* allocation id -> AllocationRef */
 } esg_table;
 
 #define ESG_STATE_MAX_KEY 480 /* LMDB's default max key size is 511 */
