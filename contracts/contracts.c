@@ -7,6 +7,7 @@
 #include "contracts/instrument.h"
 #include "contracts/payments.h"
 #include "contracts/proceeds.h"
+#include "contracts/projects.h"
 
 /* End-of-block rules, run in this order (part of consensus: append only). */
 static int (*const end_block_rules[])(esg_block_ctx *) = {
@@ -26,7 +27,7 @@ static const esg_contract_table table = {
     .apply = {
         ESG_GOVERNANCE_CONTRACTS
         ESG_INSTRUMENT_CONTRACTS ESG_PAYMENT_CONTRACTS
-        ESG_IMPACT_CONTRACTS ESG_PROCEEDS_CONTRACTS
+        ESG_IMPACT_CONTRACTS ESG_PROCEEDS_CONTRACTS ESG_PROJECT_CONTRACTS
     },
     .end_block = end_block,
 };

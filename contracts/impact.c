@@ -4,11 +4,11 @@
  * Layout in state: a report, an attestation and a dispute are each one
  * record keyed by the id of the transaction that made it. A report lists
  * its attestations and disputes (ids, in order), so counting a report reads
- * the report and its attestations, nothing else. ESG_T_REPORT_SLOTS maps
- * (instrument, project, KPI, period) to the one live report of that slot,
- * which is what makes "a second report must supersede the first" a single
- * lookup; ESG_T_INSTRUMENT_REPORTS lists every report of an instrument,
- * superseded ones included, for the sums and the API.
+ * the report and its attestations, nothing else. ESG_T_PROJECT_REPORTS
+ * lists every report of a project per KPI, superseded ones included: the
+ * overlap rule scans it (a project has a handful of reports per KPI, one a
+ * year or a quarter), and so do the sums. ESG_T_INSTRUMENT_REPORTS lists
+ * the reports that name an instrument, for that instrument's documents.
  *
  * Nothing here keeps a running total: counted values depend on
  * attestations that can be revoked later, so they are computed from the
@@ -20,9 +20,11 @@
 #include <string.h>
 
 #include "contracts/instrument.h"
+#include "contracts/projects.h"
 #include "contracts/records.h"
 #include "ledger/error.h"
 #include "ledger/genesis.h"
+#include "ledger/ident.h"
 
 #define MAX_INSTRUMENT_ID 40
 #define MAX_METHODOLOGY_CHARS 1000
@@ -100,30 +102,64 @@ static esg_pb_bytes *ids_append(const esg_pb_bytes *old, size_t n, const esg_has
     return v;
 }
 
-/* The slot key instrument ‖ 0 ‖ project ‖ 0 ‖ kpi ‖ 0 ‖ start ‖ 0 ‖ end of
- * a report into key (ESG_STATE_MAX_KEY bytes); returns its length, or 0
- * when it does not fit. */
-static size_t slot_key(uint8_t key[ESG_STATE_MAX_KEY], const esg_pb_report_impact *r) {
-    const char *parts[5] = {r->instrument, r->project_id, r->kpi, r->period_start,
-                            r->period_end};
-    size_t len = 0;
-    for (size_t i = 0; i < 5; i++) {
-        size_t n = strlen(parts[i]);
-        if (len + n + (i < 4) > ESG_STATE_MAX_KEY)
-            return 0;
-        memcpy(key + len, parts[i], n);
-        len += n;
-        if (i < 4)
-            key[len++] = 0;
-    }
-    return len;
+/* project ‖ 0 ‖ kpi ‖ 0 into key (ESG_STATE_MAX_KEY bytes of room): the
+ * prefix of a project's reports of one KPI in ESG_T_PROJECT_REPORTS
+ * (kpi NULL: project ‖ 0, all its reports). Returns the length, or 0 when
+ * no project or KPI can have those ids. */
+static size_t project_kpi_prefix(uint8_t *key, const char *project, const char *kpi) {
+    size_t np = strlen(project), nk = kpi ? strlen(kpi) : 0;
+    if (!esg_project_id_valid(project) || nk > 64)
+        return 0;
+    memcpy(key, project, np);
+    key[np] = 0;
+    if (!kpi)
+        return np + 1;
+    memcpy(key + np + 1, kpi, nk);
+    key[np + 1 + nk] = 0;
+    return np + nk + 2;
 }
 
-static const esg_pb_project *find_project(const esg_pb_instrument_spec *spec, const char *id) {
+static bool in_spec(const esg_pb_instrument_spec *spec, const char *project) {
     for (size_t i = 0; i < spec->n_projects; i++)
-        if (strcmp(spec->projects[i]->id, id) == 0)
-            return spec->projects[i];
-    return NULL;
+        if (strcmp(spec->projects[i]->id, project) == 0)
+            return true;
+    return false;
+}
+
+/* The reports of `project` for `kpi` (NULL: every KPI), decoded, in the
+ * index's order (report id), into *out. */
+static int project_reports(esg_state *st, const char *project, const char *kpi,
+                           esg_rec_msgs *out) {
+    uint8_t prefix[ESG_STATE_MAX_KEY];
+    size_t plen = project_kpi_prefix(prefix, project, kpi);
+    memset(out, 0, sizeof *out);
+    if (plen == 0)
+        return ESG_OK;
+    esg_rec_tail32 ids = {0};
+    int rc = esg_state_iter(st, ESG_T_PROJECT_REPORTS, prefix, plen, esg_rec_collect_tail32,
+                            &ids);
+    for (size_t i = 0; rc == 0 && i < ids.n; i++) {
+        esg_pb_report *r;
+        if ((rc = report_get(st, ids.v[i].b, &r)) != 0) {
+            rc = rc == ESG_ERR_NOT_FOUND ? ESG_ERR_STORE_CORRUPT : rc;
+            break;
+        }
+        if (!r->report) {
+            esg_pb_free(r);
+            rc = ESG_ERR_STORE_CORRUPT;
+            break;
+        }
+        rc = esg_rec_msgs_push(out, r);
+    }
+    free(ids.v);
+    if (rc)
+        esg_rec_msgs_free(out);
+    return rc;
+}
+
+int esg_impact_project_reports(esg_state *st, const char *project, const char *kpi,
+                               esg_rec_msgs *out) {
+    return project_reports(st, project, kpi, out);
 }
 
 /* ------------------------------------------------------------ counting */
@@ -184,47 +220,39 @@ int esg_impact_report_counted(esg_state *st, const esg_pb_report *r, bool *count
     return rc;
 }
 
-int esg_impact_sum(esg_state *st, const char *instrument, const char *kpi,
-                   int32_t end_after, int32_t end_until, int64_t *sum,
-                   size_t *n_counted) {
-    assert(st && instrument && kpi && sum);
+int esg_impact_project_sum(esg_state *st, const char *project, const char *kpi,
+                           int32_t end_after, int32_t end_until, int64_t *sum,
+                           size_t *n_counted) {
+    assert(st && project && kpi && sum);
     *sum = 0;
     if (n_counted)
         *n_counted = 0;
-    uint8_t prefix[MAX_INSTRUMENT_ID + 1];
-    size_t plen = instrument_prefix(prefix, instrument);
-    if (plen == 0)
-        return ESG_OK;
-    /* The reports are read after the iteration (key: instrument ‖ 0 ‖ id). */
-    esg_rec_tail32 ids = {0};
-    int rc = esg_state_iter(st, ESG_T_INSTRUMENT_REPORTS, prefix, plen, esg_rec_collect_tail32,
-                            &ids);
+    esg_rec_msgs reports;
+    int rc = project_reports(st, project, kpi, &reports);
     int64_t total = 0;
     size_t n = 0;
-    for (size_t i = 0; rc == 0 && i < ids.n; i++) {
-        esg_pb_report *r;
-        if ((rc = report_get(st, ids.v[i].b, &r)) != 0) {
-            rc = rc == ESG_ERR_NOT_FOUND ? ESG_ERR_STORE_CORRUPT : rc;
-            break;
-        }
+    for (size_t i = 0; rc == 0 && i < reports.n; i++) {
+        const esg_pb_report *r = reports.v[i];
         int32_t end;
         bool counts = false;
         int64_t v = 0;
-        if (!r->report || esg_date_parse(r->report->period_end, &end) != 0)
+        if (esg_date_parse(r->report->period_end, &end) != 0)
             rc = ESG_ERR_STORE_CORRUPT;
-        else if (strcmp(r->report->kpi, kpi) == 0 && end > end_after && end <= end_until)
+        else if (end > end_after && end <= end_until)
             rc = esg_impact_report_counted(st, r, &counts, &v);
-        esg_pb_free(r);
         if (rc || !counts)
             continue;
-        if ((v > 0 && total > INT64_MAX - v) || (v < 0 && total < INT64_MIN - v)) {
+        /* Counted values are verified values, never negative. */
+        if (v < 0) {
+            rc = ESG_ERR_STORE_CORRUPT;
+        } else if (total > INT64_MAX - v) {
             rc = ESG_ERR_OVERFLOW;
-            break;
+        } else {
+            total += v;
+            n++;
         }
-        total += v;
-        n++;
     }
-    free(ids.v);
+    esg_rec_msgs_free(&reports);
     if (rc)
         return rc;
     *sum = total;
@@ -233,23 +261,95 @@ int esg_impact_sum(esg_state *st, const char *instrument, const char *kpi,
     return ESG_OK;
 }
 
-int esg_impact_attributed(esg_state *st, const char *instrument, const char *kpi,
-                          const char *member, int64_t *value, uint64_t *units,
-                          uint64_t *outstanding) {
-    assert(st && instrument && kpi && member && value);
-    *value = 0;
-    if (units)
-        *units = 0;
-    if (outstanding)
-        *outstanding = 0;
+/* Loads instrument `id` for a query: ESG_ERR_UNKNOWN_INSTRUMENT when
+ * there is none. */
+static int query_instrument(esg_state *st, const char *id, esg_pb_instrument_record **ins) {
     uint8_t prefix[MAX_INSTRUMENT_ID + 1];
-    if (!instrument_prefix(prefix, instrument))
+    *ins = NULL;
+    if (!instrument_prefix(prefix, id))
         return ESG_ERR_UNKNOWN_INSTRUMENT;
+    int rc = esg_instrument_get(st, id, ins);
+    return rc == ESG_ERR_NOT_FOUND ? ESG_ERR_UNKNOWN_INSTRUMENT : rc;
+}
+
+int esg_impact_sum(esg_state *st, const char *instrument, const char *kpi,
+                   int32_t end_after, int32_t end_until, int64_t *sum,
+                   size_t *n_counted) {
+    assert(st && instrument && kpi && sum);
+    *sum = 0;
+    if (n_counted)
+        *n_counted = 0;
     esg_pb_instrument_record *ins;
-    int rc = esg_instrument_get(st, instrument, &ins);
+    int rc = query_instrument(st, instrument, &ins);
     if (rc)
-        return rc == ESG_ERR_NOT_FOUND ? ESG_ERR_UNKNOWN_INSTRUMENT : rc;
+        return rc == ESG_ERR_UNKNOWN_INSTRUMENT ? ESG_OK : rc;
+    int64_t total = 0;
+    size_t n = 0;
+    for (size_t i = 0; rc == 0 && i < ins->spec->n_projects; i++) {
+        int64_t v;
+        size_t k;
+        rc = esg_impact_project_sum(st, ins->spec->projects[i]->id, kpi, end_after, end_until,
+                                    &v, &k);
+        if (rc == 0 && total > INT64_MAX - v)
+            rc = ESG_ERR_OVERFLOW;
+        if (rc == 0) {
+            total += v;
+            n += k;
+        }
+    }
+    esg_pb_free(ins);
+    if (rc)
+        return rc;
+    *sum = total;
+    if (n_counted)
+        *n_counted = n;
+    return ESG_OK;
+}
+
+int esg_impact_instrument_attributed(esg_state *st, const char *instrument, const char *kpi,
+                                     int32_t end_after, int32_t end_until, int64_t *value) {
+    assert(st && instrument && kpi && value);
+    *value = 0;
+    esg_pb_instrument_record *ins;
+    int rc = query_instrument(st, instrument, &ins);
+    if (rc)
+        return rc;
+    int64_t total = 0;
+    for (size_t i = 0; rc == 0 && i < ins->spec->n_projects; i++) {
+        const char *pid = ins->spec->projects[i]->id;
+        int64_t c;
+        if ((rc = esg_impact_project_sum(st, pid, kpi, end_after, end_until, &c, NULL)) != 0 ||
+            c == 0)
+            continue;
+        esg_pb_project_record *p;
+        if ((rc = esg_project_get(st, pid, &p)) != 0) {
+            rc = rc == ESG_ERR_NOT_FOUND ? ESG_ERR_STORE_CORRUPT : rc;
+            break;
+        }
+        esg_project_financing fin;
+        rc = esg_project_financing_get(st, p, end_until, &fin);
+        if (rc == 0) {
+            int64_t part = esg_project_share_of(c, esg_project_financing_of(&fin, instrument),
+                                                fin.basis);
+            if (total > INT64_MAX - part)
+                rc = ESG_ERR_OVERFLOW;
+            else
+                total += part;
+        }
+        esg_project_financing_release(&fin);
+        esg_pb_free(p);
+    }
+    esg_pb_free(ins);
+    if (rc == 0)
+        *value = total;
+    return rc;
+}
+
+int esg_impact_holder_units(esg_state *st, const esg_pb_instrument_record *ins,
+                            const char *member, uint64_t *units, uint64_t *outstanding) {
+    const char *instrument = ins->spec->id;
     uint64_t u = 0, out = 0;
+    int rc = ESG_OK;
     if (ins->status == ESG_INSTRUMENT_STATUS_ACTIVE) {
         out = ins->units_outstanding;
         rc = esg_holding_units(st, instrument, member, &u);
@@ -261,7 +361,7 @@ int esg_impact_attributed(esg_state *st, const char *instrument, const char *kpi
         uint8_t key[2 * MAX_INSTRUMENT_ID + 1];
         if (esg_member_id_valid(member)) {
             size_t plen = strlen(instrument) + 1, mlen = strlen(member);
-            memcpy(key, prefix, plen);
+            memcpy(key, instrument, plen);
             memcpy(key + plen, member, mlen);
             esg_pb_holding *h;
             rc = esg_state_get_msg(st, ESG_T_HOLDINGS, key, plen + mlen, ESG_PB_HOLDING_DESC,
@@ -275,20 +375,37 @@ int esg_impact_attributed(esg_state *st, const char *instrument, const char *kpi
         }
     }
     /* OFFERING: no units are outstanding yet, nothing is attributed. */
+    if (rc == 0 && u > out)
+        rc = ESG_ERR_STORE_CORRUPT; /* a holder cannot hold more than all units */
+    *units = rc ? 0 : u;
+    *outstanding = rc ? 0 : out;
+    return rc;
+}
+
+int esg_impact_attributed(esg_state *st, const char *instrument, const char *kpi,
+                          const char *member, int64_t *value, uint64_t *units,
+                          uint64_t *outstanding) {
+    assert(st && instrument && kpi && member && value);
+    *value = 0;
+    if (units)
+        *units = 0;
+    if (outstanding)
+        *outstanding = 0;
+    esg_pb_instrument_record *ins;
+    int rc = query_instrument(st, instrument, &ins);
+    if (rc)
+        return rc;
+    uint64_t u, out;
+    rc = esg_impact_holder_units(st, ins, member, &u, &out);
     esg_pb_free(ins);
     if (rc)
         return rc;
-    if (u > out)
-        return ESG_ERR_STORE_CORRUPT; /* a holder cannot hold more than all units */
     int64_t total = 0;
-    if (out > 0 &&
-        (rc = esg_impact_sum(st, instrument, kpi, INT32_MIN, INT32_MAX, &total, NULL)) != 0)
+    if (out > 0 && (rc = esg_impact_instrument_attributed(st, instrument, kpi, INT32_MIN,
+                                                          INT32_MAX, &total)) != 0)
         return rc;
-    if (out > 0 && total > 0) {
-        /* total x u < 2^63 x 2^64 fits 128 bits; the quotient is <= total. */
-        unsigned __int128 q = (unsigned __int128)(uint64_t)total * u / out;
-        *value = (int64_t)q;
-    }
+    if (out > 0 && total > 0)
+        *value = esg_project_share_of(total, u, out);
     if (units)
         *units = u;
     if (outstanding)
@@ -298,25 +415,105 @@ int esg_impact_attributed(esg_state *st, const char *instrument, const char *kpi
 
 /* ---------------------------------------------------------- ReportImpact */
 
+/* Inclusive periods [s1, e1] and [s2, e2] share a day. */
+static bool periods_overlap(int32_t s1, int32_t e1, int32_t s2, int32_t e2) {
+    return s1 <= e2 && s2 <= e1;
+}
+
+/* The rules against counting one project's impact twice: `supersedes`
+ * (when set) must name a live report of the same project and KPI, and the
+ * new period must not overlap any other live report of them. */
+static int check_slot(esg_tx_ctx *ctx, const esg_pb_report_impact *ri, const char *project,
+                      const char *kpi, int32_t start, int32_t end, esg_pb_report **old) {
+    esg_rec_msgs live;
+    *old = NULL;
+    int rc = project_reports(ctx->st, project, kpi, &live);
+    if (rc)
+        return rc;
+    esg_hash sup = {{0}};
+    bool superseding = ri->supersedes.len != 0;
+    if (superseding) {
+        bool found = false;
+        if (esg_pb_bytes32(&ri->supersedes, &sup) == 0)
+            for (size_t i = 0; i < live.n && !found; i++) {
+                esg_pb_report *r = live.v[i];
+                if (r->id.len == 32 && memcmp(r->id.data, sup.b, 32) == 0 &&
+                    r->superseded_by.len == 0) {
+                    found = true;
+                    *old = r;
+                    live.v[i] = NULL; /* taken: not freed below */
+                }
+            }
+        if (!found) {
+            rc = esg_tx_fail(ctx, ESG_ERR_BAD_SUPERSEDES, "supersedes must name a live report "
+                             "of '%s' for '%s'; '%s' is not one", project, kpi,
+                             ri->supersedes.len == 32 ? esg_hash_hex(&sup).s : "(not 32 bytes)");
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < live.n; i++) {
+        const esg_pb_report *r = live.v[i];
+        int32_t s2, e2;
+        if (!r || r->superseded_by.len != 0)
+            continue;
+        if (esg_date_parse(r->report->period_start, &s2) != 0 ||
+            esg_date_parse(r->report->period_end, &e2) != 0) {
+            rc = ESG_ERR_STORE_CORRUPT;
+            goto out;
+        }
+        esg_hash rid = {{0}};
+        if (r->id.len == 32)
+            memcpy(rid.b, r->id.data, 32);
+        if (s2 == start && e2 == end) {
+            rc = esg_tx_fail(ctx, ESG_ERR_DUPLICATE_REPORT,
+                             "report '%s' is live for '%s', '%s' over %s..%s: name it in "
+                             "supersedes", esg_hash_hex(&rid).s, project, kpi,
+                             ri->period_start, ri->period_end);
+            goto out;
+        }
+        if (periods_overlap(start, end, s2, e2)) {
+            rc = esg_tx_fail(ctx, ESG_ERR_OVERLAPPING_PERIOD,
+                             "period %s..%s overlaps report '%s' of '%s', '%s' over %s..%s: "
+                             "supersede it or report another period", ri->period_start,
+                             ri->period_end, esg_hash_hex(&rid).s, project, kpi,
+                             r->report->period_start, r->report->period_end);
+            goto out;
+        }
+    }
+    if (superseding && ri->reason[0] == '\0')
+        rc = esg_tx_fail(ctx, ESG_ERR_MISSING_REASON, "superseding report '%s' needs a reason",
+                         esg_hash_hex(&sup).s);
+out:
+    esg_rec_msgs_free(&live);
+    if (rc) {
+        esg_pb_free(*old);
+        *old = NULL;
+    }
+    return rc;
+}
+
 int esg_impact_report(esg_tx_ctx *ctx) {
     int rc = esg_rec_require_role(ctx, ESG_ROLE_OFFICER);
     if (rc)
         return rc;
     const esg_pb_report_impact *ri = ctx->body->report_impact;
-    esg_pb_instrument_record *ins;
-    if ((rc = require_instrument(ctx, ri->instrument, &ins)) != 0)
-        return rc;
+    esg_pb_instrument_record *ins = NULL;
+    esg_pb_project_record *proj = NULL;
     esg_pb_kpi *kpi = NULL;
     esg_pb_report *old = NULL;
-    const esg_pb_project *proj = find_project(ins->spec, ri->project_id);
     int32_t start, end;
-    uint8_t key[ESG_STATE_MAX_KEY];
-    size_t klen;
-    if (!proj) {
-        rc = esg_tx_fail(ctx, ESG_ERR_UNKNOWN_PROJECT, "instrument '%s' has no project '%s'",
-                         ins->spec->id, esg_rec_quote(ri->project_id).s);
+    if (ri->instrument[0] && (rc = require_instrument(ctx, ri->instrument, &ins)) != 0)
+        return rc;
+    rc = esg_project_get(ctx->st, ri->project_id, &proj);
+    if (rc == ESG_ERR_NOT_FOUND || (rc == 0 && ins && !in_spec(ins->spec, proj->id))) {
+        rc = ins ? esg_tx_fail(ctx, ESG_ERR_UNKNOWN_PROJECT, "instrument '%s' does not finance "
+                               "a project '%s'", ins->spec->id, esg_rec_quote(ri->project_id).s)
+                 : esg_tx_fail(ctx, ESG_ERR_UNKNOWN_PROJECT, "no project '%s' is registered",
+                               esg_rec_quote(ri->project_id).s);
         goto out;
     }
+    if (rc)
+        goto out;
     if (strcmp(proj->city, ctx->signer->member) != 0) {
         rc = esg_tx_fail(ctx, ESG_ERR_NOT_PROJECT_CITY,
                          "project '%s' belongs to '%s', not '%s'", proj->id, proj->city,
@@ -346,6 +543,13 @@ int esg_impact_report(esg_tx_ctx *ctx) {
                          ri->period_start, ri->period_end);
         goto out;
     }
+    if (end > esg_block_day(ctx->time_ms)) {
+        char today[11];
+        esg_date_format(esg_block_day(ctx->time_ms), today);
+        rc = esg_tx_fail(ctx, ESG_ERR_DATE_IN_FUTURE, "period end %s is after the block's date "
+                         "%s: impact is reported once it happened", ri->period_end, today);
+        goto out;
+    }
     if (ri->evidence_sha256.len != 32) {
         rc = esg_tx_fail(ctx, ESG_ERR_BAD_HASH, "evidence_sha256 must be 32 bytes, got %zu",
                          ri->evidence_sha256.len);
@@ -359,62 +563,13 @@ int esg_impact_report(esg_tx_ctx *ctx) {
                          "to 500) must hold no control character");
         goto out;
     }
-    /* Ids of at most 40 (instrument, project) and 64 (KPI) characters and
-     * two dates always fit. */
-    if (!(klen = slot_key(key, ri))) {
-        rc = ESG_ERR_INTERNAL;
+    if ((rc = check_slot(ctx, ri, proj->id, kpi->id, start, end, &old)) != 0)
         goto out;
-    }
 
-    /* The slot: at most one live report per (instrument, project, KPI,
-     * period); a new one must name it and say why. */
-    MDB_val live;
-    rc = esg_state_get(ctx->st, ESG_T_REPORT_SLOTS, key, klen, &live);
-    if (rc && rc != ESG_ERR_NOT_FOUND)
-        goto out;
-    bool occupied = rc == 0;
-    esg_hash live_id;
-    if (occupied) {
-        if (live.mv_size != 32) {
-            rc = ESG_ERR_STORE_CORRUPT;
-            goto out;
-        }
-        memcpy(live_id.b, live.mv_data, 32);
-    }
-    rc = ESG_OK;
-    if (!occupied && ri->supersedes.len != 0) {
-        rc = esg_tx_fail(ctx, ESG_ERR_BAD_SUPERSEDES,
-                         "no live report of '%s' for '%s' over %s..%s to supersede",
-                         proj->id, kpi->id, ri->period_start, ri->period_end);
-        goto out;
-    }
-    if (occupied && ri->supersedes.len == 0) {
-        rc = esg_tx_fail(ctx, ESG_ERR_DUPLICATE_REPORT,
-                         "report '%s' is live for '%s', '%s' over %s..%s: name it in "
-                         "supersedes", esg_hash_hex(&live_id).s, proj->id, kpi->id,
-                         ri->period_start, ri->period_end);
-        goto out;
-    }
-    if (occupied && (ri->supersedes.len != 32 ||
-                     memcmp(ri->supersedes.data, live_id.b, 32) != 0)) {
-        rc = esg_tx_fail(ctx, ESG_ERR_BAD_SUPERSEDES,
-                         "supersedes must name the live report '%s'", esg_hash_hex(&live_id).s);
-        goto out;
-    }
-    if (occupied && ri->reason[0] == '\0') {
-        rc = esg_tx_fail(ctx, ESG_ERR_MISSING_REASON,
-                         "superseding report '%s' needs a reason", esg_hash_hex(&live_id).s);
-        goto out;
-    }
-
-    if (occupied) {
-        if ((rc = report_get(ctx->st, live_id.b, &old)) != 0) {
-            rc = rc == ESG_ERR_NOT_FOUND ? ESG_ERR_STORE_CORRUPT : rc;
-            goto out;
-        }
+    if (old) {
         esg_pb_report copy = *old;
         copy.superseded_by = esg_pb_bin(ctx->tx->id.b, 32);
-        if ((rc = esg_state_put_msg(ctx->st, ESG_T_REPORTS, live_id.b, 32, &copy.base)) != 0)
+        if ((rc = esg_state_put_msg(ctx->st, ESG_T_REPORTS, old->id.data, 32, &copy.base)) != 0)
             goto out;
     }
     esg_pb_report rec = ESG_PB_REPORT_INIT;
@@ -423,15 +578,26 @@ int esg_impact_report(esg_tx_ctx *ctx) {
     rec.city = proj->city;
     rec.height = ctx->height;
     rec.time_ms = ctx->time_ms;
-    if ((rc = esg_state_put_msg(ctx->st, ESG_T_REPORTS, ctx->tx->id.b, 32, &rec.base)) != 0 ||
-        (rc = esg_state_put(ctx->st, ESG_T_REPORT_SLOTS, key, klen, ctx->tx->id.b, 32)) != 0)
+    uint8_t key[ESG_STATE_MAX_KEY];
+    size_t plen = project_kpi_prefix(key, proj->id, kpi->id);
+    if (plen == 0) {
+        rc = ESG_ERR_INTERNAL; /* both ids were found, so both are valid */
         goto out;
-    size_t plen = strlen(ri->instrument) + 1; /* instrument ‖ 0 starts the slot key */
+    }
     memcpy(key + plen, ctx->tx->id.b, 32);
-    rc = esg_state_put(ctx->st, ESG_T_INSTRUMENT_REPORTS, key, plen + 32, "", 0);
+    if ((rc = esg_state_put_msg(ctx->st, ESG_T_REPORTS, ctx->tx->id.b, 32, &rec.base)) != 0 ||
+        (rc = esg_state_put(ctx->st, ESG_T_PROJECT_REPORTS, key, plen + 32, "", 0)) != 0)
+        goto out;
+    if (ins) {
+        /* The instrument's own list of the reports that name it. */
+        size_t ilen = instrument_prefix(key, ri->instrument);
+        memcpy(key + ilen, ctx->tx->id.b, 32);
+        rc = esg_state_put(ctx->st, ESG_T_INSTRUMENT_REPORTS, key, ilen + 32, "", 0);
+    }
 out:
     esg_pb_free(old);
     esg_pb_free(kpi);
+    esg_pb_free(proj);
     esg_pb_free(ins);
     return rc;
 }
@@ -604,12 +770,28 @@ int esg_impact_dispute(esg_tx_ctx *ctx) {
         rc = ESG_ERR_STORE_CORRUPT;
         goto out;
     }
-    if ((rc = esg_holding_units(ctx->st, r->report->instrument, ctx->signer->member,
-                                &units)) != 0)
+    if (r->report->instrument[0]) {
+        rc = esg_holding_units(ctx->st, r->report->instrument, ctx->signer->member, &units);
+    } else {
+        /* A report of the project alone: a holder of any instrument that
+         * finances it may dispute it. */
+        esg_pb_project_record *p;
+        if ((rc = esg_project_get(ctx->st, r->report->project_id, &p)) != 0) {
+            rc = rc == ESG_ERR_NOT_FOUND ? ESG_ERR_STORE_CORRUPT : rc;
+            goto out;
+        }
+        for (size_t i = 0; rc == 0 && units == 0 && i < p->n_instruments; i++)
+            rc = esg_holding_units(ctx->st, p->instruments[i], ctx->signer->member, &units);
+        esg_pb_free(p);
+    }
+    if (rc)
         goto out;
     if (units == 0) {
-        rc = esg_tx_fail(ctx, ESG_ERR_NOT_HOLDER, "'%s' holds no units of '%s'",
-                         ctx->signer->member, r->report->instrument);
+        rc = r->report->instrument[0]
+                 ? esg_tx_fail(ctx, ESG_ERR_NOT_HOLDER, "'%s' holds no units of '%s'",
+                               ctx->signer->member, r->report->instrument)
+                 : esg_tx_fail(ctx, ESG_ERR_NOT_HOLDER, "'%s' holds no units of an instrument "
+                               "financing '%s'", ctx->signer->member, r->report->project_id);
         goto out;
     }
     if (di->reason[0] == '\0') {

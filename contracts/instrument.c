@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contracts/projects.h"
 #include "contracts/records.h"
 #include "ledger/error.h"
 #include "ledger/genesis.h"
+#include "ledger/ident.h"
 
 #define MAX_INSTRUMENT_ID 40
-#define MAX_PROJECT_ID 40
-#define MAX_SDG 17
 /* instrument (<= 40) ‖ 0 ‖ member (<= 40) */
 #define HOLDING_KEY_MAX (MAX_INSTRUMENT_ID + 1 + 40)
 
@@ -402,43 +402,118 @@ static int check_paying_agent(esg_tx_ctx *ctx, const esg_pb_instrument_spec *s) 
     return rc;
 }
 
+/* The objectives of an inline spec project: eu_objective, then the
+ * further eu_objectives, into obj (ESG_MAX_PROJECT_OBJECTIVES + 1 room);
+ * returns how many, or ESG_MAX_PROJECT_OBJECTIVES + 1 when there are too
+ * many (esg_project_check refuses that count). */
+static size_t spec_objectives(const esg_pb_project *p, int obj[ESG_MAX_PROJECT_OBJECTIVES + 1]) {
+    size_t n = 0;
+    if (p->eu_objective != ESG_EU_OBJECTIVE_UNSPECIFIED)
+        obj[n++] = p->eu_objective;
+    for (size_t i = 0; i < p->n_eu_objectives; i++) {
+        if (n == ESG_MAX_PROJECT_OBJECTIVES + 1)
+            break;
+        obj[n++] = p->eu_objectives[i];
+    }
+    return n;
+}
+
+/* A spec project names only id and budget: a registered project. */
+static bool is_reference(const esg_pb_project *p) {
+    return p->city[0] == '\0' && p->name[0] == '\0';
+}
+
+/* Each project of the spec: a reference to a registered project of a
+ * co-issuer, in the instrument's currency; or an inline definition (whose
+ * id, when registered already, must name the same city and currency). */
 static int check_projects(esg_tx_ctx *ctx, const esg_pb_instrument_spec *s) {
     if (s->n_projects < 1 || s->n_projects > ESG_MAX_PROJECTS)
         return esg_tx_fail(ctx, ESG_ERR_BAD_PROJECT, "%zu projects, need 1 to %d",
                            s->n_projects, ESG_MAX_PROJECTS);
     for (size_t i = 0; i < s->n_projects; i++) {
         const esg_pb_project *p = s->projects[i];
-        if (!upper_id_valid(p->id, 1, MAX_PROJECT_ID))
-            return esg_tx_fail(ctx, ESG_ERR_BAD_PROJECT, "project id '%s' must match "
-                               "[A-Z0-9-]{1,40}", esg_rec_quote(p->id).s);
+        if (!esg_project_id_valid(p->id))
+            return esg_tx_fail(ctx, ESG_ERR_BAD_PROJECT_ID, "project id '%s' must match "
+                               "[A-Z0-9-]{3,40}", esg_rec_quote(p->id).s);
         for (size_t j = 0; j < i; j++)
             if (strcmp(s->projects[j]->id, p->id) == 0)
                 return esg_tx_fail(ctx, ESG_ERR_BAD_PROJECT, "project '%s' is listed twice",
                                    p->id);
-        if (!esg_name_valid(p->name))
-            return esg_tx_fail(ctx, ESG_ERR_BAD_PROJECT, "name of project '%s' must be 1..200 "
-                               "characters with no control character", p->id);
-        if (p->eu_objective < ESG_EU_OBJECTIVE_CCM || p->eu_objective > ESG_EU_OBJECTIVE_BIO)
-            return esg_tx_fail(ctx, ESG_ERR_BAD_PROJECT, "project '%s': EU objective %d is not "
-                               "CCM, CCA, WTR, CE, PPC or BIO", p->id, (int)p->eu_objective);
-        if (p->n_sdgs > MAX_SDG)
-            return esg_tx_fail(ctx, ESG_ERR_BAD_PROJECT, "project '%s' lists %zu SDGs, at most "
-                               "17", p->id, p->n_sdgs);
-        for (size_t j = 0; j < p->n_sdgs; j++) {
-            if (p->sdgs[j] < 1 || p->sdgs[j] > MAX_SDG)
-                return esg_tx_fail(ctx, ESG_ERR_BAD_PROJECT, "project '%s': SDG %u is not "
-                                   "1..17", p->id, p->sdgs[j]);
-            for (size_t k = 0; k < j; k++)
-                if (p->sdgs[k] == p->sdgs[j])
-                    return esg_tx_fail(ctx, ESG_ERR_BAD_PROJECT, "project '%s': SDG %u is "
-                                       "listed twice", p->id, p->sdgs[j]);
-        }
         if (p->budget == 0)
             return esg_tx_fail(ctx, ESG_ERR_BAD_PROJECT, "budget of project '%s' must be "
                                "positive", p->id);
-        if (!is_co_issuer(s, p->city))
-            return esg_tx_fail(ctx, ESG_ERR_PROJECT_CITY, "city '%s' of project '%s' is not a "
-                               "co-issuer", esg_rec_quote(p->city).s, p->id);
+        bool ref = is_reference(p);
+        if (ref && (p->eu_objective || p->n_eu_objectives || p->n_sdgs || p->total_cost ||
+                    p->taxonomy_activity[0] || p->nace[0] || p->location[0]))
+            return esg_tx_fail(ctx, ESG_ERR_BAD_PROJECT, "project '%s' names no city and no "
+                               "name, so it refers to a registered project: it may give only "
+                               "its id and budget", p->id);
+        if (!ref) {
+            int obj[ESG_MAX_PROJECT_OBJECTIVES + 1];
+            esg_project_fields f = {
+                .id = p->id, .name = p->name, .taxonomy_activity = p->taxonomy_activity,
+                .nace = p->nace, .location = p->location, .objectives = obj,
+                .n_objectives = spec_objectives(p, obj), .sdgs = p->sdgs, .n_sdgs = p->n_sdgs,
+                .total_cost = p->total_cost ? p->total_cost : p->budget};
+            int rc = esg_project_check(ctx, &f);
+            if (rc)
+                return rc;
+            if (!is_co_issuer(s, p->city))
+                return esg_tx_fail(ctx, ESG_ERR_PROJECT_CITY, "city '%s' of project '%s' is "
+                                   "not a co-issuer", esg_rec_quote(p->city).s, p->id);
+        }
+        esg_pb_project_record *reg;
+        int rc = esg_project_get(ctx->st, p->id, &reg);
+        if (rc == ESG_ERR_NOT_FOUND) {
+            if (ref)
+                return esg_tx_fail(ctx, ESG_ERR_UNKNOWN_PROJECT, "project '%s' is not "
+                                   "registered: register it first, or define it inline with "
+                                   "its city and name", p->id);
+            continue;
+        }
+        if (rc)
+            return rc;
+        if (ref && !is_co_issuer(s, reg->city))
+            rc = esg_tx_fail(ctx, ESG_ERR_PROJECT_CITY, "project '%s' belongs to '%s', which "
+                             "is not a co-issuer", reg->id, reg->city);
+        else if (!ref && strcmp(reg->city, p->city) != 0)
+            rc = esg_tx_fail(ctx, ESG_ERR_PROJECT_MISMATCH, "project '%s' is registered by "
+                             "'%s', not '%s'", reg->id, reg->city, p->city);
+        else if (strcmp(reg->currency, s->currency) != 0)
+            rc = esg_tx_fail(ctx, ESG_ERR_PROJECT_MISMATCH, "project '%s' is costed in %s, the "
+                             "instrument is in %s", reg->id, reg->currency, s->currency);
+        else if (reg->n_instruments >= ESG_MAX_PROJECT_INSTRUMENTS)
+            rc = esg_tx_fail(ctx, ESG_ERR_BAD_PROJECT, "project '%s' is already financed by "
+                             "%d instruments, the most one project may have", reg->id,
+                             ESG_MAX_PROJECT_INSTRUMENTS);
+        esg_pb_free(reg);
+        if (rc)
+            return rc;
+    }
+    return ESG_OK;
+}
+
+/* After the checks: registers the spec's inline projects that are new and
+ * lists the instrument on every project it finances. */
+static int register_projects(esg_tx_ctx *ctx, const esg_pb_instrument_spec *s) {
+    for (size_t i = 0; i < s->n_projects; i++) {
+        const esg_pb_project *p = s->projects[i];
+        esg_pb_project_record *reg;
+        int rc = esg_project_get(ctx->st, p->id, &reg);
+        esg_pb_free(reg);
+        if (rc == ESG_ERR_NOT_FOUND) {
+            int obj[ESG_MAX_PROJECT_OBJECTIVES + 1];
+            esg_project_fields f = {
+                .id = p->id, .name = p->name, .taxonomy_activity = p->taxonomy_activity,
+                .nace = p->nace, .location = p->location, .objectives = obj,
+                .n_objectives = spec_objectives(p, obj), .sdgs = p->sdgs, .n_sdgs = p->n_sdgs,
+                .total_cost = p->total_cost ? p->total_cost : p->budget};
+            rc = esg_project_create(ctx, &f, p->city, s->currency);
+        }
+        if (rc == 0)
+            rc = esg_project_link_instrument(ctx->st, p->id, s->id);
+        if (rc)
+            return rc;
     }
     return ESG_OK;
 }
@@ -519,6 +594,23 @@ static int claim_cosigner(esg_tx_ctx *ctx, const char *member) {
                        member);
 }
 
+/* The EU GBS reporting fields: an optional ISIN and the refinancing
+ * look-back (0 = ESG_DEFAULT_LOOKBACK_MONTHS). */
+static int check_reporting(esg_tx_ctx *ctx, const esg_pb_instrument_spec *s) {
+    if (s->isin[0] && !esg_isin_valid(s->isin))
+        return esg_tx_fail(ctx, ESG_ERR_BAD_ISIN, "ISIN '%s' is not two letters, nine letters "
+                           "or digits and a valid check digit", esg_rec_quote(s->isin).s);
+    if (s->refinancing_lookback_months > ESG_MAX_LOOKBACK_MONTHS)
+        return esg_tx_fail(ctx, ESG_ERR_BAD_DATES, "refinancing_lookback_months %u is more "
+                           "than %d", s->refinancing_lookback_months, ESG_MAX_LOOKBACK_MONTHS);
+    return ESG_OK;
+}
+
+uint32_t esg_instrument_lookback_months(const esg_pb_instrument_spec *s) {
+    return s->refinancing_lookback_months ? s->refinancing_lookback_months
+                                          : ESG_DEFAULT_LOOKBACK_MONTHS;
+}
+
 /* ------------------------------------------------------------ actions */
 
 int esg_instrument_issue(esg_tx_ctx *ctx) {
@@ -533,7 +625,8 @@ int esg_instrument_issue(esg_tx_ctx *ctx) {
         (rc = check_co_issuers(ctx, s)) != 0 || (rc = check_paying_agent(ctx, s)) != 0 ||
         (rc = check_projects(ctx, s)) != 0 || (rc = check_kpi_targets(ctx, s)) != 0 ||
         (rc = check_hash(ctx, &s->framework_sha256, "framework_sha256")) != 0 ||
-        (rc = check_hash(ctx, &s->external_review_sha256, "external_review_sha256")) != 0)
+        (rc = check_hash(ctx, &s->external_review_sha256, "external_review_sha256")) != 0 ||
+        (rc = check_reporting(ctx, s)) != 0)
         return rc;
     if (!is_co_issuer(s, ctx->signer->member))
         return esg_tx_fail(ctx, ESG_ERR_UNAUTHORIZED, "signer's member '%s' is not a co-issuer "
@@ -546,7 +639,9 @@ int esg_instrument_issue(esg_tx_ctx *ctx) {
     rec.status = ESG_INSTRUMENT_STATUS_OFFERING;
     rec.issue_tx = esg_pb_bin(ctx->tx->id.b, 32);
     rec.issued_height = ctx->height;
-    return esg_instrument_put(ctx->st, &rec);
+    if ((rc = esg_instrument_put(ctx->st, &rec)) != 0)
+        return rc;
+    return register_projects(ctx, s);
 }
 
 int esg_instrument_subscribe(esg_tx_ctx *ctx) {

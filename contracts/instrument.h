@@ -45,11 +45,23 @@
  *   ESG_ERR_SHARES_SUM          shares do not sum to exactly 10000
  *   ESG_ERR_BAD_MEMBER_ID / ESG_ERR_UNKNOWN_MEMBER   no such paying agent
  *   ESG_ERR_NOT_PAYING_AGENT    the agent is not a PAYING_AGENT, or suspended
- *   ESG_ERR_BAD_PROJECT         not 1..ESG_MAX_PROJECTS projects; a project
- *                               id not [A-Z0-9-]{1,40} or repeated, a bad
- *                               name, EU objective not CCM..BIO, an SDG not
- *                               1..17 or repeated, budget 0
- *   ESG_ERR_PROJECT_CITY        a project's city is not a co-issuer
+ *   then per project (contracts/projects.h), in order:
+ *   ESG_ERR_BAD_PROJECT         not 1..ESG_MAX_PROJECTS projects
+ *   ESG_ERR_BAD_PROJECT_ID      an id not [A-Z0-9-]{3,40}
+ *   ESG_ERR_BAD_PROJECT         an id repeated, budget 0; a reference (no
+ *                               city, no name) with other fields; an
+ *                               inline project whose fields
+ *                               esg_project_check refuses (total_cost 0
+ *                               stands for the budget)
+ *   ESG_ERR_PROJECT_CITY        an inline project's city is not a co-issuer
+ *   ESG_ERR_UNKNOWN_PROJECT     a reference to a project not registered
+ *   ESG_ERR_PROJECT_CITY        a referenced project's city is not a
+ *                               co-issuer
+ *   ESG_ERR_PROJECT_MISMATCH    an inline project registered already by
+ *                               another city, or a registered project
+ *                               costed in another currency
+ *   ESG_ERR_BAD_PROJECT         the project is financed by
+ *                               ESG_MAX_PROJECT_INSTRUMENTS instruments
  *   ESG_ERR_KPI_TARGETS         an SLB without KPI targets, or another kind
  *                               with some
  *   ESG_ERR_BAD_KPI_TARGET      more than ESG_MAX_KPI_TARGETS
@@ -59,6 +71,9 @@
  *   1..ESG_MAX_STEP_UP_BPS, same KPI and observation date twice)
  *   ESG_ERR_BAD_HASH            framework_sha256 or external_review_sha256
  *                               neither empty nor 32 bytes
+ *   ESG_ERR_BAD_ISIN            isin neither empty nor a valid ISIN
+ *   ESG_ERR_BAD_DATES           refinancing_lookback_months over
+ *                               ESG_MAX_LOOKBACK_MONTHS
  *   ESG_ERR_UNAUTHORIZED        the signer's member is not a co-issuer
  *   ESG_ERR_MISSING_COSIGNER    for a co-issuer other than the signer's
  *                               member, no signature of a live OFFICER
@@ -68,7 +83,11 @@
  *                               of the same city, or any other key, makes
  *                               the tx ESG_ERR_UNEXPECTED_SIGNATURE
  *   Effect: InstrumentRecord{spec as signed, OFFERING, issue_tx = tx id,
- *   issued_height}.
+ *   issued_height}; each inline project not registered yet is registered
+ *   (ProjectRecord of its city, in the instrument's currency, total_cost or
+ *   else the budget as its cost, register_tx = this tx); the instrument is
+ *   appended to every listed project's instruments. A project's city and
+ *   descriptive fields are then those of its ProjectRecord.
  * Subscribe{instrument, units}: ESG_ERR_NOT_INVESTOR (the signer's member
  *   is not an INVESTOR), ESG_ERR_UNKNOWN_INSTRUMENT, ESG_ERR_BAD_STATUS (not
  *   OFFERING), ESG_ERR_BAD_UNITS (0), ESG_ERR_INSUFFICIENT_UNITS (more than
@@ -115,6 +134,12 @@ int esg_instrument_transfer(esg_tx_ctx *ctx);
 #define ESG_MAX_KPI_TARGETS 20
 #define ESG_MAX_COUPON_BPS 5000   /* 50 % a year */
 #define ESG_MAX_STEP_UP_BPS 1000  /* per KPI target */
+#define ESG_DEFAULT_LOOKBACK_MONTHS 36
+#define ESG_MAX_LOOKBACK_MONTHS 120
+
+/* The refinancing look-back of a spec: refinancing_lookback_months, or
+ * ESG_DEFAULT_LOOKBACK_MONTHS when it is 0. */
+uint32_t esg_instrument_lookback_months(const esg_pb_instrument_spec *s);
 
 /* The day `months` months after `day`, on the same day of the month, or
  * the month's last day when it is shorter (2024-01-31 + 1 = 2024-02-29).

@@ -10,6 +10,12 @@
  *   ESG_ERR_NOT_PROJECT_CITY     the signer's member is not the project's city
  *   ESG_ERR_BAD_AMOUNT           amount is 0
  *   ESG_ERR_BAD_DATE             date is not a valid YYYY-MM-DD
+ *   ESG_ERR_DATE_IN_FUTURE       date after the block's date (the UTC day of
+ *                                the block time)
+ *   ESG_ERR_DATE_AFTER_MATURITY  date after the maturity date
+ *   ESG_ERR_DATE_BEFORE_LOOKBACK date before issue_date minus the spec's
+ *                                refinancing look-back (36 months unless
+ *                                the spec says otherwise)
  *   ESG_ERR_BAD_HASH             evidence_sha256 is not 32 bytes
  *   ESG_ERR_ALLOCATION_EXCEEDS   the city's allocations (all its projects of
  *                                this instrument) plus amount would pass the
@@ -21,7 +27,22 @@
  * project total with Project.budget).
  *
  * Effect: one AllocationRecord under ESG_T_ALLOCATIONS/instrument ‖ 0x00 ‖
- * tx id (id = the tx id, city = the project's city, height = the block's).
+ * tx id (id = the tx id, city = the project's city, height = the block's,
+ * refinancing = date before issue_date), its id under ESG_T_ALLOCATION_IDS,
+ * and the city's and project's running totals grow.
+ *
+ * ReverseAllocation{allocation_id, reason}, by an OFFICER of the
+ * allocation's city:
+ *   ESG_ERR_UNKNOWN_ALLOCATION   no such allocation (or an id not 32 bytes)
+ *   ESG_ERR_NOT_PROJECT_CITY     the signer's member is not its city
+ *   ESG_ERR_ALLOCATION_REVERSED  already reversed
+ *   ESG_ERR_MISSING_REASON       reason empty
+ *   ESG_ERR_BAD_TEXT             reason over 500 characters or with a
+ *                                control character
+ * Effect: the record stays, marked reversed (reason, reversing tx, its
+ * height, the block's date); the running totals shrink by its amount, so
+ * the city may allocate it again. A reversed allocation never counts
+ * again: not in totals, caps, attribution or reports' allocated figures.
  *
  * The query functions read state only; thread rules are the state view's.
  */
@@ -33,10 +54,17 @@
 #include "ledger/contract.h"
 
 int esg_proceeds_allocate(esg_tx_ctx *ctx);
+int esg_proceeds_reverse(esg_tx_ctx *ctx);
 
-#define ESG_PROCEEDS_CONTRACTS [ESG_ACTION_ALLOCATE_PROCEEDS] = esg_proceeds_allocate,
+#define ESG_PROCEEDS_CONTRACTS                                \
+    [ESG_ACTION_ALLOCATE_PROCEEDS] = esg_proceeds_allocate,   \
+    [ESG_ACTION_REVERSE_ALLOCATION] = esg_proceeds_reverse,
 
-/* Total allocated so far by `city` (any project of that city) and to
+/* Loads the allocation with tx id `id` (caller frees): ESG_ERR_NOT_FOUND
+ * when there is none. */
+int esg_proceeds_get(esg_state *st, const uint8_t id[32], esg_pb_allocation **out);
+
+/* Total allocated, net of reversals, so far by `city` (any project of that city) and to
  * `project` (NULL: skip), for `instrument`. *city_total is required;
  * project_total may be NULL when project is. `city` may be NULL (then
  * *city_total is 0). An instrument without allocations, or an unknown

@@ -330,3 +330,52 @@ uint8_t *esg_rec_be64(uint8_t out[8], uint64_t v) {
         out[i] = (uint8_t)v;
     return out;
 }
+
+int esg_rec_msgs_push(esg_rec_msgs *a, void *m) {
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 16;
+        void **v = realloc(a->v, cap * sizeof *v);
+        if (!v) {
+            esg_pb_free(m);
+            return ESG_ERR_NOMEM;
+        }
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->n++] = m;
+    return 0;
+}
+
+void esg_rec_msgs_free(esg_rec_msgs *a) {
+    for (size_t i = 0; i < a->n; i++)
+        esg_pb_free(a->v[i]);
+    free(a->v);
+    a->v = NULL;
+    a->n = a->cap = 0;
+}
+
+typedef struct rows_acc {
+    const ProtobufCMessageDescriptor *desc;
+    esg_rec_msgs rows;
+} rows_acc;
+
+static int collect_row(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                       void *arg) {
+    (void)key;
+    (void)klen;
+    rows_acc *acc = arg;
+    ProtobufCMessage *m = NULL;
+    if (esg_pb_decode(acc->desc, val, vlen, SIZE_MAX, &m))
+        return ESG_ERR_STORE_CORRUPT;
+    return esg_rec_msgs_push(&acc->rows, m);
+}
+
+int esg_rec_load_rows(esg_state *st, esg_table t, const void *prefix, size_t plen,
+                      const ProtobufCMessageDescriptor *desc, esg_rec_msgs *out) {
+    rows_acc acc = {desc, {0}};
+    int rc = esg_state_iter(st, t, prefix, plen, collect_row, &acc);
+    if (rc)
+        esg_rec_msgs_free(&acc.rows);
+    *out = acc.rows;
+    return rc;
+}

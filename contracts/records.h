@@ -168,4 +168,20 @@ typedef struct esg_rec_tail32 {
 int esg_rec_collect_tail32(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
                            void *arg);
 
+/* A growable array of decoded records, each freed with esg_pb_free by
+ * esg_rec_msgs_free. Zero-initialize. */
+typedef struct esg_rec_msgs {
+    void **v;
+    size_t n, cap;
+} esg_rec_msgs;
+/* Appends m (taking it: on ESG_ERR_NOMEM m is freed). */
+int esg_rec_msgs_push(esg_rec_msgs *a, void *m);
+void esg_rec_msgs_free(esg_rec_msgs *a);
+/* Decodes every record of table t whose key starts with prefix (plen
+ * bytes), as `desc`, in key order, into *out (esg_rec_msgs_free it). A
+ * record that does not decode is ESG_ERR_STORE_CORRUPT. On an error *out
+ * is left empty. */
+int esg_rec_load_rows(esg_state *st, esg_table t, const void *prefix, size_t plen,
+                      const ProtobufCMessageDescriptor *desc, esg_rec_msgs *out);
+
 #endif

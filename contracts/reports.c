@@ -121,64 +121,14 @@ static size_t row_prefix(uint8_t *out, const char *id, const void *tail, size_t 
     return n + 1 + tlen;
 }
 
-/* A growable array of decoded records (freed with esg_pb_free). */
-typedef struct msg_vec {
-    void **v;
-    size_t n, cap;
-} msg_vec;
-
-static int vec_push(msg_vec *a, void *m) {
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? 2 * a->cap : 16;
-        void **v = realloc(a->v, cap * sizeof *v);
-        if (!v) {
-            esg_pb_free(m);
-            return ESG_ERR_NOMEM;
-        }
-        a->v = v;
-        a->cap = cap;
-    }
-    a->v[a->n++] = m;
-    return 0;
-}
-
-static void vec_free(msg_vec *a) {
-    for (size_t i = 0; i < a->n; i++)
-        esg_pb_free(a->v[i]);
-    free(a->v);
-    a->v = NULL;
-    a->n = a->cap = 0;
-}
-
-typedef struct rows_acc {
-    const ProtobufCMessageDescriptor *desc;
-    msg_vec rows;
-} rows_acc;
-
-static int collect_row(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
-                       void *arg) {
-    (void)key;
-    (void)klen;
-    rows_acc *acc = arg;
-    ProtobufCMessage *m = NULL;
-    if (esg_pb_decode(acc->desc, val, vlen, SIZE_MAX, &m))
-        return ESG_ERR_STORE_CORRUPT;
-    return vec_push(&acc->rows, m);
-}
-
 /* The records of `instrument`'s rows in table t (keyed instrument ‖ 0 ‖
  * ...), decoded as `desc`, in key order, into *out (vec_free it). On an
  * error *out is left empty. */
 static int load_rows(esg_state *st, esg_table t, const char *instrument,
-                     const ProtobufCMessageDescriptor *desc, msg_vec *out) {
+                     const ProtobufCMessageDescriptor *desc, esg_rec_msgs *out) {
     uint8_t prefix[MAX_INSTRUMENT_ID + 1];
     size_t plen = row_prefix(prefix, instrument, NULL, 0);
-    rows_acc acc = {desc, {0}};
-    int rc = esg_state_iter(st, t, prefix, plen, collect_row, &acc);
-    if (rc)
-        vec_free(&acc.rows);
-    *out = acc.rows;
-    return rc;
+    return esg_rec_load_rows(st, t, prefix, plen, desc, out);
 }
 
 /* Reads a record that another record names: its absence is corruption. */
@@ -570,12 +520,12 @@ static json_t *payment_json(const esg_pb_payment *p, int *rc) {
 static json_t *payments_json(esg_state *st, const esg_pb_instrument_record *ins, int *rc) {
     /* Key order (kind ‖ seq): the coupons by seq, then the redemption --
      * the order in which they were recorded. */
-    msg_vec pays = {0};
+    esg_rec_msgs pays = {0};
     *rc = load_rows(st, ESG_T_PAYMENTS, ins->spec->id, ESG_PB_PAYMENT_DESC, &pays);
     json_t *arr = *rc ? NULL : json_array();
     for (size_t i = 0; arr && i < pays.n; i++)
         jpush(arr, payment_json(pays.v[i], rc), rc);
-    vec_free(&pays);
+    esg_rec_msgs_free(&pays);
     if (*rc || !arr) {
         json_decref(arr);
         return NULL;
@@ -658,7 +608,7 @@ static json_t *per_project_json(esg_state *st, const esg_pb_instrument_record *i
 }
 
 static json_t *allocations_json(esg_state *st, const esg_pb_instrument_record *ins, int *rc) {
-    msg_vec allocs = {0};
+    esg_rec_msgs allocs = {0};
     *rc = load_rows(st, ESG_T_ALLOCATIONS, ins->spec->id, ESG_PB_ALLOCATION_DESC, &allocs);
     uint64_t total = 0;
     json_t *o = *rc ? NULL : json_object();
@@ -692,7 +642,7 @@ static json_t *allocations_json(esg_state *st, const esg_pb_instrument_record *i
         }
         jset(o, "allocations", arr, rc);
     }
-    vec_free(&allocs);
+    esg_rec_msgs_free(&allocs);
     return o;
 }
 
@@ -729,7 +679,7 @@ int esg_report_count(const esg_pb_report *r, esg_pb_attestation *const *atts, si
 
 typedef struct reports_acc {
     esg_state *st;
-    msg_vec reports;
+    esg_rec_msgs reports;
 } reports_acc;
 
 /* ESG_T_INSTRUMENT_REPORTS rows: instrument ‖ 0 ‖ report id (32). */
@@ -747,7 +697,7 @@ static int collect_report(const uint8_t *key, size_t klen, const uint8_t *val, s
         esg_pb_free(r);
         rc = ESG_ERR_STORE_CORRUPT;
     }
-    return rc ? rc : vec_push(&acc->reports, r);
+    return rc ? rc : esg_rec_msgs_push(&acc->reports, r);
 }
 
 /* By height, then id: the order in which the reports were made. */
@@ -761,13 +711,13 @@ static int report_cmp(const void *a, const void *b) {
 }
 
 /* Every report of the instrument (superseded ones included), in order. */
-static int load_reports(esg_state *st, const char *instrument, msg_vec *out) {
+static int load_reports(esg_state *st, const char *instrument, esg_rec_msgs *out) {
     uint8_t prefix[MAX_INSTRUMENT_ID + 1];
     size_t plen = row_prefix(prefix, instrument, NULL, 0);
     reports_acc acc = {st, {0}};
     int rc = esg_state_iter(st, ESG_T_INSTRUMENT_REPORTS, prefix, plen, collect_report, &acc);
     if (rc) {
-        vec_free(&acc.reports);
+        esg_rec_msgs_free(&acc.reports);
         return rc;
     }
     if (acc.reports.n > 1)
@@ -778,7 +728,7 @@ static int load_reports(esg_state *st, const char *instrument, msg_vec *out) {
 
 /* The KPIs an instrument has figures for: those of its reports and of its
  * KPI targets, sorted, each once. kpis[] borrows the strings. */
-static int instrument_kpis(const esg_pb_instrument_spec *s, const msg_vec *reports,
+static int instrument_kpis(const esg_pb_instrument_spec *s, const esg_rec_msgs *reports,
                            const char ***kpis, size_t *n) {
     size_t cap = reports->n + s->n_kpi_targets;
     const char **v = malloc((cap ? cap : 1) * sizeof *v);
@@ -891,7 +841,7 @@ static json_t *report_json(esg_state *st, const esg_pb_report *r, int *rc) {
 
 /* [{kpi, unit, total, reports_counted}] for each KPI of the instrument. */
 static json_t *confirmed_totals_json(esg_state *st, const esg_pb_instrument_spec *s,
-                                     const msg_vec *reports, int *rc) {
+                                     const esg_rec_msgs *reports, int *rc) {
     const char **kpis = NULL;
     size_t n = 0;
     int e = instrument_kpis(s, reports, &kpis, &n);
@@ -924,7 +874,7 @@ static json_t *confirmed_totals_json(esg_state *st, const esg_pb_instrument_spec
 }
 
 static json_t *impact_json(esg_state *st, const esg_pb_instrument_record *ins, int *rc) {
-    msg_vec reports = {0};
+    esg_rec_msgs reports = {0};
     *rc = load_reports(st, ins->spec->id, &reports);
     json_t *o = *rc ? NULL : json_object();
     if (*rc == 0) {
@@ -936,7 +886,7 @@ static json_t *impact_json(esg_state *st, const esg_pb_instrument_record *ins, i
     }
     if (*rc == 0)
         jset(o, "confirmed_totals", confirmed_totals_json(st, ins->spec, &reports, rc), rc);
-    vec_free(&reports);
+    esg_rec_msgs_free(&reports);
     return o;
 }
 
@@ -966,7 +916,7 @@ static int attribute_instrument(member_acc *acc, const esg_pb_instrument_record 
     int rc = esg_impact_attributed(acc->st, id, "", acc->member, &unused, &units, &outstanding);
     if (rc || units == 0)
         return rc;
-    msg_vec reports = {0};
+    esg_rec_msgs reports = {0};
     const char **kpis = NULL;
     size_t n = 0;
     rc = load_reports(acc->st, id, &reports);
@@ -995,7 +945,7 @@ static int attribute_instrument(member_acc *acc, const esg_pb_instrument_record 
         esg_pb_free(k);
     }
     free(kpis);
-    vec_free(&reports);
+    esg_rec_msgs_free(&reports);
     if (rc) {
         json_decref(rows);
         return rc;

@@ -132,6 +132,7 @@
     X(ERR_NOT_DUE, 409, "the payment is not due yet at this block time") \
     X(ERR_REDEMPTION_EARLY, 409, "redemption only at maturity, after the final coupon") \
     X(ERR_BAD_PAYMENT_KIND, 400, "payment kind must be COUPON or REDEMPTION") \
+    X(ERR_BAD_ISIN, 400, "ISIN must be two letters, nine letters or digits and a check digit (ISO 6166)") \
     /* proceeds */ \
     X(ERR_UNKNOWN_PROJECT, 404, "no such project (registered, or in the instrument)") \
     X(ERR_NOT_PROJECT_CITY, 403, "only an officer of the project's city may do this") \

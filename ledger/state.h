@@ -52,9 +52,10 @@ typedef enum esg_table {
     ESG_T_REPORTS = 20,      /* report id -> ReportRecord */
     ESG_T_ATTESTATIONS = 21, /* attestation id -> AttestationRecord */
     ESG_T_DISPUTES = 22,     /* dispute id -> DisputeRecord */
-    ESG_T_INSTRUMENT_REPORTS = 23, /* instrument ‖ 0 ‖ report id -> "" */
-    ESG_T_REPORT_SLOTS = 24, /* instrument ‖ 0 ‖ project ‖ 0 ‖ kpi ‖ 0 ‖ start ‖ 0 ‖ end
-                                -> live report id (32 bytes) */
+    ESG_T_INSTRUMENT_REPORTS = 23, /* instrument ‖ 0 ‖ report id -> "" (reports naming it) */
+    /* 24 held report slots (instrument ‖ project ‖ kpi ‖ period -> live
+     * report) until reports became a project's (ESG_T_PROJECT_REPORTS):
+     * retired, never reused. */
     ESG_T_ALLOCATION_TOTALS = 25, /* instrument ‖ 0 ‖ 'c'|'p' ‖ city|project
                                      -> AllocationTotal */
     ESG_T_PROJECTS = 26,     /* project id    -> ProjectRecord */
