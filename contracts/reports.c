@@ -13,7 +13,9 @@
 #include "contracts/instrument.h"
 #include "contracts/payments.h"
 #include "contracts/proceeds.h"
+#include "contracts/projects.h"
 #include "contracts/records.h"
+#include "contracts/reports_internal.h"
 #include "ledger/decimal.h"
 #include "ledger/error.h"
 #include "ledger/genesis.h"
@@ -24,25 +26,25 @@
 /* ------------------------------------------------------------- helpers */
 
 /* The message of a failure while reading `what`, as the API words it. */
-static int store_err(char *err, size_t errlen, int rc, const char *what) {
+int esg_rj_store_err(char *err, size_t errlen, int rc, const char *what) {
     return esg_errf(err, errlen, rc, "reading %s: %s", what, esg_err_message(rc));
 }
 
 /* Sets obj[key] = v, taking v; records ESG_ERR_NOMEM in *rc when v or obj
  * is NULL (jansson returns NULL only when out of memory). */
-static void jset(json_t *obj, const char *key, json_t *v, int *rc) {
+void esg_rj_set(json_t *obj, const char *key, json_t *v, int *rc) {
     if (json_object_set_new(obj, key, v) != 0 && *rc == 0)
         *rc = ESG_ERR_NOMEM;
 }
 
 /* Appends v to arr, taking v; records ESG_ERR_NOMEM as jset does. */
-static void jpush(json_t *arr, json_t *v, int *rc) {
+void esg_rj_push(json_t *arr, json_t *v, int *rc) {
     if (json_array_append_new(arr, v) != 0 && *rc == 0)
         *rc = ESG_ERR_NOMEM;
 }
 
 /* Lowercase hex of `len` bytes; NULL when out of memory. */
-static json_t *jhex(const void *data, size_t len) {
+json_t *esg_rj_hex(const void *data, size_t len) {
     char *s = malloc(2 * len + 1);
     if (!s)
         return NULL;
@@ -53,47 +55,47 @@ static json_t *jhex(const void *data, size_t len) {
 }
 
 /* Heights, counts, basis points: numbers (they stay far below 2^63). */
-static json_t *jnum(uint64_t v) {
+json_t *esg_rj_num(uint64_t v) {
     return json_integer((json_int_t)v);
 }
 
 /* Money and units: a decimal string. */
-static json_t *jmoney(uint64_t v) {
+json_t *esg_rj_money(uint64_t v) {
     char s[21];
     esg_u64_format(v, s);
     return json_string(s);
 }
 
 /* An impact value in thousandths: "1234.567". */
-static json_t *jmilli(int64_t v) {
+json_t *esg_rj_milli(int64_t v) {
     char s[32];
     esg_milli_format(v, s);
     return json_string(s);
 }
 
 /* A bytes field as hex, or null when empty (an optional reference). */
-static json_t *jhex_or_null(const esg_pb_bytes *b) {
-    return b->len ? jhex(b->data, b->len) : json_null();
+json_t *esg_rj_hex_or_null(const esg_pb_bytes *b) {
+    return b->len ? esg_rj_hex(b->data, b->len) : json_null();
 }
 
 /* Enum value `v` of field `field` of message `md`, by its short name. */
-static json_t *jenum(const ProtobufCMessageDescriptor *md, const char *field, int v) {
+json_t *esg_rj_enum(const ProtobufCMessageDescriptor *md, const char *field, int v) {
     const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(md, field);
     return esg_pb_enum_to_json(f->descriptor, v);
 }
 
 /* floor(part x 10000 / whole) in basis points; 0 when whole is 0. */
-static json_t *jbps(uint64_t part, uint64_t whole) {
+json_t *esg_rj_bps(uint64_t part, uint64_t whole) {
     if (whole == 0)
-        return jnum(0);
-    return jnum((uint64_t)((unsigned __int128)part * 10000 / whole));
+        return esg_rj_num(0);
+    return esg_rj_num((uint64_t)((unsigned __int128)part * 10000 / whole));
 }
 
 /* Sets "time" (RFC 3339, null past year 9999) and "time_ms" on obj. */
-static void jset_time(json_t *obj, uint64_t ms, int *rc) {
+void esg_rj_set_time(json_t *obj, uint64_t ms, int *rc) {
     char t[32];
-    jset(obj, "time", esg_time_format_rfc3339(ms, t) == 0 ? json_string(t) : json_null(), rc);
-    jset(obj, "time_ms", jnum(ms), rc);
+    esg_rj_set(obj, "time", esg_time_format_rfc3339(ms, t) == 0 ? json_string(t) : json_null(), rc);
+    esg_rj_set(obj, "time_ms", esg_rj_num(ms), rc);
 }
 
 bool esg_report_instrument_id_valid(const char *s) {
@@ -132,7 +134,7 @@ static int load_rows(esg_state *st, esg_table t, const char *instrument,
 }
 
 /* Reads a record that another record names: its absence is corruption. */
-static int get_linked(esg_state *st, esg_table t, const esg_pb_bytes *id,
+int esg_rj_get_linked(esg_state *st, esg_table t, const esg_pb_bytes *id,
                       const ProtobufCMessageDescriptor *desc, void **out) {
     *out = NULL;
     if (id->len != 32)
@@ -143,7 +145,7 @@ static int get_linked(esg_state *st, esg_table t, const esg_pb_bytes *id,
 
 /* Checks `id` and loads the instrument: the errors of every instrument
  * document (reports.h). */
-static int instrument_load(esg_state *st, const char *id, esg_pb_instrument_record **ins,
+int esg_rj_instrument_load(esg_state *st, const char *id, esg_pb_instrument_record **ins,
                            char *err, size_t errlen) {
     *ins = NULL;
     if (!esg_report_instrument_id_valid(id))
@@ -157,7 +159,7 @@ static int instrument_load(esg_state *st, const char *id, esg_pb_instrument_reco
     if (rc) {
         esg_pb_free(*ins);
         *ins = NULL;
-        return store_err(err, errlen, rc, "an instrument");
+        return esg_rj_store_err(err, errlen, rc, "an instrument");
     }
     return 0;
 }
@@ -176,13 +178,13 @@ static int instrument_row(const uint8_t *val, size_t vlen, esg_pb_instrument_rec
 }
 
 /* Hands `o` out, or drops it and reports rc (reading `what`). */
-static int finish(int rc, json_t *o, json_t **out, char *err, size_t errlen,
+int esg_rj_finish(int rc, json_t *o, json_t **out, char *err, size_t errlen,
                   const char *what) {
     if (rc == 0 && !o)
         rc = ESG_ERR_NOMEM;
     if (rc) {
         json_decref(o);
-        return store_err(err, errlen, rc, what);
+        return esg_rj_store_err(err, errlen, rc, what);
     }
     *out = o;
     return 0;
@@ -201,12 +203,12 @@ static int instrument_doc(esg_state *st, const char *id, json_t **out, char *err
     assert(st && id && out);
     *out = NULL;
     esg_pb_instrument_record *ins;
-    int rc = instrument_load(st, id, &ins, err, errlen);
+    int rc = esg_rj_instrument_load(st, id, &ins, err, errlen);
     if (rc)
         return rc;
     json_t *o = body(st, ins, &rc);
     esg_pb_free(ins);
-    return finish(rc, o, out, err, errlen, what);
+    return esg_rj_finish(rc, o, out, err, errlen, what);
 }
 
 /* ------------------------------------------------- instrument detail */
@@ -265,9 +267,9 @@ static json_t *schedule_json(esg_state *st, const esg_pb_instrument_record *ins,
         esg_date_format(days[i], d);
         if (seq[i] == 0 && *next == n)
             *next = i;
-        jpush(arr,
+        esg_rj_push(arr,
               json_pack("{s:s,s:b,s:o}", "date", d, "paid", seq[i] != 0, "payment_seq",
-                        seq[i] ? jnum(seq[i]) : json_null()),
+                        seq[i] ? esg_rj_num(seq[i]) : json_null()),
               rc);
     }
     free(seq);
@@ -296,18 +298,18 @@ static json_t *step_ups_json(esg_state *st, const esg_pb_instrument_record *ins,
             break;
         }
         json_t *o = json_object();
-        jset(o, "kpi", json_string(t->kpi), rc);
-        jset(o, "unit", json_string(k->unit), rc);
-        jset(o, "direction", jenum(ESG_PB_KPI_DESC, "direction", k->direction), rc);
-        jset(o, "observation_date", json_string(t->observation_date), rc);
-        jset(o, "baseline", jmilli(t->baseline), rc);
-        jset(o, "target", jmilli(t->target), rc);
-        jset(o, "observed", jmilli(ev.observed), rc);
-        jset(o, "reports_counted", jnum(ev.counted), rc);
-        jset(o, "missed", json_boolean(ev.missed), rc);
-        jset(o, "step_up_bps", jnum(t->step_up_bps), rc);
-        jset(o, "applies_to_coupons_after", json_string(t->observation_date), rc);
-        jpush(arr, o, rc);
+        esg_rj_set(o, "kpi", json_string(t->kpi), rc);
+        esg_rj_set(o, "unit", json_string(k->unit), rc);
+        esg_rj_set(o, "direction", esg_rj_enum(ESG_PB_KPI_DESC, "direction", k->direction), rc);
+        esg_rj_set(o, "observation_date", json_string(t->observation_date), rc);
+        esg_rj_set(o, "baseline", esg_rj_milli(t->baseline), rc);
+        esg_rj_set(o, "target", esg_rj_milli(t->target), rc);
+        esg_rj_set(o, "observed", esg_rj_milli(ev.observed), rc);
+        esg_rj_set(o, "reports_counted", esg_rj_num(ev.counted), rc);
+        esg_rj_set(o, "missed", json_boolean(ev.missed), rc);
+        esg_rj_set(o, "step_up_bps", esg_rj_num(t->step_up_bps), rc);
+        esg_rj_set(o, "applies_to_coupons_after", json_string(t->observation_date), rc);
+        esg_rj_push(arr, o, rc);
         esg_pb_free(k);
     }
     return arr;
@@ -320,8 +322,8 @@ static json_t *spec_json(const esg_pb_instrument_spec *s, int *rc) {
     json_t *targets = json_object_get(o, "kpi_targets");
     for (size_t i = 0; o && i < s->n_kpi_targets; i++) {
         json_t *t = json_array_get(targets, i);
-        jset(t, "baseline", jmilli(s->kpi_targets[i]->baseline), rc);
-        jset(t, "target", jmilli(s->kpi_targets[i]->target), rc);
+        esg_rj_set(t, "baseline", esg_rj_milli(s->kpi_targets[i]->baseline), rc);
+        esg_rj_set(t, "target", esg_rj_milli(s->kpi_targets[i]->target), rc);
     }
     if (!o && *rc == 0)
         *rc = ESG_ERR_NOMEM;
@@ -330,15 +332,15 @@ static json_t *spec_json(const esg_pb_instrument_spec *s, int *rc) {
 
 static json_t *instrument_json(esg_state *st, const esg_pb_instrument_record *ins, int *rc) {
     json_t *o = spec_json(ins->spec, rc);
-    jset(o, "status", jenum(ESG_PB_INSTRUMENT_RECORD_DESC, "status", ins->status), rc);
-    jset(o, "units_sold", jmoney(ins->units_sold), rc);
-    jset(o, "units_outstanding", jmoney(ins->units_outstanding), rc);
-    jset(o, "amount_raised", jmoney(ins->amount_raised), rc);
-    jset(o, "issue_tx", jhex(ins->issue_tx.data, ins->issue_tx.len), rc);
-    jset(o, "issued_height", jnum(ins->issued_height), rc);
-    jset(o, "closed_height", jnum(ins->closed_height), rc);
-    jset(o, "matured_height", jnum(ins->matured_height), rc);
-    jset(o, "coupons_recorded", jnum(ins->coupons_recorded), rc);
+    esg_rj_set(o, "status", esg_rj_enum(ESG_PB_INSTRUMENT_RECORD_DESC, "status", ins->status), rc);
+    esg_rj_set(o, "units_sold", esg_rj_money(ins->units_sold), rc);
+    esg_rj_set(o, "units_outstanding", esg_rj_money(ins->units_outstanding), rc);
+    esg_rj_set(o, "amount_raised", esg_rj_money(ins->amount_raised), rc);
+    esg_rj_set(o, "issue_tx", esg_rj_hex(ins->issue_tx.data, ins->issue_tx.len), rc);
+    esg_rj_set(o, "issued_height", esg_rj_num(ins->issued_height), rc);
+    esg_rj_set(o, "closed_height", esg_rj_num(ins->closed_height), rc);
+    esg_rj_set(o, "matured_height", esg_rj_num(ins->matured_height), rc);
+    esg_rj_set(o, "coupons_recorded", esg_rj_num(ins->coupons_recorded), rc);
 
     int32_t *days = malloc(ESG_MAX_SCHEDULE * sizeof *days);
     size_t n = 0, next = 0;
@@ -348,7 +350,7 @@ static json_t *instrument_json(esg_state *st, const esg_pb_instrument_record *in
     if (*rc == 0 && esg_schedule(ins->spec, days, ESG_MAX_SCHEDULE, &n) != 0)
         *rc = ESG_ERR_STORE_CORRUPT;
     if (*rc == 0)
-        jset(o, "schedule", schedule_json(st, ins, days, n, &next, rc), rc);
+        esg_rj_set(o, "schedule", schedule_json(st, ins, days, n, &next, rc), rc);
     if (*rc == 0) {
         json_t *date = json_null(), *bps = json_null();
         if (next < n) {
@@ -357,14 +359,14 @@ static json_t *instrument_json(esg_state *st, const esg_pb_instrument_record *in
             esg_date_format(days[next], d);
             *rc = esg_covenant_step_ups(st, ins, days[next], &up);
             date = json_string(d);
-            bps = jnum(up);
+            bps = esg_rj_num(up);
         }
-        jset(o, "next_coupon_date", date, rc);
-        jset(o, "step_up_bps_in_force_next_coupon", bps, rc);
+        esg_rj_set(o, "next_coupon_date", date, rc);
+        esg_rj_set(o, "step_up_bps_in_force_next_coupon", bps, rc);
     }
     free(days);
     if (*rc == 0)
-        jset(o, "step_ups", step_ups_json(st, ins, rc), rc);
+        esg_rj_set(o, "step_ups", step_ups_json(st, ins, rc), rc);
     return o;
 }
 
@@ -378,9 +380,9 @@ int esg_report_instrument(esg_state *st, const char *instrument, json_t **out, c
 static json_t *co_issuers_json(const esg_pb_instrument_spec *spec, int *rc) {
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < spec->n_co_issuers; i++)
-        jpush(arr,
+        esg_rj_push(arr,
               json_pack("{s:s,s:o}", "member", spec->co_issuers[i]->member, "share_bps",
-                        jnum(spec->co_issuers[i]->share_bps)),
+                        esg_rj_num(spec->co_issuers[i]->share_bps)),
               rc);
     if (!arr && *rc == 0)
         *rc = ESG_ERR_NOMEM;
@@ -391,22 +393,22 @@ static json_t *co_issuers_json(const esg_pb_instrument_spec *spec, int *rc) {
 static json_t *instrument_summary(const esg_pb_instrument_record *ins, int *rc) {
     const esg_pb_instrument_spec *s = ins->spec;
     json_t *o = json_object();
-    jset(o, "id", json_string(s->id), rc);
-    jset(o, "kind", jenum(ESG_PB_INSTRUMENT_SPEC_DESC, "kind", s->kind), rc);
-    jset(o, "name", json_string(s->name), rc);
-    jset(o, "currency", json_string(s->currency), rc);
-    jset(o, "status", jenum(ESG_PB_INSTRUMENT_RECORD_DESC, "status", ins->status), rc);
-    jset(o, "face_value", jmoney(s->face_value), rc);
-    jset(o, "units", jmoney(s->units), rc);
-    jset(o, "units_sold", jmoney(ins->units_sold), rc);
-    jset(o, "units_outstanding", jmoney(ins->units_outstanding), rc);
-    jset(o, "amount_raised", jmoney(ins->amount_raised), rc);
-    jset(o, "coupon_bps", jnum(s->coupon_bps), rc);
-    jset(o, "coupon_frequency_months", jnum(s->coupon_frequency_months), rc);
-    jset(o, "issue_date", json_string(s->issue_date), rc);
-    jset(o, "maturity_date", json_string(s->maturity_date), rc);
-    jset(o, "co_issuers", co_issuers_json(s, rc), rc);
-    jset(o, "paying_agent", json_string(s->paying_agent), rc);
+    esg_rj_set(o, "id", json_string(s->id), rc);
+    esg_rj_set(o, "kind", esg_rj_enum(ESG_PB_INSTRUMENT_SPEC_DESC, "kind", s->kind), rc);
+    esg_rj_set(o, "name", json_string(s->name), rc);
+    esg_rj_set(o, "currency", json_string(s->currency), rc);
+    esg_rj_set(o, "status", esg_rj_enum(ESG_PB_INSTRUMENT_RECORD_DESC, "status", ins->status), rc);
+    esg_rj_set(o, "face_value", esg_rj_money(s->face_value), rc);
+    esg_rj_set(o, "units", esg_rj_money(s->units), rc);
+    esg_rj_set(o, "units_sold", esg_rj_money(ins->units_sold), rc);
+    esg_rj_set(o, "units_outstanding", esg_rj_money(ins->units_outstanding), rc);
+    esg_rj_set(o, "amount_raised", esg_rj_money(ins->amount_raised), rc);
+    esg_rj_set(o, "coupon_bps", esg_rj_num(s->coupon_bps), rc);
+    esg_rj_set(o, "coupon_frequency_months", esg_rj_num(s->coupon_frequency_months), rc);
+    esg_rj_set(o, "issue_date", json_string(s->issue_date), rc);
+    esg_rj_set(o, "maturity_date", json_string(s->maturity_date), rc);
+    esg_rj_set(o, "co_issuers", co_issuers_json(s, rc), rc);
+    esg_rj_set(o, "paying_agent", json_string(s->paying_agent), rc);
     if (*rc) {
         json_decref(o);
         return NULL;
@@ -427,7 +429,7 @@ static int collect_instrument(const uint8_t *key, size_t klen, const uint8_t *va
     esg_pb_instrument_record *ins;
     if ((acc->rc = instrument_row(val, vlen, &ins)) != 0)
         return acc->rc;
-    jpush(acc->arr, instrument_summary(ins, &acc->rc), &acc->rc);
+    esg_rj_push(acc->arr, instrument_summary(ins, &acc->rc), &acc->rc);
     esg_pb_free(ins);
     return acc->rc;
 }
@@ -446,7 +448,7 @@ int esg_report_instruments(esg_state *st, json_t **out, char *err, size_t errlen
         acc.arr = NULL;
     }
     json_decref(acc.arr);
-    return finish(rc, o, out, err, errlen, "instruments");
+    return esg_rj_finish(rc, o, out, err, errlen, "instruments");
 }
 
 /* -------------------------------------------------------------- holders */
@@ -460,9 +462,9 @@ static json_t *holders_json(esg_state *st, const esg_pb_instrument_record *ins, 
         /* A row with 0 units is a past holder's coupon snapshot
          * (contracts/instrument.h): not a holder now. */
         if (h->units > 0)
-            jpush(arr,
-                  json_pack("{s:s,s:o,s:o}", "member", h->member, "units", jmoney(h->units),
-                            "share_of_outstanding_bps", jbps(h->units, ins->units_outstanding)),
+            esg_rj_push(arr,
+                  json_pack("{s:s,s:o,s:o}", "member", h->member, "units", esg_rj_money(h->units),
+                            "share_of_outstanding_bps", esg_rj_bps(h->units, ins->units_outstanding)),
                   rc);
     }
     esg_holdings_release(&hl);
@@ -471,7 +473,7 @@ static json_t *holders_json(esg_state *st, const esg_pb_instrument_record *ins, 
         return NULL;
     }
     return json_pack("{s:s,s:o,s:o}", "instrument", ins->spec->id, "units_outstanding",
-                     jmoney(ins->units_outstanding), "holders", arr);
+                     esg_rj_money(ins->units_outstanding), "holders", arr);
 }
 
 int esg_report_holders(esg_state *st, const char *instrument, json_t **out, char *err,
@@ -486,11 +488,11 @@ static json_t *payment_lines_json(esg_pb_payment_line *const *lines, size_t n,
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++) {
         const esg_pb_payment_line *l = lines[i];
-        jpush(arr,
+        esg_rj_push(arr,
               co_issuers ? json_pack("{s:s,s:o,s:o}", "member", l->member, "share_bps",
-                                     jnum(l->share_bps), "amount", jmoney(l->amount))
+                                     esg_rj_num(l->share_bps), "amount", esg_rj_money(l->amount))
                          : json_pack("{s:s,s:o,s:o}", "member", l->member, "units",
-                                     jmoney(l->units), "amount", jmoney(l->amount)),
+                                     esg_rj_money(l->units), "amount", esg_rj_money(l->amount)),
               rc);
     }
     if (!arr && *rc == 0)
@@ -501,19 +503,19 @@ static json_t *payment_lines_json(esg_pb_payment_line *const *lines, size_t n,
 /* A payment exactly as recorded. */
 static json_t *payment_json(const esg_pb_payment *p, int *rc) {
     json_t *o = json_object();
-    jset(o, "kind", jenum(ESG_PB_PAYMENT_DESC, "kind", p->kind), rc);
-    jset(o, "due_date", json_string(p->due_date), rc);
-    jset(o, "seq", jnum(p->seq), rc);
-    jset(o, "height", jnum(p->height), rc);
-    jset_time(o, p->time_ms, rc);
-    jset(o, "coupon_bps", jnum(p->coupon_bps), rc);
-    jset(o, "step_up_bps", jnum(p->step_up_bps), rc);
-    jset(o, "months", jnum(p->months), rc);
-    jset(o, "per_unit", jmoney(p->per_unit), rc);
-    jset(o, "total", jmoney(p->total), rc);
-    jset(o, "holders", payment_lines_json(p->holders, p->n_holders, false, rc), rc);
-    jset(o, "co_issuers", payment_lines_json(p->co_issuers, p->n_co_issuers, true, rc), rc);
-    jset(o, "tx_id", jhex(p->tx_id.data, p->tx_id.len), rc);
+    esg_rj_set(o, "kind", esg_rj_enum(ESG_PB_PAYMENT_DESC, "kind", p->kind), rc);
+    esg_rj_set(o, "due_date", json_string(p->due_date), rc);
+    esg_rj_set(o, "seq", esg_rj_num(p->seq), rc);
+    esg_rj_set(o, "height", esg_rj_num(p->height), rc);
+    esg_rj_set_time(o, p->time_ms, rc);
+    esg_rj_set(o, "coupon_bps", esg_rj_num(p->coupon_bps), rc);
+    esg_rj_set(o, "step_up_bps", esg_rj_num(p->step_up_bps), rc);
+    esg_rj_set(o, "months", esg_rj_num(p->months), rc);
+    esg_rj_set(o, "per_unit", esg_rj_money(p->per_unit), rc);
+    esg_rj_set(o, "total", esg_rj_money(p->total), rc);
+    esg_rj_set(o, "holders", payment_lines_json(p->holders, p->n_holders, false, rc), rc);
+    esg_rj_set(o, "co_issuers", payment_lines_json(p->co_issuers, p->n_co_issuers, true, rc), rc);
+    esg_rj_set(o, "tx_id", esg_rj_hex(p->tx_id.data, p->tx_id.len), rc);
     return o;
 }
 
@@ -524,7 +526,7 @@ static json_t *payments_json(esg_state *st, const esg_pb_instrument_record *ins,
     *rc = load_rows(st, ESG_T_PAYMENTS, ins->spec->id, ESG_PB_PAYMENT_DESC, &pays);
     json_t *arr = *rc ? NULL : json_array();
     for (size_t i = 0; arr && i < pays.n; i++)
-        jpush(arr, payment_json(pays.v[i], rc), rc);
+        esg_rj_push(arr, payment_json(pays.v[i], rc), rc);
     esg_rec_msgs_free(&pays);
     if (*rc || !arr) {
         json_decref(arr);
@@ -542,7 +544,7 @@ int esg_report_payments(esg_state *st, const char *instrument, json_t **out, cha
 
 /* Allocations in the order they were made: by height, then id (the rows
  * are keyed by tx id, which is no order a reader wants). */
-static int allocation_cmp(const void *a, const void *b) {
+int esg_rj_allocation_cmp(const void *a, const void *b) {
     const esg_pb_allocation *x = *(esg_pb_allocation *const *)a;
     const esg_pb_allocation *y = *(esg_pb_allocation *const *)b;
     if (x->height != y->height)
@@ -570,10 +572,10 @@ static json_t *per_city_json(esg_state *st, const esg_pb_instrument_record *ins,
             break;
         }
         *allocated_total += allocated;
-        jpush(arr,
+        esg_rj_push(arr,
               json_pack("{s:s,s:o,s:o,s:o,s:o}", "city", city, "share_bps",
-                        jnum(s->co_issuers[i]->share_bps), "part_of_raised", jmoney(part),
-                        "allocated", jmoney(allocated), "remaining", jmoney(part - allocated)),
+                        esg_rj_num(s->co_issuers[i]->share_bps), "part_of_raised", esg_rj_money(part),
+                        "allocated", esg_rj_money(allocated), "remaining", esg_rj_money(part - allocated)),
               rc);
     }
     return arr;
@@ -586,23 +588,31 @@ static json_t *per_project_json(esg_state *st, const esg_pb_instrument_record *i
         *rc = ESG_ERR_NOMEM;
     for (size_t i = 0; *rc == 0 && i < s->n_projects; i++) {
         const esg_pb_project *p = s->projects[i];
+        esg_pb_project_record *reg = NULL;
         uint64_t city_total = 0, allocated = 0;
-        int r = esg_proceeds_allocated(st, s->id, p->city, p->id, &city_total, &allocated);
+        /* Every spec project is registered by the issuance. */
+        int r = esg_project_get(st, p->id, &reg);
+        if (r == 0)
+            r = esg_proceeds_allocated(st, s->id, reg->city, p->id, &city_total, &allocated);
         if (r) {
-            *rc = r;
+            esg_pb_free(reg);
+            *rc = r == ESG_ERR_NOT_FOUND ? ESG_ERR_STORE_CORRUPT : r;
             break;
         }
         json_t *o = json_object();
-        jset(o, "project_id", json_string(p->id), rc);
-        jset(o, "city", json_string(p->city), rc);
-        jset(o, "name", json_string(p->name), rc);
-        jset(o, "eu_objective", jenum(ESG_PB_PROJECT_DESC, "eu_objective", p->eu_objective),
-             rc);
-        jset(o, "budget", jmoney(p->budget), rc);
-        jset(o, "allocated", jmoney(allocated), rc);
-        jset(o, "share_of_proceeds_bps", jbps(allocated, ins->amount_raised), rc);
-        jset(o, "over_budget", json_boolean(allocated > p->budget), rc);
-        jpush(arr, o, rc);
+        esg_rj_set(o, "project_id", json_string(p->id), rc);
+        esg_rj_set(o, "city", json_string(reg->city), rc);
+        esg_rj_set(o, "name", json_string(reg->name), rc);
+        esg_rj_set(o, "eu_objective",
+                   esg_rj_enum(ESG_PB_PROJECT_DESC, "eu_objective",
+                               reg->n_eu_objectives ? reg->eu_objectives[0] : 0), rc);
+        esg_rj_set(o, "eu_objectives", esg_rj_objectives(reg, rc), rc);
+        esg_rj_set(o, "budget", esg_rj_money(p->budget), rc);
+        esg_rj_set(o, "allocated", esg_rj_money(allocated), rc);
+        esg_rj_set(o, "share_of_proceeds_bps", esg_rj_bps(allocated, ins->amount_raised), rc);
+        esg_rj_set(o, "over_budget", json_boolean(allocated > p->budget), rc);
+        esg_rj_push(arr, o, rc);
+        esg_pb_free(reg);
     }
     return arr;
 }
@@ -615,40 +625,57 @@ static json_t *allocations_json(esg_state *st, const esg_pb_instrument_record *i
     if (*rc == 0) {
         json_t *cities = per_city_json(st, ins, &total, rc);
         json_t *projects = *rc ? NULL : per_project_json(st, ins, rc);
-        jset(o, "instrument", json_string(ins->spec->id), rc);
-        jset(o, "amount_raised", jmoney(ins->amount_raised), rc);
-        jset(o, "allocated_total", jmoney(total), rc);
-        jset(o, "unallocated",
-             jmoney(total <= ins->amount_raised ? ins->amount_raised - total : 0), rc);
-        jset(o, "per_city", cities, rc);
-        jset(o, "per_project", projects, rc);
+        esg_rj_set(o, "instrument", json_string(ins->spec->id), rc);
+        esg_rj_set(o, "amount_raised", esg_rj_money(ins->amount_raised), rc);
+        esg_rj_set(o, "allocated_total", esg_rj_money(total), rc);
+        esg_rj_set(o, "unallocated",
+             esg_rj_money(total <= ins->amount_raised ? ins->amount_raised - total : 0), rc);
+        esg_rj_set(o, "per_city", cities, rc);
+        esg_rj_set(o, "per_project", projects, rc);
     }
     if (*rc == 0) {
         if (allocs.n > 1)
-            qsort(allocs.v, allocs.n, sizeof allocs.v[0], allocation_cmp);
+            qsort(allocs.v, allocs.n, sizeof allocs.v[0], esg_rj_allocation_cmp);
         json_t *arr = json_array();
         for (size_t i = 0; i < allocs.n; i++) {
             const esg_pb_allocation *a = allocs.v[i];
             json_t *x = json_object();
-            jset(x, "id", jhex(a->id.data, a->id.len), rc);
-            jset(x, "project_id", json_string(a->project_id), rc);
-            jset(x, "city", json_string(a->city), rc);
-            jset(x, "amount", jmoney(a->amount), rc);
-            jset(x, "date", json_string(a->date), rc);
-            jset(x, "evidence_sha256", jhex(a->evidence_sha256.data, a->evidence_sha256.len),
+            esg_rj_set(x, "id", esg_rj_hex(a->id.data, a->id.len), rc);
+            esg_rj_set(x, "project_id", json_string(a->project_id), rc);
+            esg_rj_set(x, "city", json_string(a->city), rc);
+            esg_rj_set(x, "amount", esg_rj_money(a->amount), rc);
+            esg_rj_set(x, "date", json_string(a->date), rc);
+            esg_rj_set(x, "evidence_sha256", esg_rj_hex(a->evidence_sha256.data, a->evidence_sha256.len),
                  rc);
-            jset(x, "height", jnum(a->height), rc);
-            jpush(arr, x, rc);
+            esg_rj_set(x, "height", esg_rj_num(a->height), rc);
+            esg_rj_allocation_status(x, a, rc);
+            esg_rj_push(arr, x, rc);
         }
-        jset(o, "allocations", arr, rc);
+        esg_rj_set(o, "allocations", arr, rc);
     }
     esg_rec_msgs_free(&allocs);
     return o;
 }
 
+int esg_report_allocations_in(esg_state *st, const char *instrument,
+                              const esg_report_period *period, json_t **out, char *err,
+                              size_t errlen) {
+    assert(st && instrument && out);
+    *out = NULL;
+    esg_pb_instrument_record *ins;
+    int rc = esg_rj_instrument_load(st, instrument, &ins, err, errlen);
+    if (rc)
+        return rc;
+    json_t *o = allocations_json(st, ins, &rc);
+    if (rc == 0)
+        esg_rj_allocation_gbs(st, ins, period, o, &rc);
+    esg_pb_free(ins);
+    return esg_rj_finish(rc, o, out, err, errlen, "allocations");
+}
+
 int esg_report_allocations(esg_state *st, const char *instrument, json_t **out, char *err,
                            size_t errlen) {
-    return instrument_doc(st, instrument, out, err, errlen, "allocations", allocations_json);
+    return esg_report_allocations_in(st, instrument, NULL, out, err, errlen);
 }
 
 /* --------------------------------------------------------------- impact */
@@ -677,52 +704,28 @@ int esg_report_count(const esg_pb_report *r, esg_pb_attestation *const *atts, si
     return ESG_OK;
 }
 
-typedef struct reports_acc {
-    esg_state *st;
-    esg_rec_msgs reports;
-} reports_acc;
-
-/* ESG_T_INSTRUMENT_REPORTS rows: instrument ‖ 0 ‖ report id (32). */
-static int collect_report(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
-                          void *arg) {
-    (void)val;
-    (void)vlen;
-    reports_acc *acc = arg;
-    if (klen < 33)
-        return ESG_ERR_STORE_CORRUPT;
-    esg_pb_bytes id = esg_pb_bin(key + klen - 32, 32);
-    void *r = NULL;
-    int rc = get_linked(acc->st, ESG_T_REPORTS, &id, ESG_PB_REPORT_DESC, &r);
-    if (rc == 0 && !((esg_pb_report *)r)->report) {
-        esg_pb_free(r);
-        rc = ESG_ERR_STORE_CORRUPT;
+/* Every report of the instrument's projects (superseded ones included;
+ * each project once), in the order made. */
+static int load_reports(esg_state *st, const esg_pb_instrument_spec *s, esg_rec_msgs *out) {
+    esg_rec_msgs all = {0};
+    int rc = ESG_OK;
+    for (size_t i = 0; rc == 0 && i < s->n_projects; i++) {
+        esg_rec_msgs some;
+        if ((rc = esg_impact_project_reports(st, s->projects[i]->id, NULL, &some)) != 0)
+            break;
+        for (size_t k = 0; rc == 0 && k < some.n; k++) {
+            rc = esg_rec_msgs_push(&all, some.v[k]);
+            some.v[k] = NULL;
+        }
+        esg_rec_msgs_free(&some);
     }
-    return rc ? rc : esg_rec_msgs_push(&acc->reports, r);
-}
-
-/* By height, then id: the order in which the reports were made. */
-static int report_cmp(const void *a, const void *b) {
-    const esg_pb_report *x = *(esg_pb_report *const *)a;
-    const esg_pb_report *y = *(esg_pb_report *const *)b;
-    if (x->height != y->height)
-        return x->height < y->height ? -1 : 1;
-    size_t n = x->id.len < y->id.len ? x->id.len : y->id.len;
-    return memcmp(x->id.data, y->id.data, n);
-}
-
-/* Every report of the instrument (superseded ones included), in order. */
-static int load_reports(esg_state *st, const char *instrument, esg_rec_msgs *out) {
-    uint8_t prefix[MAX_INSTRUMENT_ID + 1];
-    size_t plen = row_prefix(prefix, instrument, NULL, 0);
-    reports_acc acc = {st, {0}};
-    int rc = esg_state_iter(st, ESG_T_INSTRUMENT_REPORTS, prefix, plen, collect_report, &acc);
     if (rc) {
-        esg_rec_msgs_free(&acc.reports);
+        esg_rec_msgs_free(&all);
         return rc;
     }
-    if (acc.reports.n > 1)
-        qsort(acc.reports.v, acc.reports.n, sizeof acc.reports.v[0], report_cmp);
-    *out = acc.reports;
+    if (all.n > 1)
+        qsort(all.v, all.n, sizeof all.v[0], esg_rj_report_cmp);
+    *out = all;
     return 0;
 }
 
@@ -757,21 +760,21 @@ static int instrument_kpis(const esg_pb_instrument_spec *s, const esg_rec_msgs *
     return 0;
 }
 
-static json_t *attestation_json(const esg_pb_attestation *a, int *rc) {
+json_t *esg_rj_attestation_json(const esg_pb_attestation *a, int *rc) {
     json_t *o = json_object();
-    jset(o, "id", jhex(a->id.data, a->id.len), rc);
-    jset(o, "verifier", json_string(a->verifier), rc);
-    jset(o, "opinion", jenum(ESG_PB_ATTESTATION_DESC, "opinion", a->opinion), rc);
-    jset(o, "verified_value", jmilli(a->verified_value), rc);
-    jset(o, "statement_sha256", jhex(a->statement_sha256.data, a->statement_sha256.len), rc);
-    jset(o, "height", jnum(a->height), rc);
-    jset(o, "revoked", json_boolean(a->revoked), rc);
-    jset(o, "revoke_reason", json_string(a->revoke_reason), rc);
-    jset(o, "revoked_height", jnum(a->revoked_height), rc);
+    esg_rj_set(o, "id", esg_rj_hex(a->id.data, a->id.len), rc);
+    esg_rj_set(o, "verifier", json_string(a->verifier), rc);
+    esg_rj_set(o, "opinion", esg_rj_enum(ESG_PB_ATTESTATION_DESC, "opinion", a->opinion), rc);
+    esg_rj_set(o, "verified_value", esg_rj_milli(a->verified_value), rc);
+    esg_rj_set(o, "statement_sha256", esg_rj_hex(a->statement_sha256.data, a->statement_sha256.len), rc);
+    esg_rj_set(o, "height", esg_rj_num(a->height), rc);
+    esg_rj_set(o, "revoked", json_boolean(a->revoked), rc);
+    esg_rj_set(o, "revoke_reason", json_string(a->revoke_reason), rc);
+    esg_rj_set(o, "revoked_height", esg_rj_num(a->revoked_height), rc);
     return o;
 }
 
-static json_t *report_json(esg_state *st, const esg_pb_report *r, int *rc) {
+json_t *esg_rj_report_json(esg_state *st, const esg_pb_report *r, int *rc) {
     const esg_pb_report_impact *ri = r->report;
     esg_pb_kpi *k = NULL;
     bool counts = false;
@@ -786,56 +789,56 @@ static json_t *report_json(esg_state *st, const esg_pb_report *r, int *rc) {
         return NULL;
     }
     json_t *o = json_object();
-    jset(o, "id", jhex(r->id.data, r->id.len), rc);
-    jset(o, "project_id", json_string(ri->project_id), rc);
-    jset(o, "city", json_string(r->city), rc);
-    jset(o, "kpi", json_string(ri->kpi), rc);
-    jset(o, "unit", json_string(k->unit), rc);
-    jset(o, "category", json_string(k->category), rc);
-    jset(o, "value", jmilli(ri->value), rc);
-    jset(o, "period_start", json_string(ri->period_start), rc);
-    jset(o, "period_end", json_string(ri->period_end), rc);
-    jset(o, "methodology", json_string(ri->methodology), rc);
-    jset(o, "evidence_sha256", jhex(ri->evidence_sha256.data, ri->evidence_sha256.len), rc);
-    jset(o, "evidence_uri", json_string(ri->evidence_uri), rc);
-    jset(o, "height", jnum(r->height), rc);
-    jset_time(o, r->time_ms, rc);
-    jset(o, "supersedes", jhex_or_null(&ri->supersedes), rc);
-    jset(o, "reason", json_string(ri->reason), rc);
-    jset(o, "superseded_by", jhex_or_null(&r->superseded_by), rc);
-    jset(o, "counted", json_boolean(counts), rc);
-    jset(o, "counted_value", counts ? jmilli(counted) : json_null(), rc);
+    esg_rj_set(o, "id", esg_rj_hex(r->id.data, r->id.len), rc);
+    esg_rj_set(o, "project_id", json_string(ri->project_id), rc);
+    esg_rj_set(o, "city", json_string(r->city), rc);
+    esg_rj_set(o, "kpi", json_string(ri->kpi), rc);
+    esg_rj_set(o, "unit", json_string(k->unit), rc);
+    esg_rj_set(o, "category", json_string(k->category), rc);
+    esg_rj_set(o, "value", esg_rj_milli(ri->value), rc);
+    esg_rj_set(o, "period_start", json_string(ri->period_start), rc);
+    esg_rj_set(o, "period_end", json_string(ri->period_end), rc);
+    esg_rj_set(o, "methodology", json_string(ri->methodology), rc);
+    esg_rj_set(o, "evidence_sha256", esg_rj_hex(ri->evidence_sha256.data, ri->evidence_sha256.len), rc);
+    esg_rj_set(o, "evidence_uri", json_string(ri->evidence_uri), rc);
+    esg_rj_set(o, "height", esg_rj_num(r->height), rc);
+    esg_rj_set_time(o, r->time_ms, rc);
+    esg_rj_set(o, "supersedes", esg_rj_hex_or_null(&ri->supersedes), rc);
+    esg_rj_set(o, "reason", json_string(ri->reason), rc);
+    esg_rj_set(o, "superseded_by", esg_rj_hex_or_null(&r->superseded_by), rc);
+    esg_rj_set(o, "counted", json_boolean(counts), rc);
+    esg_rj_set(o, "counted_value", counts ? esg_rj_milli(counted) : json_null(), rc);
     esg_pb_free(k);
 
     json_t *atts = json_array();
     for (size_t i = 0; *rc == 0 && i < r->n_attestations; i++) {
         void *a = NULL;
-        int g = get_linked(st, ESG_T_ATTESTATIONS, &r->attestations[i], ESG_PB_ATTESTATION_DESC,
+        int g = esg_rj_get_linked(st, ESG_T_ATTESTATIONS, &r->attestations[i], ESG_PB_ATTESTATION_DESC,
                            &a);
         if (g) {
             *rc = g;
             break;
         }
-        jpush(atts, attestation_json(a, rc), rc);
+        esg_rj_push(atts, esg_rj_attestation_json(a, rc), rc);
         esg_pb_free(a);
     }
-    jset(o, "attestations", atts, rc);
+    esg_rj_set(o, "attestations", atts, rc);
     json_t *disputes = json_array();
     for (size_t i = 0; *rc == 0 && i < r->n_disputes; i++) {
         void *dv = NULL;
-        int g = get_linked(st, ESG_T_DISPUTES, &r->disputes[i], ESG_PB_DISPUTE_DESC, &dv);
+        int g = esg_rj_get_linked(st, ESG_T_DISPUTES, &r->disputes[i], ESG_PB_DISPUTE_DESC, &dv);
         if (g) {
             *rc = g;
             break;
         }
         const esg_pb_dispute *d = dv;
-        jpush(disputes,
-              json_pack("{s:o,s:s,s:s,s:o}", "id", jhex(d->id.data, d->id.len), "member",
-                        d->member, "reason", d->reason, "height", jnum(d->height)),
+        esg_rj_push(disputes,
+              json_pack("{s:o,s:s,s:s,s:o}", "id", esg_rj_hex(d->id.data, d->id.len), "member",
+                        d->member, "reason", d->reason, "height", esg_rj_num(d->height)),
               rc);
         esg_pb_free(dv);
     }
-    jset(o, "disputes", disputes, rc);
+    esg_rj_set(o, "disputes", disputes, rc);
     return o;
 }
 
@@ -863,9 +866,9 @@ static json_t *confirmed_totals_json(esg_state *st, const esg_pb_instrument_spec
             *rc = e == ESG_ERR_NOT_FOUND ? ESG_ERR_STORE_CORRUPT : e;
             break;
         }
-        jpush(arr,
+        esg_rj_push(arr,
               json_pack("{s:s,s:s,s:o,s:o}", "kpi", kpis[i], "unit", k->unit, "total",
-                        jmilli(sum), "reports_counted", jnum(counted)),
+                        esg_rj_milli(sum), "reports_counted", esg_rj_num(counted)),
               rc);
         esg_pb_free(k);
     }
@@ -875,24 +878,40 @@ static json_t *confirmed_totals_json(esg_state *st, const esg_pb_instrument_spec
 
 static json_t *impact_json(esg_state *st, const esg_pb_instrument_record *ins, int *rc) {
     esg_rec_msgs reports = {0};
-    *rc = load_reports(st, ins->spec->id, &reports);
+    *rc = load_reports(st, ins->spec, &reports);
     json_t *o = *rc ? NULL : json_object();
     if (*rc == 0) {
-        jset(o, "instrument", json_string(ins->spec->id), rc);
+        esg_rj_set(o, "instrument", json_string(ins->spec->id), rc);
         json_t *arr = json_array();
         for (size_t i = 0; *rc == 0 && i < reports.n; i++)
-            jpush(arr, report_json(st, reports.v[i], rc), rc);
-        jset(o, "reports", arr, rc);
+            esg_rj_push(arr, esg_rj_report_json(st, reports.v[i], rc), rc);
+        esg_rj_set(o, "reports", arr, rc);
     }
     if (*rc == 0)
-        jset(o, "confirmed_totals", confirmed_totals_json(st, ins->spec, &reports, rc), rc);
+        esg_rj_set(o, "confirmed_totals", confirmed_totals_json(st, ins->spec, &reports, rc), rc);
     esg_rec_msgs_free(&reports);
     return o;
 }
 
+int esg_report_impact_in(esg_state *st, const char *instrument,
+                         const esg_report_period *period, json_t **out, char *err,
+                         size_t errlen) {
+    assert(st && instrument && out);
+    *out = NULL;
+    esg_pb_instrument_record *ins;
+    int rc = esg_rj_instrument_load(st, instrument, &ins, err, errlen);
+    if (rc)
+        return rc;
+    json_t *o = impact_json(st, ins, &rc);
+    if (rc == 0)
+        esg_rj_impact_gbs(st, ins, period, o, &rc);
+    esg_pb_free(ins);
+    return esg_rj_finish(rc, o, out, err, errlen, "impact reports");
+}
+
 int esg_report_impact(esg_state *st, const char *instrument, json_t **out, char *err,
                       size_t errlen) {
-    return instrument_doc(st, instrument, out, err, errlen, "impact reports", impact_json);
+    return esg_report_impact_in(st, instrument, NULL, out, err, errlen);
 }
 
 /* ---------------------------------------------------- attributed impact */
@@ -919,17 +938,20 @@ static int attribute_instrument(member_acc *acc, const esg_pb_instrument_record 
     esg_rec_msgs reports = {0};
     const char **kpis = NULL;
     size_t n = 0;
-    rc = load_reports(acc->st, id, &reports);
+    rc = load_reports(acc->st, ins->spec, &reports);
     if (rc == 0)
         rc = instrument_kpis(ins->spec, &reports, &kpis, &n);
     json_t *rows = json_array();
     for (size_t i = 0; rc == 0 && i < n; i++) {
         esg_pb_kpi *k = NULL;
-        int64_t total = 0, attributed = 0;
+        int64_t total = 0, attributed = 0, to_instrument = 0;
         rc = esg_state_get_msg(acc->st, ESG_T_KPIS, kpis[i], strlen(kpis[i]), ESG_PB_KPI_DESC,
                                (ProtobufCMessage **)&k);
         if (rc == 0)
             rc = esg_impact_sum(acc->st, id, kpis[i], INT32_MIN, INT32_MAX, &total, NULL);
+        if (rc == 0)
+            rc = esg_impact_instrument_attributed(acc->st, id, kpis[i], INT32_MIN, INT32_MAX,
+                                                  &to_instrument);
         if (rc == 0)
             rc = esg_impact_attributed(acc->st, id, kpis[i], acc->member, &attributed, NULL,
                                        NULL);
@@ -938,9 +960,10 @@ static int attribute_instrument(member_acc *acc, const esg_pb_instrument_record 
             rc = rc == ESG_ERR_NOT_FOUND ? ESG_ERR_STORE_CORRUPT : rc;
             break;
         }
-        jpush(rows,
-              json_pack("{s:s,s:s,s:o,s:o}", "kpi", kpis[i], "unit", k->unit,
-                        "confirmed_total", jmilli(total), "attributed", jmilli(attributed)),
+        esg_rj_push(rows,
+              json_pack("{s:s,s:s,s:o,s:o,s:o}", "kpi", kpis[i], "unit", k->unit,
+                        "confirmed_total", esg_rj_milli(total), "attributed_to_instrument",
+                        esg_rj_milli(to_instrument), "attributed", esg_rj_milli(attributed)),
               &rc);
         esg_pb_free(k);
     }
@@ -950,10 +973,10 @@ static int attribute_instrument(member_acc *acc, const esg_pb_instrument_record 
         json_decref(rows);
         return rc;
     }
-    jpush(acc->arr,
+    esg_rj_push(acc->arr,
           json_pack("{s:s,s:o,s:o,s:o,s:o}", "instrument", id, "status",
-                    jenum(ESG_PB_INSTRUMENT_RECORD_DESC, "status", ins->status), "units",
-                    jmoney(units), "units_outstanding", jmoney(outstanding), "kpis", rows),
+                    esg_rj_enum(ESG_PB_INSTRUMENT_RECORD_DESC, "status", ins->status), "units",
+                    esg_rj_money(units), "units_outstanding", esg_rj_money(outstanding), "kpis", rows),
           &rc);
     return rc;
 }
@@ -997,5 +1020,5 @@ int esg_report_member_impact(esg_state *st, const char *member, json_t **out, ch
         acc.arr = NULL;
     }
     json_decref(acc.arr);
-    return finish(rc, o, out, err, errlen, "attributed impact");
+    return esg_rj_finish(rc, o, out, err, errlen, "attributed impact");
 }

@@ -81,21 +81,89 @@ int esg_report_holders(esg_state *st, const char *instrument, json_t **out, char
 int esg_report_payments(esg_state *st, const char *instrument, json_t **out, char *err,
                         size_t errlen);
 
-/* GET /v1/instruments/{id}/allocations: {instrument, amount_raised,
- * allocated_total, unallocated, per_city [{city, share_bps, part_of_raised,
- * allocated, remaining}], per_project [{project_id, city, name,
- * eu_objective, budget, allocated, share_of_proceeds_bps, over_budget}],
- * allocations [...] in the order made (height, then id)}. */
+/* A reporting period: inclusive dates, days since 1970-01-01. `set` is
+ * false for "all of time" (start INT32_MIN, end INT32_MAX, strings ""). */
+typedef struct esg_report_period {
+    bool set;
+    int32_t start, end;
+    char start_s[11], end_s[11];
+} esg_report_period;
+
+/* Parses "YYYY-MM-DD:YYYY-MM-DD" (the ?period= of the API and --period
+ * of the wallet; inclusive, start <= end). NULL or "" is all of time.
+ * Errors: ESG_ERR_BAD_PERIOD (not START:END, or start after end),
+ * ESG_ERR_BAD_DATE (a date that is no calendar date); *p is then all of
+ * time. */
+int esg_report_period_parse(const char *s, esg_report_period *p, char *err, size_t errlen);
+
+/* GET /v1/instruments/{id}/allocations[?period=]: {instrument,
+ * amount_raised, allocated_total, unallocated, per_city [{city, share_bps,
+ * part_of_raised, allocated, remaining}], per_project [{project_id, city,
+ * name, eu_objective, eu_objectives, budget, allocated,
+ * share_of_proceeds_bps, over_budget}], allocations [... each with
+ * refinancing, reversed and the reversal's fields] in the order made
+ * (height, then id)} -- figures of today, net of reversals -- and the EU
+ * GBS allocation report (Regulation (EU) 2023/2631 Annex II) for the
+ * period: isin, name, currency, issue_date, maturity_date, issuers
+ * [{member, name, lei, share_bps}], framework_sha256,
+ * external_review_sha256, period ({start, end} or null), period_figures
+ * {in_period, cumulative, financing_cumulative, refinancing_cumulative,
+ * reversed_in_period, unallocated_at_end, share_allocated_bps},
+ * per_project_in_period, per_objective (a project counted under each of
+ * its objectives: per_objective_note says so), per_city_in_period,
+ * full_allocation_date, reversals_in_period, review
+ * {full_allocation_reached, reversals_amending_earlier_periods,
+ * external_review_needed}. "In the period" is by allocation date,
+ * "cumulative" everything dated up to the period's end; a reversed
+ * allocation counts in neither (it was a mistake), and its reversal is
+ * listed in the period of the reversing block's date. `period` NULL is all
+ * of time. */
+int esg_report_allocations_in(esg_state *st, const char *instrument,
+                              const esg_report_period *period, json_t **out, char *err,
+                              size_t errlen);
 int esg_report_allocations(esg_state *st, const char *instrument, json_t **out, char *err,
                            size_t errlen);
-
-/* GET /v1/instruments/{id}/impact: {instrument, reports [every report in
- * the order made, superseded ones included, each with its attestation and
- * dispute history, counted and counted_value], confirmed_totals [{kpi,
- * unit, total, reports_counted}] for each KPI reported or targeted}. */
+/* GET /v1/instruments/{id}/impact[?period=]: {instrument, reports [every
+ * report of the instrument's projects in the order made, superseded ones
+ * included, each with its attestation and dispute history, counted and
+ * counted_value], confirmed_totals [{kpi, unit, total, reports_counted}]
+ * (all periods, the instrument's projects in full) for each KPI reported
+ * or targeted}, and the EU GBS impact report (Annex III) for the period:
+ * period, per_project [{project_id, city, kpi, unit, reported,
+ * reports_counted, confirmed, methodologies, opinions, share_financed_bps,
+ * attributed}] over reports whose period ends in the period,
+ * totals_per_kpi and totals_per_city [{.., confirmed, attributed}],
+ * attribution_note. */
+int esg_report_impact_in(esg_state *st, const char *instrument,
+                         const esg_report_period *period, json_t **out, char *err,
+                         size_t errlen);
 int esg_report_impact(esg_state *st, const char *instrument, json_t **out, char *err,
                       size_t errlen);
-
+/* GET /v1/projects[?city=]: {city, projects [{id, city, name,
+ * eu_objectives, taxonomy_activity, nace, sdgs, total_cost, currency,
+ * location, instruments}]} in id order. Errors: ESG_ERR_BAD_MEMBER_ID. */
+int esg_report_projects(esg_state *st, const char *city, json_t **out, char *err,
+                        size_t errlen);
+/* GET /v1/projects/{id}: the project as listed, plus register_tx,
+ * registered_height, cost_history, allocated, external, cost_basis (D(p)),
+ * funders [{kind instrument|external, funder, amount, share_bps}],
+ * fundings [every RecordFunding, reversed ones marked], kpis [{kpi, unit,
+ * confirmed, reports_counted, attributed [{kind, funder, attributed}],
+ * unattributed}]. Errors: ESG_ERR_BAD_PROJECT_ID, ESG_ERR_UNKNOWN_PROJECT. */
+int esg_report_project(esg_state *st, const char *id, json_t **out, char *err,
+                       size_t errlen);
+/* GET /v1/kpis/{id}/cities[?period=]: {kpi, name, unit, direction, period,
+ * cities [{city, name, population, projects, confirmed, currency,
+ * financed_by_instruments, financed_externally, financed,
+ * per_million_financed, per_1000_inhabitants}]} in city order: per city
+ * the confirmed impact of its projects that report the KPI (reports whose
+ * period ends in the period), the money financing those projects dated up
+ * to the period's end, the impact per million of the currency (null when
+ * the city's projects use several currencies or nothing is financed) and
+ * per 1000 inhabitants (null without a population). Errors:
+ * ESG_ERR_UNKNOWN_KPI. */
+int esg_report_kpi_cities(esg_state *st, const char *kpi, const esg_report_period *period,
+                          json_t **out, char *err, size_t errlen);
 /* GET /v1/members/{id}/impact: {member, instruments [{instrument, status,
  * units, units_outstanding, kpis [{kpi, unit, confirmed_total,
  * attributed}]}]} for each instrument the member holds on the attribution
