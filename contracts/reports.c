@@ -704,6 +704,16 @@ int esg_report_count(const esg_pb_report *r, esg_pb_attestation *const *atts, si
     return ESG_OK;
 }
 
+/* By height, then id: the order in which the reports were made. */
+int esg_rj_report_cmp(const void *a, const void *b) {
+    const esg_pb_report *x = *(esg_pb_report *const *)a;
+    const esg_pb_report *y = *(esg_pb_report *const *)b;
+    if (x->height != y->height)
+        return x->height < y->height ? -1 : 1;
+    size_t n = x->id.len < y->id.len ? x->id.len : y->id.len;
+    return memcmp(x->id.data, y->id.data, n);
+}
+
 /* Every report of the instrument's projects (superseded ones included;
  * each project once), in the order made. */
 static int load_reports(esg_state *st, const esg_pb_instrument_spec *s, esg_rec_msgs *out) {

@@ -185,6 +185,9 @@ void esg_api__r_instrument_holders(esg_api__call *c);
 void esg_api__r_instrument_payments(esg_api__call *c);
 void esg_api__r_instrument_allocations(esg_api__call *c);
 void esg_api__r_instrument_impact(esg_api__call *c);
+void esg_api__r_projects(esg_api__call *c);
+void esg_api__r_project(esg_api__call *c);
+void esg_api__r_kpi_cities(esg_api__call *c);
 void esg_api__r_member_impact(esg_api__call *c);
 
 #endif
