@@ -197,7 +197,12 @@ START_TEST(help_lists_every_command) {
     const char *paths[] = {"key new", "key import", "tx sign", "tx inspect", "tx submit",
                            "member propose add-member", "member propose add-kpi",
                            "member vote", "member add-account", "member revoke-account",
-                           "member show", "member list", "proposals", "status"};
+                           "member show", "member list", "proposals", "status",
+                           "project register", "project update", "project fund",
+                           "project unfund", "proceeds reverse",
+                           "impact report [INSTRUMENT] --project P",
+                           "add-member --id ID --kind KIND --name NAME [--country CC] [--lei LEI] "
+                           "[--population N]"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
         ck_assert_msg(strstr(r->out, paths[i]), "--help lacks '%s'", paths[i]);
     r = run("member", "vote", "--help", NULL);
