@@ -15,6 +15,7 @@
 #include "ledger/error.h"
 #include "ledger/executor.h"
 #include "ledger/genesis.h"
+#include "ledger/ident.h"
 #include "ledger/keys.h"
 
 #define MAX_TTL_BLOCKS UINT64_C(10000000)
@@ -164,6 +165,16 @@ static int check_add_member(esg_tx_ctx *ctx, const esg_pb_add_member *am) {
         return esg_tx_fail(ctx, ESG_ERR_BAD_COUNTRY,
                            "country '%s' is not an ISO 3166-1 alpha-2 code",
                            esg_rec_quote(am->country).s);
+    /* Both optional; proto3 cannot tell an explicit "" or 0 from none. */
+    if (am->lei[0] && !esg_lei_valid(am->lei))
+        return esg_tx_fail(ctx, ESG_ERR_BAD_LEI,
+                           "lei '%s' of '%s' is not an ISO 17442 Legal Entity Identifier "
+                           "(20 characters, valid check digits)",
+                           esg_rec_quote(am->lei).s, am->id);
+    if (am->population > ESG_MAX_POPULATION)
+        return esg_tx_fail(ctx, ESG_ERR_BAD_POPULATION,
+                           "population %llu of '%s' is outside 1..10000000000",
+                           (unsigned long long)am->population, am->id);
     esg_pubkey pk;
     if ((rc = require_pubkey(ctx, &am->admin_pubkey, "admin_pubkey", true, &pk)) != 0)
         return rc;
@@ -418,6 +429,8 @@ static int apply_add_member(esg_tx_ctx *ctx, const esg_pb_add_member *am) {
     m.kind = am->kind;
     m.name = am->name;
     m.country = am->country;
+    m.lei = am->lei;
+    m.population = am->population;
     m.admitted_height = ctx->height;
     int rc = esg_rec_member_put(ctx->st, &m);
     if (rc)

@@ -28,8 +28,9 @@
  * and including expires_height.
  *
  * Effects of an executed change:
- *   AddMember          MemberRecord{admitted_height} and its first account
- *                      (roles ADMIN, OFFICER; nonce 0) with its index row
+ *   AddMember          MemberRecord{admitted_height, lei, population} and
+ *                      its first account (roles ADMIN, OFFICER; nonce 0)
+ *                      with its index row
  *   Suspend/Reinstate  MemberRecord.suspended (the executor then refuses
  *                      every account of a suspended member)
  *   Accredit/Revoke    MemberRecord.accredited_categories (sorted, unique)
@@ -64,7 +65,9 @@
  * and the change's own rules:
  *   AddMember        ESG_ERR_BAD_MEMBER_ID, ESG_ERR_MEMBER_EXISTS,
  *                    ESG_ERR_BAD_MEMBER_KIND, ESG_ERR_BAD_NAME,
- *                    ESG_ERR_BAD_COUNTRY, ESG_ERR_BAD_PUBKEY,
+ *                    ESG_ERR_BAD_COUNTRY, ESG_ERR_BAD_LEI (lei given
+ *                    but not an ISO 17442 LEI), ESG_ERR_BAD_POPULATION
+ *                    (over 10^10; 0 means not given), ESG_ERR_BAD_PUBKEY,
  *                    ESG_ERR_ACCOUNT_EXISTS
  *   Suspend/Reinstate ESG_ERR_BAD_MEMBER_ID, ESG_ERR_UNKNOWN_MEMBER
  *   Accredit/Revoke  ESG_ERR_BAD_MEMBER_ID, ESG_ERR_UNKNOWN_MEMBER,

@@ -98,6 +98,8 @@
     X(ERR_BAD_KPI, 400, "KPI definition is invalid") \
     X(ERR_KPI_EXISTS, 409, "KPI already exists") \
     X(ERR_UNKNOWN_KPI, 404, "no such KPI") \
+    X(ERR_BAD_LEI, 400, "LEI must be an ISO 17442 Legal Entity Identifier (20 characters, valid check digits)") \
+    X(ERR_BAD_POPULATION, 400, "population must be 1..10000000000 inhabitants") \
     /* instruments */ \
     X(ERR_BAD_INSTRUMENT_ID, 400, "instrument id must match [A-Z0-9-]{3,40}") \
     X(ERR_INSTRUMENT_EXISTS, 409, "instrument already exists") \

@@ -196,6 +196,8 @@ static int genesis_txn(MDB_txn *txn, void *arg) {
         rec.kind = m->kind;
         rec.name = m->name;
         rec.country = m->country;
+        rec.lei = m->lei;
+        rec.population = m->population;
         /* Accreditations are part of the member record, sorted. */
         char *cats[16];
         size_t n_cats = 0;

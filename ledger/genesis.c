@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ledger/error.h"
+#include "ledger/ident.h"
 #include "ledger/keys.h"
 
 /* ------------------------------------------------------------ messages */
@@ -438,6 +439,7 @@ static void member_release(esg_genesis_member *m) {
     free(m->id);
     free(m->name);
     free(m->country);
+    free(m->lei);
     free(m->accounts);
 }
 
@@ -562,6 +564,12 @@ static int validate_member(const esg_genesis_member *m, size_t i, ectx *e) {
     if (!esg_country_valid(m->country))
         return GFAIL(e, "%s: country '%s' must be two upper-case letters (ISO 3166-1 alpha-2)",
                      l.s, quote(m->country).s);
+    if (!m->lei || (m->lei[0] && !esg_lei_valid(m->lei)))
+        return GFAIL(e, "%s: lei '%s' is not a Legal Entity Identifier (ISO 17442: 18 "
+                     "characters A-Z 0-9 and two check digits)", l.s, quote(m->lei).s);
+    if (m->population > ESG_MAX_POPULATION)
+        return GFAIL(e, "%s: population must be 1..10000000000, not %llu", l.s,
+                     (unsigned long long)m->population);
     if (m->n_accounts == 0)
         return GFAIL(e, "%s: must have at least one account", l.s);
     for (size_t a = 0; a < m->n_accounts; a++) {
@@ -912,8 +920,8 @@ static int parse_account(const json_t *obj, const char *where,
 
 static int parse_member(const json_t *obj, size_t i, esg_genesis_member *m,
                         ectx *e) {
-    static const char *const keys[] = {"id", "kind", "name", "country",
-                                       "accounts", NULL};
+    static const char *const keys[] = {"id", "kind", "name", "country", "lei",
+                                       "population", "accounts", NULL};
     if (!json_is_object(obj))
         return GFAIL(e, "member %zu must be an object", i + 1);
     const json_t *id = json_object_get(obj, "id");
@@ -935,6 +943,21 @@ static int parse_member(const json_t *obj, size_t i, esg_genesis_member *m,
         rc = get_string(obj, "country", false, l.s, &m->country, e);
     if (!rc && !m->country && !(m->country = strdup("")))
         rc = efail(e, ESG_ERR_NOMEM, "out of memory");
+    /* In the struct "" and 0 mean "not given"; a file that writes them
+     * out most likely left a template unfilled, so it must leave the key
+     * out instead. */
+    if (!rc)
+        rc = get_string(obj, "lei", false, l.s, &m->lei, e);
+    if (!rc && m->lei && !m->lei[0])
+        rc = GFAIL(e, "%s: lei must not be empty (leave the key out when there is none)", l.s);
+    if (!rc && !m->lei && !(m->lei = strdup("")))
+        rc = efail(e, ESG_ERR_NOMEM, "out of memory");
+    if (!rc && json_object_get(obj, "population")) {
+        rc = get_uint(obj, "population", false, l.s, &m->population, e);
+        if (!rc && m->population == 0)
+            rc = GFAIL(e, "%s: population must be 1..10000000000, not 0 (leave the key out "
+                       "when it is not known)", l.s);
+    }
     if (!rc)
         rc = get_array(obj, "accounts", true, l.s, &accounts, e);
     if (rc)
@@ -1248,7 +1271,8 @@ static bool writable(const esg_genesis *g) {
     for (size_t i = 0; i < g->n_members; i++) {
         const esg_genesis_member *m = &g->members[i];
         if (!m->id || !utf8_valid(m->id) || !m->name || !utf8_valid(m->name) ||
-            !m->country || !utf8_valid(m->country) ||
+            !m->country || !utf8_valid(m->country) || !m->lei ||
+            !utf8_valid(m->lei) || m->population > INT64_MAX ||
             m->kind < ESG_KIND_CITY || m->kind > ESG_KIND_AUDITOR)
             return false;
         for (size_t a = 0; a < m->n_accounts; a++)
@@ -1287,6 +1311,10 @@ static json_t *member_json(const esg_genesis_member *m) {
     ok = ok && put(o, "name", json_string(m->name));
     if (m->country[0])
         ok = ok && put(o, "country", json_string(m->country));
+    if (m->lei[0])
+        ok = ok && put(o, "lei", json_string(m->lei));
+    if (m->population)
+        ok = ok && put(o, "population", json_integer((json_int_t)m->population));
     for (size_t a = 0; ok && a < m->n_accounts; a++) {
         json_t *acc = json_object(), *roles = json_array();
         bool aok = acc && roles && put(acc, "pubkey", hex_string(&m->accounts[a].pubkey));
@@ -1438,10 +1466,11 @@ int esg_genesis_add_member(esg_genesis *g, const char *id, int kind,
     m.id = strdup(id);
     m.name = strdup(name);
     m.country = strdup(country ? country : "");
+    m.lei = strdup("");
     m.kind = kind;
     m.accounts = malloc(sizeof *m.accounts);
     esg_genesis_member *slot = NULL;
-    if (m.id && m.name && m.country && m.accounts)
+    if (m.id && m.name && m.country && m.lei && m.accounts)
         slot = grow((void **)&g->members, g->n_members, sizeof *g->members);
     if (!slot) {
         member_release(&m);
@@ -1451,6 +1480,36 @@ int esg_genesis_add_member(esg_genesis *g, const char *id, int kind,
     m.n_accounts = 1;
     *slot = m;
     g->n_members++;
+    return ESG_OK;
+}
+
+static esg_genesis_member *member_by_id(esg_genesis *g, const char *id) {
+    for (size_t i = 0; i < g->n_members; i++)
+        if (g->members[i].id && strcmp(g->members[i].id, id) == 0)
+            return &g->members[i];
+    return NULL;
+}
+
+int esg_genesis_set_lei(esg_genesis *g, const char *member, const char *lei) {
+    assert(g && member && lei);
+    esg_genesis_member *m = member_by_id(g, member);
+    if (!m)
+        return ESG_ERR_UNKNOWN_MEMBER;
+    char *copy = strdup(lei);
+    if (!copy)
+        return ESG_ERR_NOMEM;
+    free(m->lei);
+    m->lei = copy;
+    return ESG_OK;
+}
+
+int esg_genesis_set_population(esg_genesis *g, const char *member,
+                               uint64_t population) {
+    assert(g && member);
+    esg_genesis_member *m = member_by_id(g, member);
+    if (!m)
+        return ESG_ERR_UNKNOWN_MEMBER;
+    m->population = population;
     return ESG_OK;
 }
 

@@ -23,8 +23,12 @@
  *   members        non-empty; ids [a-z0-9-]{2,40} and unique; kind CITY,
  *                  INVESTOR, VERIFIER, PAYING_AGENT or AUDITOR (any case);
  *                  name 1..200 characters; country absent, "" or two
- *                  upper-case letters; at least one account each; at least
- *                  one CITY member
+ *                  upper-case letters; lei absent or a Legal Entity
+ *                  Identifier (ISO 17442, esg_lei_valid: 20 characters
+ *                  with valid check digits); population absent or a JSON
+ *                  integer 1..10^10 (inhabitants; an explicit 0, like an
+ *                  explicit "" lei, is refused: leave the key out); at
+ *                  least one account each; at least one CITY member
  *   accounts       pubkey: 64 hex characters (either case), a valid x-only
  *                  key, unique among all accounts of all members; roles: a
  *                  non-empty list of distinct "ADMIN" / "OFFICER" (any case)
@@ -109,6 +113,9 @@ typedef enum esg_kpi_direction {
 #define ESG_MAX_BLOCK_BYTES (64u * 1024 * 1024)
 #define ESG_MAX_VALIDATOR_POWER (UINT64_C(1) << 60)
 #define ESG_GENESIS_MAX_FILE (16u * 1024 * 1024)
+/* A member's population, when given, is 1..ESG_MAX_POPULATION inhabitants
+ * (genesis and the AddMember proposal alike). */
+#define ESG_MAX_POPULATION UINT64_C(10000000000)
 
 typedef struct esg_genesis_account {
     esg_pubkey pubkey;
@@ -119,6 +126,8 @@ typedef struct esg_genesis_member {
     char *id;
     char *name;
     char *country; /* "" when not given, never NULL */
+    char *lei;     /* ISO 17442 LEI; "" when not given, never NULL */
+    uint64_t population; /* inhabitants; 0 when not given */
     int kind;      /* esg_member_kind */
     esg_genesis_account *accounts;
     size_t n_accounts;
@@ -197,8 +206,9 @@ int esg_genesis_validate(const esg_genesis *g, char *errbuf, size_t errlen);
 /* Writes `g` as pretty JSON (two-space indent, keys in the order of
  * DESIGN.md §10, a final newline) into a new NUL-terminated buffer *out of
  * *len bytes (not counting the NUL), which the caller frees with free().
- * Every key is written, parameters included, except "country" when it is
- * "". Pubkeys are lower-case hex, roles upper case, "power" an integer.
+ * Every key is written, parameters included, except "country" and "lei"
+ * when they are "" and "population" when it is 0. Pubkeys are lower-case
+ * hex, roles upper case, "power" and "population" integers.
  * For a valid g, esg_genesis_parse of the output gives back g (and writing
  * that again gives the same bytes). No rule is checked here: call
  * esg_genesis_validate first.
@@ -218,10 +228,18 @@ int esg_genesis_to_json(const esg_genesis *g, char **out, size_t *len);
 esg_genesis *esg_genesis_new(const char *chain_id, uint64_t time_ms);
 
 /* Appends a member with one account, `admin`, holding roles ADMIN and
- * OFFICER. `country` may be NULL (stored as ""). */
+ * OFFICER. `country` may be NULL (stored as ""). The member has no LEI
+ * and no population until they are set below. */
 int esg_genesis_add_member(esg_genesis *g, const char *id, int kind,
                            const char *name, const char *country,
                            const esg_pubkey *admin);
+
+/* Sets the LEI (copied; "" clears it) or the population (0 clears it) of
+ * the member `member`. Returns 0, ESG_ERR_NOMEM (the member is unchanged),
+ * or ESG_ERR_UNKNOWN_MEMBER if no member has that id yet. */
+int esg_genesis_set_lei(esg_genesis *g, const char *member, const char *lei);
+int esg_genesis_set_population(esg_genesis *g, const char *member,
+                               uint64_t population);
 
 /* Appends an account with `roles` (ESG_ROLE_BIT_*) to the member `member`.
  * Returns 0, ESG_ERR_NOMEM, or ESG_ERR_UNKNOWN_MEMBER if no member has that

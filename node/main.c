@@ -50,7 +50,8 @@ static const char usage[] =
     "        [--member ID:KIND:NAME:PUBKEY]...   PUBKEY is the member's first account (ADMIN, OFFICER)\n"
     "        [--validator PUBKEY:POWER:OPERATOR]...\n"
     "        [--accredit MEMBER:CAT,CAT]...\n"
-    "        [--time RFC3339] [--country MEMBER:CC]... [--no-default-kpis]\n"
+    "        [--time RFC3339] [--country MEMBER:CC]... [--lei MEMBER:LEI]...\n"
+    "        [--population MEMBER:N]... [--no-default-kpis]\n"
     "  init --genesis FILE --datadir DIR --key FILE\n"
     "  run --datadir DIR [--config FILE] [--api ADDR:PORT] [--p2p ADDR:PORT]\n"
     "        [--peer ADDR:PORT]... [--observer PUBKEY]... [--log-level error|warn|info|debug]\n"
@@ -112,13 +113,16 @@ static size_t split(char *s, char **fields, size_t n) {
 static int cmd_genesis_new(int argc, char **argv) {
     const char *chain_id = NULL, *out = NULL, *time_s = NULL;
     bool default_kpis = true;
-    enum { O_CHAIN = 1, O_MEMBER, O_VALIDATOR, O_ACCREDIT, O_TIME, O_NOKPI, O_COUNTRY };
+    enum { O_CHAIN = 1, O_MEMBER, O_VALIDATOR, O_ACCREDIT, O_TIME, O_NOKPI, O_COUNTRY, O_LEI,
+           O_POPULATION };
     static const struct option opts[] = {
         {"chain-id", required_argument, NULL, O_CHAIN},
         {"member", required_argument, NULL, O_MEMBER},
         {"validator", required_argument, NULL, O_VALIDATOR},
         {"accredit", required_argument, NULL, O_ACCREDIT},
         {"country", required_argument, NULL, O_COUNTRY},
+        {"lei", required_argument, NULL, O_LEI},
+        {"population", required_argument, NULL, O_POPULATION},
         {"time", required_argument, NULL, O_TIME},
         {"no-default-kpis", no_argument, NULL, O_NOKPI},
         {"out", required_argument, NULL, 'o'},
@@ -209,6 +213,35 @@ static int cmd_genesis_new(int argc, char **argv) {
                     }
             if (!found) {
                 rc = fail(ESG_ERR_INVALID_ARGUMENT, "--country '%s' is not MEMBER:CC of a member given before it", optarg);
+                break;
+            }
+        } else if (c == O_LEI) {
+            /* The LEI itself is checked with the rest by esg_genesis_validate. */
+            int src = split(buf, f, 2) == 2 ? esg_genesis_set_lei(g, f[0], f[1])
+                                            : ESG_ERR_UNKNOWN_MEMBER;
+            if (src) {
+                rc = src == ESG_ERR_NOMEM
+                         ? fail(src, "out of memory")
+                         : fail(ESG_ERR_INVALID_ARGUMENT,
+                                "--lei '%s' is not MEMBER:LEI of a member given before it", optarg);
+                break;
+            }
+        } else if (c == O_POPULATION) {
+            char *end = NULL;
+            unsigned long long n = 0;
+            bool pair = split(buf, f, 2) == 2;
+            if (pair) {
+                errno = 0;
+                n = strtoull(f[1], &end, 10);
+            }
+            if (!pair || errno || !*f[1] || *end || f[1][0] == '-' || n == 0 ||
+                n > ESG_MAX_POPULATION) {
+                rc = fail(ESG_ERR_INVALID_ARGUMENT,
+                          "--population '%s' is not MEMBER:N with N 1..10000000000", optarg);
+                break;
+            }
+            if (esg_genesis_set_population(g, f[0], n)) {
+                rc = fail(ESG_ERR_INVALID_ARGUMENT, "--population '%s': no member '%s' was given before it", optarg, f[0]);
                 break;
             }
         }

@@ -13,8 +13,10 @@
  *   cli_member.c  member propose ... | vote | add-account | revoke-account
  *   cli_query.c   member show | member list | proposals | status
  *   cli_instrument.c  instrument issue | subscribe | close | transfer | pay,
- *                 proceeds allocate, the instrument queries, and the
- *                 helpers the domain files share (esgw_cli__arena, ...)
+ *                 proceeds allocate | reverse, the instrument queries, and
+ *                 the helpers the domain files share (esgw_cli__arena, ...)
+ *   cli_project.c project register | update | fund | unfund: projects and
+ *                 their funding from outside the ledger's instruments
  *   cli_impact.c  impact report | attest | revoke | dispute | check-evidence
  *   cli_report.c  report allocation | report impact (table, --json, --csv)
  *   cli_build.c   tx build --action FILE.json (wallet/pbjson_in.h)
@@ -133,6 +135,7 @@ extern const esgw_cmd esgw_cli__member_cmds[];
 extern const esgw_cmd esgw_cli__query_cmds[];
 extern const esgw_cmd esgw_cli__instrument_cmds[];
 extern const esgw_cmd esgw_cli__impact_cmds[];
+extern const esgw_cmd esgw_cli__project_cmds[];
 extern const esgw_cmd esgw_cli__report_cmds[];
 extern const esgw_cmd esgw_cli__build_cmds[];
 extern const esgw_cmd esgw_cli__audit_cmds[];
@@ -209,6 +212,20 @@ void *esgw_cli__arena(void *cli, size_t size);
  * the option in errors ("--evidence"). Errors: ESG_ERR_NOT_FOUND,
  * ESG_ERR_IO. */
 int esgw_cli__sha256_file(esgw_cli *cli, esg_hash *out, const char *what, const char *path);
+
+/* Option values checked as the contracts check them, into message fields
+ * (`what` names the option or argument in errors: "--amount"):
+ *   amount     integer minor units, positive: ESG_ERR_BAD_DECIMAL,
+ *              ESG_ERR_OVERFLOW, ESG_ERR_BAD_AMOUNT
+ *   date       a real YYYY-MM-DD (*out is `s`): ESG_ERR_BAD_DATE
+ *   record id  a tx id, 64 hex, as a 32-byte field in command-lifetime
+ *              memory: ESG_ERR_HEX
+ *   reason     --reason, which must not be empty (*out points into argv):
+ *              ESG_ERR_MISSING_REASON */
+int esgw_cli__amount(esgw_cli *cli, uint64_t *out, const char *what, const char *s);
+int esgw_cli__date(esgw_cli *cli, char **out, const char *what, const char *s);
+int esgw_cli__record_id(esgw_cli *cli, esg_pb_bytes *out, const char *what, const char *hex);
+int esgw_cli__reason(esgw_cli *cli, const esgw_args *a, char **out);
 
 /* GET prefix + the escaped `segment` (NULL: none) + suffix, e.g.
  * ("/v1/instruments/", id, "/holders"). *doc as esgw_client_get. */

@@ -22,6 +22,7 @@ static const esgw_cmd *const tables[] = {
     esgw_cli__query_cmds,
     esgw_cli__instrument_cmds,
     esgw_cli__impact_cmds,
+    esgw_cli__project_cmds,
     esgw_cli__report_cmds,
     esgw_cli__build_cmds,
     esgw_cli__audit_cmds,

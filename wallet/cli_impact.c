@@ -1,9 +1,10 @@
 /* esgwallet impact report | attest | revoke | dispute | check-evidence
  * (wallet/cli.h).
  *
- * A report, an attestation and a dispute are each identified by the id of
- * the transaction that made it (DESIGN.md §10); the submit path prints it
- * ("report <id>", and "report_id" with --json). Evidence and statements
+ * A report is of a project; naming an instrument that finances it is
+ * optional. A report, an attestation and a dispute are each identified by
+ * the id of the transaction that made it (DESIGN.md §10); the submit path
+ * prints it ("report <id>", and "report_id" with --json). Evidence and statements
  * stay off the ledger: the ledger keeps the SHA-256 of the file's bytes,
  * which check-evidence compares with a document at hand. */
 #include <stdlib.h>
@@ -40,16 +41,6 @@ static int milli_opt(esgw_cli *cli, const esgw_args *a, const char *name, int64_
     return 0;
 }
 
-/* A record id (a tx id, 64 hex) as a 32-byte field. */
-static int id_field(esgw_cli *cli, const char *what, const char *hex, esg_pb_bytes *out) {
-    esg_hash *h = esgw_cli__alloc(cli, sizeof *h);
-    if (!h)
-        return ESG_ERR_NOMEM;
-    int rc = esgw_cli__hash(cli, h, what, hex);
-    if (rc == 0)
-        *out = esg_pb_bin(h->b, 32);
-    return rc;
-}
 
 /* The SHA-256 of file option `name` as a 32-byte field. */
 static int file_hash_field(esgw_cli *cli, const esgw_args *a, const char *name,
@@ -65,14 +56,6 @@ static int file_hash_field(esgw_cli *cli, const esgw_args *a, const char *name,
     return rc;
 }
 
-/* --reason TEXT, which must say something. */
-static int reason_opt(esgw_cli *cli, const esgw_args *a, char **out) {
-    const char *r = esgw_cli__opt(a, "reason");
-    if (!r || !*r)
-        return esgw_cli__fail(cli, ESG_ERR_MISSING_REASON, "--reason must not be empty");
-    *out = str(r);
-    return 0;
-}
 
 static int build_report(esgw_cli *cli, const esgw_args *a, esg_pb_tx_body *body) {
     esg_pb_report_impact *m = NEW_MSG(cli, esg_pb_report_impact, ESG_PB_REPORT_IMPACT_INIT);
@@ -104,13 +87,14 @@ static int build_report(esgw_cli *cli, const esgw_args *a, esg_pb_tx_body *body)
                               "--supersedes needs --reason (why the report is replaced)");
     if (why && !sup)
         return esgw_cli__usage(cli, "--reason goes with --supersedes REPORT");
-    if (sup && ((rc = id_field(cli, "--supersedes", esgw_cli__opt(a, "supersedes"),
-                               &m->supersedes)) != 0 ||
-                (rc = reason_opt(cli, a, &m->reason)) != 0))
+    if (sup && ((rc = esgw_cli__record_id(cli, &m->supersedes, "--supersedes",
+                                          esgw_cli__opt(a, "supersedes"))) != 0 ||
+                (rc = esgw_cli__reason(cli, a, &m->reason)) != 0))
         return rc;
     if ((rc = file_hash_field(cli, a, "evidence", &m->evidence_sha256)) != 0)
         return rc;
-    m->instrument = str(a->pos[0]);
+    /* A report is of a project; the instrument is optional (issue 9). */
+    m->instrument = str(a->n_pos ? a->pos[0] : NULL);
     m->project_id = str(esgw_cli__opt(a, "project"));
     m->kpi = str(esgw_cli__opt(a, "kpi"));
     m->period_start = copy;
@@ -137,7 +121,7 @@ static int build_attest(esgw_cli *cli, const esgw_args *a, esg_pb_tx_body *body)
         return esgw_cli__fail(cli, ESG_ERR_BAD_OPINION,
                               "--opinion '%s' must be confirmed, qualified or rejected", op);
     int rc;
-    if ((rc = id_field(cli, "report id", a->pos[0], &m->report_id)) != 0 ||
+    if ((rc = esgw_cli__record_id(cli, &m->report_id, "report id", a->pos[0])) != 0 ||
         (rc = milli_opt(cli, a, "value", &m->verified_value)) != 0 ||
         (rc = file_hash_field(cli, a, "statement", &m->statement_sha256)) != 0)
         return rc;
@@ -152,8 +136,8 @@ static int build_revoke(esgw_cli *cli, const esgw_args *a, esg_pb_tx_body *body)
     if (!m)
         return ESG_ERR_NOMEM;
     int rc;
-    if ((rc = id_field(cli, "attestation id", a->pos[0], &m->attestation_id)) != 0 ||
-        (rc = reason_opt(cli, a, &m->reason)) != 0)
+    if ((rc = esgw_cli__record_id(cli, &m->attestation_id, "attestation id", a->pos[0])) != 0 ||
+        (rc = esgw_cli__reason(cli, a, &m->reason)) != 0)
         return rc;
     body->action_case = ESG_ACTION_REVOKE_ATTESTATION;
     body->revoke_attestation = m;
@@ -165,8 +149,8 @@ static int build_dispute(esgw_cli *cli, const esgw_args *a, esg_pb_tx_body *body
     if (!m)
         return ESG_ERR_NOMEM;
     int rc;
-    if ((rc = id_field(cli, "report id", a->pos[0], &m->report_id)) != 0 ||
-        (rc = reason_opt(cli, a, &m->reason)) != 0)
+    if ((rc = esgw_cli__record_id(cli, &m->report_id, "report id", a->pos[0])) != 0 ||
+        (rc = esgw_cli__reason(cli, a, &m->reason)) != 0)
         return rc;
     body->action_case = ESG_ACTION_DISPUTE_IMPACT;
     body->dispute_impact = m;
@@ -203,8 +187,11 @@ static int cmd_check_evidence(esgw_cli *cli, const esgw_args *a) {
         rc = esgw_cli__fail(cli, ESG_ERR_JSON, "node sent report %s without its evidence hash",
                             idh.s);
     } else if (instrument && strcmp(instrument, of) != 0) {
-        rc = esgw_cli__fail(cli, ESG_ERR_UNKNOWN_REPORT,
-                            "report %s is of instrument '%s', not '%s'", idh.s, of, instrument);
+        rc = of[0] ? esgw_cli__fail(cli, ESG_ERR_UNKNOWN_REPORT,
+                                    "report %s is of instrument '%s', not '%s'", idh.s, of,
+                                    instrument)
+                   : esgw_cli__fail(cli, ESG_ERR_UNKNOWN_REPORT,
+                                    "report %s names no instrument, not '%s'", idh.s, instrument);
     } else if (strcasecmp(recorded, fh.s) != 0) {
         rc = esgw_cli__fail(cli, ESG_ERR_PROOF,
                             "MISMATCH: '%s' has sha256 %s but report %s records %s", path, fh.s,
@@ -228,12 +215,13 @@ static int cmd_check_evidence(esgw_cli *cli, const esgw_args *a) {
      .optional = opt, .kind = ESGW_CMD_SUBMIT, .build = fn}
 
 const esgw_cmd esgw_cli__impact_cmds[] = {
-    SUBMIT("impact report",
-           "ID --project P --kpi K --value DECIMAL --period YYYY-MM-DD:YYYY-MM-DD "
-           "--evidence FILE [--evidence-uri URI] [--methodology TEXT] "
-           "[--supersedes REPORT --reason TEXT]",
-           "project kpi value period evidence", "evidence-uri methodology supersedes reason",
-           build_report),
+    {.path = "impact report",
+     .synopsis = "[INSTRUMENT] --project P --kpi K --value DECIMAL "
+                 "--period YYYY-MM-DD:YYYY-MM-DD --evidence FILE [--evidence-uri URI] "
+                 "[--methodology TEXT] [--supersedes REPORT --reason TEXT] --key NAME",
+     .min_pos = 0, .max_pos = 1, .required = "project kpi value period evidence",
+     .optional = "evidence-uri methodology supersedes reason", .kind = ESGW_CMD_SUBMIT,
+     .build = build_report},
     SUBMIT("impact attest",
            "REPORT --opinion confirmed|qualified|rejected --value DECIMAL --statement FILE",
            "opinion value statement", NULL, build_attest),

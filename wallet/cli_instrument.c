@@ -1,5 +1,5 @@
 /* esgwallet instrument issue | subscribe | close | transfer | pay,
- * proceeds allocate, and the instrument queries (show, holders, payments,
+ * proceeds allocate | reverse, and the instrument queries (show, holders, payments,
  * allocations, impact, list), plus the helpers the domain command files
  * share (wallet/cli.h).
  *
@@ -67,6 +67,45 @@ int esgw_cli__sha256_file(esgw_cli *cli, esg_hash *out, const char *what, const 
     free(buf);
     close(fd);
     crypto_hash_sha256_final(&h, out->b);
+    return 0;
+}
+
+int esgw_cli__amount(esgw_cli *cli, uint64_t *out, const char *what, const char *s) {
+    int rc = esg_u64_parse(s, out);
+    if (rc == ESG_ERR_OVERFLOW)
+        return esgw_cli__fail(cli, rc, "%s '%s' exceeds 2^64-1 minor units", what, s);
+    if (rc)
+        return esgw_cli__fail(cli, ESG_ERR_BAD_DECIMAL,
+                              "%s '%s' is not an amount in minor units (\"2500000\")", what, s);
+    if (*out == 0)
+        return esgw_cli__fail(cli, ESG_ERR_BAD_AMOUNT, "%s must be positive", what);
+    return 0;
+}
+
+int esgw_cli__date(esgw_cli *cli, char **out, const char *what, const char *s) {
+    int32_t days;
+    if (esg_date_parse(s, &days) != 0)
+        return esgw_cli__fail(cli, ESG_ERR_BAD_DATE, "%s '%s' is not a date YYYY-MM-DD", what,
+                              s);
+    *out = (char *)s; /* the encoder only reads it */
+    return 0;
+}
+
+int esgw_cli__record_id(esgw_cli *cli, esg_pb_bytes *out, const char *what, const char *hex) {
+    esg_hash *h = esgw_cli__alloc(cli, sizeof *h);
+    if (!h)
+        return ESG_ERR_NOMEM;
+    int rc = esgw_cli__hash(cli, h, what, hex);
+    if (rc == 0)
+        *out = esg_pb_bin(h->b, 32);
+    return rc;
+}
+
+int esgw_cli__reason(esgw_cli *cli, const esgw_args *a, char **out) {
+    const char *r = esgw_cli__opt(a, "reason");
+    if (!r || !*r)
+        return esgw_cli__fail(cli, ESG_ERR_MISSING_REASON, "--reason must not be empty");
+    *out = (char *)r;
     return 0;
 }
 
@@ -199,13 +238,9 @@ static int units_opt(esgw_cli *cli, const esgw_args *a, uint64_t *out) {
 
 /* A date option, checked as the contract will: a real YYYY-MM-DD. */
 static int date_opt(esgw_cli *cli, const esgw_args *a, const char *name, char **out) {
-    const char *v = esgw_cli__opt(a, name);
-    int32_t days;
-    if (esg_date_parse(v, &days) != 0)
-        return esgw_cli__fail(cli, ESG_ERR_BAD_DATE, "--%s '%s' is not a date YYYY-MM-DD", name,
-                              v);
-    *out = str(v);
-    return 0;
+    char what[32];
+    snprintf(what, sizeof what, "--%s", name);
+    return esgw_cli__date(cli, out, what, esgw_cli__opt(a, name));
 }
 
 static int build_issue(esgw_cli *cli, const esgw_args *a, esg_pb_tx_body *body) {
@@ -297,17 +332,9 @@ static int build_allocate(esgw_cli *cli, const esgw_args *a, esg_pb_tx_body *bod
     esg_hash *h = esgw_cli__alloc(cli, sizeof *h);
     if (!m || !h)
         return ESG_ERR_NOMEM;
-    const char *amount = esgw_cli__opt(a, "amount");
-    int rc = esg_u64_parse(amount, &m->amount);
-    if (rc == ESG_ERR_OVERFLOW)
-        return esgw_cli__fail(cli, rc, "--amount '%s' exceeds 2^64-1 minor units", amount);
-    if (rc)
-        return esgw_cli__fail(cli, ESG_ERR_BAD_DECIMAL,
-                              "--amount '%s' is not an amount in minor units (\"2500000\")",
-                              amount);
-    if (m->amount == 0)
-        return esgw_cli__fail(cli, ESG_ERR_BAD_AMOUNT, "--amount must be positive");
-    if ((rc = date_opt(cli, a, "date", &m->date)) != 0 ||
+    int rc;
+    if ((rc = esgw_cli__amount(cli, &m->amount, "--amount", esgw_cli__opt(a, "amount"))) != 0 ||
+        (rc = date_opt(cli, a, "date", &m->date)) != 0 ||
         (rc = esgw_cli__sha256_file(cli, h, "--evidence", esgw_cli__opt(a, "evidence"))) != 0)
         return rc;
     m->instrument = str(a->pos[0]);
@@ -315,6 +342,22 @@ static int build_allocate(esgw_cli *cli, const esgw_args *a, esg_pb_tx_body *bod
     m->evidence_sha256 = esg_pb_bin(h->b, 32);
     body->action_case = ESG_ACTION_ALLOCATE_PROCEEDS;
     body->allocate_proceeds = m;
+    return 0;
+}
+
+/* proceeds reverse ALLOCATION_ID --reason TEXT: the allocation is named by
+ * the id of its AllocateProceeds transaction. */
+static int build_reverse(esgw_cli *cli, const esgw_args *a, esg_pb_tx_body *body) {
+    esg_pb_reverse_allocation *m =
+        NEW_MSG(cli, esg_pb_reverse_allocation, ESG_PB_REVERSE_ALLOCATION_INIT);
+    if (!m)
+        return ESG_ERR_NOMEM;
+    int rc;
+    if ((rc = esgw_cli__record_id(cli, &m->allocation_id, "allocation id", a->pos[0])) != 0 ||
+        (rc = esgw_cli__reason(cli, a, &m->reason)) != 0)
+        return rc;
+    body->action_case = ESG_ACTION_REVERSE_ALLOCATION;
+    body->reverse_allocation = m;
     return 0;
 }
 
@@ -711,5 +754,6 @@ const esgw_cmd esgw_cli__instrument_cmds[] = {
     SUBMIT("proceeds allocate",
            "ID --project P --amount MINOR_UNITS --date YYYY-MM-DD --evidence FILE", 1,
            "project amount date evidence", NULL, build_allocate),
+    SUBMIT("proceeds reverse", "ALLOCATION_ID --reason TEXT", 1, "reason", NULL, build_reverse),
     {0},
 };

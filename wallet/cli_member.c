@@ -6,6 +6,8 @@
 #include <strings.h>
 
 #include "ledger/error.h"
+#include "ledger/genesis.h"
+#include "ledger/ident.h"
 #include "wallet/cli.h"
 
 /* A copy of the message initializer `init` in command-lifetime memory. */
@@ -111,6 +113,20 @@ static int build_add_member(esgw_cli *cli, const esgw_args *a, esg_pb_tx_body *b
     m->kind = (esg_pb_member_kind)kind;
     m->name = str(a, "name");
     m->country = str(a, "country");
+    /* Optional both; given, they must be real (the node checks them too). */
+    const char *lei = esgw_cli__opt(a, "lei"), *pop = esgw_cli__opt(a, "population");
+    if (lei && !esg_lei_valid(lei))
+        return esgw_cli__fail(cli, ESG_ERR_BAD_LEI,
+                              "--lei '%s' is not an ISO 17442 Legal Entity Identifier (20 "
+                              "characters, valid check digits)", lei);
+    m->lei = str(a, "lei");
+    if (pop) {
+        if ((rc = esgw_cli__u64(cli, &m->population, "--population", pop)) != 0)
+            return rc;
+        if (m->population == 0 || m->population > ESG_MAX_POPULATION)
+            return esgw_cli__fail(cli, ESG_ERR_BAD_POPULATION,
+                                  "--population %s is outside 1..10000000000 inhabitants", pop);
+    }
     p->change_case = ESG_PROPOSAL_ADD_MEMBER;
     p->add_member = m;
     return 0;
@@ -317,8 +333,10 @@ static int build_revoke_account(esgw_cli *cli, const esgw_args *a, esg_pb_tx_bod
      .required = req, .optional = opt " description", .kind = ESGW_CMD_SUBMIT, .build = fn}
 
 const esgw_cmd esgw_cli__member_cmds[] = {
-    PROPOSE("add-member", "--id ID --kind KIND --name NAME [--country CC] --admin-pubkey HEX",
-            "id kind name admin-pubkey", "country", build_add_member),
+    PROPOSE("add-member",
+            "--id ID --kind KIND --name NAME [--country CC] [--lei LEI] [--population N] "
+            "--admin-pubkey HEX",
+            "id kind name admin-pubkey", "country lei population", build_add_member),
     PROPOSE("suspend-member", "--id ID", "id", "", build_suspend_member),
     PROPOSE("reinstate-member", "--id ID", "id", "", build_reinstate_member),
     PROPOSE("accredit", "--member ID --categories CAT[,CAT]", "member categories", "",

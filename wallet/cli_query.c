@@ -119,6 +119,12 @@ static void print_member(FILE *f, const json_t *m) {
     fprintf(f, "kind        %s\n", sfield(m, "kind"));
     fprintf(f, "name        %s\n", sfield(m, "name"));
     fprintf(f, "country     %s\n", sfield(m, "country"));
+    fprintf(f, "lei         %s\n", sfield(m, "lei"));
+    uint64_t pop = 0;
+    if (esgw_json_u64(json_object_get(m, "population"), &pop) == 0 && pop > 0)
+        fprintf(f, "population  %" PRIu64 "\n", pop);
+    else
+        fprintf(f, "population  -\n");
     fprintf(f, "status      %s\n",
             json_is_true(json_object_get(m, "suspended")) ? "suspended" : "active");
     fprintf(f, "accredited  %s\n", cats ? cats : "?");

@@ -28,6 +28,8 @@ static const char *record_of(int action_case) {
         return "attestation";
     case ESG_ACTION_DISPUTE_IMPACT:
         return "dispute";
+    case ESG_ACTION_RECORD_FUNDING:
+        return "funding";
     default:
         return NULL;
     }

@@ -11,6 +11,7 @@
 #include "ledger/decimal.h"
 #include "ledger/error.h"
 #include "ledger/genesis.h"
+#include "ledger/ident.h"
 #include "ledger/pbjson.h"
 #include "wallet/jreader.h"
 
@@ -251,23 +252,89 @@ static int read_co_issuer(esgw_jreader *r, const json_t *j, esg_pb_co_issuer *ci
     return 0;
 }
 
-static int read_project(esgw_jreader *r, const json_t *j, esg_pb_project *p) {
-    int rc = closed_object(r, j, "a project", "id city name eu_objective sdgs budget",
-                           "id city name eu_objective budget");
-    int obj = 0;
-    if (rc || (rc = get_string(r, j, "id", &p->id)) || (rc = get_string(r, j, "city", &p->city)) ||
-        (rc = get_string(r, j, "name", &p->name)) ||
-        (rc = get_enum(r, j, "eu_objective", &esg__eu_objective__descriptor, ESG_ERR_BAD_PROJECT,
-                       "CCM CCA WTR CE PPC BIO", &obj)) ||
-        (rc = get_money(r, j, "budget", &p->budget)))
+/* An optional string that, when given, must say something: "" would read
+ * as "not given", so a file that writes it most likely left a template
+ * unfilled. */
+static int get_text(esgw_jreader *r, const json_t *obj, const char *key, int code, char **out) {
+    json_t *v = json_object_get(obj, key);
+    if (json_is_string(v) && json_string_length(v) == 0) {
+        size_t old = esgw_jr_push_key(r, key);
+        int rc = esgw_jr_fail(r, code, "must not be empty (leave the key out)");
+        esgw_jr_pop(r, old);
         return rc;
-    p->eu_objective = (esg_pb_eu_objective)obj;
+    }
+    return get_string(r, obj, key, out);
+}
+
+#define OBJECTIVES "CCM CCA WTR CE PPC BIO"
+
+/* eu_objective and eu_objectives: one or more objectives, no repeats.
+ * eu_objective is the first; eu_objectives, when both are given, lists
+ * the further ones or the whole list starting with eu_objective (the two
+ * readings cannot conflict: the further ones cannot repeat the first).
+ * Into the message: the first in eu_objective, the others, in order, in
+ * eu_objectives. */
+static int read_objectives(esgw_jreader *r, const json_t *j, esg_pb_project *p) {
+    int first = 0;
+    int rc = get_enum(r, j, "eu_objective", &esg__eu_objective__descriptor, ESG_ERR_BAD_PROJECT,
+                      OBJECTIVES, &first);
     json_t *arr;
     size_t n;
-    if ((rc = get_array(r, j, "sdgs", &arr, &n)) != 0)
+    if (rc || (rc = get_array(r, j, "eu_objectives", &arr, &n)) != 0)
         return rc;
-    if (n == 0)
-        return 0;
+    if (!first && !arr)
+        return esgw_jr_fail(r, ESG_ERR_JSON,
+                            "missing eu_objective or eu_objectives (an inline project needs "
+                            "at least one objective)");
+    int all[8];
+    size_t k = 0;
+    if (first)
+        all[k++] = first;
+    size_t old = esgw_jr_push_key(r, "eu_objectives");
+    for (size_t i = 0; i < n; i++) {
+        size_t o2 = esgw_jr_push_index(r, i);
+        json_t *e = json_array_get(arr, i);
+        int v;
+        if (!json_is_string(e))
+            return esgw_jr_fail(r, ESG_ERR_JSON, "expected a name, got %s", esgw_jr_kind(e));
+        if (esg_pb_enum_parse(&esg__eu_objective__descriptor, json_string_value(e), &v) != 0 ||
+            v == 0)
+            return esgw_jr_fail(r, ESG_ERR_BAD_PROJECT,
+                                "unknown eu_objective '%.40s' (one of " OBJECTIVES ")",
+                                json_string_value(e));
+        bool whole = i == 0 && first == v; /* the whole list, eu_objective first */
+        for (size_t q = 0; q < k && !whole; q++)
+            if (all[q] == v)
+                return esgw_jr_fail(r, ESG_ERR_BAD_PROJECT, "'%s' is listed twice",
+                                    json_string_value(e));
+        if (!whole) {
+            /* Six names, none twice: k never passes the array. */
+            assert(k < sizeof all / sizeof all[0]);
+            all[k++] = v;
+        }
+        esgw_jr_pop(r, o2);
+    }
+    if (k == 0)
+        return esgw_jr_fail(r, ESG_ERR_BAD_PROJECT,
+                            "an inline project needs at least one objective");
+    esgw_jr_pop(r, old);
+    p->eu_objective = (esg_pb_eu_objective)all[0];
+    if (k > 1) {
+        if (!(p->eu_objectives = esgw_jr_alloc(r, (k - 1) * sizeof *p->eu_objectives)))
+            return esgw_jr_nomem(r);
+        for (size_t q = 1; q < k; q++)
+            p->eu_objectives[q - 1] = (esg_pb_eu_objective)all[q];
+        p->n_eu_objectives = k - 1;
+    }
+    return 0;
+}
+
+static int read_sdgs(esgw_jreader *r, const json_t *j, esg_pb_project *p) {
+    json_t *arr;
+    size_t n;
+    int rc = get_array(r, j, "sdgs", &arr, &n);
+    if (rc || n == 0)
+        return rc;
     if (!(p->sdgs = esgw_jr_alloc(r, n * sizeof *p->sdgs)))
         return esgw_jr_nomem(r);
     size_t old = esgw_jr_push_key(r, "sdgs");
@@ -288,6 +355,52 @@ static int read_project(esgw_jreader *r, const json_t *j, esg_pb_project *p) {
     }
     esgw_jr_pop(r, old);
     p->n_sdgs = n;
+    return 0;
+}
+
+#define REFERENCE_KEYS "id budget"
+#define INLINE_KEYS                                                                     \
+    "id city name eu_objective eu_objectives sdgs budget taxonomy_activity nace total_cost " \
+    "location"
+
+/* A project with no key but id and budget is a reference to a registered
+ * project; any other key makes it an inline definition. */
+static int read_project(esgw_jreader *r, const json_t *j, esg_pb_project *p) {
+    if (!json_is_object(j))
+        return esgw_jr_fail(r, ESG_ERR_JSON, "a project must be a JSON object, got %s",
+                            esgw_jr_kind(j));
+    bool reference = true;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)j, key, v) {
+        (void)v;
+        reference = reference && in_words(REFERENCE_KEYS, key);
+    }
+    if (reference) {
+        int rc = closed_object(r, j, "a reference to a registered project", REFERENCE_KEYS,
+                               REFERENCE_KEYS);
+        if (rc || (rc = get_string(r, j, "id", &p->id)) ||
+            (rc = get_money(r, j, "budget", &p->budget)))
+            return rc;
+        return 0;
+    }
+    int rc = closed_object(r, j, "an inline project", INLINE_KEYS, "id city name budget");
+    if (rc || (rc = get_string(r, j, "id", &p->id)) || (rc = get_string(r, j, "city", &p->city)) ||
+        (rc = get_string(r, j, "name", &p->name)) || (rc = read_objectives(r, j, p)) ||
+        (rc = get_money(r, j, "budget", &p->budget)) || (rc = read_sdgs(r, j, p)) ||
+        (rc = get_text(r, j, "taxonomy_activity", ESG_ERR_BAD_PROJECT, &p->taxonomy_activity)) ||
+        (rc = get_text(r, j, "nace", ESG_ERR_BAD_PROJECT, &p->nace)) ||
+        (rc = get_money(r, j, "total_cost", &p->total_cost)) ||
+        (rc = get_text(r, j, "location", ESG_ERR_BAD_PROJECT, &p->location)))
+        return rc;
+    /* 0 is the message's "the budget": a file says so by leaving it out. */
+    if (json_object_get(j, "total_cost") && p->total_cost == 0) {
+        size_t old = esgw_jr_push_key(r, "total_cost");
+        rc = esgw_jr_fail(r, ESG_ERR_BAD_PROJECT,
+                          "must be positive (leave it out when it is the budget)");
+        esgw_jr_pop(r, old);
+        return rc;
+    }
     return 0;
 }
 
@@ -343,10 +456,34 @@ static int read_kpi_target_v(esgw_jreader *r, const json_t *j, void *m) {
     return read_kpi_target(r, j, m);
 }
 
+#define MAX_LOOKBACK_MONTHS 120
+
+/* refinancing_lookback_months: 1..120 when given. Absent is 0 in the
+ * message, which the ledger reads as its default (36), so an explicit 0
+ * would say something it cannot mean. */
+static int get_lookback(esgw_jreader *r, const json_t *obj, uint32_t *out) {
+    json_t *v = json_object_get(obj, "refinancing_lookback_months");
+    if (!v)
+        return 0;
+    size_t old = esgw_jr_push_key(r, "refinancing_lookback_months");
+    uint64_t x = 0;
+    int rc = read_uint(r, v, INT64_MAX, &x);
+    if (rc)
+        return rc;
+    if (x == 0)
+        return esgw_jr_fail(r, ESG_ERR_OVERFLOW,
+                            "0 is out of range 1..120 (leave the key out for the default, 36)");
+    if (x > MAX_LOOKBACK_MONTHS)
+        return esgw_jr_fail(r, ESG_ERR_OVERFLOW, "%" PRIu64 " is out of range 1..120", x);
+    *out = (uint32_t)x;
+    esgw_jr_pop(r, old);
+    return 0;
+}
+
 #define SPEC_KEYS                                                                          \
     "id kind name currency face_value units coupon_bps coupon_frequency_months issue_date " \
     "maturity_date co_issuers paying_agent projects kpi_targets framework_sha256 "         \
-    "external_review_sha256"
+    "external_review_sha256 isin refinancing_lookback_months"
 #define SPEC_REQUIRED                                                                      \
     "id kind name currency face_value units coupon_bps coupon_frequency_months issue_date " \
     "maturity_date co_issuers paying_agent projects"
@@ -395,7 +532,9 @@ int esgw_spec_parse(esg_pb_instrument_spec **out, const char *json, size_t len,
                         &(esg_pb_kpi_target)ESG_PB_KPI_TARGET_INIT, read_kpi_target_v,
                         (void ***)&s->kpi_targets, &s->n_kpi_targets)) ||
         (rc = get_hash(&r, j, "framework_sha256", &s->framework_sha256)) ||
-        (rc = get_hash(&r, j, "external_review_sha256", &s->external_review_sha256)))
+        (rc = get_hash(&r, j, "external_review_sha256", &s->external_review_sha256)) ||
+        (rc = get_text(&r, j, "isin", ESG_ERR_BAD_INSTRUMENT_ID, &s->isin)) ||
+        (rc = get_lookback(&r, j, &s->refinancing_lookback_months)))
         goto done;
     s->kind = (esg_pb_instrument_kind)kind;
     *out = s;
@@ -416,6 +555,46 @@ static bool instrument_id_valid(const char *s) {
     return true;
 }
 
+/* True for a reference to a registered project: nothing but id and
+ * budget. The reader never makes an inline project like that (an inline
+ * project has an objective), so the writer can tell the two apart. */
+static bool is_reference(const esg_pb_project *p) {
+    return !p->city[0] && !p->name[0] && p->eu_objective == 0 && p->n_eu_objectives == 0 &&
+           p->n_sdgs == 0 && !p->taxonomy_activity[0] && !p->nace[0] && p->total_cost == 0 &&
+           !p->location[0];
+}
+
+static int check_projects(const esg_pb_instrument_spec *s, char *err, size_t errlen) {
+    for (size_t i = 0; i < s->n_projects; i++) {
+        const esg_pb_project *p = s->projects[i];
+        if (!esg_project_id_valid(p->id))
+            return esg_errf(err, errlen, ESG_ERR_BAD_PROJECT_ID,
+                            "projects[%zu].id: '%s' must match [A-Z0-9-]{3,40}", i, p->id);
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(s->projects[k]->id, p->id) == 0)
+                return esg_errf(err, errlen, ESG_ERR_BAD_PROJECT,
+                                "projects[%zu].id: '%s' is already projects[%zu]", i, p->id, k);
+        /* A reference's city is the registered project's: the ledger's to check. */
+        if (is_reference(p))
+            continue;
+        bool found = false;
+        for (size_t k = 0; k < s->n_co_issuers && !found; k++)
+            found = strcmp(s->co_issuers[k]->member, p->city) == 0;
+        if (!found)
+            return esg_errf(err, errlen, ESG_ERR_PROJECT_CITY,
+                            "projects[%zu].city: '%s' is not a co-issuer", i, p->city);
+        if (p->taxonomy_activity[0] && !esg_taxonomy_activity_valid(p->taxonomy_activity))
+            return esg_errf(err, errlen, ESG_ERR_BAD_PROJECT,
+                            "projects[%zu].taxonomy_activity: '%s' is not an EU Taxonomy "
+                            "activity number (\"7.2\")", i, p->taxonomy_activity);
+        if (p->nace[0] && !esg_nace_valid(p->nace))
+            return esg_errf(err, errlen, ESG_ERR_BAD_PROJECT,
+                            "projects[%zu].nace: '%s' is not a NACE Rev. 2 code (\"F41.2\")", i,
+                            p->nace);
+    }
+    return 0;
+}
+
 int esgw_spec_check(const esg_pb_instrument_spec *s, char *err, size_t errlen) {
     assert(s);
     if (err && errlen)
@@ -423,6 +602,10 @@ int esgw_spec_check(const esg_pb_instrument_spec *s, char *err, size_t errlen) {
     if (!instrument_id_valid(s->id))
         return esg_errf(err, errlen, ESG_ERR_BAD_INSTRUMENT_ID,
                           "id: '%s' must match [A-Z0-9-]{3,40}", s->id);
+    if (s->isin[0] && !esg_isin_valid(s->isin))
+        return esg_errf(err, errlen, ESG_ERR_BAD_INSTRUMENT_ID,
+                        "isin: '%s' is not an ISIN (ISO 6166: two letters, nine letters or "
+                        "digits, a check digit)", s->isin);
     if (s->kind < ESG_INSTRUMENT_GREEN_BOND || s->kind > ESG_INSTRUMENT_GREEN_LOAN)
         return esg_errf(err, errlen, ESG_ERR_BAD_INSTRUMENT_KIND, "kind: %d is not a kind",
                           (int)s->kind);
@@ -456,15 +639,9 @@ int esgw_spec_check(const esg_pb_instrument_spec *s, char *err, size_t errlen) {
     if (sum != 10000)
         return esg_errf(err, errlen, ESG_ERR_SHARES_SUM,
                           "co_issuers: shares sum to %" PRIu64 " bps, not 10000", sum);
-    for (size_t i = 0; i < s->n_projects; i++) {
-        bool found = false;
-        for (size_t k = 0; k < s->n_co_issuers && !found; k++)
-            found = strcmp(s->co_issuers[k]->member, s->projects[i]->city) == 0;
-        if (!found)
-            return esg_errf(err, errlen, ESG_ERR_PROJECT_CITY,
-                              "projects[%zu].city: '%s' is not a co-issuer", i,
-                              s->projects[i]->city);
-    }
+    int rc = check_projects(s, err, errlen);
+    if (rc)
+        return rc;
     int32_t issue, maturity;
     if (esg_date_parse(s->issue_date, &issue) != 0)
         return esg_errf(err, errlen, ESG_ERR_BAD_DATE, "issue_date: '%s' is not a date",
@@ -530,6 +707,46 @@ static void put_array_item(json_t *a, json_t *v, bool *ok) {
         *ok = false;
 }
 
+/* A reference as {id, budget}; an inline project with every key it has,
+ * its objectives as "eu_objective" when there is one and as the whole
+ * list "eu_objectives" when there are more. */
+static json_t *project_json(const esg_pb_project *p, bool *ok) {
+    json_t *po = json_object();
+    if (!po)
+        return NULL;
+    put(po, "id", json_string(p->id), ok);
+    if (is_reference(p)) {
+        put(po, "budget", money_json(p->budget), ok);
+        return po;
+    }
+    put(po, "city", json_string(p->city), ok);
+    put(po, "name", json_string(p->name), ok);
+    const ProtobufCEnumDescriptor *ed = &esg__eu_objective__descriptor;
+    if (p->n_eu_objectives == 0) {
+        put(po, "eu_objective", esg_pb_enum_to_json(ed, p->eu_objective), ok);
+    } else {
+        json_t *objs = json_array();
+        put_array_item(objs, esg_pb_enum_to_json(ed, p->eu_objective), ok);
+        for (size_t k = 0; objs && k < p->n_eu_objectives; k++)
+            put_array_item(objs, esg_pb_enum_to_json(ed, p->eu_objectives[k]), ok);
+        put(po, "eu_objectives", objs, ok);
+    }
+    json_t *sdgs = json_array();
+    for (size_t k = 0; sdgs && k < p->n_sdgs; k++)
+        put_array_item(sdgs, json_integer(p->sdgs[k]), ok);
+    put(po, "sdgs", sdgs, ok);
+    put(po, "budget", money_json(p->budget), ok);
+    if (p->taxonomy_activity[0])
+        put(po, "taxonomy_activity", json_string(p->taxonomy_activity), ok);
+    if (p->nace[0])
+        put(po, "nace", json_string(p->nace), ok);
+    if (p->total_cost)
+        put(po, "total_cost", money_json(p->total_cost), ok);
+    if (p->location[0])
+        put(po, "location", json_string(p->location), ok);
+    return po;
+}
+
 json_t *esgw_spec_to_json(const esg_pb_instrument_spec *s) {
     assert(s);
     bool ok = true;
@@ -557,24 +774,8 @@ json_t *esgw_spec_to_json(const esg_pb_instrument_spec *s) {
     put(o, "co_issuers", cos, &ok);
     put(o, "paying_agent", json_string(s->paying_agent), &ok);
     json_t *projects = json_array();
-    for (size_t i = 0; projects && i < s->n_projects; i++) {
-        const esg_pb_project *p = s->projects[i];
-        json_t *po = json_object(), *sdgs = json_array();
-        for (size_t k = 0; sdgs && k < p->n_sdgs; k++)
-            put_array_item(sdgs, json_integer(p->sdgs[k]), &ok);
-        if (po) {
-            put(po, "id", json_string(p->id), &ok);
-            put(po, "city", json_string(p->city), &ok);
-            put(po, "name", json_string(p->name), &ok);
-            put(po, "eu_objective", esg_pb_enum_to_json(&esg__eu_objective__descriptor,
-                                                        p->eu_objective), &ok);
-            put(po, "sdgs", sdgs, &ok);
-            put(po, "budget", money_json(p->budget), &ok);
-        } else {
-            json_decref(sdgs);
-        }
-        put_array_item(projects, po, &ok);
-    }
+    for (size_t i = 0; projects && i < s->n_projects; i++)
+        put_array_item(projects, project_json(s->projects[i], &ok), &ok);
     put(o, "projects", projects, &ok);
     json_t *targets = json_array();
     for (size_t i = 0; targets && i < s->n_kpi_targets; i++) {
@@ -594,6 +795,10 @@ json_t *esgw_spec_to_json(const esg_pb_instrument_spec *s) {
         put(o, "framework_sha256", hash_json(&s->framework_sha256), &ok);
     if (s->external_review_sha256.len)
         put(o, "external_review_sha256", hash_json(&s->external_review_sha256), &ok);
+    if (s->isin[0])
+        put(o, "isin", json_string(s->isin), &ok);
+    if (s->refinancing_lookback_months)
+        put(o, "refinancing_lookback_months", json_integer(s->refinancing_lookback_months), &ok);
     if (!ok) {
         json_decref(o);
         return NULL;

@@ -60,6 +60,23 @@ static int prop_add_member(fx *f, const fx_key *k, const char *id, int kind,
     return propose(f, k, &p);
 }
 
+/* A city with an LEI and a population (either may be "" / 0: not given). */
+static int prop_city_with(fx *f, const fx_key *k, const char *id, const char *lei,
+                          uint64_t population, const esg_pubkey *pk) {
+    esg_pb_add_member am = ESG_PB_ADD_MEMBER_INIT;
+    am.id = (char *)id;
+    am.kind = ESG_MEMBER_CITY;
+    am.name = "New City";
+    am.country = "GR";
+    am.lei = (char *)lei;
+    am.population = population;
+    am.admin_pubkey = esg_pb_bin(pk->b, 32);
+    esg_pb_proposal p = ESG_PB_PROPOSAL_INIT;
+    p.change_case = ESG_PROPOSAL_ADD_MEMBER;
+    p.add_member = &am;
+    return propose(f, k, &p);
+}
+
 static int prop_investor(fx *f, const fx_key *k, const char *id, const esg_pubkey *pk) {
     return prop_add_member(f, k, id, ESG_MEMBER_INVESTOR, "Green Fund", "LU", pk->b, 32);
 }
@@ -368,6 +385,59 @@ START_TEST(test_admit_investor) {
     REJECTS(f, &inv, ESG_ERR_UNAUTHORIZED,
             prop_investor(f, &inv, "investor-blue", &other.pk));
     assert_msg_has(f, "not a CITY");
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
+/* An admitted member carries the proposal's LEI and population into its
+ * record; one without them has "" and 0. A bad LEI or population is
+ * refused when proposed, with nothing written. */
+START_TEST(test_admit_with_lei_and_population) {
+    fx *f = consortium(0);
+    const fx_key *her = fx_admin(f, HER);
+    fx_key a = fx_key_new(), b = fx_key_new();
+    OK(f, prop_city_with(f, her, "city-chania", "5493001KJTIIGC8Y1R12", 108642, &a.pk));
+    esg_hash id = f->last_id;
+    OK(f, vote(f, KAV, &id, true));
+    OK(f, vote(f, THE, &id, true));
+    ck_assert_int_eq(status_of(f, &id), ESG_PROPOSAL_STATUS_EXECUTED);
+    esg_pb_member *m = fx_member(f, "city-chania");
+    ck_assert_ptr_nonnull(m);
+    ck_assert_str_eq(m->lei, "5493001KJTIIGC8Y1R12");
+    ck_assert_uint_eq(m->population, 108642);
+    esg_pb_free(m);
+    /* The bounds themselves are accepted. */
+    OK(f, prop_city_with(f, her, "city-big", "", ESG_MAX_POPULATION, &b.pk));
+    id = f->last_id;
+    OK(f, vote(f, KAV, &id, true));
+    OK(f, vote(f, THE, &id, true));
+    OK(f, vote(f, TRI, &id, true)); /* five cities now: 4 of 5 */
+    ck_assert_int_eq(status_of(f, &id), ESG_PROPOSAL_STATUS_EXECUTED);
+    m = fx_member(f, "city-big");
+    ck_assert_ptr_nonnull(m);
+    ck_assert_str_eq(m->lei, "");
+    ck_assert_uint_eq(m->population, ESG_MAX_POPULATION);
+    esg_pb_free(m);
+    m = fx_member(f, HER); /* a genesis member without them */
+    ck_assert_str_eq(m->lei, "");
+    ck_assert_uint_eq(m->population, 0);
+    esg_pb_free(m);
+
+    fx_key c = fx_key_new();
+    REJECTS(f, her, ESG_ERR_BAD_LEI,
+            prop_city_with(f, her, "city-x", "5493001KJTIIGC8Y1R13", 0, &c.pk));
+    assert_msg_has(f, "lei '5493001KJTIIGC8Y1R13' of 'city-x' is not an ISO 17442");
+    REJECTS(f, her, ESG_ERR_BAD_LEI,
+            prop_city_with(f, her, "city-x", "5493001kjtiigc8y1r12", 0, &c.pk));
+    REJECTS(f, her, ESG_ERR_BAD_LEI,
+            prop_city_with(f, her, "city-x", "5493001KJTIIGC8Y1R1", 0, &c.pk));
+    REJECTS(f, her, ESG_ERR_BAD_POPULATION,
+            prop_city_with(f, her, "city-x", "", ESG_MAX_POPULATION + 1, &c.pk));
+    assert_msg_has(f, "population 10000000001 of 'city-x' is outside 1..10000000000");
+    REJECTS(f, her, ESG_ERR_BAD_POPULATION,
+            prop_city_with(f, her, "city-x", "", UINT64_MAX, &c.pk));
+    ck_assert_ptr_null(fx_member(f, "city-x"));
     fx_replay_check(f);
     fx_free(f);
 }
@@ -1007,6 +1077,7 @@ Suite *suite_governance(void) {
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_admit_investor);
+    tcase_add_test(tc, test_admit_with_lei_and_population);
     tcase_add_test(tc, test_propose_rejections);
     tcase_add_test(tc, test_vote_rejections);
     tcase_add_test(tc, test_rejected_by_two_of_four);

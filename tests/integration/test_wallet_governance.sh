@@ -96,7 +96,8 @@ VPK=$("$NODE" key new -o "$T/validator.json") || fail "esgnode key new"
     --member "city-trikala:CITY:Trikala:${PK[trikala]}" \
     --member "verifier-a:VERIFIER:Verifier A:${PK[verifier]}" \
     --validator "$VPK:10:city-heraklion" \
-    --accredit "verifier-a:climate" || fail "esgnode genesis new"
+    --accredit "verifier-a:climate" --population city-heraklion:211370 \
+    --lei city-heraklion:529900T8BM49AURSDO55 || fail "esgnode genesis new"
 "$NODE" init --genesis "$T/genesis.json" --datadir "$T/data" --key "$T/validator.json" \
     >/dev/null || fail "esgnode init"
 "$NODE" run --datadir "$T/data" --api "127.0.0.1:$API_PORT" --p2p "127.0.0.1:$P2P_PORT" \
@@ -114,8 +115,8 @@ w status | grep -q '^chain_id  *esg-it-gov$' || fail "status (human) does not sh
 # ---------------------------------------------------- admit an investor
 step "heraklion proposes to admit investor-acme"
 out=$(w member propose add-member --id investor-acme --kind INVESTOR --name "Acme Capital" \
-    --country GR --admin-pubkey "${PK[inv-admin]}" --description "first investor" \
-    --key heraklion) || fail "propose add-member"
+    --country GR --lei 5493001KJTIIGC8Y1R12 --admin-pubkey "${PK[inv-admin]}" \
+    --description "first investor" --key heraklion) || fail "propose add-member"
 echo "$out"
 grep -Eq '^tx [0-9a-f]{64} committed at height [0-9]+$' <<<"$out" || fail "propose: no commit line"
 P1=$(sed -n 's/^proposal \([0-9a-f]\{64\}\)$/\1/p' <<<"$out")
@@ -156,6 +157,16 @@ curl -sf "$URL/v1/members" | jget '[m for m in d["members"] if m["id"]=="investo
     grep -q "${PK[inv-officer]}" || fail "GET /v1/members does not list the officer account"
 w member show investor-acme | grep -q "^  ${PK[inv-officer]}  OFFICER" ||
     fail "member show (human) does not list the officer"
+[[ $(jget 'd["lei"]' <<<"$m") == 5493001KJTIIGC8Y1R12 ]] || fail "member show: the LEI proposed is not in the record"
+w member show investor-acme | grep -q '^lei  *5493001KJTIIGC8Y1R12$' || fail "member show (human): no lei line"
+w member show investor-acme | grep -q '^population  *-$' || fail "member show (human): an investor shows a population"
+m=$(w --json member show city-heraklion)
+[[ $(jget 'd["lei"]' <<<"$m") == 529900T8BM49AURSDO55 ]] || fail "member show: the genesis LEI is not in the record"
+[[ $(jget 'int(d["population"])' <<<"$m") == 211370 ]] || fail "member show: the genesis population is not in the record"
+w member show city-heraklion | grep -q '^population  *211370$' || fail "member show (human): no population line"
+expect_err ERR_BAD_LEI "add-member with an LEI whose check digits are wrong" \
+    w member propose add-member --id investor-bad --kind INVESTOR --name Bad \
+    --lei 5493001KJTIIGC8Y1R13 --admin-pubkey "${PK[spare]}" --key heraklion
 w member list | grep -Eq '^investor-acme +INVESTOR +Acme Capital +GR +2 +active$' ||
     fail "member list does not show investor-acme with 2 accounts"
 

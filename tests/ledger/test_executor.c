@@ -195,6 +195,8 @@ static void world_init(world *wd, uint64_t max_txs, uint64_t max_bytes) {
     ck_assert_ptr_nonnull(g);
     ck_assert_int_eq(esg_genesis_add_member(g, "city-a", ESG_KIND_CITY, "City A", "DE", &wd->a.pk), 0);
     ck_assert_int_eq(esg_genesis_add_account(g, "city-a", &wd->a2.pk, ESG_ROLE_BIT_OFFICER), 0);
+    ck_assert_int_eq(esg_genesis_set_lei(g, "city-a", "5493001KJTIIGC8Y1R12"), 0);
+    ck_assert_int_eq(esg_genesis_set_population(g, "city-a", 211370), 0);
     ck_assert_int_eq(esg_genesis_add_member(g, "inv-b", ESG_KIND_INVESTOR, "Investor B", NULL, &wd->b.pk), 0);
     ck_assert_int_eq(esg_genesis_add_member(g, "aud-c", ESG_KIND_AUDITOR, "Auditor C", NULL, &wd->c.pk), 0);
     ck_assert_int_eq(esg_genesis_add_member(g, "ver-d", ESG_KIND_VERIFIER, "Verifier D", NULL, &wd->d.pk), 0);
@@ -474,6 +476,13 @@ START_TEST(test_genesis) {
     esg_pb_free(msg);
     ck_assert_int_eq(esg_state_get_msg(st, ESG_T_MEMBERS, "city-a", 6, ESG_PB_MEMBER_DESC, &msg), 0);
     ck_assert_str_eq(((esg_pb_member *)msg)->country, "DE");
+    ck_assert_str_eq(((esg_pb_member *)msg)->lei, "5493001KJTIIGC8Y1R12");
+    ck_assert_uint_eq(((esg_pb_member *)msg)->population, 211370);
+    esg_pb_free(msg);
+    /* Not given: "" and 0, as the proto3 defaults read. */
+    ck_assert_int_eq(esg_state_get_msg(st, ESG_T_MEMBERS, "inv-b", 5, ESG_PB_MEMBER_DESC, &msg), 0);
+    ck_assert_str_eq(((esg_pb_member *)msg)->lei, "");
+    ck_assert_uint_eq(((esg_pb_member *)msg)->population, 0);
     esg_pb_free(msg);
     ck_assert_int_eq(esg_state_get_msg(st, ESG_T_PARAMS, NULL, 0, ESG_PB_PARAMS_DESC, &msg), 0);
     ck_assert_uint_eq(((esg_pb_params *)msg)->max_block_txs, ESG_DEFAULT_MAX_BLOCK_TXS);

@@ -10,6 +10,10 @@
 #include "ledger/hash.h"
 #include "testutil.h"
 
+/* A Legal Entity Identifier with valid check digits, and one digit off. */
+#define LEI_OK "5493001KJTIIGC8Y1R12"
+#define LEI_BAD "5493001KJTIIGC8Y1R13"
+
 /* BIP340 test-vector public keys (valid), and two that are not keys. */
 #define PK0 "f9308a019258c31049344f85f89d5229b531c845836f99b08601f113bce036f9"
 #define PK1 "dff1d77f2a671c5f36183726db2341be58feae1da2deced843240f7b502ba659"
@@ -184,6 +188,8 @@ static void assert_same_genesis(const esg_genesis *a, const esg_genesis *b) {
         ck_assert_str_eq(x->id, y->id);
         ck_assert_str_eq(x->name, y->name);
         ck_assert_str_eq(x->country, y->country);
+        ck_assert_str_eq(x->lei, y->lei);
+        ck_assert_uint_eq(x->population, y->population);
         ck_assert_int_eq(x->kind, y->kind);
         ck_assert_uint_eq(x->n_accounts, y->n_accounts);
         for (size_t j = 0; j < x->n_accounts; j++) {
@@ -272,6 +278,84 @@ START_TEST(to_json_round_trip) {
 }
 END_TEST
 
+/* A member's LEI and population are optional; given, they are read as
+ * they are and written back (population as a JSON integer); absent, they
+ * are "" and 0 and the writer leaves them out. */
+START_TEST(member_lei_and_population) {
+    static const char doc[] = DOC(
+        "{'id': 'city-a', 'kind': 'CITY', 'name': 'A', 'country': 'GR', 'lei': '" LEI_OK "', "
+        "'population': 10000000000, 'accounts': [" ACC(PK1) "]},"
+        "{'id': 'city-b', 'kind': 'CITY', 'name': 'B', 'population': 1, "
+        "'accounts': [" ACC(PK2) "]},"
+        "{'id': 'inv-c', 'kind': 'INVESTOR', 'name': 'C', 'lei': '529900T8BM49AURSDO55', "
+        "'accounts': [" ACC(PK3) "]}", VAL_A, "");
+    esg_genesis *g = NULL, *back = NULL;
+    char err[256];
+    ck_assert_msg(parse_sq(&g, doc, err, sizeof err) == ESG_OK, "%s", err);
+    ck_assert_str_eq(g->members[0].lei, LEI_OK);
+    ck_assert_uint_eq(g->members[0].population, UINT64_C(10000000000));
+    ck_assert_str_eq(g->members[1].lei, "");
+    ck_assert_uint_eq(g->members[1].population, 1);
+    ck_assert_str_eq(g->members[2].lei, "529900T8BM49AURSDO55");
+    ck_assert_uint_eq(g->members[2].population, 0);
+
+    char *json;
+    size_t len;
+    ck_assert_int_eq(esg_genesis_to_json(g, &json, &len), ESG_OK);
+    /* After country, before the accounts; an integer; absent when not given. */
+    const char *a = strstr(json, "\"country\": \"GR\",\n      \"lei\": \"" LEI_OK "\",\n"
+                                 "      \"population\": 10000000000,\n      \"accounts\"");
+    ck_assert_msg(a != NULL, "%s", json);
+    const char *b = strstr(json, "\"id\": \"city-b\""), *c = strstr(json, "\"id\": \"inv-c\"");
+    ck_assert_ptr_nonnull(b);
+    ck_assert_ptr_nonnull(c);
+    char *city_b = strndup(b, (size_t)(c - b));
+    ck_assert_ptr_null(strstr(city_b, "\"lei\""));
+    free(city_b);
+    ck_assert_ptr_null(strstr(c, "\"population\""));
+    ck_assert_int_eq(esg_genesis_parse(&back, (uint8_t *)json, len, err, sizeof err), ESG_OK);
+    assert_same_genesis(g, back);
+    free(json);
+    esg_genesis_free(back);
+    esg_genesis_free(g);
+
+    /* The builder sets them; validate checks them like the parser. */
+    esg_pubkey k0 = pk(PK0), k1 = pk(PK1);
+    g = esg_genesis_new("esg-test-3", 0);
+    ck_assert_int_eq(esg_genesis_add_member(g, "city-a", ESG_KIND_CITY, "A", NULL, &k1), ESG_OK);
+    ck_assert_int_eq(esg_genesis_add_validator(g, &k0, 1, "city-a"), ESG_OK);
+    ck_assert_str_eq(g->members[0].lei, "");
+    ck_assert_uint_eq(g->members[0].population, 0);
+    ck_assert_int_eq(esg_genesis_set_lei(g, "city-x", LEI_OK), ESG_ERR_UNKNOWN_MEMBER);
+    ck_assert_int_eq(esg_genesis_set_population(g, "city-x", 5), ESG_ERR_UNKNOWN_MEMBER);
+    ck_assert_int_eq(esg_genesis_set_lei(g, "city-a", LEI_BAD), ESG_OK);
+    ck_assert_int_eq(esg_genesis_validate(g, err, sizeof err), ESG_ERR_GENESIS);
+    ck_assert_str_eq(err, "member 'city-a': lei '" LEI_BAD "' is not a Legal Entity Identifier "
+                          "(ISO 17442: 18 characters A-Z 0-9 and two check digits)");
+    ck_assert_int_eq(esg_genesis_set_lei(g, "city-a", LEI_OK), ESG_OK);
+    ck_assert_int_eq(esg_genesis_set_population(g, "city-a", ESG_MAX_POPULATION + 1), ESG_OK);
+    ck_assert_int_eq(esg_genesis_validate(g, err, sizeof err), ESG_ERR_GENESIS);
+    ck_assert_str_eq(err, "member 'city-a': population must be 1..10000000000, not 10000000001");
+    ck_assert_int_eq(esg_genesis_set_population(g, "city-a", 211370), ESG_OK);
+    ck_assert_int_eq(esg_genesis_validate(g, err, sizeof err), ESG_OK);
+    ck_assert_int_eq(esg_genesis_to_json(g, &json, &len), ESG_OK);
+    ck_assert_int_eq(esg_genesis_parse(&back, (uint8_t *)json, len, err, sizeof err), ESG_OK);
+    ck_assert_str_eq(back->members[0].lei, LEI_OK);
+    ck_assert_uint_eq(back->members[0].population, 211370);
+    /* "" and 0 clear them again. */
+    ck_assert_int_eq(esg_genesis_set_lei(g, "city-a", ""), ESG_OK);
+    ck_assert_int_eq(esg_genesis_set_population(g, "city-a", 0), ESG_OK);
+    ck_assert_int_eq(esg_genesis_validate(g, err, sizeof err), ESG_OK);
+    free(json);
+    ck_assert_int_eq(esg_genesis_to_json(g, &json, &len), ESG_OK);
+    ck_assert_ptr_null(strstr(json, "\"lei\""));
+    ck_assert_ptr_null(strstr(json, "\"population\""));
+    free(json);
+    esg_genesis_free(back);
+    esg_genesis_free(g);
+}
+END_TEST
+
 /* Each rule, broken alone, gives ESG_ERR_GENESIS and a message naming the
  * bad item. */
 static const struct {
@@ -321,6 +405,33 @@ static const struct {
     {DOC("{'id': 'city-a', 'kind': 'CITY', 'name': 'A', 'country': 'gr', "
          "'accounts': [" ACC(PK1) "]}", VAL_A, ""),
      "member 'city-a': country 'gr' must be two upper-case letters"},
+    {DOC("{'id': 'city-a', 'kind': 'CITY', 'name': 'A', 'lei': '" LEI_BAD "', "
+         "'accounts': [" ACC(PK1) "]}", VAL_A, ""),
+     "member 'city-a': lei '" LEI_BAD "' is not a Legal Entity Identifier (ISO 17442"},
+    {DOC(CITY_A ",{'id': 'inv-b', 'kind': 'INVESTOR', 'name': 'B', 'lei': '5493001kjtiigc8y1r12', "
+         "'accounts': [" ACC(PK2) "]}", VAL_A, ""),
+     "member 'inv-b': lei '5493001kjtiigc8y1r12' is not a Legal Entity Identifier"},
+    {DOC("{'id': 'city-a', 'kind': 'CITY', 'name': 'A', 'lei': '', "
+         "'accounts': [" ACC(PK1) "]}", VAL_A, ""),
+     "member 'city-a': lei must not be empty (leave the key out when there is none)"},
+    {DOC("{'id': 'city-a', 'kind': 'CITY', 'name': 'A', 'lei': 549300, "
+         "'accounts': [" ACC(PK1) "]}", VAL_A, ""),
+     "member 'city-a': 'lei' must be a string"},
+    {DOC("{'id': 'city-a', 'kind': 'CITY', 'name': 'A', 'population': 0, "
+         "'accounts': [" ACC(PK1) "]}", VAL_A, ""),
+     "member 'city-a': population must be 1..10000000000, not 0 (leave the key out"},
+    {DOC("{'id': 'city-a', 'kind': 'CITY', 'name': 'A', 'population': 10000000001, "
+         "'accounts': [" ACC(PK1) "]}", VAL_A, ""),
+     "member 'city-a': population must be 1..10000000000, not 10000000001"},
+    {DOC("{'id': 'city-a', 'kind': 'CITY', 'name': 'A', 'population': -5, "
+         "'accounts': [" ACC(PK1) "]}", VAL_A, ""),
+     "member 'city-a': 'population' must not be negative"},
+    {DOC("{'id': 'city-a', 'kind': 'CITY', 'name': 'A', 'population': '211370', "
+         "'accounts': [" ACC(PK1) "]}", VAL_A, ""),
+     "member 'city-a': 'population' must be an integer"},
+    {DOC("{'id': 'city-a', 'kind': 'CITY', 'name': 'A', 'population': 2.5e5, "
+         "'accounts': [" ACC(PK1) "]}", VAL_A, ""),
+     "member 'city-a': 'population' must be an integer"},
     {DOC("{'id': 'city-a', 'kind': 'CITY', 'name': 'A', 'accounts': []}", VAL_A, ""),
      "member 'city-a': must have at least one account"},
     {DOC("{'id': 'city-a', 'kind': 'CITY', 'name': 'A', 'acounts': []}", VAL_A, ""),
@@ -753,6 +864,7 @@ Suite *suite_genesis(void) {
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, example_parses);
     tcase_add_test(tc, defaults_when_absent);
+    tcase_add_test(tc, member_lei_and_population);
     tcase_add_test(tc, to_json_round_trip);
     tcase_add_loop_test(tc, rule_violations, 0,
                         (int)(sizeof violations / sizeof violations[0]));

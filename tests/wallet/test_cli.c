@@ -197,7 +197,12 @@ START_TEST(help_lists_every_command) {
     const char *paths[] = {"key new", "key import", "tx sign", "tx inspect", "tx submit",
                            "member propose add-member", "member propose add-kpi",
                            "member vote", "member add-account", "member revoke-account",
-                           "member show", "member list", "proposals", "status"};
+                           "member show", "member list", "proposals", "status",
+                           "project register", "project update", "project fund",
+                           "project unfund", "proceeds reverse",
+                           "impact report [INSTRUMENT] --project P",
+                           "add-member --id ID --kind KIND --name NAME [--country CC] [--lei LEI] "
+                           "[--population N]"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
         ck_assert_msg(strstr(r->out, paths[i]), "--help lacks '%s'", paths[i]);
     r = run("member", "vote", "--help", NULL);
@@ -336,6 +341,8 @@ START_TEST(offline_add_member_proposal) {
     ck_assert_int_eq(p->add_member->kind, ESG_MEMBER_INVESTOR);
     ck_assert_str_eq(p->add_member->name, "X Capital");
     ck_assert_str_eq(p->add_member->country, "GR");
+    ck_assert_str_eq(p->add_member->lei, ""); /* not given */
+    ck_assert_uint_eq(p->add_member->population, 0);
     ck_assert_mem_eq(p->add_member->admin_pubkey.data, admin.b, 32);
     ck_assert_uint_eq(esg_tx_n_sigs(tx), 1);
     esg_pubkey spk;
@@ -354,6 +361,52 @@ START_TEST(offline_add_member_proposal) {
     ck_assert_int_eq(stat(out, &after), 0);
     ck_assert_int_eq(before.st_size, after.st_size);
     ck_assert_int_eq(before.st_mtim.tv_nsec, after.st_mtim.tv_nsec);
+}
+END_TEST
+
+/* add-member --lei and --population: given, they are checked and carried
+ * into the AddMember; a bad one is refused before anything is signed. */
+START_TEST(offline_add_member_lei_population) {
+    new_key("city");
+    esg_pubkey admin = new_key("admin");
+    char pk[65];
+    snprintf(pk, sizeof pk, "%s", esg_pubkey_hex(&admin).s);
+    const char *out = path_in_tmp("p.tx");
+    assert_ok(run("member", "propose", "add-member", "--id", "city-chania", "--kind", "city",
+                  "--name", "Chania", "--lei", "5493001KJTIIGC8Y1R12", "--population",
+                  "10000000000", "--admin-pubkey", pk, "--key", "city", "--nonce", "1",
+                  "--chain-id", "c", "-o", out, NULL));
+    esg_tx *tx = load_tx(out);
+    const esg_pb_add_member *am = tx->body->propose->proposal->add_member;
+    ck_assert_str_eq(am->lei, "5493001KJTIIGC8Y1R12");
+    ck_assert_uint_eq(am->population, UINT64_C(10000000000));
+    esg_tx_free(tx);
+    const char *o2 = path_in_tmp("p2.tx");
+    assert_ok(run("member", "propose", "add-member", "--id", "city-chania", "--kind", "city",
+                  "--name", "Chania", "--population=1", "--admin-pubkey", pk, "--key", "city",
+                  "--nonce", "1", "--chain-id", "c", "-o", o2, NULL));
+    tx = load_tx(o2);
+    ck_assert_str_eq(tx->body->propose->proposal->add_member->lei, "");
+    ck_assert_uint_eq(tx->body->propose->proposal->add_member->population, 1);
+    esg_tx_free(tx);
+
+    const char *x = path_in_tmp("x.tx");
+#define ADD(...)                                                                              \
+    run("member", "propose", "add-member", "--id", "city-x", "--kind", "CITY", "--name", "X", \
+        __VA_ARGS__, "--admin-pubkey", pk, "--key", "city", "--nonce", "1", "--chain-id", "c",  \
+        "-o", x, NULL)
+    result *r = ADD("--lei", "5493001KJTIIGC8Y1R13");
+    assert_fails(r, 1, "ERR_BAD_LEI");
+    ck_assert_ptr_nonnull(strstr(r->err, "'5493001KJTIIGC8Y1R13'"));
+    assert_fails(ADD("--lei", "5493001kjtiigc8y1r12"), 1, "ERR_BAD_LEI");
+    assert_fails(ADD("--lei", ""), 1, "ERR_BAD_LEI");
+    assert_fails(ADD("--population", "0"), 1, "ERR_BAD_POPULATION");
+    assert_fails(ADD("--population", "10000000001"), 1, "ERR_BAD_POPULATION");
+    assert_fails(ADD("--population", "18446744073709551616"), 1, "ERR_OVERFLOW");
+    assert_fails(ADD("--population", "-5"), 2, "ERR_INVALID_ARGUMENT");
+    assert_fails(ADD("--population", "1e6"), 2, "ERR_INVALID_ARGUMENT");
+#undef ADD
+    ck_assert_int_ne(access(x, F_OK), 0);
 }
 END_TEST
 
@@ -610,6 +663,7 @@ Suite *suite_cli(void) {
     tcase_add_test(tc, key_import_secret_file);
     tcase_add_test(tc, passphrase_file_after_the_command);
     tcase_add_test(tc, offline_add_member_proposal);
+    tcase_add_test(tc, offline_add_member_lei_population);
     tcase_add_test(tc, offline_every_proposal_verb);
     tcase_add_test(tc, offline_bad_values);
     tcase_add_test(tc, sign_in_place_and_inspect);

@@ -1,5 +1,5 @@
 /* The esgwallet verbs of the ESG domain (wallet/cli_instrument.c,
- * cli_impact.c, cli_report.c, cli_build.c), run in-process:
+ * cli_impact.c, cli_project.c, cli_report.c, cli_build.c), run in-process:
  *   - offline: every action verb's -o build decodes to the action fields
  *     asked for, evidence files are hashed (SHA-256 of their bytes), and
  *     every bad value is one error line with its code;
@@ -629,6 +629,301 @@ START_TEST(impact_attest_revoke_dispute) {
 }
 END_TEST
 
+/* A report of a project alone: the instrument is optional. */
+START_TEST(impact_report_without_an_instrument) {
+    new_key("city");
+    const char *ev = path_in_tmp("meter.csv"), *out = path_in_tmp("r.tx");
+    write_text(ev, "kwh,1200\n");
+    result *r = run("--json", "impact", "report", "--project", "HER-PV", "--kpi",
+                    "renewable_generation_mwh", "--value", "1200", "--period",
+                    "2025-01-01:2025-12-31", "--evidence", ev, OFF(out), NULL);
+    assert_ok(r);
+    esg_tx *tx = load_tx(out);
+    json_t *j = out_json(r);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "report_id")), esg_hash_hex(&tx->id).s);
+    json_decref(j);
+    ck_assert_int_eq(tx->body->action_case, ESG_ACTION_REPORT_IMPACT);
+    ck_assert_str_eq(tx->body->report_impact->instrument, "");
+    ck_assert_str_eq(tx->body->report_impact->project_id, "HER-PV");
+    ck_assert_int_eq(tx->body->report_impact->value, 1200000);
+    esg_tx_free(tx);
+    /* Still at most one instrument, and the project stays required. */
+    const char *x = path_in_tmp("x.tx");
+    assert_fails(run("impact", "report", "JGB-1", "JGB-2", "--project", "P", "--kpi", "k",
+                     "--value", "1", "--period", "2025-01-01:2025-12-31", "--evidence", ev,
+                     OFF(x), NULL),
+                 2, "ERR_INVALID_ARGUMENT");
+    assert_fails(run("impact", "report", "--kpi", "k", "--value", "1", "--period",
+                     "2025-01-01:2025-12-31", "--evidence", ev, OFF(x), NULL),
+                 2, "ERR_INVALID_ARGUMENT");
+    ck_assert_int_ne(access(x, F_OK), 0);
+    r = run("impact", "report", "--help", NULL);
+    assert_ok(r);
+    assert_has(r, "usage: esgwallet impact report [INSTRUMENT] --project P ");
+}
+END_TEST
+
+/* ------------------------------------------------- projects, funding */
+
+/* The action a -o file holds, as tx inspect --json names it. */
+static void assert_inspect_names(const char *path, const char *action) {
+    result *r = run("--json", "tx", "inspect", path, NULL);
+    assert_ok(r);
+    json_t *j = out_json(r);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "action")), action);
+    ck_assert(json_is_true(json_object_get(j, "complete")));
+    json_decref(j);
+    r = run("tx", "inspect", path, NULL);
+    assert_ok(r);
+    char line[64];
+    snprintf(line, sizeof line, "action    %s\n", action);
+    assert_has(r, line);
+}
+
+START_TEST(project_register_builds_every_field) {
+    new_key("city");
+    const char *out = path_in_tmp("reg.tx");
+    assert_ok(run("project", "register", "--id", "HER-PV", "--city", "city-heraklion", "--name",
+                  "Port solar park", "--eu-objective", "ccm,PPC,Bio", "--taxonomy-activity",
+                  "4.1", "--nace", "D35.11", "--sdgs", "7,13", "--total-cost", "190000000",
+                  "--currency", "EUR", "--location", "Port of Heraklion", OFF(out), NULL));
+    esg_tx *tx = load_tx(out);
+    ck_assert_int_eq(tx->body->action_case, ESG_ACTION_REGISTER_PROJECT);
+    const esg_pb_register_project *m = tx->body->register_project;
+    ck_assert_str_eq(m->id, "HER-PV");
+    ck_assert_str_eq(m->city, "city-heraklion");
+    ck_assert_str_eq(m->name, "Port solar park");
+    /* All the objectives, in the order given. */
+    ck_assert_uint_eq(m->n_eu_objectives, 3);
+    ck_assert_int_eq(m->eu_objectives[0], ESG_EU_OBJECTIVE_CCM);
+    ck_assert_int_eq(m->eu_objectives[1], ESG_EU_OBJECTIVE_PPC);
+    ck_assert_int_eq(m->eu_objectives[2], ESG_EU_OBJECTIVE_BIO);
+    ck_assert_str_eq(m->taxonomy_activity, "4.1");
+    ck_assert_str_eq(m->nace, "D35.11");
+    ck_assert_uint_eq(m->n_sdgs, 2);
+    ck_assert_uint_eq(m->sdgs[0], 7);
+    ck_assert_uint_eq(m->sdgs[1], 13);
+    ck_assert_uint_eq(m->total_cost, 190000000);
+    ck_assert_str_eq(m->currency, "EUR");
+    ck_assert_str_eq(m->location, "Port of Heraklion");
+    esg_tx_free(tx);
+    assert_inspect_names(out, "RegisterProject");
+
+    /* Only what is required; the rest stays empty. */
+    const char *o2 = path_in_tmp("reg2.tx");
+    result *r = run("project", "register", "--id", "KAV-WATER-2", "--city", "city-kavala",
+                    "--name", "Water mains", "--eu-objective", "WTR", "--total-cost", "5000",
+                    "--currency", "JPY", OFF(o2), NULL);
+    assert_ok(r);
+    ck_assert_ptr_null(strstr(r->out, "funding "));
+    tx = load_tx(o2);
+    m = tx->body->register_project;
+    ck_assert_uint_eq(m->n_eu_objectives, 1);
+    ck_assert_int_eq(m->eu_objectives[0], ESG_EU_OBJECTIVE_WTR);
+    ck_assert_uint_eq(m->n_sdgs, 0);
+    ck_assert_str_eq(m->taxonomy_activity, "");
+    ck_assert_str_eq(m->nace, "");
+    ck_assert_str_eq(m->location, "");
+    esg_tx_free(tx);
+
+    const char *x = path_in_tmp("x.tx");
+#define REG(id, city, obj, cost, cur, ...)                                                    \
+    run("project", "register", "--id", id, "--city", city, "--name", "N", "--eu-objective", obj, \
+        "--total-cost", cost, "--currency", cur, __VA_ARGS__ OFF(x), NULL)
+    assert_ok(REG("P-1", "city-a", "CCM", "1", "EUR", ));
+    unlink(x);
+    assert_fails(REG("her-pv", "city-a", "CCM", "1", "EUR", ), 1, "ERR_BAD_PROJECT_ID");
+    assert_fails(REG("PV", "city-a", "CCM", "1", "EUR", ), 1, "ERR_BAD_PROJECT_ID");
+    assert_fails(REG("P-1", "City A", "CCM", "1", "EUR", ), 1, "ERR_BAD_MEMBER_ID");
+    result *e = REG("P-1", "city-a", "CCM,CLIMATE", "1", "EUR", );
+    assert_fails(e, 1, "ERR_BAD_PROJECT");
+    ck_assert_ptr_nonnull(strstr(e->err, "'CLIMATE'"));
+    assert_fails(REG("P-1", "city-a", "CCM,ccm", "1", "EUR", ), 1, "ERR_BAD_PROJECT");
+    assert_fails(REG("P-1", "city-a", "CCM,,BIO", "1", "EUR", ), 2, "ERR_INVALID_ARGUMENT");
+    assert_fails(REG("P-1", "city-a", "CCM", "0", "EUR", ), 1, "ERR_BAD_AMOUNT");
+    assert_fails(REG("P-1", "city-a", "CCM", "1.50", "EUR", ), 1, "ERR_BAD_DECIMAL");
+    assert_fails(REG("P-1", "city-a", "CCM", "18446744073709551616", "EUR", ), 1, "ERR_OVERFLOW");
+    assert_fails(REG("P-1", "city-a", "CCM", "1", "eur", ), 1, "ERR_BAD_CURRENCY");
+    assert_fails(REG("P-1", "city-a", "CCM", "1", "EURO", ), 1, "ERR_BAD_CURRENCY");
+    assert_fails(REG("P-1", "city-a", "CCM", "1", "EUR", "--taxonomy-activity", "4",), 1,
+                 "ERR_BAD_PROJECT");
+    assert_fails(REG("P-1", "city-a", "CCM", "1", "EUR", "--nace", "F41.234",), 1,
+                 "ERR_BAD_PROJECT");
+    assert_fails(REG("P-1", "city-a", "CCM", "1", "EUR", "--sdgs", "7,18",), 1, "ERR_BAD_PROJECT");
+    assert_fails(REG("P-1", "city-a", "CCM", "1", "EUR", "--sdgs", "0",), 1, "ERR_BAD_PROJECT");
+    assert_fails(REG("P-1", "city-a", "CCM", "1", "EUR", "--sdgs", "7,7",), 1, "ERR_BAD_PROJECT");
+    assert_fails(REG("P-1", "city-a", "CCM", "1", "EUR", "--sdgs", "seven",), 2,
+                 "ERR_INVALID_ARGUMENT");
+#undef REG
+    assert_fails(run("project", "register", "--id", "P-1", "--city", "city-a", "--name", "",
+                     "--eu-objective", "CCM", "--total-cost", "1", "--currency", "EUR", OFF(x),
+                     NULL),
+                 1, "ERR_BAD_PROJECT");
+    assert_fails(run("project", "register", "--id", "P-1", "--city", "city-a", "--name", "N",
+                     "--eu-objective", "CCM", "--total-cost", "1", OFF(x), NULL),
+                 2, "ERR_INVALID_ARGUMENT");
+    ck_assert_int_ne(access(x, F_OK), 0);
+}
+END_TEST
+
+START_TEST(project_update_unfund_and_proceeds_reverse) {
+    new_key("city");
+    const char *o1 = path_in_tmp("u.tx"), *o2 = path_in_tmp("uf.tx"), *o3 = path_in_tmp("rv.tx");
+    assert_ok(run("project", "update", "HER-PV", "--total-cost", "210000000", "--reason",
+                  "second phase tendered", OFF(o1), NULL));
+    esg_tx *tx = load_tx(o1);
+    ck_assert_int_eq(tx->body->action_case, ESG_ACTION_UPDATE_PROJECT);
+    ck_assert_str_eq(tx->body->update_project->id, "HER-PV");
+    ck_assert_uint_eq(tx->body->update_project->total_cost, 210000000);
+    ck_assert_str_eq(tx->body->update_project->reason, "second phase tendered");
+    esg_tx_free(tx);
+    assert_inspect_names(o1, "UpdateProject");
+
+    char id[65];
+    memset(id, 'b', 64);
+    id[64] = '\0';
+    result *r = run("project", "unfund", id, "--reason", "grant withdrawn", OFF(o2), NULL);
+    assert_ok(r);
+    ck_assert_ptr_null(strstr(r->out, "funding "));
+    tx = load_tx(o2);
+    ck_assert_int_eq(tx->body->action_case, ESG_ACTION_REVERSE_FUNDING);
+    ck_assert_str_eq(esg_hex32_of(tx->body->reverse_funding->funding_id.data).s, id);
+    ck_assert_str_eq(tx->body->reverse_funding->reason, "grant withdrawn");
+    esg_tx_free(tx);
+    assert_inspect_names(o2, "ReverseFunding");
+
+    memset(id, 'c', 64);
+    assert_ok(run("proceeds", "reverse", id, "--reason", "wrong project", OFF(o3), NULL));
+    tx = load_tx(o3);
+    ck_assert_int_eq(tx->body->action_case, ESG_ACTION_REVERSE_ALLOCATION);
+    ck_assert_str_eq(esg_hex32_of(tx->body->reverse_allocation->allocation_id.data).s, id);
+    ck_assert_str_eq(tx->body->reverse_allocation->reason, "wrong project");
+    esg_tx_free(tx);
+    assert_inspect_names(o3, "ReverseAllocation");
+
+    const char *x = path_in_tmp("x.tx");
+    assert_fails(run("project", "update", "her-pv", "--total-cost", "1", "--reason", "r", OFF(x),
+                     NULL),
+                 1, "ERR_BAD_PROJECT_ID");
+    assert_fails(run("project", "update", "HER-PV", "--total-cost", "0", "--reason", "r", OFF(x),
+                     NULL),
+                 1, "ERR_BAD_AMOUNT");
+    assert_fails(run("project", "update", "HER-PV", "--total-cost", "1", "--reason", "", OFF(x),
+                     NULL),
+                 1, "ERR_MISSING_REASON");
+    assert_fails(run("project", "update", "HER-PV", "--total-cost", "1", OFF(x), NULL), 2,
+                 "ERR_INVALID_ARGUMENT");
+    assert_fails(run("project", "update", "--total-cost", "1", "--reason", "r", OFF(x), NULL), 2,
+                 "ERR_INVALID_ARGUMENT");
+    assert_fails(run("project", "unfund", "abc", "--reason", "r", OFF(x), NULL), 1, "ERR_HEX");
+    assert_fails(run("project", "unfund", id, "--reason", "", OFF(x), NULL), 1,
+                 "ERR_MISSING_REASON");
+    assert_fails(run("proceeds", "reverse", "xyz", "--reason", "r", OFF(x), NULL), 1, "ERR_HEX");
+    assert_fails(run("proceeds", "reverse", id, "--reason", "", OFF(x), NULL), 1,
+                 "ERR_MISSING_REASON");
+    assert_fails(run("proceeds", "reverse", id, OFF(x), NULL), 2, "ERR_INVALID_ARGUMENT");
+    ck_assert_int_ne(access(x, F_OK), 0);
+}
+END_TEST
+
+/* project fund: every source, the evidence's SHA-256, and the funding id
+ * printed -- offline and when submitted. */
+START_TEST(project_fund_prints_the_funding_id) {
+    new_key("city");
+    const char *ev = path_in_tmp("grant.pdf"), *out = path_in_tmp("f.tx");
+    write_text(ev, "grant agreement");
+    esg_hash want = esg_sha256("grant agreement", 15);
+    result *r = run("project", "fund", "HER-PV", "--source", "eu", "--programme",
+                    "ERDF 2021-2027", "--amount", "190000000", "--date", "2025-01-15",
+                    "--evidence", ev, OFF(out), NULL);
+    assert_ok(r);
+    esg_tx *tx = load_tx(out);
+    char line[128];
+    snprintf(line, sizeof line, "funding %s\n", esg_hash_hex(&tx->id).s);
+    assert_has(r, line);
+    ck_assert_int_eq(tx->body->action_case, ESG_ACTION_RECORD_FUNDING);
+    const esg_pb_record_funding *m = tx->body->record_funding;
+    ck_assert_str_eq(m->project, "HER-PV");
+    ck_assert_int_eq(m->source, ESG_FUNDING_SOURCE_EU);
+    ck_assert_str_eq(m->programme, "ERDF 2021-2027");
+    ck_assert_uint_eq(m->amount, 190000000);
+    ck_assert_str_eq(m->date, "2025-01-15");
+    ck_assert_uint_eq(m->evidence_sha256.len, 32);
+    ck_assert_mem_eq(m->evidence_sha256.data, want.b, 32);
+    esg_tx_free(tx);
+    assert_inspect_names(out, "RecordFunding");
+
+    static const struct {
+        const char *name;
+        int value;
+    } srcs[] = {{"NATIONAL", ESG_FUNDING_SOURCE_NATIONAL},
+                {"Regional", ESG_FUNDING_SOURCE_REGIONAL},
+                {"municipal", ESG_FUNDING_SOURCE_MUNICIPAL},
+                {"private", ESG_FUNDING_SOURCE_PRIVATE},
+                {"other", ESG_FUNDING_SOURCE_OTHER}};
+    for (size_t i = 0; i < sizeof srcs / sizeof srcs[0]; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "f%zu.tx", i);
+        const char *o = path_in_tmp(name);
+        r = run("--json", "project", "fund", "HER-PV", "--source", srcs[i].name, "--programme",
+                "p", "--amount", "1", "--date", "2024-12-31", "--evidence", ev, OFF(o), NULL);
+        assert_ok(r);
+        tx = load_tx(o);
+        ck_assert_int_eq(tx->body->record_funding->source, srcs[i].value);
+        json_t *j = out_json(r);
+        ck_assert_str_eq(json_string_value(json_object_get(j, "funding_id")),
+                         esg_hash_hex(&tx->id).s);
+        json_decref(j);
+        esg_tx_free(tx);
+    }
+
+    /* Submitted: the funding id with the node's answer. */
+    r = run("--json", "project", "fund", "HER-PV", "--source", "regional", "--programme",
+            "Crete ROP", "--amount", "5000000", "--date", "2025-02-01", "--evidence", ev, "--key",
+            "city", NULL);
+    assert_ok(r);
+    json_t *j = out_json(r);
+    pthread_mutex_lock(&posted_mu);
+    ck_assert_ptr_nonnull(posted);
+    ck_assert_int_eq(posted->body->action_case, ESG_ACTION_RECORD_FUNDING);
+    esg_hex32 id = esg_hash_hex(&posted->id);
+    pthread_mutex_unlock(&posted_mu);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "funding_id")), id.s);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "committed");
+    json_decref(j);
+    r = run("project", "fund", "HER-PV", "--source", "regional", "--programme", "Crete ROP",
+            "--amount", "5000000", "--date", "2025-02-02", "--evidence", ev, "--key", "city",
+            "--no-wait", NULL);
+    assert_ok(r);
+    assert_has(r, "accepted (pending)");
+    pthread_mutex_lock(&posted_mu);
+    snprintf(line, sizeof line, "funding %s\n", esg_hash_hex(&posted->id).s);
+    pthread_mutex_unlock(&posted_mu);
+    assert_has(r, line);
+
+    const char *x = path_in_tmp("x.tx");
+#define FUND(p, src, amount, date, evid)                                                      \
+    run("project", "fund", p, "--source", src, "--programme", "p", "--amount", amount, "--date", \
+        date, "--evidence", evid, OFF(x), NULL)
+    assert_fails(FUND("her-pv", "eu", "1", "2025-01-01", ev), 1, "ERR_BAD_PROJECT_ID");
+    r = FUND("HER-PV", "county", "1", "2025-01-01", ev);
+    assert_fails(r, 1, "ERR_BAD_FUNDING_SOURCE");
+    ck_assert_ptr_nonnull(strstr(r->err, "'county'"));
+    assert_fails(FUND("HER-PV", "", "1", "2025-01-01", ev), 1, "ERR_BAD_FUNDING_SOURCE");
+    assert_fails(FUND("HER-PV", "eu", "0", "2025-01-01", ev), 1, "ERR_BAD_AMOUNT");
+    assert_fails(FUND("HER-PV", "eu", "1e6", "2025-01-01", ev), 1, "ERR_BAD_DECIMAL");
+    assert_fails(FUND("HER-PV", "eu", "1", "2025-02-30", ev), 1, "ERR_BAD_DATE");
+    assert_fails(FUND("HER-PV", "eu", "1", "15/01/2025", ev), 1, "ERR_BAD_DATE");
+    assert_fails(FUND("HER-PV", "eu", "1", "2025-01-01", path_in_tmp("none.pdf")), 1,
+                 "ERR_NOT_FOUND");
+#undef FUND
+    assert_fails(run("project", "fund", "HER-PV", "--source", "eu", "--amount", "1", "--date",
+                     "2025-01-01", "--evidence", ev, OFF(x), NULL),
+                 2, "ERR_INVALID_ARGUMENT");
+    ck_assert_int_ne(access(x, F_OK), 0);
+}
+END_TEST
+
 /* ---------------------------------------------------------- tx build */
 
 START_TEST(tx_build_from_action_json) {
@@ -767,6 +1062,29 @@ START_TEST(check_evidence_compares_hashes) {
     assert_fails(run("impact", "check-evidence", "123", "--file", f, NULL), 1, "ERR_HEX");
     assert_fails(run("impact", "check-evidence", RID, "--file", path_in_tmp("none"), NULL), 1,
                  "ERR_NOT_FOUND");
+}
+END_TEST
+
+/* check-evidence of a report that names no instrument. */
+START_TEST(check_evidence_of_a_project_report) {
+    const char *f = path_in_tmp("evidence.pdf");
+    write_text(f, "the evidence");
+    esg_hash h = esg_sha256("the evidence", 12);
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"tx_id\": \"" RID "\", \"height\": 3, \"action\": {\"type\": \"ReportImpact\", "
+             "\"instrument\": \"\", \"project_id\": \"HER-PV\", \"evidence_sha256\": \"%s\"}}",
+             esg_hash_hex(&h).s);
+    route("/v1/txs/" RID, 200, body);
+    result *r = run("--json", "impact", "check-evidence", RID, "--file", f, NULL);
+    assert_ok(r);
+    json_t *j = out_json(r);
+    ck_assert(json_is_true(json_object_get(j, "match")));
+    ck_assert_str_eq(json_string_value(json_object_get(j, "instrument")), "");
+    json_decref(j);
+    r = run("impact", "check-evidence", RID, "--file", f, "--instrument", "JGB-1", NULL);
+    assert_fails(r, 1, "ERR_UNKNOWN_REPORT");
+    ck_assert_ptr_nonnull(strstr(r->err, "names no instrument, not 'JGB-1'"));
 }
 END_TEST
 
@@ -1082,9 +1400,14 @@ Suite *suite_cli_domain(void) {
     tcase_add_test(tc, proceeds_allocate_hashes_the_evidence);
     tcase_add_test(tc, impact_report_builds_and_names_the_report);
     tcase_add_test(tc, impact_attest_revoke_dispute);
+    tcase_add_test(tc, impact_report_without_an_instrument);
+    tcase_add_test(tc, project_register_builds_every_field);
+    tcase_add_test(tc, project_update_unfund_and_proceeds_reverse);
+    tcase_add_test(tc, project_fund_prints_the_funding_id);
     tcase_add_test(tc, tx_build_from_action_json);
     tcase_add_test(tc, submit_prints_ids_and_height);
     tcase_add_test(tc, check_evidence_compares_hashes);
+    tcase_add_test(tc, check_evidence_of_a_project_report);
     tcase_add_test(tc, instrument_queries);
     tcase_add_test(tc, report_allocation_figures);
     tcase_add_test(tc, report_impact_figures);
