@@ -470,9 +470,11 @@ static json_t *project_kpi_json(esg_state *st, const esg_pb_project_record *proj
     return o;
 }
 
-/* A (city, kpi) or (kpi) row of the totals. */
+/* A (city, kpi) or (kpi) row of the totals. The ids are copies: the
+ * project records and KPI sets they come from are freed project by
+ * project, before the totals are written. */
 typedef struct impact_total {
-    const char *city, *kpi;
+    char city[41], kpi[65];
     int64_t confirmed, attributed;
 } impact_total;
 
@@ -489,7 +491,12 @@ static int total_add(impact_total **v, size_t *n, const char *city, const char *
     impact_total *nv = realloc(*v, (*n + 1) * sizeof *nv);
     if (!nv)
         return ESG_ERR_NOMEM;
-    nv[*n] = (impact_total){city ? city : "", kpi, confirmed, attributed};
+    impact_total *t = &nv[*n];
+    memset(t, 0, sizeof *t);
+    snprintf(t->city, sizeof t->city, "%s", city ? city : "");
+    snprintf(t->kpi, sizeof t->kpi, "%s", kpi);
+    t->confirmed = confirmed;
+    t->attributed = attributed;
     *v = nv;
     (*n)++;
     return ESG_OK;
