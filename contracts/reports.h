@@ -112,8 +112,10 @@ int esg_report_period_parse(const char *s, esg_report_period *p, char *err, size
  * per_project_in_period, per_objective (a project counted under each of
  * its objectives: per_objective_note says so), per_city_in_period,
  * full_allocation_date, reversals_in_period, review
- * {full_allocation_reached, reversals_amending_earlier_periods,
- * external_review_needed}. "In the period" is by allocation date,
+ * {full_allocation_reached, reversals_amending_earlier_periods (reversed in
+ * the period, dated before it), reversed_after_this_period (dated up to its
+ * end, reversed after it: this period's report, if filed, is amended),
+ * external_review_needed (any of the three)}. "In the period" is by allocation date,
  * "cumulative" everything dated up to the period's end; a reversed
  * allocation counts in neither (it was a mistake), and its reversal is
  * listed in the period of the reversing block's date. `period` NULL is all

@@ -210,7 +210,7 @@ void esg_rj_allocation_gbs(esg_state *st, const esg_pb_instrument_record *ins,
     if (e == 0 && rows.n > 1)
         qsort(rows.v, rows.n, sizeof rows.v[0], by_date);
 
-    json_t *reversals = json_array(), *amends = json_array();
+    json_t *reversals = json_array(), *amends = json_array(), *later = json_array();
     const char *full_date = NULL;
     for (size_t i = 0; e == 0 && i < rows.n; i++) {
         const esg_pb_allocation *a = rows.v[i];
@@ -238,6 +238,16 @@ void esg_rj_allocation_gbs(esg_state *st, const esg_pb_instrument_record *ins,
                 if (x && day < p->start)
                     esg_rj_push(amends, json_incref(x), rc);
                 esg_rj_push(reversals, x, rc);
+            } else if (rday > p->end && day <= p->end) {
+                /* Reversed after the period of a report that counted it:
+                 * that report, if filed, is amended by this one. */
+                esg_rj_push(later,
+                            json_pack("{s:o,s:s,s:o,s:s,s:s,s:o}", "allocation_id",
+                                      esg_rj_hex(a->id.data, a->id.len), "project_id",
+                                      a->project_id, "amount", esg_rj_money(a->amount), "date",
+                                      a->date, "reversed_date", a->reversed_date, "reason",
+                                      json_string(a->reverse_reason)),
+                            rc);
             }
             continue;
         }
@@ -332,17 +342,20 @@ void esg_rj_allocation_gbs(esg_state *st, const esg_pb_instrument_record *ins,
         esg_rj_set(o, "full_allocation_date", str_or_null(full_date), rc);
         esg_rj_set(o, "reversals_in_period", reversals, rc);
         reversals = NULL;
-        bool amended = json_array_size(amends) > 0;
+        bool amended = json_array_size(amends) > 0 || json_array_size(later) > 0;
         json_t *rv = json_object();
         esg_rj_set(rv, "full_allocation_reached", json_boolean(full_date != NULL), rc);
         esg_rj_set(rv, "reversals_amending_earlier_periods", amends, rc);
+        esg_rj_set(rv, "reversed_after_this_period", later, rc);
         amends = NULL;
+        later = NULL;
         esg_rj_set(rv, "external_review_needed", json_boolean(full_date != NULL || amended),
                    rc);
         esg_rj_set(o, "review", rv, rc);
     }
     json_decref(reversals);
     json_decref(amends);
+    json_decref(later);
     for (size_t k = 0; regs && k < s->n_projects; k++)
         esg_pb_free(regs[k]);
     free(regs);
