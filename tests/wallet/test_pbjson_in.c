@@ -51,7 +51,8 @@ static const char *const actions[] = {
     "{\"type\": \"AddAccount\", \"pubkey\": \"" H1 "\", \"roles\": [\"OFFICER\", \"ADMIN\"]}",
     "{\"type\": \"Propose\", \"proposal\": {\"type\": \"AddMember\", \"add_member\": {\"id\": "
     "\"investor-x\", \"kind\": \"INVESTOR\", \"name\": \"X\", \"country\": \"GR\", "
-    "\"admin_pubkey\": \"" H1 "\"}, \"description\": \"why\"}}",
+    "\"admin_pubkey\": \"" H1 "\", \"lei\": \"5493001KJTIIGC8Y1R12\", \"population\": \"0\"}, "
+    "\"description\": \"why\"}}",
     "{\"type\": \"Propose\", \"proposal\": {\"type\": \"SetParam\", \"set_param\": {\"name\": "
     "\"max_block_txs\", \"value\": \"18446744073709551615\"}, \"description\": \"\"}}",
     "{\"type\": \"Vote\", \"proposal_id\": \"" H1 "\", \"approve\": true}",
@@ -62,9 +63,15 @@ static const char *const actions[] = {
     "[{\"member\": \"city-a\", \"share_bps\": 6000}, {\"member\": \"city-b\", \"share_bps\": "
     "4000}], \"paying_agent\": \"agent-x\", \"projects\": [{\"id\": \"A\", \"city\": "
     "\"city-a\", \"name\": \"n\", \"eu_objective\": \"CCM\", \"sdgs\": [7, 11], \"budget\": "
-    "\"20000000\"}], \"kpi_targets\": [{\"kpi\": \"ghg\", \"baseline\": \"-5\", \"target\": "
+    "\"20000000\", \"eu_objectives\": [\"PPC\", \"BIO\"], \"taxonomy_activity\": \"6.14\", "
+    "\"nace\": \"F42.1\", \"total_cost\": \"30000000\", \"location\": \"l\"}, "
+    "{\"id\": \"HER-PV\", \"city\": \"\", \"name\": \"\", \"eu_objective\": "
+    "\"UNSPECIFIED\", \"sdgs\": [], \"budget\": \"2500000\", \"eu_objectives\": [], "
+    "\"taxonomy_activity\": \"\", \"nace\": \"\", \"total_cost\": \"0\", \"location\": \"\"}], "
+    "\"kpi_targets\": [{\"kpi\": \"ghg\", \"baseline\": \"-5\", \"target\": "
     "\"1500000\", \"observation_date\": \"2025-12-31\", \"step_up_bps\": 25}], "
-    "\"framework_sha256\": \"" H1 "\", \"external_review_sha256\": \"\"}}",
+    "\"framework_sha256\": \"" H1 "\", \"external_review_sha256\": \"\", "
+    "\"refinancing_lookback_months\": 24, \"isin\": \"XS1234567896\"}}",
     "{\"type\": \"Subscribe\", \"instrument\": \"JGB-1\", \"units\": \"10\"}",
     "{\"type\": \"RecordPayment\", \"instrument\": \"JGB-1\", \"kind\": \"REDEMPTION\", "
     "\"due_date\": \"2027-03-01\"}",
@@ -75,6 +82,17 @@ static const char *const actions[] = {
     "{\"type\": \"AttestImpact\", \"report_id\": \"" H1 "\", \"opinion\": \"QUALIFIED\", "
     "\"verified_value\": \"9223372036854775807\", \"statement_sha256\": \"" H1 "\"}",
     "{\"type\": \"DisputeImpact\", \"report_id\": \"" H1 "\", \"reason\": \"r\"}",
+    "{\"type\": \"ReverseAllocation\", \"allocation_id\": \"" H1 "\", \"reason\": \"r\"}",
+    "{\"type\": \"RegisterProject\", \"id\": \"HER-PV\", \"city\": \"city-a\", \"name\": "
+    "\"n\", \"eu_objectives\": [\"CCM\", \"BIO\"], \"taxonomy_activity\": \"4.1\", \"nace\": "
+    "\"D35.11\", \"sdgs\": [7], \"total_cost\": \"18446744073709551615\", \"currency\": "
+    "\"EUR\", \"location\": \"\"}",
+    "{\"type\": \"UpdateProject\", \"id\": \"HER-PV\", \"total_cost\": \"1\", \"reason\": "
+    "\"r\"}",
+    "{\"type\": \"RecordFunding\", \"project\": \"HER-PV\", \"source\": \"MUNICIPAL\", "
+    "\"programme\": \"ERDF 2021-2027\", \"amount\": \"1900000\", \"date\": \"2025-01-15\", "
+    "\"evidence_sha256\": \"" H1 "\"}",
+    "{\"type\": \"ReverseFunding\", \"funding_id\": \"" H1 "\", \"reason\": \"r\"}",
 };
 
 /* Renders body's action as GET /v1/txs/{id} does: the action message's
