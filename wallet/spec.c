@@ -533,7 +533,7 @@ int esgw_spec_parse(esg_pb_instrument_spec **out, const char *json, size_t len,
                         (void ***)&s->kpi_targets, &s->n_kpi_targets)) ||
         (rc = get_hash(&r, j, "framework_sha256", &s->framework_sha256)) ||
         (rc = get_hash(&r, j, "external_review_sha256", &s->external_review_sha256)) ||
-        (rc = get_text(&r, j, "isin", ESG_ERR_BAD_INSTRUMENT_ID, &s->isin)) ||
+        (rc = get_text(&r, j, "isin", ESG_ERR_BAD_ISIN, &s->isin)) ||
         (rc = get_lookback(&r, j, &s->refinancing_lookback_months)))
         goto done;
     s->kind = (esg_pb_instrument_kind)kind;
@@ -603,7 +603,7 @@ int esgw_spec_check(const esg_pb_instrument_spec *s, char *err, size_t errlen) {
         return esg_errf(err, errlen, ESG_ERR_BAD_INSTRUMENT_ID,
                           "id: '%s' must match [A-Z0-9-]{3,40}", s->id);
     if (s->isin[0] && !esg_isin_valid(s->isin))
-        return esg_errf(err, errlen, ESG_ERR_BAD_INSTRUMENT_ID,
+        return esg_errf(err, errlen, ESG_ERR_BAD_ISIN,
                         "isin: '%s' is not an ISIN (ISO 6166: two letters, nine letters or "
                         "digits, a check digit)", s->isin);
     if (s->kind < ESG_INSTRUMENT_GREEN_BOND || s->kind > ESG_INSTRUMENT_GREEN_LOAN)

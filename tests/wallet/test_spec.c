@@ -498,7 +498,7 @@ START_TEST(new_fields_refused) {
          "projects[2].budget: expected a string of integer minor units"},
         {"projects.2.sdgs", "[7]", ESG_ERR_JSON,
          "projects[2].city: missing (required in an inline project)"},
-        {"isin", "\"\"", ESG_ERR_BAD_INSTRUMENT_ID, "isin: must not be empty (leave the key out)"},
+        {"isin", "\"\"", ESG_ERR_BAD_ISIN, "isin: must not be empty (leave the key out)"},
         {"isin", "12", ESG_ERR_JSON, "isin: expected a string"},
         {"refinancing_lookback_months", "0", ESG_ERR_OVERFLOW,
          "refinancing_lookback_months: 0 is out of range 1..120 (leave the key out for the "
@@ -558,10 +558,10 @@ START_TEST(check_applies_the_project_rules) {
         {"projects.0.nace", "\"F4\"", ESG_ERR_BAD_PROJECT, "projects[0].nace: "},
         {"projects.1.city", "\"city-z\"", ESG_ERR_PROJECT_CITY,
          "projects[1].city: 'city-z' is not a co-issuer"},
-        {"isin", "\"XS1234567895\"", ESG_ERR_BAD_INSTRUMENT_ID,
+        {"isin", "\"XS1234567895\"", ESG_ERR_BAD_ISIN,
          "isin: 'XS1234567895' is not an ISIN"},
-        {"isin", "\"xs1234567896\"", ESG_ERR_BAD_INSTRUMENT_ID, "isin: "},
-        {"isin", "\"XS123456789\"", ESG_ERR_BAD_INSTRUMENT_ID, "isin: "},
+        {"isin", "\"xs1234567896\"", ESG_ERR_BAD_ISIN, "isin: "},
+        {"isin", "\"XS123456789\"", ESG_ERR_BAD_ISIN, "isin: "},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *j = mutate_doc(full, cases[i].path, cases[i].value);
