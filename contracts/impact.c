@@ -434,16 +434,30 @@ static int check_slot(esg_tx_ctx *ctx, const esg_pb_report_impact *ri, const cha
     bool superseding = ri->supersedes.len != 0;
     if (superseding) {
         bool found = false;
+        const esg_pb_report *stale = NULL;
         if (esg_pb_bytes32(&ri->supersedes, &sup) == 0)
-            for (size_t i = 0; i < live.n && !found; i++) {
+            for (size_t i = 0; i < live.n && !found && !stale; i++) {
                 esg_pb_report *r = live.v[i];
-                if (r->id.len == 32 && memcmp(r->id.data, sup.b, 32) == 0 &&
-                    r->superseded_by.len == 0) {
+                if (r->id.len != 32 || memcmp(r->id.data, sup.b, 32) != 0)
+                    continue;
+                if (r->superseded_by.len != 0) {
+                    stale = r;
+                } else {
                     found = true;
                     *old = r;
                     live.v[i] = NULL; /* taken: not freed below */
                 }
             }
+        if (stale) {
+            /* Point at its successor: the report a restatement must name. */
+            esg_hash by = {{0}};
+            if (stale->superseded_by.len == 32)
+                memcpy(by.b, stale->superseded_by.data, 32);
+            rc = esg_tx_fail(ctx, ESG_ERR_BAD_SUPERSEDES, "report '%s' of '%s' for '%s' was "
+                             "superseded by '%s': supersede that one", esg_hash_hex(&sup).s,
+                             project, kpi, esg_hash_hex(&by).s);
+            goto out;
+        }
         if (!found) {
             rc = esg_tx_fail(ctx, ESG_ERR_BAD_SUPERSEDES, "supersedes must name a live report "
                              "of '%s' for '%s'; '%s' is not one", project, kpi,

@@ -1,6 +1,9 @@
 /* Shared bond helpers: see bond_fixture.h. */
 #include "bond_fixture.h"
 
+#include <stdlib.h>
+
+#include "contracts/impact.h"
 #include "contracts/instrument.h"
 
 fx *bf_consortium(void) {
@@ -185,53 +188,68 @@ const uint8_t bf_h32[32] = {0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab,
                             0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab,
                             0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab};
 
-int bf_issue_abc(fx *f, const char *id, bool one_city, uint64_t face, uint64_t units,
+void bf_abc_init(bf_abc *b, const char *id, bool one_city, uint64_t face, uint64_t units,
                  const char *maturity, const uint64_t budgets[4]) {
-    esg_pb_co_issuer ca = ESG_PB_CO_ISSUER_INIT, cb = ESG_PB_CO_ISSUER_INIT,
-                     cc = ESG_PB_CO_ISSUER_INIT;
-    ca.member = CA;
-    ca.share_bps = one_city ? 10000 : 3334;
-    cb.member = CB;
-    cb.share_bps = 3333;
-    cc.member = CC;
-    cc.share_bps = 3333;
-    esg_pb_co_issuer *cos[] = {&ca, &cb, &cc};
-    esg_pb_project p[4] = {ESG_PB_PROJECT_INIT, ESG_PB_PROJECT_INIT, ESG_PB_PROJECT_INIT,
-                           ESG_PB_PROJECT_INIT};
-    const char *ids[4] = {"PA-1", "PA-2", "PB-1", "PC-1"}, *cities[4] = {CA, CA, CB, CC};
-    esg_pb_project *projs[4];
+    static const char *const ids[4] = {"PA-1", "PA-2", "PB-1", "PC-1"};
+    static const char *const cities[4] = {CA, CA, CB, CC};
+    static const char *const members[3] = {CA, CB, CC};
+    memset(b, 0, sizeof *b);
+    for (int i = 0; i < 3; i++) {
+        esg_pb_co_issuer ci = ESG_PB_CO_ISSUER_INIT;
+        b->ci[i] = ci;
+        b->ci[i].member = (char *)members[i];
+        b->ci[i].share_bps = one_city ? 10000 : i == 0 ? 3334 : 3333;
+        b->cip[i] = &b->ci[i];
+    }
     for (int i = 0; i < 4; i++) {
-        p[i].id = (char *)ids[i];
-        p[i].city = (char *)cities[i];
-        p[i].name = "Project";
-        p[i].eu_objective = ESG_EU_OBJECTIVE_CCM;
-        p[i].budget = budgets[i];
-        projs[i] = &p[i];
+        esg_pb_project p = ESG_PB_PROJECT_INIT;
+        b->pr[i] = p;
+        b->pr[i].id = (char *)ids[i];
+        b->pr[i].city = (char *)cities[i];
+        b->pr[i].name = "Project";
+        b->pr[i].eu_objective = ESG_EU_OBJECTIVE_CCM;
+        b->pr[i].budget = budgets[i];
+        b->prp[i] = &b->pr[i];
     }
     esg_pb_instrument_spec s = ESG_PB_INSTRUMENT_SPEC_INIT;
-    s.id = (char *)id;
-    s.kind = ESG_INSTRUMENT_GREEN_BOND;
-    s.name = "Joint Green Bond";
-    s.currency = "EUR";
-    s.face_value = face;
-    s.units = units;
-    s.coupon_bps = 300;
-    s.coupon_frequency_months = 12;
-    s.issue_date = "2026-01-15";
-    s.maturity_date = (char *)maturity;
-    s.co_issuers = cos;
-    s.n_co_issuers = one_city ? 1 : 3;
-    s.paying_agent = AGENT;
-    s.projects = projs;
-    s.n_projects = one_city ? 2 : 4;
-    esg_pb_issue_instrument ii = ESG_PB_ISSUE_INSTRUMENT_INIT;
-    ii.spec = &s;
-    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
-    b.action_case = ESG_ACTION_ISSUE_INSTRUMENT;
-    b.issue_instrument = &ii;
-    if (one_city)
-        return fx_submit(f, &b, fx_admin(f, CA));
-    return fx_submit(f, &b, fx_admin(f, CA), fx_admin(f, CB), fx_admin(f, CC));
+    b->s = s;
+    b->s.id = (char *)id;
+    b->s.kind = ESG_INSTRUMENT_GREEN_BOND;
+    b->s.name = "Joint Green Bond";
+    b->s.currency = "EUR";
+    b->s.face_value = face;
+    b->s.units = units;
+    b->s.coupon_bps = 300;
+    b->s.coupon_frequency_months = 12;
+    b->s.issue_date = "2026-01-15";
+    b->s.maturity_date = (char *)maturity;
+    b->s.co_issuers = b->cip;
+    b->s.n_co_issuers = one_city ? 1 : 3;
+    b->s.paying_agent = AGENT;
+    b->s.projects = b->prp;
+    b->s.n_projects = one_city ? 2 : 4;
+}
+
+int bf_abc_issue(fx *f, const bf_abc *b) {
+    const fx_key *keys[ESG_MAX_CO_ISSUERS];
+    ck_assert_uint_le(b->s.n_co_issuers, ESG_MAX_CO_ISSUERS);
+    for (size_t i = 0; i < b->s.n_co_issuers; i++)
+        keys[i] = fx_admin(f, b->s.co_issuers[i]->member);
+    return bf_issue_keys(f, &b->s, keys, b->s.n_co_issuers);
+}
+
+int bf_issue_abc(fx *f, const char *id, bool one_city, uint64_t face, uint64_t units,
+                 const char *maturity, const uint64_t budgets[4]) {
+    bf_abc b;
+    bf_abc_init(&b, id, one_city, face, units, maturity, budgets);
+    return bf_abc_issue(f, &b);
+}
+
+void bf_project_ref(esg_pb_project *p, const char *id, uint64_t budget) {
+    esg_pb_project init = ESG_PB_PROJECT_INIT;
+    *p = init;
+    p->id = (char *)id;
+    p->budget = budget;
 }
 
 fx *bf_abc_new(void) {
@@ -261,6 +279,117 @@ int bf_record_payment(fx *f, const char *id, int kind, const char *due) {
     return fx_submit(f, &b, fx_admin(f, AGENT));
 }
 
+/* ------------------------------------------- projects, proceeds, funding */
+
+int bf_register_project(fx *f, const char *city, const char *id, uint64_t total_cost,
+                        const char *currency) {
+    esg_pb_eu_objective obj = ESG_EU_OBJECTIVE_CCM;
+    esg_pb_register_project rp = ESG_PB_REGISTER_PROJECT_INIT;
+    rp.id = (char *)id;
+    rp.city = (char *)city;
+    rp.name = "Project";
+    rp.eu_objectives = &obj;
+    rp.n_eu_objectives = 1;
+    rp.total_cost = total_cost;
+    rp.currency = (char *)currency;
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_REGISTER_PROJECT;
+    b.register_project = &rp;
+    return fx_submit(f, &b, fx_admin(f, city));
+}
+
+int bf_update_project(fx *f, const char *city, const char *id, uint64_t total_cost,
+                      const char *reason) {
+    esg_pb_update_project up = ESG_PB_UPDATE_PROJECT_INIT;
+    up.id = (char *)id;
+    up.total_cost = total_cost;
+    up.reason = (char *)reason;
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_UPDATE_PROJECT;
+    b.update_project = &up;
+    return fx_submit(f, &b, fx_admin(f, city));
+}
+
+int bf_allocate(fx *f, const char *city, const char *instrument, const char *project,
+                uint64_t amount, const char *date) {
+    esg_pb_allocate_proceeds ap = ESG_PB_ALLOCATE_PROCEEDS_INIT;
+    ap.instrument = (char *)instrument;
+    ap.project_id = (char *)project;
+    ap.amount = amount;
+    ap.date = (char *)date;
+    ap.evidence_sha256 = esg_pb_bin(bf_h32, 32);
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_ALLOCATE_PROCEEDS;
+    b.allocate_proceeds = &ap;
+    return fx_submit(f, &b, fx_admin(f, city));
+}
+
+int bf_reverse_allocation(fx *f, const char *city, const esg_hash *id, const char *reason) {
+    esg_pb_reverse_allocation ra = ESG_PB_REVERSE_ALLOCATION_INIT;
+    ra.allocation_id = esg_pb_bin(id->b, 32);
+    ra.reason = (char *)reason;
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_REVERSE_ALLOCATION;
+    b.reverse_allocation = &ra;
+    return fx_submit(f, &b, fx_admin(f, city));
+}
+
+int bf_fund(fx *f, const char *city, const char *project, int source, uint64_t amount,
+            const char *date) {
+    esg_pb_record_funding rf = ESG_PB_RECORD_FUNDING_INIT;
+    rf.project = (char *)project;
+    rf.source = source;
+    rf.programme = "ERDF 2021-2027";
+    rf.amount = amount;
+    rf.date = (char *)date;
+    rf.evidence_sha256 = esg_pb_bin(bf_h32, 32);
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_RECORD_FUNDING;
+    b.record_funding = &rf;
+    return fx_submit(f, &b, fx_admin(f, city));
+}
+
+int bf_reverse_funding(fx *f, const char *city, const esg_hash *id, const char *reason) {
+    esg_pb_reverse_funding rv = ESG_PB_REVERSE_FUNDING_INIT;
+    rv.funding_id = esg_pb_bin(id->b, 32);
+    rv.reason = (char *)reason;
+    esg_pb_tx_body b = ESG_PB_TX_BODY_INIT;
+    b.action_case = ESG_ACTION_REVERSE_FUNDING;
+    b.reverse_funding = &rv;
+    return fx_submit(f, &b, fx_admin(f, city));
+}
+
+/* ------------------------------------------------------------- batches */
+
+void bf_batch_init(bf_batch *b, fx *f) {
+    b->f = f;
+    b->n = 0;
+}
+
+esg_hash bf_batch_add(bf_batch *b, esg_pb_tx_body *body, const fx_key *k) {
+    ck_assert_uint_lt(b->n, BF_BATCH_MAX);
+    uint64_t nonce = fx_nonce(b->f, &k->pk) + 1;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->signer[i] == k)
+            nonce++;
+    b->signer[b->n] = k;
+    b->tx[b->n] = fx_sign(b->f, body, nonce, &k, 1);
+    return b->tx[b->n++]->id;
+}
+
+void bf_batch_commit(bf_batch *b) {
+    int *results = calloc(b->n ? b->n : 1, sizeof *results);
+    ck_assert_ptr_nonnull(results);
+    size_t included = fx_produce(b->f, b->tx, b->n, results);
+    for (size_t i = 0; i < b->n; i++)
+        ck_assert_msg(results[i] == 0, "batch tx %zu: %s", i, esg_err_name(results[i]));
+    ck_assert_uint_eq(included, b->n);
+    for (size_t i = 0; i < b->n; i++)
+        esg_tx_free(b->tx[i]);
+    free(results);
+    b->n = 0;
+}
+
 bf_view bf_view_open(fx *f) {
     bf_view v;
     ck_assert_int_eq(esg_store_read_begin(f->store, &v.txn), 0);
@@ -271,4 +400,14 @@ bf_view bf_view_open(fx *f) {
 void bf_view_close(bf_view *v) {
     esg_state_free(v->st);
     esg_store_read_end(v->txn);
+}
+
+int64_t bf_instrument_attributed(fx *f, const char *instrument, const char *kpi) {
+    bf_view v = bf_view_open(f);
+    int64_t value = 42;
+    int rc = esg_impact_instrument_attributed(v.st, instrument, kpi, INT32_MIN, INT32_MAX,
+                                              &value);
+    bf_view_close(&v);
+    ck_assert_msg(rc == 0, "attributed to '%s': %s", instrument, esg_err_name(rc));
+    return value;
 }

@@ -1,7 +1,8 @@
 /* Bond helpers shared by the contract suites, on top of fixture.h.
  *
  * Two casts of members, the assertion macros every suite uses, and
- * builders for the transactions that bring a bond to life:
+ * builders for the transactions that bring a bond to life (and its
+ * projects' financing):
  *  - the four-city consortium (bf_consortium, HER ... AGENT2) with the
  *    spec builder spec_b/sb_* and key-signed submitters bf_issue ...
  *    bf_add_account (instrument and payment suites);
@@ -139,13 +140,34 @@ int32_t bf_day(const char *s);
 /* 32 bytes of 0xab: an evidence hash. */
 extern const uint8_t bf_h32[32];
 
-/* Issues a joint green bond `id` of city-a (3334 bps, lead), city-b and
- * city-c (3333 each), projects PA-1 and PA-2 (city-a), PB-1 (city-b) and
- * PC-1 (city-c) with `budgets` in that order, annual 3 % coupons from
- * 2026-01-15 to `maturity`, paying agent AGENT; one_city: city-a alone
- * (10000 bps), PA-1 and PA-2. Signed by the cities' admins. */
+/* The spec of bf_issue_abc, built in place (it points into itself: never
+ * copy one) so that a suite can change it before bf_abc_issue. */
+typedef struct bf_abc {
+    esg_pb_instrument_spec s;
+    esg_pb_co_issuer ci[3];
+    esg_pb_co_issuer *cip[3];
+    esg_pb_project pr[4];
+    esg_pb_project *prp[4];
+} bf_abc;
+
+/* A joint green bond `id` of city-a (3334 bps, lead), city-b and city-c
+ * (3333 each), projects PA-1 and PA-2 (city-a), PB-1 (city-b) and PC-1
+ * (city-c) defined inline with `budgets` in that order (their total cost
+ * defaults to the budget), annual 3 % coupons from 2026-01-15 to
+ * `maturity`, paying agent AGENT; one_city: city-a alone (10000 bps),
+ * PA-1 and PA-2. `id` and `maturity` must outlive `b`. */
+void bf_abc_init(bf_abc *b, const char *id, bool one_city, uint64_t face, uint64_t units,
+                 const char *maturity, const uint64_t budgets[4]);
+/* IssueInstrument of b->s signed by the admins of its co-issuers, in
+ * their order. */
+int bf_abc_issue(fx *f, const bf_abc *b);
+/* bf_abc_init + bf_abc_issue. */
 int bf_issue_abc(fx *f, const char *id, bool one_city, uint64_t face, uint64_t units,
                  const char *maturity, const uint64_t budgets[4]);
+
+/* Makes *p a reference to registered project `id` (only id and budget
+ * set; `id` must outlive p). */
+void bf_project_ref(esg_pb_project *p, const char *id, uint64_t budget);
 /* A chain, not yet started, of CA, CB, CC and investors INV1 and INV2:
  * the suite adds the rest of its cast, then calls fx_start(). */
 fx *bf_abc_new(void);
@@ -153,6 +175,50 @@ fx *bf_abc_new(void);
 void bf_time_to(fx *f, const char *date);
 /* RecordPayment of `kind` due `due` on `id`, signed by AGENT's admin. */
 int bf_record_payment(fx *f, const char *id, int kind, const char *due);
+
+/* ------------------------------------------- projects, proceeds, funding
+ * Each is signed by the admin of `city` (an OFFICER); the evidence hash is
+ * bf_h32. The tx id (the allocation's or funding's id) is f->last_id. */
+
+/* RegisterProject `id` of `city`: name "Project", objective CCM, no
+ * optional field, `total_cost` in `currency`. */
+int bf_register_project(fx *f, const char *city, const char *id, uint64_t total_cost,
+                        const char *currency);
+/* UpdateProject `id` to `total_cost` with `reason`. */
+int bf_update_project(fx *f, const char *city, const char *id, uint64_t total_cost,
+                      const char *reason);
+/* AllocateProceeds of `amount` of `instrument` to `project` on `date`. */
+int bf_allocate(fx *f, const char *city, const char *instrument, const char *project,
+                uint64_t amount, const char *date);
+/* ReverseAllocation of allocation `id`. */
+int bf_reverse_allocation(fx *f, const char *city, const esg_hash *id, const char *reason);
+/* RecordFunding of `amount` from `source` (programme "ERDF 2021-2027") to
+ * `project` on `date`. */
+int bf_fund(fx *f, const char *city, const char *project, int source, uint64_t amount,
+            const char *date);
+/* ReverseFunding of funding `id`. */
+int bf_reverse_funding(fx *f, const char *city, const esg_hash *id, const char *reason);
+
+/* ------------------------------------------------------------- batches */
+
+#define BF_BATCH_MAX 2048
+
+/* Many transactions in one block, for suites that need hundreds: each
+ * bf_batch_add signs a body at once (nonce: the signer's next, counting
+ * the batch), bf_batch_commit makes one block of them all and asserts that
+ * every one was included. */
+typedef struct bf_batch {
+    fx *f;
+    esg_tx *tx[BF_BATCH_MAX];
+    const fx_key *signer[BF_BATCH_MAX];
+    size_t n;
+} bf_batch;
+
+void bf_batch_init(bf_batch *b, fx *f);
+/* Signs `body` by k (alone) into the batch and returns its tx id. */
+esg_hash bf_batch_add(bf_batch *b, esg_pb_tx_body *body, const fx_key *k);
+/* One block of the batch; the batch is then empty again. */
+void bf_batch_commit(bf_batch *b);
 
 /* A read transaction on the state, for the contracts' query functions. */
 typedef struct bf_view {
@@ -162,5 +228,8 @@ typedef struct bf_view {
 
 bf_view bf_view_open(fx *f);
 void bf_view_close(bf_view *v);
+
+/* esg_impact_instrument_attributed over all periods, asserted to succeed. */
+int64_t bf_instrument_attributed(fx *f, const char *instrument, const char *kpi);
 
 #endif

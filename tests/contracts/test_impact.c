@@ -1,8 +1,10 @@
 /* Impact (contracts/impact.h) through the real executor on a real store:
- * every rule of ReportImpact, AttestImpact, RevokeAttestation and
- * DisputeImpact with the state a rejection did not change, the counting
- * rules step by step, confirmed totals and attributed impact with figures
- * worked out by hand in the comments. */
+ * every rule of ReportImpact (reports are of a project; the instrument is
+ * optional; live reports of one project and KPI never share a day),
+ * AttestImpact, RevokeAttestation and DisputeImpact with the state a
+ * rejection did not change, the counting rules step by step, confirmed
+ * totals and attributed impact (by share financed) with figures worked out
+ * by hand in the comments. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include "bond_fixture.h"
 #include "contracts/impact.h"
 #include "ledger/error.h"
+#include "ledger/hash.h"
 
 #define INV3 "inv-3"
 #define V1 "ver-1"
@@ -29,9 +32,12 @@ static const uint8_t NOPE[32] = {1, 2, 3};
 
 /* A joint green bond of city-a (3334 bps, lead), city-b and city-c (3333
  * each), projects PA-1 and PA-2 (city-a), PB-1 (city-b), PC-1 (city-c),
- * annual coupons from 2026-01-15; one_city: city-a alone, PA-1 and PA-2. */
+ * annual coupons from 2026-01-15; one_city: city-a alone, PA-1 and PA-2.
+ * Each budget is 2000, and so is each project's total cost (the first
+ * issuance registers them): a city that allocates 2000 to its project
+ * finances all of it, and the instrument is attributed all of its impact. */
 static int issue(fx *f, const char *id, bool one_city, uint64_t face, uint64_t units) {
-    static const uint64_t budgets[4] = {100000, 100000, 100000, 100000};
+    static const uint64_t budgets[4] = {2000, 2000, 2000, 2000};
     return bf_issue_abc(f, id, one_city, face, units, "2028-01-15", budgets);
 }
 
@@ -88,9 +94,14 @@ static int report(fx *f, const fx_key *k, const rep *r) {
     return fx_submit(f, &b, k);
 }
 
-/* Reports as the project's city (city-a for PA-*, ...) and returns the id. */
+/* The city of a project of this suite: city-a for PA-*, ... */
+static const char *city_of(const char *project) {
+    return project[1] == 'A' ? CA : project[1] == 'B' ? CB : CC;
+}
+
+/* Reports as the project's city and returns the id. */
 static esg_hash report_ok(fx *f, const rep *r) {
-    const char *city = r->project[1] == 'A' ? CA : r->project[1] == 'B' ? CB : CC;
+    const char *city = city_of(r->project);
     OK(f, report(f, fx_admin(f, city), r));
     return f->last_id;
 }
@@ -207,25 +218,38 @@ static int64_t attributed(fx *f, const char *id, const char *kpi, const char *me
     return value;
 }
 
-static bool slot_holds(fx *f, const char *slot_suffix_project, const char *kpi,
-                       const char *start, const char *end, const esg_hash *id) {
-    uint8_t key[256];
-    size_t n = 0;
-    const char *parts[5] = {"GB-1", slot_suffix_project, kpi, start, end};
-    for (int i = 0; i < 5; i++) {
-        size_t l = strlen(parts[i]);
-        memcpy(key + n, parts[i], l);
-        n += l;
-        if (i < 4)
-            key[n++] = 0;
-    }
+/* Whether `id` is the one live (not superseded) report of `project` and
+ * `kpi` over exactly start..end, as esg_impact_project_reports lists them. */
+static bool live_is(fx *f, const char *project, const char *kpi, const char *start,
+                    const char *end, const esg_hash *id) {
     bf_view v = bf_view_open(f);
-    MDB_val val;
-    int rc = esg_state_get(v.st, ESG_T_REPORT_SLOTS, key, n, &val);
-    bool same = rc == 0 && val.mv_size == 32 && memcmp(val.mv_data, id->b, 32) == 0;
+    esg_rec_msgs all;
+    ck_assert_int_eq(esg_impact_project_reports(v.st, project, kpi, &all), 0);
+    size_t live = 0;
+    bool same = false;
+    for (size_t i = 0; i < all.n; i++) {
+        const esg_pb_report *r = all.v[i];
+        if (r->superseded_by.len != 0 || strcmp(r->report->period_start, start) != 0 ||
+            strcmp(r->report->period_end, end) != 0)
+            continue;
+        live++;
+        same = same_id(&r->id, id);
+    }
+    esg_rec_msgs_free(&all);
     bf_view_close(&v);
-    ck_assert(rc == 0 || rc == ESG_ERR_NOT_FOUND);
-    return same;
+    return live == 1 && same;
+}
+
+/* The ESG_T_PROJECT_REPORTS row project ‖ 0 ‖ kpi ‖ 0 ‖ id exists. */
+static bool project_indexed(fx *f, const char *project, const char *kpi, const esg_hash *id) {
+    uint8_t key[160];
+    size_t np = strlen(project), nk = strlen(kpi);
+    memcpy(key, project, np);
+    key[np] = 0;
+    memcpy(key + np + 1, kpi, nk);
+    key[np + 1 + nk] = 0;
+    memcpy(key + np + nk + 2, id->b, 32);
+    return fx_has(f, ESG_T_PROJECT_REPORTS, key, np + nk + 34);
 }
 
 static bool indexed(fx *f, const char *instrument, const esg_hash *id) {
@@ -240,9 +264,10 @@ static bool indexed(fx *f, const char *instrument, const esg_hash *id) {
 /* ------------------------------------------------------------- setup */
 
 /* Three cities, three investors, verifiers ver-1 (climate, energy), ver-2
- * and ver-3 (climate), ver-w (water), a paying agent; GB-1 issued (face
- * 1000, 10 units), inv-1 holding 5 and inv-2 2, offering closed: 7 units
- * outstanding. */
+ * and ver-3 (climate), ver-w (water), a paying agent; from 2026-07-01 (the
+ * block's date: report periods may end up to it), GB-1 issued (face 1000,
+ * 10 units), inv-1 holding 5 and inv-2 2, offering closed: 7 units
+ * outstanding, 7000 raised (city-a's part 2334, b's and c's 2333). */
 static fx *consortium(void) {
     fx *f = bf_abc_new();
     fx_add_member(f, INV3, ESG_MEMBER_INVESTOR, "Investor 3");
@@ -256,6 +281,7 @@ static fx *consortium(void) {
     ck_assert_int_eq(esg_genesis_add_accreditation(f->g, V3, "climate"), 0);
     ck_assert_int_eq(esg_genesis_add_accreditation(f->g, VW, "water"), 0);
     fx_start(f);
+    bf_time_to(f, "2026-07-01");
     OK(f, issue(f, "GB-1", false, 1000, 10));
     OK(f, subscribe(f, INV1, "GB-1", 5));
     OK(f, subscribe(f, INV2, "GB-1", 2));
@@ -292,10 +318,11 @@ START_TEST(test_report) {
     ck_assert_str_eq(rec->report->evidence_uri, "https://example.org/evidence.pdf");
     ck_assert_mem_eq(rec->report->evidence_sha256.data, bf_h32, 32);
     esg_pb_free(rec);
-    ck_assert(slot_holds(f, "PA-1", GHG, "2025-01-01", "2025-12-31", &r1));
+    ck_assert(live_is(f, "PA-1", GHG, "2025-01-01", "2025-12-31", &r1));
+    ck_assert(project_indexed(f, "PA-1", GHG, &r1));
     ck_assert(indexed(f, "GB-1", &r1));
 
-    /* The same slot again: it must name the live report, with a reason. */
+    /* The same period again: it must name the live report, with a reason. */
     r.value = 1300000;
     REJECTS(f, ka, ESG_ERR_DUPLICATE_REPORT, report(f, ka, &r));
     bf_assert_msg_has(f, esg_hash_hex(&r1).s);
@@ -321,40 +348,67 @@ START_TEST(test_report) {
     ck_assert(same_id(&rec->report->supersedes, &r1));
     ck_assert_str_eq(rec->report->reason, "meter data corrected");
     esg_pb_free(rec);
-    ck_assert(slot_holds(f, "PA-1", GHG, "2025-01-01", "2025-12-31", &r2));
+    ck_assert(live_is(f, "PA-1", GHG, "2025-01-01", "2025-12-31", &r2));
+    ck_assert(project_indexed(f, "PA-1", GHG, &r1)); /* history stays listed */
+    ck_assert(project_indexed(f, "PA-1", GHG, &r2));
     ck_assert(indexed(f, "GB-1", &r1));
     ck_assert(indexed(f, "GB-1", &r2));
 
     /* Only the live report can be superseded. */
     REJECTS(f, ka, ESG_ERR_BAD_SUPERSEDES, report(f, ka, &r)); /* names r1 */
-    bf_assert_msg_has(f, esg_hash_hex(&r2).s);
+    bf_assert_msg_has(f, esg_hash_hex(&r2).s); /* the one to name instead */
+    bf_assert_msg_has(f, "supersede that one");
     r.sup = r2.b;
     r.value = 1310000;
     esg_hash r3 = report_ok(f, &r);
-    ck_assert(slot_holds(f, "PA-1", GHG, "2025-01-01", "2025-12-31", &r3));
+    ck_assert(live_is(f, "PA-1", GHG, "2025-01-01", "2025-12-31", &r3));
     rec = report_rec(f, &r2);
     ck_assert(same_id(&rec->superseded_by, &r3));
     esg_pb_free(rec);
 
-    /* Other slots are independent: another period (one day is enough),
-     * another KPI, another project; supersedes on an empty slot is refused. */
-    rep o = rep_of("PA-1", GHG, 0, "2025-12-31", "2026-01-01");
+    /* Periods are inclusive days: a period that shares one day, or more,
+     * with the live report overlaps it, and is refused with the report
+     * named; the adjacent periods before and after are free. */
+    const char *overlapping[][2] = {{"2025-12-31", "2026-01-01"}, {"2024-06-01", "2025-01-01"},
+                                    {"2025-03-01", "2025-03-31"}, {"2024-01-01", "2026-01-01"},
+                                    {"2025-01-01", "2025-06-30"}};
+    for (size_t i = 0; i < 5; i++) {
+        rep o = rep_of("PA-1", GHG, 7, overlapping[i][0], overlapping[i][1]);
+        REJECTS(f, ka, ESG_ERR_OVERLAPPING_PERIOD, report(f, ka, &o));
+        bf_assert_msg_has(f, esg_hash_hex(&r3).s);
+        bf_assert_msg_has(f, "over 2025-01-01..2025-12-31");
+    }
+    rep o = rep_of("PA-1", GHG, 0, "2026-01-01", "2026-01-02"); /* value 0 is a value */
+    esg_hash r4 = report_ok(f, &o);
+    o = rep_of("PA-1", GHG, 5, "2024-01-01", "2024-12-31");
+    esg_hash r4b = report_ok(f, &o);
+    ck_assert(live_is(f, "PA-1", GHG, "2026-01-01", "2026-01-02", &r4));
+    ck_assert(live_is(f, "PA-1", GHG, "2024-01-01", "2024-12-31", &r4b));
+
+    /* Another KPI or another project is independent; supersedes must name
+     * a live report of the same project and KPI. */
+    o = rep_of("PA-1", WATER, 5, "2025-01-01", "2025-12-31");
     o.sup = r3.b;
     o.suplen = 32;
     o.reason = "x";
     REJECTS(f, ka, ESG_ERR_BAD_SUPERSEDES, report(f, ka, &o));
-    bf_assert_msg_has(f, "no live report");
+    bf_assert_msg_has(f, "must name a live report of 'PA-1' for 'water_saved_m3'");
     o.sup = NULL;
     o.suplen = 0;
-    o.reason = ""; /* value 0 is a value */
-    esg_hash r4 = report_ok(f, &o);
-    o = rep_of("PA-1", WATER, 5, "2025-01-01", "2025-12-31");
+    o.reason = "";
     esg_hash r5 = report_ok(f, &o);
     o = rep_of("PA-2", GHG, 5, "2025-01-01", "2025-12-31");
+    o.sup = r3.b; /* PA-1's */
+    o.suplen = 32;
+    o.reason = "x";
+    REJECTS(f, ka, ESG_ERR_BAD_SUPERSEDES, report(f, ka, &o));
+    o.sup = NULL;
+    o.suplen = 0;
+    o.reason = "";
     esg_hash r6 = report_ok(f, &o);
-    ck_assert(slot_holds(f, "PA-1", GHG, "2025-12-31", "2026-01-01", &r4));
-    ck_assert(slot_holds(f, "PA-1", WATER, "2025-01-01", "2025-12-31", &r5));
-    ck_assert(slot_holds(f, "PA-2", GHG, "2025-01-01", "2025-12-31", &r6));
+    ck_assert(live_is(f, "PA-1", WATER, "2025-01-01", "2025-12-31", &r5));
+    ck_assert(live_is(f, "PA-2", GHG, "2025-01-01", "2025-12-31", &r6));
+    ck_assert(live_is(f, "PA-1", GHG, "2025-01-01", "2025-12-31", &r3));
 
     /* Text limits count characters, not bytes: 1000 two-byte characters is
      * a valid methodology; optional texts may be empty. */
@@ -371,13 +425,144 @@ START_TEST(test_report) {
     ck_assert_str_eq(rec->report->methodology, meth);
     esg_pb_free(rec);
 
-    /* Reporting needs no particular status: an instrument still OFFERING. */
+    /* Reporting needs no particular status: an instrument still OFFERING.
+     * Naming it indexes the report under it, not under GB-1; the project
+     * is the same, so the overlap rule spans both: PA-1's 2025 stays
+     * taken whichever instrument a report names. */
     OK(f, issue(f, "GB-2", true, 1000, 10));
     o = rep_of("PA-1", GHG, 1, "2025-01-01", "2025-12-31");
+    o.instrument = "GB-2";
+    REJECTS(f, ka, ESG_ERR_DUPLICATE_REPORT, report(f, ka, &o));
+    o = rep_of("PA-2", GHG, 1, "2024-01-01", "2024-12-31");
     o.instrument = "GB-2";
     esg_hash r8 = report_ok(f, &o);
     ck_assert(indexed(f, "GB-2", &r8));
     ck_assert(!indexed(f, "GB-1", &r8));
+    ck_assert(project_indexed(f, "PA-2", GHG, &r8));
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
+/* Superseding a report may change its period: the new period is checked
+ * against every other live report, and the days the old report held are
+ * free again. */
+START_TEST(test_supersede_across_periods) {
+    fx *f = consortium();
+    const fx_key *ka = fx_admin(f, CA);
+    rep r = rep_of("PA-1", GHG, 1000000, "2025-01-01", "2025-12-31");
+    esg_hash r1 = report_ok(f, &r);
+    attest_ok(f, V1, &r1, ESG_OPINION_CONFIRMED, 1000000);
+    rep h1 = rep_of("PA-1", GHG, 400000, "2026-01-01", "2026-06-30");
+    esg_hash r2 = report_ok(f, &h1);
+    attest_ok(f, V1, &r2, ESG_OPINION_CONFIRMED, 400000);
+    ck_assert_int_eq(total(f, GHG), 1400000);
+
+    /* A restatement of r1 that would reach into r2's half year is refused
+     * for r2, though it supersedes r1. */
+    rep s = rep_of("PA-1", GHG, 500000, "2025-01-01", "2026-01-01");
+    s.sup = r1.b;
+    s.suplen = 32;
+    s.reason = "only the first half was metered";
+    REJECTS(f, ka, ESG_ERR_OVERLAPPING_PERIOD, report(f, ka, &s));
+    bf_assert_msg_has(f, esg_hash_hex(&r2).s);
+    /* Narrowed to the first half of 2025 it replaces r1. */
+    s.end = "2025-06-30";
+    esg_hash r3 = report_ok(f, &s);
+    esg_pb_report *rec = report_rec(f, &r1);
+    ck_assert(same_id(&rec->superseded_by, &r3));
+    esg_pb_free(rec);
+    ck_assert_int_eq(counted(f, &r1), -1);
+    ck_assert_int_eq(total(f, GHG), 400000); /* r3 is not attested yet */
+    attest_ok(f, V2, &r3, ESG_OPINION_CONFIRMED, 500000);
+    ck_assert_int_eq(total(f, GHG), 900000);
+
+    /* The second half of 2025, held by r1 until superseded, is free. */
+    rep h2 = rep_of("PA-1", GHG, 450000, "2025-07-01", "2025-12-31");
+    esg_hash r4 = report_ok(f, &h2);
+    attest_ok(f, V1, &r4, ESG_OPINION_CONFIRMED, 450000);
+    ck_assert_int_eq(total(f, GHG), 1350000);
+
+    /* Widening a report over its neighbours is refused; a restatement over
+     * exactly one report's period is the plain case. */
+    rep w = rep_of("PA-1", GHG, 1, "2025-01-01", "2025-12-31");
+    w.sup = r3.b;
+    w.suplen = 32;
+    w.reason = "whole year";
+    REJECTS(f, ka, ESG_ERR_OVERLAPPING_PERIOD, report(f, ka, &w));
+    bf_assert_msg_has(f, esg_hash_hex(&r4).s);
+    w.start = "2025-02-01";
+    w.end = "2025-05-31";
+    esg_hash r5 = report_ok(f, &w);
+    ck_assert(live_is(f, "PA-1", GHG, "2025-02-01", "2025-05-31", &r5));
+    ck_assert_int_eq(total(f, GHG), 850000); /* 400 + 450, r5 unattested */
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
+/* The instrument is optional: a report is of a project. */
+START_TEST(test_report_without_instrument) {
+    fx *f = consortium();
+    const fx_key *ka = fx_admin(f, CA);
+    /* A registered project no instrument finances yet. */
+    OK(f, bf_register_project(f, CA, "PA-9", 50000, "EUR"));
+    rep r = rep_of("PA-9", GHG, 700, "2025-01-01", "2025-12-31");
+    r.instrument = "";
+    esg_hash r1 = report_ok(f, &r);
+    esg_pb_report *rec = report_rec(f, &r1);
+    ck_assert_str_eq(rec->report->instrument, "");
+    ck_assert_str_eq(rec->city, CA);
+    esg_pb_free(rec);
+    ck_assert(project_indexed(f, "PA-9", GHG, &r1));
+    ck_assert(!indexed(f, "GB-1", &r1));
+    attest_ok(f, V1, &r1, ESG_OPINION_CONFIRMED, 700);
+    ck_assert_int_eq(counted(f, &r1), 700);
+    bf_view v = bf_view_open(f);
+    int64_t c = 0;
+    size_t n = 0;
+    ck_assert_int_eq(esg_impact_project_sum(v.st, "PA-9", GHG, INT32_MIN, INT32_MAX, &c, &n),
+                     0);
+    bf_view_close(&v);
+    ck_assert_int_eq(c, 700);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(total(f, GHG), 0); /* not a project of GB-1 */
+
+    /* Naming an instrument that does not finance the project is refused. */
+    r.instrument = "GB-1";
+    r.start = "2024-01-01";
+    r.end = "2024-12-31";
+    REJECTS(f, ka, ESG_ERR_UNKNOWN_PROJECT, report(f, ka, &r));
+    bf_assert_msg_has(f, "instrument 'GB-1' does not finance a project 'PA-9'");
+    OK(f, issue(f, "GB-2", true, 1000, 10)); /* city-a alone: PA-1, PA-2 */
+    rep o = rep_of("PB-1", GHG, 1, "2025-01-01", "2025-12-31");
+    o.instrument = "GB-2";
+    REJECTS(f, fx_admin(f, CB), ESG_ERR_UNKNOWN_PROJECT, report(f, fx_admin(f, CB), &o));
+    bf_assert_msg_has(f, "instrument 'GB-2' does not finance a project 'PB-1'");
+    /* Without an instrument the project must be registered, and the city's. */
+    o.instrument = "";
+    o.project = "PZ-1";
+    REJECTS(f, ka, ESG_ERR_UNKNOWN_PROJECT, report(f, ka, &o));
+    bf_assert_msg_has(f, "no project 'PZ-1' is registered");
+    o.project = "PB-1";
+    REJECTS(f, ka, ESG_ERR_NOT_PROJECT_CITY, report(f, ka, &o));
+    bf_assert_msg_has(f, "belongs to 'city-b', not 'city-a'");
+
+    /* A report of a project of GB-1 without an instrument counts in GB-1's
+     * confirmed total (the covenant figure) like one naming it; a report
+     * naming GB-1 over the same period is the same project's duplicate. */
+    rep p = rep_of("PB-1", GHG, 2500, "2025-01-01", "2025-12-31");
+    p.instrument = "";
+    esg_hash r2 = report_ok(f, &p);
+    attest_ok(f, V2, &r2, ESG_OPINION_CONFIRMED, 2400);
+    ck_assert_int_eq(total(f, GHG), 2400);
+    p.instrument = "GB-1";
+    REJECTS(f, fx_admin(f, CB), ESG_ERR_DUPLICATE_REPORT, report(f, fx_admin(f, CB), &p));
+    /* Attribution follows the financing, not the naming: city-b allocates
+     * 2000 of GB-1 to PB-1, all of its cost, so GB-1 is attributed 2400. */
+    ck_assert_int_eq(bf_instrument_attributed(f, "GB-1", GHG), 0);
+    OK(f, bf_allocate(f, CB, "GB-1", "PB-1", 2000, "2026-02-01"));
+    ck_assert_int_eq(bf_instrument_attributed(f, "GB-1", GHG), 2400);
     fx_replay_check(f);
     fx_free(f);
 }
@@ -402,16 +587,21 @@ START_TEST(test_report_rejections) {
     char long_id[301];
     memset(long_id, 'G', 300);
     long_id[300] = '\0';
-    const char *bad_ins[] = {"GB-9", "", "gb-1", long_id};
-    for (size_t i = 0; i < 4; i++) {
+    /* (An empty instrument is no longer an error: it names none, see
+     * test_report_without_instrument.) */
+    const char *bad_ins[] = {"GB-9", "gb-1", long_id};
+    for (size_t i = 0; i < 3; i++) {
         rep x = r;
         x.instrument = bad_ins[i];
         REJECTS(f, ka, ESG_ERR_UNKNOWN_INSTRUMENT, report(f, ka, &x));
     }
+    bf_assert_msg_has(f, "no instrument '");
     const char *bad_proj[] = {"PZ-1", "", "pa-1"};
     for (size_t i = 0; i < 3; i++) {
         rep x = r;
         x.project = bad_proj[i];
+        REJECTS(f, ka, ESG_ERR_UNKNOWN_PROJECT, report(f, ka, &x));
+        x.instrument = "";
         REJECTS(f, ka, ESG_ERR_UNKNOWN_PROJECT, report(f, ka, &x));
     }
     const char *bad_kpi[] = {"trees_planted", "", "GHG_AVOIDED_TCO2E", long_id};
@@ -443,6 +633,19 @@ START_TEST(test_report_rejections) {
         x.start = "2026-01-01";
         x.end = "2025-12-31";
         REJECTS(f, ka, ESG_ERR_BAD_PERIOD, report(f, ka, &x));
+    }
+    {
+        /* The period may end on the block's date (2026-07-01), not after. */
+        rep x = rep_of("PA-1", WATER, 1, "2026-01-01", "2026-07-02");
+        REJECTS(f, ka, ESG_ERR_DATE_IN_FUTURE, report(f, ka, &x));
+        bf_assert_msg_has(f, "period end 2026-07-02 is after the block's date 2026-07-01");
+        x.end = "2099-01-01";
+        REJECTS(f, ka, ESG_ERR_DATE_IN_FUTURE, report(f, ka, &x));
+        x.hlen = 0; /* the date is checked first */
+        REJECTS(f, ka, ESG_ERR_DATE_IN_FUTURE, report(f, ka, &x));
+        x.hlen = 32;
+        x.end = "2026-07-01";
+        OK(f, report(f, ka, &x));
     }
     {
         rep x = r;
@@ -717,6 +920,48 @@ START_TEST(test_dispute) {
 }
 END_TEST
 
+/* A report naming no instrument may be disputed by a holder of any
+ * instrument that finances its project. */
+START_TEST(test_dispute_without_instrument) {
+    fx *f = consortium();
+    const fx_key *ki1 = fx_admin(f, INV1), *ki3 = fx_admin(f, INV3);
+    /* GB-2, city-a alone, finances PA-1 and PA-2; inv-3 holds only it. */
+    OK(f, issue(f, "GB-2", true, 1000, 10));
+    OK(f, subscribe(f, INV3, "GB-2", 4));
+    OK(f, close_offering(f, "GB-2"));
+    rep named = rep_of("PA-1", GHG, 1000, "2025-01-01", "2025-12-31"); /* names GB-1 */
+    esg_hash rn = report_ok(f, &named);
+    rep bare = rep_of("PA-1", GHG, 900, "2024-01-01", "2024-12-31");
+    bare.instrument = "";
+    esg_hash rb = report_ok(f, &bare);
+    rep other = rep_of("PB-1", GHG, 800, "2025-01-01", "2025-12-31");
+    other.instrument = "";
+    esg_hash ro = report_ok(f, &other);
+
+    /* inv-3 may dispute the bare PA-1 report (GB-2 finances PA-1), not the
+     * one naming GB-1, nor the bare PB-1 one (GB-2 does not finance PB-1). */
+    OK(f, dispute_raw(f, ki3, rb.b, 32, "the baseline is 2019's"));
+    REJECTS(f, ki3, ESG_ERR_NOT_HOLDER, dispute_raw(f, ki3, rn.b, 32, "doubt"));
+    bf_assert_msg_has(f, "'inv-3' holds no units of 'GB-1'");
+    REJECTS(f, ki3, ESG_ERR_NOT_HOLDER, dispute_raw(f, ki3, ro.b, 32, "doubt"));
+    bf_assert_msg_has(f, "'inv-3' holds no units of an instrument financing 'PB-1'");
+    /* inv-1 holds GB-1, which finances both. */
+    OK(f, dispute_raw(f, ki1, rb.b, 32, "and the scope"));
+    OK(f, dispute_raw(f, ki1, ro.b, 32, "the meter was replaced"));
+    /* A city holds nothing. */
+    REJECTS(f, fx_admin(f, CA), ESG_ERR_NOT_HOLDER,
+            dispute_raw(f, fx_admin(f, CA), rb.b, 32, "doubt"));
+    bf_assert_msg_has(f, "an instrument financing 'PA-1'");
+    /* The reasons' rules are the same. */
+    REJECTS(f, ki3, ESG_ERR_MISSING_REASON, dispute_raw(f, ki3, rb.b, 32, ""));
+    esg_pb_report *rec = report_rec(f, &rb);
+    ck_assert_uint_eq(rec->n_disputes, 2);
+    esg_pb_free(rec);
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
 /* ------------------------------------------------------------ counting */
 
 START_TEST(test_counting) {
@@ -829,14 +1074,26 @@ START_TEST(test_totals) {
     ck_assert_int_eq(sum(f, "GB-1", GHG, "2023-12-31", "2024-12-31", &n), 0); /* e rejected */
     ck_assert_uint_eq(n, 0);
 
-    /* Another instrument's reports stay apart; an unknown one sums to 0. */
+    /* Reports are of a project, so an instrument's total is that of its
+     * projects' reports whichever instrument they name. GB-2 (city-a
+     * alone: PA-1 and PA-2) has a and c of PA-1: 1000.500 + 300.000 =
+     * 1300.500 (it had 0 when totals were of the reports naming it). A
+     * report naming GB-2 on PA-2 counts for GB-1 too, whose spec lists
+     * PA-2; one naming GB-2 over a's period is PA-1's duplicate. An
+     * unknown instrument sums to 0. */
     OK(f, issue(f, "GB-2", true, 1000, 10));
+    ck_assert_int_eq(sum(f, "GB-2", GHG, NULL, NULL, &n), 1300500);
+    ck_assert_uint_eq(n, 2);
     rep other = rep_of("PA-1", GHG, 1, "2025-01-01", "2025-12-31");
     other.instrument = "GB-2";
+    REJECTS(f, fx_admin(f, CA), ESG_ERR_DUPLICATE_REPORT, report(f, fx_admin(f, CA), &other));
+    other.project = "PA-2";
     esg_hash o = report_ok(f, &other);
     attest_ok(f, V1, &o, ESG_OPINION_CONFIRMED, 1);
-    ck_assert_int_eq(sum(f, "GB-2", GHG, NULL, NULL, &n), 1);
-    ck_assert_int_eq(sum(f, "GB-1", GHG, NULL, NULL, &n), 3300499);
+    ck_assert_int_eq(sum(f, "GB-2", GHG, NULL, NULL, &n), 1300501);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_int_eq(sum(f, "GB-1", GHG, NULL, NULL, &n), 3300500);
+    ck_assert_uint_eq(n, 4);
     ck_assert_int_eq(sum(f, "GB-9", GHG, NULL, NULL, &n), 0);
     ck_assert_int_eq(sum(f, "", GHG, NULL, NULL, &n), 0);
     ck_assert_uint_eq(n, 0);
@@ -850,6 +1107,9 @@ END_TEST
 START_TEST(test_attributed) {
     fx *f = consortium();
     uint64_t u, out;
+    /* GB-1 finances all of PA-1: 2000 of its cost of 2000, so
+     * D(PA-1) = 2000 and GB-1 is attributed the whole counted value. */
+    OK(f, bf_allocate(f, CA, "GB-1", "PA-1", 2000, "2026-02-01"));
     /* Nothing counts yet. */
     ck_assert_int_eq(attributed(f, "GB-1", GHG, INV1, &u, &out), 0);
     ck_assert_uint_eq(u, 5);
@@ -880,6 +1140,24 @@ START_TEST(test_attributed) {
     ck_assert_int_eq(attributed(f, "GB-1", GHG, INV3, NULL, NULL), 142857);
     ck_assert_int_eq(attributed(f, "GB-1", GHG, INV2, NULL, NULL), 285714);
 
+    /* Attribution by share financed (these figures changed with it: GB-1
+     * used to claim all of PA-1's impact whoever else paid). An EU grant
+     * of 2000 to PA-1: D = max(2000, 2000 + 2000) = 4000, GB-1's share is
+     * 2000 / 4000, so T = floor(1000001 x 2000 / 4000) = floor(500000.5)
+     * = 500000.
+     * inv-1: 4 units: 2000000 / 7 = 285714.29 -> 285.714
+     * inv-2: 2 units: 1000000 / 7 = 142857.14 -> 142.857
+     * inv-3: 1 unit:   500000 / 7 =  71428.57 ->  71.428 */
+    OK(f, bf_fund(f, CA, "PA-1", ESG_FUNDING_SOURCE_EU, 2000, "2026-03-01"));
+    ck_assert_int_eq(bf_instrument_attributed(f, "GB-1", GHG), 500000);
+    ck_assert_int_eq(attributed(f, "GB-1", GHG, INV1, NULL, NULL), 285714);
+    ck_assert_int_eq(attributed(f, "GB-1", GHG, INV2, NULL, NULL), 142857);
+    ck_assert_int_eq(attributed(f, "GB-1", GHG, INV3, NULL, NULL), 71428);
+    /* The grant reversed (recorded against the wrong project): back to
+     * all of it. */
+    OK(f, bf_reverse_funding(f, CA, &f->last_id, "wrong project"));
+    ck_assert_int_eq(attributed(f, "GB-1", GHG, INV1, NULL, NULL), 571429);
+
     /* An offering has no outstanding units yet; an unknown instrument is
      * an error. */
     OK(f, issue(f, "GB-2", true, 1000, 10));
@@ -900,6 +1178,9 @@ END_TEST
 
 START_TEST(test_attributed_after_redemption) {
     fx *f = consortium();
+    /* GB-1 finances all of PA-1 and PB-1 (2000 of 2000 each). */
+    OK(f, bf_allocate(f, CA, "GB-1", "PA-1", 2000, "2026-02-01"));
+    OK(f, bf_allocate(f, CB, "GB-1", "PB-1", 2000, "2026-02-01"));
     rep r = rep_of("PA-1", GHG, 1000001, "2025-01-01", "2025-12-31");
     esg_hash r1 = report_ok(f, &r);
     attest_ok(f, V1, &r1, ESG_OPINION_CONFIRMED, 1000001);
@@ -949,6 +1230,11 @@ START_TEST(test_attributed_large) {
     OK(f, subscribe(f, INV1, "GB-4", UINT64_C(2000000000000)));
     OK(f, subscribe(f, INV2, "GB-4", UINT64_C(1000000000000)));
     OK(f, close_offering(f, "GB-4"));
+    /* GB-4 finances all of PA-1 and PA-2 (2000 of 2000 each), so it is
+     * attributed the whole of each: floor(C x 2000 / 2000), a product of
+     * 1.8e22 that needs 128 bits too. */
+    OK(f, bf_allocate(f, CA, "GB-4", "PA-1", 2000, "2026-02-01"));
+    OK(f, bf_allocate(f, CA, "GB-4", "PA-2", 2000, "2026-02-01"));
     rep r = rep_of("PA-1", GHG, INT64_C(9000000000000000001), "2025-01-01", "2025-12-31");
     r.instrument = "GB-4";
     esg_hash r1 = report_ok(f, &r);
@@ -987,11 +1273,14 @@ Suite *suite_impact(void) {
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_report);
+    tcase_add_test(tc, test_supersede_across_periods);
+    tcase_add_test(tc, test_report_without_instrument);
     tcase_add_test(tc, test_report_rejections);
     tcase_add_test(tc, test_attest);
     tcase_add_test(tc, test_attest_rejections);
     tcase_add_test(tc, test_revoke);
     tcase_add_test(tc, test_dispute);
+    tcase_add_test(tc, test_dispute_without_instrument);
     tcase_add_test(tc, test_counting);
     tcase_add_test(tc, test_totals);
     tcase_add_test(tc, test_attributed);

@@ -10,6 +10,7 @@
 
 #include "bond_fixture.h"
 #include "contracts/instrument.h"
+#include "contracts/projects.h"
 #include "ledger/error.h"
 
 /* ------------------------------------------------------------ tx helpers */
@@ -373,6 +374,38 @@ static void m_project_sdg_0(spec_b *b) { b->sdgs[0][1] = 0; }
 static void m_project_sdg_18(spec_b *b) { b->sdgs[0][1] = 18; }
 static void m_project_sdg_dup(spec_b *b) { b->sdgs[0][1] = 7; }
 static void m_project_budget(spec_b *b) { b->pr[2].budget = 0; }
+static void m_project_id_short(spec_b *b) { b->pr[1].id = "KT"; }
+static void m_project_objs_dup(spec_b *b) {
+    static const esg_pb_eu_objective more[] = {ESG_EU_OBJECTIVE_CCA, ESG_EU_OBJECTIVE_CCM};
+    b->pr[0].eu_objectives = (esg_pb_eu_objective *)more;
+    b->pr[0].n_eu_objectives = 2;
+}
+static void m_project_objs_many(spec_b *b) {
+    static const esg_pb_eu_objective more[] = {ESG_EU_OBJECTIVE_CCA, ESG_EU_OBJECTIVE_WTR,
+                                               ESG_EU_OBJECTIVE_CE, ESG_EU_OBJECTIVE_PPC,
+                                               ESG_EU_OBJECTIVE_BIO, ESG_EU_OBJECTIVE_BIO};
+    b->pr[0].eu_objectives = (esg_pb_eu_objective *)more;
+    b->pr[0].n_eu_objectives = 6;
+}
+static void m_project_taxonomy(spec_b *b) { b->pr[0].taxonomy_activity = "7"; }
+static void m_project_nace(spec_b *b) { b->pr[0].nace = "Z41.2"; }
+static void m_project_location(spec_b *b) { b->pr[0].location = "Heraklion\n"; }
+static void m_ref_with_fields(spec_b *b) {
+    bf_project_ref(&b->pr[1], "K-TRAM", 1000);
+    b->pr[1].nace = "F41.2";
+}
+static void m_ref_with_objective(spec_b *b) {
+    bf_project_ref(&b->pr[1], "K-TRAM", 1000);
+    b->pr[1].eu_objective = ESG_EU_OBJECTIVE_CCM;
+}
+static void m_ref_budget(spec_b *b) { bf_project_ref(&b->pr[1], "K-TRAM", 0); }
+static void m_ref_unknown(spec_b *b) { bf_project_ref(&b->pr[1], "K-NEW", 1000); }
+static void m_isin_check_digit(spec_b *b) { b->s.isin = "US0378331006"; }
+static void m_isin_short(spec_b *b) { b->s.isin = "US037833100"; }
+static void m_isin_lower(spec_b *b) { b->s.isin = "us0378331005"; }
+static void m_lookback_high(spec_b *b) {
+    b->s.refinancing_lookback_months = ESG_MAX_LOOKBACK_MONTHS + 1;
+}
 static void m_project_city(spec_b *b) { b->pr[2].city = TRI; }
 static void m_targets_on_green(spec_b *b) {
     sb_target(b, "ghg_avoided_tco2e", 1500000, "2025-12-31", 25);
@@ -462,8 +495,10 @@ START_TEST(test_issue_spec_rules) {
     spec_rejects(f, m_agent_city, ESG_ERR_NOT_PAYING_AGENT, NULL);
     spec_rejects(f, m_no_projects, ESG_ERR_BAD_PROJECT, "0 projects");
     spec_rejects(f, m_many_projects, ESG_ERR_BAD_PROJECT, "101 projects");
-    spec_rejects(f, m_project_id, ESG_ERR_BAD_PROJECT, "'k-tram'");
-    spec_rejects(f, m_project_id_empty, ESG_ERR_BAD_PROJECT, NULL);
+    /* Project ids are global since issue 9: their own code, 3 to 40. */
+    spec_rejects(f, m_project_id, ESG_ERR_BAD_PROJECT_ID, "'k-tram'");
+    spec_rejects(f, m_project_id_empty, ESG_ERR_BAD_PROJECT_ID, "[A-Z0-9-]{3,40}");
+    spec_rejects(f, m_project_id_short, ESG_ERR_BAD_PROJECT_ID, "'KT'");
     spec_rejects(f, m_project_dup, ESG_ERR_BAD_PROJECT, "listed twice");
     spec_rejects(f, m_project_name, ESG_ERR_BAD_PROJECT, "name");
     spec_rejects(f, m_project_obj_0, ESG_ERR_BAD_PROJECT, "objective");
@@ -473,6 +508,15 @@ START_TEST(test_issue_spec_rules) {
     spec_rejects(f, m_project_sdg_dup, ESG_ERR_BAD_PROJECT, "SDG 7 is listed twice");
     spec_rejects(f, m_project_budget, ESG_ERR_BAD_PROJECT, "budget");
     spec_rejects(f, m_project_city, ESG_ERR_PROJECT_CITY, "'city-trikala'");
+    spec_rejects(f, m_project_objs_dup, ESG_ERR_BAD_PROJECT, "listed twice");
+    spec_rejects(f, m_project_objs_many, ESG_ERR_BAD_PROJECT, "need 1 to 6");
+    spec_rejects(f, m_project_taxonomy, ESG_ERR_BAD_PROJECT, "taxonomy activity '7'");
+    spec_rejects(f, m_project_nace, ESG_ERR_BAD_PROJECT, "NACE code 'Z41.2'");
+    spec_rejects(f, m_project_location, ESG_ERR_BAD_PROJECT, "location");
+    spec_rejects(f, m_ref_with_fields, ESG_ERR_BAD_PROJECT, "only its id and budget");
+    spec_rejects(f, m_ref_with_objective, ESG_ERR_BAD_PROJECT, "only its id and budget");
+    spec_rejects(f, m_ref_budget, ESG_ERR_BAD_PROJECT, "budget of project 'K-TRAM'");
+    spec_rejects(f, m_ref_unknown, ESG_ERR_UNKNOWN_PROJECT, "'K-NEW' is not registered");
     spec_rejects(f, m_targets_on_green, ESG_ERR_KPI_TARGETS, NULL);
     spec_rejects(f, m_slb_no_targets, ESG_ERR_KPI_TARGETS, NULL);
     spec_rejects(f, m_target_unknown_kpi, ESG_ERR_UNKNOWN_KPI, "'trees_planted'");
@@ -485,6 +529,11 @@ START_TEST(test_issue_spec_rules) {
     spec_rejects(f, m_target_many, ESG_ERR_BAD_KPI_TARGET, "21 KPI targets");
     spec_rejects(f, m_fw_hash, ESG_ERR_BAD_HASH, "framework_sha256");
     spec_rejects(f, m_er_hash, ESG_ERR_BAD_HASH, "external_review_sha256");
+    spec_rejects(f, m_isin_check_digit, ESG_ERR_BAD_ISIN, "'US0378331006'");
+    spec_rejects(f, m_isin_short, ESG_ERR_BAD_ISIN, NULL);
+    spec_rejects(f, m_isin_lower, ESG_ERR_BAD_ISIN, NULL);
+    spec_rejects(f, m_lookback_high, ESG_ERR_BAD_DATES, "refinancing_lookback_months 121 is "
+                                                        "more than 120");
 
     /* No spec at all. */
     esg_pb_issue_instrument ii = ESG_PB_ISSUE_INSTRUMENT_INIT;
@@ -494,10 +543,22 @@ START_TEST(test_issue_spec_rules) {
     REJECTS(f, fx_admin(f, HER), ESG_ERR_BAD_INSTRUMENT_ID,
             fx_submit(f, &body, fx_admin(f, HER)));
 
-    /* After all of that, the valid spec goes through. */
+    /* After all of that, the valid spec goes through (none of the
+     * rejections registered a project); an ISIN and the longest look-back
+     * are stored as given. */
+    ck_assert(!fx_has(f, ESG_T_PROJECTS, "H-SOLAR", 7));
     spec_b b;
     sb_init(&b, "JGB-BAD");
+    b.s.isin = "US0378331005";
+    b.s.refinancing_lookback_months = ESG_MAX_LOOKBACK_MONTHS;
     OK(f, bf_issue3(f, &b.s));
+    esg_pb_instrument_record *r = bf_instrument(f, "JGB-BAD");
+    ck_assert_str_eq(r->spec->isin, "US0378331005");
+    ck_assert_uint_eq(r->spec->refinancing_lookback_months, 120);
+    ck_assert_uint_eq(esg_instrument_lookback_months(r->spec), 120);
+    r->spec->refinancing_lookback_months = 0;
+    ck_assert_uint_eq(esg_instrument_lookback_months(r->spec), ESG_DEFAULT_LOOKBACK_MONTHS);
+    esg_pb_free(r);
     fx_replay_check(f);
     fx_free(f);
 }
@@ -678,6 +739,185 @@ START_TEST(test_transfer) {
 }
 END_TEST
 
+/* The registered project `id`, or NULL. */
+static esg_pb_project_record *project(fx *f, const char *id) {
+    return fx_get(f, ESG_T_PROJECTS, id, strlen(id), ESG_PB_PROJECT_RECORD_DESC);
+}
+
+/* Spec projects: references to registered projects, inline definitions
+ * that the issuance registers, and the mismatches refused. */
+START_TEST(test_issue_projects) {
+    fx *f = bf_consortium();
+    const fx_key *her = fx_admin(f, HER), *kav = fx_admin(f, KAV);
+    OK(f, bf_register_project(f, HER, "H-PV", 50000000, "EUR"));
+    OK(f, bf_register_project(f, TRI, "TR-PV", 9000000, "EUR"));
+    OK(f, bf_register_project(f, KAV, "K-USD", 7000000, "USD"));
+
+    /* A reference gives only an id and the budget this instrument earmarks;
+     * the project keeps its own record. K-TRAM and T-WATER are defined
+     * inline and registered by the issuance. */
+    spec_b b;
+    sb_init(&b, "JGB-REF");
+    bf_project_ref(&b.pr[0], "H-PV", 20000000);
+    uint64_t h = fx_height(f) + 1;
+    OK(f, bf_issue3(f, &b.s));
+    esg_hash tx = f->last_id;
+    esg_pb_project_record *p = project(f, "H-PV");
+    ck_assert_str_eq(p->city, HER);
+    ck_assert_str_eq(p->name, "Project");
+    ck_assert_uint_eq(p->total_cost, 50000000); /* not the budget */
+    ck_assert_uint_eq(p->n_instruments, 1);
+    ck_assert_str_eq(p->instruments[0], "JGB-REF");
+    esg_pb_free(p);
+    p = project(f, "K-TRAM");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_str_eq(p->id, "K-TRAM");
+    ck_assert_str_eq(p->city, KAV);
+    ck_assert_str_eq(p->name, "Rooftop solar");
+    ck_assert_str_eq(p->currency, "EUR"); /* the instrument's */
+    ck_assert_uint_eq(p->total_cost, 20000000); /* total_cost 0: the budget */
+    ck_assert_uint_eq(p->n_eu_objectives, 1);
+    ck_assert_int_eq(p->eu_objectives[0], ESG_EU_OBJECTIVE_CCM);
+    ck_assert_uint_eq(p->n_sdgs, 2);
+    ck_assert_uint_eq(p->register_tx.len, 32);
+    ck_assert_mem_eq(p->register_tx.data, tx.b, 32);
+    ck_assert_uint_eq(p->registered_height, h);
+    ck_assert_uint_eq(p->n_cost_history, 0);
+    ck_assert_uint_eq(p->n_instruments, 1);
+    ck_assert_str_eq(p->instruments[0], "JGB-REF");
+    esg_pb_free(p);
+    ck_assert_ptr_null(project(f, "H-SOLAR")); /* replaced by the reference */
+
+    /* An inline project with its own total cost and the optional fields;
+     * objectives and SDGs are stored sorted. */
+    static const esg_pb_eu_objective more[] = {ESG_EU_OBJECTIVE_PPC, ESG_EU_OBJECTIVE_CCA};
+    sb_init(&b, "JGB-INL");
+    esg_pb_project *bus = &b.pr[0];
+    bus->id = "H-BUS";
+    bus->eu_objectives = (esg_pb_eu_objective *)more;
+    bus->n_eu_objectives = 2;
+    bus->taxonomy_activity = "6.3";
+    bus->nace = "H49.31";
+    bus->location = "Heraklion, city centre";
+    bus->total_cost = 90000000;
+    b.sdgs[0][0] = 13;
+    b.sdgs[0][1] = 3;
+    b.sdgs[0][2] = 11;
+    bus->n_sdgs = 3;
+    b.pr[1].budget = 1; /* K-TRAM again: the record keeps its cost */
+    OK(f, bf_issue3(f, &b.s));
+    p = project(f, "H-BUS");
+    ck_assert_uint_eq(p->total_cost, 90000000);
+    ck_assert_uint_eq(p->n_eu_objectives, 3);
+    ck_assert_int_eq(p->eu_objectives[0], ESG_EU_OBJECTIVE_CCM);
+    ck_assert_int_eq(p->eu_objectives[1], ESG_EU_OBJECTIVE_CCA);
+    ck_assert_int_eq(p->eu_objectives[2], ESG_EU_OBJECTIVE_PPC);
+    ck_assert_str_eq(p->taxonomy_activity, "6.3");
+    ck_assert_str_eq(p->nace, "H49.31");
+    ck_assert_str_eq(p->location, "Heraklion, city centre");
+    ck_assert_uint_eq(p->n_sdgs, 3);
+    ck_assert_uint_eq(p->sdgs[0], 3);
+    ck_assert_uint_eq(p->sdgs[1], 11);
+    ck_assert_uint_eq(p->sdgs[2], 13);
+    esg_pb_free(p);
+    /* Several instruments finance one project, listed in issuance order. */
+    p = project(f, "K-TRAM");
+    ck_assert_uint_eq(p->total_cost, 20000000);
+    ck_assert_uint_eq(p->n_instruments, 2);
+    ck_assert_str_eq(p->instruments[0], "JGB-REF");
+    ck_assert_str_eq(p->instruments[1], "JGB-INL");
+    esg_pb_free(p);
+
+    /* Mismatches. An inline project registered by another city: */
+    sb_init(&b, "JGB-MIS");
+    b.pr[1].city = THE;
+    REJECTS(f, her, ESG_ERR_PROJECT_MISMATCH, bf_issue3(f, &b.s));
+    bf_assert_msg_has(f, "project 'K-TRAM' is registered by 'city-kavala', not "
+                         "'city-thessaloniki'");
+    /* a project costed in another currency, by reference or inline: */
+    sb_init(&b, "JGB-MIS");
+    bf_project_ref(&b.pr[1], "K-USD", 1000);
+    REJECTS(f, her, ESG_ERR_PROJECT_MISMATCH, bf_issue3(f, &b.s));
+    bf_assert_msg_has(f, "project 'K-USD' is costed in USD, the instrument is in EUR");
+    sb_init(&b, "JGB-MIS");
+    b.pr[1].id = "K-USD";
+    REJECTS(f, her, ESG_ERR_PROJECT_MISMATCH, bf_issue3(f, &b.s));
+    /* a reference to another city's project: */
+    sb_init(&b, "JGB-MIS");
+    bf_project_ref(&b.pr[2], "TR-PV", 1000);
+    REJECTS(f, her, ESG_ERR_PROJECT_CITY, bf_issue3(f, &b.s));
+    bf_assert_msg_has(f, "project 'TR-PV' belongs to 'city-trikala', which is not a co-issuer");
+    /* an inline definition claiming it for a co-issuer changes nothing: */
+    sb_init(&b, "JGB-MIS");
+    b.pr[2].id = "TR-PV";
+    REJECTS(f, her, ESG_ERR_PROJECT_MISMATCH, bf_issue3(f, &b.s));
+    bf_assert_msg_has(f, "registered by 'city-trikala', not 'city-thessaloniki'");
+    /* None of these registered or linked anything. */
+    ck_assert_ptr_null(bf_instrument(f, "JGB-MIS"));
+    p = project(f, "K-TRAM");
+    ck_assert_uint_eq(p->n_instruments, 2);
+    esg_pb_free(p);
+
+    /* An instrument in USD may finance K-USD. */
+    sb_init(&b, "KAV-USD");
+    b.s.currency = "USD";
+    b.s.n_co_issuers = 0;
+    sb_co_issuer(&b, KAV, 10000);
+    b.s.n_projects = 0;
+    sb_project(&b, "K-USD", KAV);
+    bf_project_ref(&b.pr[0], "K-USD", 5000000);
+    OK(f, bf_issue(f, &b.s, kav));
+    p = project(f, "K-USD");
+    ck_assert_uint_eq(p->n_instruments, 1);
+    esg_pb_free(p);
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
+/* A spec of Trikala alone financing registered project TR-PV. */
+static void tri_spec(spec_b *b, const char *id) {
+    sb_init(b, id);
+    b->s.n_co_issuers = 0;
+    sb_co_issuer(b, TRI, 10000);
+    b->s.n_projects = 0;
+    sb_project(b, "TR-PV", TRI);
+    bf_project_ref(&b->pr[0], "TR-PV", 1000);
+}
+
+/* A project may be financed by at most ESG_MAX_PROJECT_INSTRUMENTS. */
+START_TEST(test_issue_project_instrument_limit) {
+    fx *f = bf_consortium();
+    const fx_key *tri = fx_admin(f, TRI);
+    OK(f, bf_register_project(f, TRI, "TR-PV", 9000000, "EUR"));
+    char id[16];
+    bf_batch bt;
+    bf_batch_init(&bt, f);
+    for (int i = 0; i < ESG_MAX_PROJECT_INSTRUMENTS; i++) {
+        spec_b b;
+        snprintf(id, sizeof id, "TRI-%03d", i);
+        tri_spec(&b, id);
+        esg_pb_issue_instrument ii = ESG_PB_ISSUE_INSTRUMENT_INIT;
+        ii.spec = &b.s;
+        esg_pb_tx_body body = ESG_PB_TX_BODY_INIT;
+        body.action_case = ESG_ACTION_ISSUE_INSTRUMENT;
+        body.issue_instrument = &ii;
+        bf_batch_add(&bt, &body, tri); /* signed now: b may go */
+    }
+    bf_batch_commit(&bt);
+    esg_pb_project_record *p = project(f, "TR-PV");
+    ck_assert_uint_eq(p->n_instruments, ESG_MAX_PROJECT_INSTRUMENTS);
+    ck_assert_str_eq(p->instruments[0], "TRI-000");
+    ck_assert_str_eq(p->instruments[99], "TRI-099");
+    esg_pb_free(p);
+    spec_b b;
+    tri_spec(&b, "TRI-100");
+    REJECTS(f, tri, ESG_ERR_BAD_PROJECT, bf_issue(f, &b.s, tri));
+    bf_assert_msg_has(f, "project 'TR-PV' is already financed by 100 instruments");
+    fx_free(f);
+}
+END_TEST
+
 Suite *suite_instrument(void) {
     Suite *s = suite_create("instrument");
     TCase *tc = tcase_create("core");
@@ -687,6 +927,8 @@ Suite *suite_instrument(void) {
     tcase_add_test(tc, test_issue_signatures);
     tcase_add_test(tc, test_issue_spec_rules);
     tcase_add_test(tc, test_issue_suspended);
+    tcase_add_test(tc, test_issue_projects);
+    tcase_add_test(tc, test_issue_project_instrument_limit);
     tcase_add_test(tc, test_subscribe_and_close);
     tcase_add_test(tc, test_transfer);
     suite_add_tcase(s, tc);

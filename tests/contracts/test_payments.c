@@ -494,8 +494,10 @@ START_TEST(test_step_up_met) {
     esg_hash r5 = report(f, THE, ins, "T-WATER", "ghg_emissions_tco2e", 9000000, "2025-07-01",
                          "2026-01-01");
     attest(f, &r5, ESG_OPINION_CONFIRMED, 9000000);
-    /* ... nor does an emission report nobody attested. */
-    report(f, THE, ins, "T-WATER", "ghg_emissions_tco2e", 9000000, "2025-02-01", "2025-12-31");
+    /* ... nor does an emission report nobody attested (of another project
+     * of the instrument: T-WATER's 2025 is taken by r3 and r5, and live
+     * reports of one project and KPI never share a day). */
+    report(f, HER, ins, "H-SOLAR", "ghg_emissions_tco2e", 9000000, "2025-02-01", "2025-12-31");
     ck_assert_uint_eq(step_ups(f, ins, "2026-03-01"), 0);
     /* Before the observation date nothing is in force anyway. */
     ck_assert_uint_eq(step_ups(f, ins, "2025-12-31"), 0);
@@ -509,10 +511,11 @@ START_TEST(test_step_up_met) {
     ck_assert_uint_eq(p->total, UINT64_C(1250) * 4000);
     esg_pb_free(p);
 
-    /* A second emission report in the window: 500 + 400 = 900 > 800, so
-     * the lower-is-better target is now missed -- evaluated from the state
-     * at the block that records coupon 3. Coupon 2 stays as recorded. */
-    esg_hash r6 = report(f, THE, ins, "T-WATER", "ghg_emissions_tco2e", 400000, "2025-07-01",
+    /* A second emission report in the window, Kavala's (T-WATER's second
+     * half of 2025 overlaps r5): 500 + 400 = 900 > 800, so the
+     * lower-is-better target is now missed -- evaluated from the state at
+     * the block that records coupon 3. Coupon 2 stays as recorded. */
+    esg_hash r6 = report(f, KAV, ins, "K-TRAM", "ghg_emissions_tco2e", 400000, "2025-07-01",
                          "2025-12-31");
     attest(f, &r6, ESG_OPINION_CONFIRMED, 400000);
     ck_assert_uint_eq(step_ups(f, ins, "2027-03-01"), 10);
@@ -531,6 +534,54 @@ START_TEST(test_step_up_met) {
 }
 END_TEST
 
+/* A covenant compares the confirmed values of the instrument's projects
+ * with its target, in full: reports that name no instrument, or another
+ * instrument financing the project, count, whoever else finances it. */
+START_TEST(test_covenant_counts_project_reports) {
+    fx *f = bf_consortium();
+    spec_b b;
+    slb_bond(f, "SLB-P", &b);
+    const char *ins = "SLB-P";
+    /* JGB-K: Kavala alone, financing K-TRAM too. */
+    spec_b k;
+    sb_init(&k, "JGB-K");
+    k.s.n_co_issuers = 0;
+    sb_co_issuer(&k, KAV, 10000);
+    k.s.n_projects = 0;
+    sb_project(&k, "K-TRAM", KAV);
+    OK(f, bf_issue(f, &k.s, fx_admin(f, KAV)));
+    ck_assert_uint_eq(step_ups(f, ins, "2026-03-01"), 35);
+
+    /* 1000.000 avoided by H-SOLAR, reported of the project alone. */
+    esg_hash r1 = report(f, HER, "", "H-SOLAR", "ghg_avoided_tco2e", 1000000, "2025-01-01",
+                         "2025-06-30");
+    attest(f, &r1, ESG_OPINION_CONFIRMED, 1000000);
+    ck_assert_uint_eq(step_ups(f, ins, "2026-03-01"), 35); /* 1000 < 1500 */
+    /* 600.000 by K-TRAM, reported to JGB-K's investors: it is K-TRAM's
+     * impact, so SLB-P counts it: 1000 + 600 = 1600 >= 1500, met. */
+    esg_hash r2 = report(f, KAV, "JGB-K", "K-TRAM", "ghg_avoided_tco2e", 600000, "2025-01-01",
+                         "2025-12-31");
+    attest(f, &r2, ESG_OPINION_CONFIRMED, 600000);
+    ck_assert_uint_eq(step_ups(f, ins, "2026-03-01"), 10);
+    /* An EU grant to K-TRAM changes the shares financed, not what the
+     * covenant compares. */
+    OK(f, bf_fund(f, KAV, "K-TRAM", ESG_FUNDING_SOURCE_EU, 50000000, "2025-12-01"));
+    ck_assert_uint_eq(step_ups(f, ins, "2026-03-01"), 10);
+    bf_view v = bf_view_open(f);
+    esg_pb_instrument_record *r;
+    ck_assert_int_eq(esg_instrument_get(v.st, ins, &r), 0);
+    esg_covenant_eval ev;
+    ck_assert_int_eq(esg_covenant_evaluate(v.st, r->spec, r->spec->kpi_targets[0], &ev), 0);
+    ck_assert_int_eq(ev.observed, 1600000);
+    ck_assert_uint_eq(ev.counted, 2);
+    ck_assert(!ev.missed);
+    esg_pb_free(r);
+    bf_view_close(&v);
+    fx_replay_check(f);
+    fx_free(f);
+}
+END_TEST
+
 Suite *suite_payments(void) {
     Suite *s = suite_create("payments");
     TCase *tc = tcase_create("core");
@@ -540,6 +591,7 @@ Suite *suite_payments(void) {
     tcase_add_test(tc, test_semiannual_end_of_month);
     tcase_add_test(tc, test_step_up_missed);
     tcase_add_test(tc, test_step_up_met);
+    tcase_add_test(tc, test_covenant_counts_project_reports);
     suite_add_tcase(s, tc);
     return s;
 }

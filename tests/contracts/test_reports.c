@@ -443,9 +443,15 @@ START_TEST(instrument_and_member_figures) {
     json_t *i = jat(jget(d, "instruments"), 0);
     str_is(i, "units", "3"); /* 4 - 1 transferred */
     str_is(i, "units_outstanding", "7");
-    /* floor(810250 x 3 / 7) = 347250; floor(550000 x 3 / 7) = 235714. */
+    /* Attributed by share financed (issue 9; the renewable figure changed
+     * with it). ghg is P-A's: 160000 allocated of a cost of 150000, so
+     * D = 160000 and SLB holds all of it: T = 810250, and
+     * floor(810250 x 3 / 7) = 347250. renewable is P-B's: 233316 of a
+     * cost of 300000, so T = floor(550000 x 233316 / 300000) = 427746
+     * (was 550000), and floor(427746 x 3 / 7) = floor(183319.71) = 183319
+     * (was floor(550000 x 3 / 7) = 235714). */
     str_is(jat(jget(i, "kpis"), 0), "attributed", "347.250");
-    str_is(jat(jget(i, "kpis"), 1), "attributed", "235.714");
+    str_is(jat(jget(i, "kpis"), 1), "attributed", "183.319");
     json_decref(d);
     d = doc_of(f->store, esg_report_member_impact, CA); /* holds nothing */
     ck_assert_uint_eq(json_array_size(jget(d, "instruments")), 0);
