@@ -18,7 +18,9 @@
  *   cli_project.c project register | update | fund | unfund: projects and
  *                 their funding from outside the ledger's instruments
  *   cli_impact.c  impact report | attest | revoke | dispute | check-evidence
- *   cli_report.c  report allocation | report impact (table, --json, --csv)
+ *   cli_gbs.c     report allocation | impact | project | cities (the EU
+ *                 Green Bond Standard reports: text, --json, --csv) and
+ *                 project show | list
  *   cli_build.c   tx build --action FILE.json (wallet/pbjson_in.h)
  *   cli_audit.c   impact verify (state proofs) and audit (replay from
  *                 genesis): the checks that trust no node
@@ -136,7 +138,7 @@ extern const esgw_cmd esgw_cli__query_cmds[];
 extern const esgw_cmd esgw_cli__instrument_cmds[];
 extern const esgw_cmd esgw_cli__impact_cmds[];
 extern const esgw_cmd esgw_cli__project_cmds[];
-extern const esgw_cmd esgw_cli__report_cmds[];
+extern const esgw_cmd esgw_cli__gbs_cmds[];
 extern const esgw_cmd esgw_cli__build_cmds[];
 extern const esgw_cmd esgw_cli__audit_cmds[];
 
@@ -242,8 +244,20 @@ const char *esgw_cli__field(esgw_cli *cli, const json_t *o, const char *key);
 char *esgw_cli__printf(esgw_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Basis points as a percentage with two decimals: 1234 -> "12.34%"
- * (command lifetime; "?" when out of memory, never NULL). */
+ * (wallet/format.h esgw_fmt_bps; command lifetime; "?" when out of
+ * memory, never NULL). */
 char *esgw_cli__pct(esgw_cli *cli, uint64_t bps);
+
+/* Money for people: `minor` minor units in `currency`'s major unit with
+ * its ISO 4217 decimals and thousands separators (wallet/format.h
+ * esgw_fmt_money), followed by " CUR" when `code`: "1,900,000.00 EUR". A
+ * NULL currency (amounts in several) shows the minor units as they are,
+ * with " minor units" when `code`. Command lifetime; "?" when out of
+ * memory, never NULL. */
+const char *esgw_cli__money(esgw_cli *cli, uint64_t minor, const char *currency, bool code);
+
+/* The integer o[key] (a number or a decimal string), 0 if neither. */
+uint64_t esgw_cli__u64_of(const json_t *o, const char *key);
 
 /* Prints a table for people on `f`: cells[r * ncols + c] for nrows rows
  * (the first is the header), each column padded to its widest cell, two
@@ -251,6 +265,25 @@ char *esgw_cli__pct(esgw_cli *cli, uint64_t bps);
  * right (numbers). A NULL cell prints as "-". */
 void esgw_cli__table(FILE *f, const char *const *cells, size_t nrows, size_t ncols,
                      unsigned right);
+
+/* A table under construction for esgw_cli__table: rows of ncols cells
+ * (borrowed strings, command lifetime or static), grown as rows are
+ * added. Start with {.ncols = N}; esgw_cli__cells_print prints it and
+ * releases it. */
+typedef struct esgw_cells {
+    const char **v;
+    size_t n, cap, ncols;
+    bool nomem;
+} esgw_cells;
+
+/* Adds one row: exactly t->ncols `const char *` arguments (NULL prints
+ * "-"). Out of memory is remembered in t->nomem. */
+void esgw_cli__row(esgw_cells *t, ...);
+
+/* Prints t on cli->out (esgw_cli__table, `right` as there) and releases
+ * its memory. Returns 0, or ESG_ERR_NOMEM when a row could not be added
+ * (nothing is printed then). */
+int esgw_cli__cells_print(esgw_cli *cli, esgw_cells *t, unsigned right);
 
 /* The submit path of every action verb (cli_tx.c): fills in body's
  * chain_id (--chain-id or GET /v1/status), nonce (--nonce or the signer

@@ -26,10 +26,14 @@
  * (removed afterwards), re-verifying every signature, rule, commit and app
  * hash, up to the tip the node claimed when the audit began; then checks
  * that the replayed tip's block and app hashes are the node's, and builds
- * every instrument's allocation, impact, holders and payments documents
- * from the replayed state with contracts/reports.h -- the same code the
- * node's API runs -- into --out's {..., instruments [{id, allocations,
- * impact, holders, payments}]}. */
+ * every instrument's allocation, impact, holders and payments documents,
+ * every project's document and, for each KPI of the catalogue that some
+ * project has reported, the KPI across cities (all of time), from the
+ * replayed state with contracts/reports.h -- the same code the node's API
+ * runs -- into --out's {..., instruments [{id, allocations, impact,
+ * holders, payments}], projects [GET /v1/projects/{id}], kpis [GET
+ * /v1/kpis/{id}/cities]}, each document equal to the API's byte for byte
+ * (its compact JSON). */
 #include <inttypes.h>
 #include <limits.h>
 #include <sodium.h>
@@ -795,9 +799,30 @@ static const struct {
     {"payments", esg_report_payments},
 };
 
-/* {id, allocations, impact, holders, payments} of every instrument in the
- * replayed store, in id order, into the array `out`. */
-static int build_reports(esgw_cli *cli, esg_store *store, json_t *out) {
+/* The ids of the replayed state's table `t` (keys are ids), in id order. */
+static int collect_ids(esgw_cli *cli, esg_state *st, esg_table t, const char *what,
+                       id_list *ids) {
+    *ids = (id_list){cli, NULL, 0, 0};
+    int rc = esg_state_iter(st, t, NULL, 0, collect_id, ids);
+    if (rc)
+        esgw_cli__fail(cli, rc, "reading the replayed %s: %s", what, esg_err_message(rc));
+    return rc;
+}
+
+/* Appends `d` (taken) to `arr`. */
+static int push_doc(esgw_cli *cli, json_t *arr, json_t *d) {
+    if (json_array_append_new(arr, d) != 0)
+        return esgw_cli__fail(cli, ESG_ERR_NOMEM, NULL);
+    return 0;
+}
+
+/* The documents the API serves, built from the replayed store into
+ * `instruments` ({id, allocations, impact, holders, payments} of every
+ * instrument), `projects` (GET /v1/projects/{id} of every project) and
+ * `kpis` (GET /v1/kpis/{id}/cities, all of time, of every catalogue KPI
+ * some project has reported: those with a city), each in id order. */
+static int build_reports(esgw_cli *cli, esg_store *store, json_t *instruments, json_t *projects,
+                         json_t *kpis) {
     MDB_txn *txn;
     esg_state *st = NULL;
     int rc = esg_store_read_begin(store, &txn);
@@ -805,16 +830,14 @@ static int build_reports(esgw_cli *cli, esg_store *store, json_t *out) {
         return esgw_cli__fail(cli, rc, "cannot read the replayed state: %s", esg_err_message(rc));
     id_list ids = {cli, NULL, 0, 0};
     char err[256] = "";
-    if ((rc = esg_state_open(&st, store, txn, false)) == 0)
-        rc = esg_state_iter(st, ESG_T_INSTRUMENTS, NULL, 0, collect_id, &ids);
-    if (rc)
-        esgw_cli__fail(cli, rc, "reading the replayed instruments: %s", esg_err_message(rc));
+    if ((rc = esg_state_open(&st, store, txn, false)) != 0)
+        esgw_cli__fail(cli, rc, "reading the replayed state: %s", esg_err_message(rc));
+    if (rc == 0)
+        rc = collect_ids(cli, st, ESG_T_INSTRUMENTS, "instruments", &ids);
     for (size_t i = 0; rc == 0 && i < ids.n; i++) {
         json_t *ins = json_pack("{s:s}", "id", ids.v[i]);
-        if (json_array_append_new(out, ins) != 0) {
-            rc = esgw_cli__fail(cli, ESG_ERR_NOMEM, NULL);
+        if ((rc = push_doc(cli, instruments, ins)) != 0)
             break;
-        }
         for (size_t k = 0; rc == 0 && k < sizeof instrument_docs / sizeof instrument_docs[0];
              k++) {
             json_t *d = NULL;
@@ -825,6 +848,26 @@ static int build_reports(esgw_cli *cli, esg_store *store, json_t *out) {
             else if (json_object_set_new(ins, instrument_docs[k].key, d) != 0)
                 rc = esgw_cli__fail(cli, ESG_ERR_NOMEM, NULL);
         }
+    }
+    if (rc == 0)
+        rc = collect_ids(cli, st, ESG_T_PROJECTS, "projects", &ids);
+    for (size_t i = 0; rc == 0 && i < ids.n; i++) {
+        json_t *d = NULL;
+        if ((rc = esg_report_project(st, ids.v[i], &d, err, sizeof err)) != 0)
+            esgw_cli__fail(cli, rc, "project '%s' in the replayed state: %s", ids.v[i], err);
+        else
+            rc = push_doc(cli, projects, d);
+    }
+    if (rc == 0)
+        rc = collect_ids(cli, st, ESG_T_KPIS, "KPI catalogue", &ids);
+    for (size_t i = 0; rc == 0 && i < ids.n; i++) {
+        json_t *d = NULL;
+        if ((rc = esg_report_kpi_cities(st, ids.v[i], NULL, &d, err, sizeof err)) != 0)
+            esgw_cli__fail(cli, rc, "KPI '%s' in the replayed state: %s", ids.v[i], err);
+        else if (json_array_size(json_object_get(d, "cities")) == 0)
+            json_decref(d); /* no project reports it */
+        else
+            rc = push_doc(cli, kpis, d);
     }
     esg_state_free(st);
     esg_store_read_end(txn);
@@ -876,7 +919,7 @@ static void print_instrument(esgw_cli *cli, const json_t *ins) {
     fprintf(f, "  impact: %zu report(s)\n", json_array_size(rs));
     json_array_foreach(rs, i, e) {
         const char *id = F(e, "id");
-        fprintf(f, "    %.16s  %s  %s %s %s  %s..%s  %s\n", id, F(e, "project_id"), F(e, "kpi"),
+        fprintf(f, "    %s  %s  %s %s %s  %s..%s  %s\n", id, F(e, "project_id"), F(e, "kpi"),
                 F(e, "value"), F(e, "unit"), F(e, "period_start"), F(e, "period_end"),
                 json_is_true(json_object_get(e, "counted"))
                     ? esgw_cli__printf(cli, "counted %s", F(e, "counted_value"))
@@ -886,6 +929,33 @@ static void print_instrument(esgw_cli *cli, const json_t *ins) {
     json_array_foreach(tot, i, e)
         fprintf(f, "    confirmed %s: %s %s (%s report(s) counted)\n", F(e, "kpi"),
                 F(e, "total"), F(e, "unit"), F(e, "reports_counted"));
+}
+
+/* The projects for people: id, city, cost basis and the funders with
+ * their shares of it, from the documents --out writes. */
+static int print_projects(esgw_cli *cli, const json_t *projects) {
+    FILE *f = cli->out;
+    if (json_array_size(projects) == 0)
+        return 0;
+    fprintf(f, "\nprojects\n");
+    size_t i;
+    const json_t *p;
+    json_array_foreach(projects, i, p) {
+        const char *cur = json_string_value(json_object_get(p, "currency"));
+        fprintf(f, "  %s (%s): cost basis %s\n", F(p, "id"), F(p, "city"),
+                esgw_cli__money(cli, esgw_cli__u64_of(p, "cost_basis"), cur, true));
+        esgw_cells t = {.ncols = 4};
+        size_t k;
+        const json_t *x;
+        json_array_foreach(json_object_get(p, "funders"), k, x)
+            esgw_cli__row(&t, esgw_cli__printf(cli, "    %s", F(x, "funder")), F(x, "kind"),
+                          esgw_cli__money(cli, esgw_cli__u64_of(x, "amount"), cur, false),
+                          esgw_cli__pct(cli, esgw_cli__u64_of(x, "share_bps")));
+        int rc = esgw_cli__cells_print(cli, &t, 0xc);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 static int cmd_audit(esgw_cli *cli, const esgw_args *a) {
@@ -961,18 +1031,20 @@ static int cmd_audit(esgw_cli *cli, const esgw_args *a) {
                             "differ from the node's %s / %s",
                             tip, esg_hash_hex(&res.block_hash).s, esg_hash_hex(&res.app_hash).s,
                             esg_hash_hex(&claimed_block).s, esg_hash_hex(&claimed_app).s);
-    json_t *instruments = rc ? NULL : json_array();
-    if (rc == 0 && !instruments)
+    json_t *instruments = rc ? NULL : json_array(), *projects = rc ? NULL : json_array(),
+           *kpis = rc ? NULL : json_array();
+    if (rc == 0 && (!instruments || !projects || !kpis))
         rc = esgw_cli__fail(cli, ESG_ERR_NOMEM, NULL);
     if (rc == 0)
-        rc = build_reports(cli, store, instruments);
+        rc = build_reports(cli, store, instruments, projects, kpis);
     if (rc == 0) {
-        doc = json_pack("{s:s,s:s,s:I,s:s,s:s,s:I,s:I,s:b,s:O}", "chain_id", t.g->chain_id,
-                        "genesis_hash", esg_hash_hex(&t.g->hash).s, "height",
+        doc = json_pack("{s:s,s:s,s:I,s:s,s:s,s:I,s:I,s:b,s:O,s:O,s:O}", "chain_id",
+                        t.g->chain_id, "genesis_hash", esg_hash_hex(&t.g->hash).s, "height",
                         (json_int_t)res.height, "block_hash", esg_hash_hex(&res.block_hash).s,
                         "app_hash", esg_hash_hex(&res.app_hash).s, "blocks",
                         (json_int_t)res.height, "txs", (json_int_t)res.n_txs,
-                        "matches_node", 1, "instruments", instruments);
+                        "matches_node", 1, "instruments", instruments, "projects", projects,
+                        "kpis", kpis);
         if (!doc)
             rc = esgw_cli__fail(cli, ESG_ERR_NOMEM, NULL);
     }
@@ -1000,10 +1072,13 @@ static int cmd_audit(esgw_cli *cli, const esgw_args *a) {
         json_t *e;
         json_array_foreach(instruments, i, e)
             print_instrument(cli, e);
-        if (out_path)
+        rc = print_projects(cli, projects);
+        if (rc == 0 && out_path)
             fprintf(f, "\nreport written to %s\n", out_path);
     }
     json_decref(instruments);
+    json_decref(projects);
+    json_decref(kpis);
     json_decref(doc);
     json_decref(status);
     json_decref(ns.page);
@@ -1021,7 +1096,7 @@ const esgw_cmd esgw_cli__audit_cmds[] = {
      .min_pos = 1, .max_pos = 1, .required = "genesis", .run = cmd_impact_verify},
     {.path = "audit",
      .synopsis = "--genesis FILE [--out report.json]   full replay from genesis, trusting no "
-                 "node; allocation, impact, holders and payments reports",
+                 "node; the instruments', projects' and KPIs' documents",
      .required = "genesis", .optional = "out", .run = cmd_audit},
     {0},
 };

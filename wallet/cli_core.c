@@ -23,7 +23,7 @@ static const esgw_cmd *const tables[] = {
     esgw_cli__instrument_cmds,
     esgw_cli__impact_cmds,
     esgw_cli__project_cmds,
-    esgw_cli__report_cmds,
+    esgw_cli__gbs_cmds,
     esgw_cli__build_cmds,
     esgw_cli__audit_cmds,
 };
@@ -353,6 +353,9 @@ static void print_usage(FILE *f) {
             fprintf(f, "  %s %s\n", c->path, c->synopsis);
     fputs("\nAction verbs take --key NAME and also -o FILE (write the signed transaction\n"
           "instead of submitting it), --no-wait, --nonce N and --chain-id ID.\n"
+          "--period START:END is two dates YYYY-MM-DD, both inclusive; without it a\n"
+          "report covers all of time. With --json the queries and reports print the\n"
+          "node's document as it is.\n"
           "--node defaults to $ESGWALLET_NODE or " ESGW_DEFAULT_NODE "; the passphrase\n"
           "comes from --passphrase-file, $ESGWALLET_PASSPHRASE or a prompt.\n"
           "Errors: one line on stderr naming the error code; exit status 1 (2 for usage).\n",

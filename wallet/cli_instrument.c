@@ -22,7 +22,9 @@
 #include "ledger/decimal.h"
 #include "ledger/error.h"
 #include "ledger/genesis.h"
+#include "ledger/ident.h"
 #include "wallet/cli.h"
+#include "wallet/format.h"
 #include "wallet/spec.h"
 
 /* ------------------------------------------------------ shared helpers */
@@ -145,8 +147,19 @@ char *esgw_cli__printf(esgw_cli *cli, const char *fmt, ...) {
 }
 
 char *esgw_cli__pct(esgw_cli *cli, uint64_t bps) {
-    char *s = esgw_cli__printf(cli, "%" PRIu64 ".%02" PRIu64 "%%", bps / 100, bps % 100);
+    char *s = esgw_cli__strdup(cli, esgw_fmt_bps(bps, true).s);
     return s ? s : (char *)"?";
+}
+
+const char *esgw_cli__money(esgw_cli *cli, uint64_t minor, const char *currency, bool code) {
+    const char *s;
+    if (!currency)
+        s = esgw_cli__printf(cli, "%" PRIu64 "%s", minor, code ? " minor units" : "");
+    else
+        s = esgw_cli__printf(
+            cli, "%s%s%s", esgw_fmt_money(minor, (unsigned)esg_currency_decimals(currency), ',').s,
+            code ? " " : "", code ? currency : "");
+    return s ? s : "?";
 }
 
 const char *esgw_cli__field(esgw_cli *cli, const json_t *o, const char *key) {
@@ -209,6 +222,45 @@ void esgw_cli__table(FILE *f, const char *const *cells, size_t nrows, size_t nco
         }
         fputc('\n', f);
     }
+}
+
+uint64_t esgw_cli__u64_of(const json_t *o, const char *key) {
+    uint64_t v = 0;
+    if (esgw_json_u64(json_object_get(o, key), &v) != 0)
+        v = 0;
+    return v;
+}
+
+void esgw_cli__row(esgw_cells *t, ...) {
+    if (t->n + t->ncols > t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 16 * t->ncols;
+        while (cap < t->n + t->ncols)
+            cap *= 2;
+        const char **v = realloc(t->v, cap * sizeof *v);
+        if (!v) {
+            t->nomem = true;
+            return;
+        }
+        t->v = v;
+        t->cap = cap;
+    }
+    va_list ap;
+    va_start(ap, t);
+    for (size_t c = 0; c < t->ncols; c++)
+        t->v[t->n++] = va_arg(ap, const char *);
+    va_end(ap);
+}
+
+int esgw_cli__cells_print(esgw_cli *cli, esgw_cells *t, unsigned right) {
+    int rc = 0;
+    if (t->nomem)
+        rc = esgw_cli__fail(cli, ESG_ERR_NOMEM, NULL);
+    else
+        esgw_cli__table(cli->out, t->v, t->n / t->ncols, t->ncols, right);
+    free(t->v);
+    t->v = NULL;
+    t->n = t->cap = 0;
+    return rc;
 }
 
 /* ------------------------------------------------------------ builders */
@@ -386,53 +438,6 @@ static json_t *need_array(esgw_cli *cli, const json_t *doc, const char *key, con
     return json_is_array(a) ? a : NULL;
 }
 
-/* The integer `key` of `o` (a number or a decimal string), 0 if neither. */
-static uint64_t u64_field(const json_t *o, const char *key) {
-    uint64_t v = 0;
-    if (esgw_json_u64(json_object_get(o, key), &v) != 0)
-        v = 0;
-    return v;
-}
-
-/* Cells of a table under construction: rows of ncols, grown as needed. */
-typedef struct cells {
-    const char **v;
-    size_t n, cap, ncols;
-    bool nomem;
-} cells;
-
-static void row(cells *t, ...) {
-    if (t->n + t->ncols > t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : 16 * t->ncols;
-        while (cap < t->n + t->ncols)
-            cap *= 2;
-        const char **v = realloc(t->v, cap * sizeof *v);
-        if (!v) {
-            t->nomem = true;
-            return;
-        }
-        t->v = v;
-        t->cap = cap;
-    }
-    va_list ap;
-    va_start(ap, t);
-    for (size_t c = 0; c < t->ncols; c++)
-        t->v[t->n++] = va_arg(ap, const char *);
-    va_end(ap);
-}
-
-static int print_cells(esgw_cli *cli, cells *t, unsigned right) {
-    int rc = 0;
-    if (t->nomem)
-        rc = esgw_cli__fail(cli, ESG_ERR_NOMEM, NULL);
-    else
-        esgw_cli__table(cli->out, t->v, t->n / t->ncols, t->ncols, right);
-    free(t->v);
-    t->v = NULL;
-    t->n = t->cap = 0;
-    return rc;
-}
-
 #define F(o, k) esgw_cli__field(cli, (o), (k))
 
 static int cmd_list(esgw_cli *cli, const esgw_args *a) {
@@ -451,8 +456,8 @@ static int cmd_list(esgw_cli *cli, const esgw_args *a) {
         json_decref(doc);
         return rc;
     }
-    cells t = {.ncols = 10};
-    row(&t, "ID", "KIND", "STATUS", "CCY", "UNITS", "SOLD", "RAISED", "ISSUE", "MATURITY",
+    esgw_cells t = {.ncols = 10};
+    esgw_cli__row(&t, "ID", "KIND", "STATUS", "CCY", "UNITS", "SOLD", "RAISED", "ISSUE", "MATURITY",
         "CO-ISSUERS");
     size_t i;
     json_t *ins;
@@ -462,14 +467,14 @@ static int cmd_list(esgw_cli *cli, const esgw_args *a) {
         json_t *ci;
         json_array_foreach(json_object_get(ins, "co_issuers"), k, ci) {
             cos = cos ? esgw_cli__printf(cli, "%s%s%s %s", cos, k ? ", " : "", F(ci, "member"),
-                                         esgw_cli__pct(cli, u64_field(ci, "share_bps")))
+                                         esgw_cli__pct(cli, esgw_cli__u64_of(ci, "share_bps")))
                       : NULL;
         }
-        row(&t, F(ins, "id"), F(ins, "kind"), F(ins, "status"), F(ins, "currency"),
+        esgw_cli__row(&t, F(ins, "id"), F(ins, "kind"), F(ins, "status"), F(ins, "currency"),
             F(ins, "units"), F(ins, "units_sold"), F(ins, "amount_raised"), F(ins, "issue_date"),
             F(ins, "maturity_date"), cos);
     }
-    rc = print_cells(cli, &t, (1u << 4) | (1u << 5) | (1u << 6));
+    rc = esgw_cli__cells_print(cli, &t, (1u << 4) | (1u << 5) | (1u << 6));
     json_decref(doc);
     return rc;
 }
@@ -484,7 +489,7 @@ static void print_instrument(esgw_cli *cli, const json_t *d) {
             F(d, "units_sold"), F(d, "units_outstanding"));
     fprintf(f, "amount raised %s\n", F(d, "amount_raised"));
     fprintf(f, "coupon        %s every %s months\n",
-            esgw_cli__pct(cli, u64_field(d, "coupon_bps")), F(d, "coupon_frequency_months"));
+            esgw_cli__pct(cli, esgw_cli__u64_of(d, "coupon_bps")), F(d, "coupon_frequency_months"));
     fprintf(f, "dates         issued %s, matures %s\n", F(d, "issue_date"),
             F(d, "maturity_date"));
     fprintf(f, "paying agent  %s\n", F(d, "paying_agent"));
@@ -494,10 +499,11 @@ static void print_instrument(esgw_cli *cli, const json_t *d) {
     json_t *x;
     fprintf(f, "co-issuers\n");
     json_array_foreach(json_object_get(d, "co_issuers"), i, x)
-        fprintf(f, "  %-20s %s%s\n", F(x, "member"), esgw_cli__pct(cli, u64_field(x, "share_bps")),
+        fprintf(f, "  %-20s %s%s\n", F(x, "member"),
+                esgw_cli__pct(cli, esgw_cli__u64_of(x, "share_bps")),
                 i == 0 ? "  (lead)" : "");
     fprintf(f, "projects\n");
-    cells t = {.ncols = 6};
+    esgw_cells t = {.ncols = 6};
     json_array_foreach(json_object_get(d, "projects"), i, x) {
         char *sdgs = esgw_cli__printf(cli, "%s", "");
         size_t k;
@@ -505,11 +511,11 @@ static void print_instrument(esgw_cli *cli, const json_t *d) {
         json_array_foreach(json_object_get(x, "sdgs"), k, g) if (sdgs)
             sdgs = esgw_cli__printf(cli, "%s%s%" JSON_INTEGER_FORMAT, sdgs, k ? "," : "",
                                     json_integer_value(g));
-        row(&t, esgw_cli__printf(cli, "  %s", F(x, "id")), F(x, "city"), F(x, "eu_objective"),
-            esgw_cli__printf(cli, "budget %s", F(x, "budget")),
+        esgw_cli__row(&t, esgw_cli__printf(cli, "  %s", F(x, "id")), F(x, "city"),
+            F(x, "eu_objective"), esgw_cli__printf(cli, "budget %s", F(x, "budget")),
             esgw_cli__printf(cli, "SDG %s", sdgs && *sdgs ? sdgs : "-"), F(x, "name"));
     }
-    (void)print_cells(cli, &t, 0);
+    (void)esgw_cli__cells_print(cli, &t, 0);
     json_t *ups = json_object_get(d, "step_ups");
     if (json_array_size(ups) > 0) {
         fprintf(f, "kpi targets\n");
@@ -524,7 +530,7 @@ static void print_instrument(esgw_cli *cli, const json_t *d) {
             fprintf(f, "  %s %s %s by %s: observed %s (%s report%s) -> %s\n", F(x, "kpi"),
                     strcmp(F(x, "direction"), "LOWER") == 0 ? "<=" : ">=", F(x, "target"),
                     F(x, "observation_date"), F(x, "observed"), F(x, "reports_counted"),
-                    u64_field(x, "reports_counted") == 1 ? "" : "s", verdict);
+                    esgw_cli__u64_of(x, "reports_counted") == 1 ? "" : "s", verdict);
         }
     }
     json_t *sched = json_object_get(d, "schedule");
@@ -563,15 +569,15 @@ static int cmd_holders(esgw_cli *cli, const esgw_args *a) {
         return rc;
     json_t *list = need_array(cli, doc, "holders", "a holder list");
     if (list) {
-        cells t = {.ncols = 3};
-        row(&t, "MEMBER", "UNITS", "SHARE");
+        esgw_cells t = {.ncols = 3};
+        esgw_cli__row(&t, "MEMBER", "UNITS", "SHARE");
         size_t i;
         json_t *h;
         json_array_foreach(list, i, h)
-            row(&t, F(h, "member"), F(h, "units"),
-                esgw_cli__pct(cli, u64_field(h, "share_of_outstanding_bps")));
-        row(&t, "outstanding", F(doc, "units_outstanding"), "");
-        rc = print_cells(cli, &t, 6);
+            esgw_cli__row(&t, F(h, "member"), F(h, "units"),
+                esgw_cli__pct(cli, esgw_cli__u64_of(h, "share_of_outstanding_bps")));
+        esgw_cli__row(&t, "outstanding", F(doc, "units_outstanding"), "");
+        rc = esgw_cli__cells_print(cli, &t, 6);
     } else {
         rc = ESG_ERR_JSON;
     }
@@ -606,18 +612,18 @@ static int cmd_payments(esgw_cli *cli, const esgw_args *a) {
                     F(p, "total"));
         else
             fprintf(f, "  %s per unit, total %s\n", F(p, "per_unit"), F(p, "total"));
-        cells t = {.ncols = 3};
-        row(&t, "  TO HOLDER", "UNITS", "AMOUNT");
+        esgw_cells t = {.ncols = 3};
+        esgw_cli__row(&t, "  TO HOLDER", "UNITS", "AMOUNT");
         size_t k;
         json_t *l;
         json_array_foreach(json_object_get(p, "holders"), k, l)
-            row(&t, esgw_cli__printf(cli, "  %s", F(l, "member")), F(l, "units"),
+            esgw_cli__row(&t, esgw_cli__printf(cli, "  %s", F(l, "member")), F(l, "units"),
                 F(l, "amount"));
-        row(&t, "  FROM CO-ISSUER", "SHARE", "AMOUNT");
+        esgw_cli__row(&t, "  FROM CO-ISSUER", "SHARE", "AMOUNT");
         json_array_foreach(json_object_get(p, "co_issuers"), k, l)
-            row(&t, esgw_cli__printf(cli, "  %s", F(l, "member")),
-                esgw_cli__pct(cli, u64_field(l, "share_bps")), F(l, "amount"));
-        if ((rc = print_cells(cli, &t, 6)) != 0)
+            esgw_cli__row(&t, esgw_cli__printf(cli, "  %s", F(l, "member")),
+                esgw_cli__pct(cli, esgw_cli__u64_of(l, "share_bps")), F(l, "amount"));
+        if ((rc = esgw_cli__cells_print(cli, &t, 6)) != 0)
             break;
         fprintf(f, "  tx %s\n", F(p, "tx_id"));
     }
@@ -643,30 +649,30 @@ static int cmd_allocations(esgw_cli *cli, const esgw_args *a) {
             F(doc, "amount_raised"), F(doc, "allocated_total"), F(doc, "unallocated"));
     size_t i;
     json_t *x;
-    cells t = {.ncols = 5};
-    row(&t, "CITY", "SHARE", "PART OF RAISED", "ALLOCATED", "REMAINING");
+    esgw_cells t = {.ncols = 5};
+    esgw_cli__row(&t, "CITY", "SHARE", "PART OF RAISED", "ALLOCATED", "REMAINING");
     json_array_foreach(cities, i, x)
-        row(&t, F(x, "city"), esgw_cli__pct(cli, u64_field(x, "share_bps")),
+        esgw_cli__row(&t, F(x, "city"), esgw_cli__pct(cli, esgw_cli__u64_of(x, "share_bps")),
             F(x, "part_of_raised"), F(x, "allocated"), F(x, "remaining"));
-    if ((rc = print_cells(cli, &t, 0x1e)) != 0)
+    if ((rc = esgw_cli__cells_print(cli, &t, 0x1e)) != 0)
         goto out;
     fputc('\n', f);
-    t = (cells){.ncols = 7};
-    row(&t, "PROJECT", "CITY", "EU OBJ", "BUDGET", "ALLOCATED", "OF PROCEEDS", "");
+    t = (esgw_cells){.ncols = 7};
+    esgw_cli__row(&t, "PROJECT", "CITY", "EU OBJ", "BUDGET", "ALLOCATED", "OF PROCEEDS", "");
     json_array_foreach(projects, i, x)
-        row(&t, F(x, "project_id"), F(x, "city"), F(x, "eu_objective"), F(x, "budget"),
-            F(x, "allocated"), esgw_cli__pct(cli, u64_field(x, "share_of_proceeds_bps")),
+        esgw_cli__row(&t, F(x, "project_id"), F(x, "city"), F(x, "eu_objective"), F(x, "budget"),
+            F(x, "allocated"), esgw_cli__pct(cli, esgw_cli__u64_of(x, "share_of_proceeds_bps")),
             json_is_true(json_object_get(x, "over_budget")) ? "OVER BUDGET" : "");
-    if ((rc = print_cells(cli, &t, 0x38)) != 0)
+    if ((rc = esgw_cli__cells_print(cli, &t, 0x38)) != 0)
         goto out;
     if (json_array_size(list) > 0) {
         fputc('\n', f);
-        t = (cells){.ncols = 6};
-        row(&t, "DATE", "PROJECT", "CITY", "AMOUNT", "EVIDENCE SHA-256", "TX");
+        t = (esgw_cells){.ncols = 6};
+        esgw_cli__row(&t, "DATE", "PROJECT", "CITY", "AMOUNT", "EVIDENCE SHA-256", "TX");
         json_array_foreach(list, i, x)
-            row(&t, F(x, "date"), F(x, "project_id"), F(x, "city"), F(x, "amount"),
+            esgw_cli__row(&t, F(x, "date"), F(x, "project_id"), F(x, "city"), F(x, "amount"),
                 F(x, "evidence_sha256"), F(x, "id"));
-        rc = print_cells(cli, &t, 0x8);
+        rc = esgw_cli__cells_print(cli, &t, 0x8);
     }
 out:
     json_decref(doc);
@@ -721,11 +727,11 @@ static int cmd_impact(esgw_cli *cli, const esgw_args *a) {
     }
     if (json_array_size(totals) > 0) {
         fputc('\n', f);
-        cells t = {.ncols = 4};
-        row(&t, "KPI", "CONFIRMED TOTAL", "UNIT", "REPORTS COUNTED");
+        esgw_cells t = {.ncols = 4};
+        esgw_cli__row(&t, "KPI", "CONFIRMED TOTAL", "UNIT", "REPORTS COUNTED");
         json_array_foreach(totals, i, r)
-            row(&t, F(r, "kpi"), F(r, "total"), F(r, "unit"), F(r, "reports_counted"));
-        rc = print_cells(cli, &t, 0xa);
+            esgw_cli__row(&t, F(r, "kpi"), F(r, "total"), F(r, "unit"), F(r, "reports_counted"));
+        rc = esgw_cli__cells_print(cli, &t, 0xa);
     }
     json_decref(doc);
     return rc;

@@ -4,9 +4,10 @@
 # validators (followed from genesis across a set change, which a node can
 # neither hide nor invent) and applies the counting rule; a genesis of another
 # chain or another validator set is refused with ERR_PROOF; `audit` replays
-# the chain from genesis and writes allocation, impact, holders and
-# payments documents equal to the API's; after one byte of a stored block
-# is changed on disk, `audit` names that block's height and fails.
+# the chain from genesis and writes allocation, impact, holders, payments,
+# project and KPI-across-cities documents equal to the API's byte for byte;
+# after one byte of a stored block is changed on disk, `audit` names that
+# block's height and fails.
 . "$(dirname "$0")/lib.sh"
 
 W=("$ESGWALLET" --keystore "$T/keys")
@@ -102,6 +103,12 @@ a2 = a2.get("attestation_id") or a2["tx_id"]
 run("impact", "revoke", a2, "--reason", "meter data incomplete", "--key", "verifier")
 run("impact", "attest", r2, "--opinion", "qualified", "--value", "275.5", "--statement", stmt,
     "--key", "verifier")
+# An EU grant for the harbour solar project, money from outside the ledger's
+# instruments (no verb of its own here: tx build).
+grant = {"type": "RecordFunding", "project": "RHO-PV", "source": "EU",
+         "programme": "ERDF 2021-2027", "amount": "2000000", "date": "2024-02-01",
+         "evidence_sha256": hashlib.sha256(b"grant agreement").hexdigest()}
+run("tx", "build", "--action", write("grant.json", json.dumps(grant).encode()), "--key", "city")
 height = api("/v1/status")["height"]
 print("ok: lifecycle committed up to height", height)
 
@@ -133,11 +140,13 @@ refuses("ERR_IO", [], "impact", "verify", r1, "--genesis", t + "/missing.json")
 out = t + "/report.json"
 p = subprocess.run(W + ["audit", "--genesis", g, "--out", out], capture_output=True, text=True)
 assert p.returncode == 0 and "audit OK" in p.stdout and "RGB-2024-01" in p.stdout, p
+assert "  RHO-PV (city-rhodes): cost basis 65,000.00 EUR\n" in p.stdout, p.stdout
+assert "    EU           external    20,000.00  30.77%\n" in p.stdout, p.stdout
 doc = json.load(open(out))
 st = api("/v1/status")
 assert doc["chain_id"] == "esg-audit-1" and doc["height"] == st["height"], doc
 assert doc["block_hash"] == st["block_hash"] and doc["app_hash"] == st["app_hash"], doc
-assert doc["genesis_hash"] == st["genesis_hash"] and doc["txs"] == 11, doc
+assert doc["genesis_hash"] == st["genesis_hash"] and doc["txs"] == 12, doc
 [ins] = doc["instruments"]
 assert ins["id"] == "RGB-2024-01"
 al, im = ins["allocations"], ins["impact"]
@@ -156,7 +165,44 @@ pv = [x for x in al["per_project"] if x["project_id"] == "RHO-PV"][0]
 assert pv["over_budget"] is True and pv["share_of_proceeds_bps"] == 4500000 * 10000 // (SOLD * FACE), pv
 tot = {x["kpi"]: x["total"] for x in im["confirmed_totals"]}
 assert tot == {"ghg_avoided_tco2e": "1180.250", "renewable_generation_mwh": "275.500"}, tot
-print("ok: audit replayed", doc["height"], "blocks; its reports equal the API's")
+# Byte for byte: each document of --out, written compact as the API writes
+# it, is the API's response body.
+def body(path):
+    with urllib.request.urlopen(url + path, timeout=30) as r:
+        return r.read().decode()
+compact = lambda x: json.dumps(x, separators=(",", ":"), ensure_ascii=False)
+for key in ("allocations", "impact", "holders", "payments"):
+    assert compact(ins[key]) == body(f"/v1/instruments/RGB-2024-01/{key}"), key
+assert list(doc)[-3:] == ["instruments", "projects", "kpis"], list(doc)
+# The projects (registered by the issuance), in id order, and the KPIs some
+# project reported, across cities.
+assert [p["id"] for p in doc["projects"]] == ["RHO-BUS", "RHO-PV"], doc["projects"]
+for p in doc["projects"]:
+    assert compact(p) == body(f"/v1/projects/{p['id']}"), p["id"]
+assert [k["kpi"] for k in doc["kpis"]] == ["ghg_avoided_tco2e", "renewable_generation_mwh"], doc["kpis"]
+for k in doc["kpis"]:
+    assert compact(k) == body(f"/v1/kpis/{k['kpi']}/cities"), k["kpi"]
+# ...and their figures are the ones worked out here. RHO-PV costs its budget,
+# 4000000; it has 4500000 from the bond and 2000000 from the EU: cost basis
+# D = max(4000000, 6500000) = 6500000; shares 9/13 = 69.23 % and 4/13 =
+# 30.77 % (half up); of its 1180.250 tCO2e the bond is attributed
+# floor(1180250 x 9 / 13) = 817096 thousandths, the EU floor(1180250 x 4 /
+# 13) = 363153, 1 left unattributed.
+pv = doc["projects"][1]
+assert (pv["total_cost"], pv["allocated"], pv["external"], pv["cost_basis"]) == \
+    ("4000000", "4500000", "2000000", "6500000"), pv
+assert [(f["kind"], f["funder"], f["amount"], f["share_bps"]) for f in pv["funders"]] == \
+    [("instrument", "RGB-2024-01", "4500000", 6923), ("external", "EU", "2000000", 3077)], pv
+[ghg] = [k for k in pv["kpis"] if k["kpi"] == "ghg_avoided_tco2e"]
+assert ghg["confirmed"] == "1180.250" and ghg["unattributed"] == "0.001", ghg
+assert [a["attributed"] for a in ghg["attributed"]] == ["817.096", "363.153"], ghg
+# Across cities: Rhodes's one project reporting the KPI, 6500000 cents
+# financing it: 1180.250 x 10^6 / 65000.00 EUR = 18157.692 tCO2e per million.
+[rh] = doc["kpis"][0]["cities"]
+assert (rh["city"], rh["projects"], rh["confirmed"], rh["financed"], rh["per_million_financed"]) == \
+    ("city-rhodes", 1, "1180.250", "6500000", "18157.692"), rh
+print("ok: audit replayed", doc["height"], "blocks; its reports, projects and KPIs across "
+      "cities equal the API's byte for byte")
 refuses("ERR_INVALID_ARGUMENT", ["already exists"], "audit", "--genesis", g, "--out", out)
 refuses("ERR_GENESIS", ["did not start from this genesis"], "audit", "--genesis", t + "/other-chain.json")
 

@@ -1,5 +1,5 @@
 /* The esgwallet verbs of the ESG domain (wallet/cli_instrument.c,
- * cli_impact.c, cli_project.c, cli_report.c, cli_build.c), run in-process:
+ * cli_impact.c, cli_project.c, cli_gbs.c, cli_build.c), run in-process:
  *   - offline: every action verb's -o build decodes to the action fields
  *     asked for, evidence files are hashed (SHA-256 of their bytes), and
  *     every bad value is one error line with its code;
@@ -109,8 +109,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         return reply(conn, 200,
                      "{\"member\": \"city-a\", \"roles\": [\"OFFICER\"], \"nonce\": 4, "
                      "\"next_nonce\": 5, \"revoked\": false}");
+    /* A route may name the query the wallet must send: ?period= or ?city=. */
+    char full[512];
+    const char *period = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "period");
+    const char *city = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "city");
+    snprintf(full, sizeof full, "%s%s%s%s%s", url, period ? "?period=" : "", period ? period : "",
+             city ? "?city=" : "", city ? city : "");
     for (size_t i = 0; i < n_routes; i++)
-        if (strcmp(routes[i].path, url) == 0)
+        if (strcmp(routes[i].path, full) == 0)
             return reply(conn, routes[i].status, routes[i].body);
     return reply(conn, 404, "{\"error\": {\"code\": \"ERR_NOT_FOUND\", \"message\": \"no route\"}}");
 }
@@ -1251,141 +1257,295 @@ START_TEST(instrument_queries) {
 }
 END_TEST
 
-START_TEST(report_allocation_figures) {
-    serve_instrument();
-    result *r = run("--json", "report", "allocation", "JGB-1", NULL);
-    assert_ok(r);
-    json_t *d = out_json(r);
-    ck_assert_str_eq(json_string_value(json_object_get(d, "report")), "allocation");
-    ck_assert_str_eq(json_string_value(json_object_get(d, "currency")), "EUR");
-    /* 36000000 of 400000000 = 9.00 %. */
-    ck_assert_int_eq(json_integer_value(json_object_get(d, "allocated_share_bps")), 900);
-    json_t *p = json_array_get(json_object_get(d, "projects"), 0);
-    ck_assert_str_eq(json_string_value(json_object_get(p, "project_id")), "A-SOLAR");
-    ck_assert_int_eq(json_integer_value(json_object_get(p, "budget_used_bps")), 12500);
-    ck_assert(json_is_true(json_object_get(p, "over_budget")));
-    ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(p, "sdgs"), 1)), 11);
-    p = json_array_get(json_object_get(d, "projects"), 1);
-    ck_assert_int_eq(json_integer_value(json_object_get(p, "budget_used_bps")), 5000);
-    /* By objective: CCM = 25000000 + 6000000 over two projects, 7.75 %;
-     * WTR = 5000000, 1.25 %. */
-    json_t *objs = json_object_get(d, "by_objective");
-    ck_assert_uint_eq(json_array_size(objs), 2);
-    json_t *ccm = json_array_get(objs, 0), *wtr = json_array_get(objs, 1);
-    ck_assert_str_eq(json_string_value(json_object_get(ccm, "eu_objective")), "CCM");
-    ck_assert_str_eq(json_string_value(json_object_get(ccm, "allocated")), "31000000");
-    ck_assert_int_eq(json_integer_value(json_object_get(ccm, "projects")), 2);
-    ck_assert_int_eq(json_integer_value(json_object_get(ccm, "share_of_proceeds_bps")), 775);
-    ck_assert_str_eq(json_string_value(json_object_get(wtr, "allocated")), "5000000");
-    ck_assert_int_eq(json_integer_value(json_object_get(wtr, "share_of_proceeds_bps")), 125);
-    /* city-b: 5000000 of its 120000000 = 4.1666 % -> 416 bps (floor). */
-    json_t *cb = json_array_get(json_object_get(d, "cities"), 1);
-    ck_assert_str_eq(json_string_value(json_object_get(cb, "part_of_proceeds")), "120000000");
-    ck_assert_int_eq(json_integer_value(json_object_get(cb, "allocated_share_bps")), 416);
-    ck_assert_uint_eq(json_array_size(json_object_get(d, "allocations")), 1);
-    json_decref(d);
+/* ------------------------------------------- the EU GBS reports */
 
-    r = run("report", "allocation", "JGB-1", NULL);
-    assert_ok(r);
-    assert_has(r, "Proceeds raised 400000000; allocated 36000000 (9.00%); unallocated 364000000");
-    assert_has(r, "125.00%");
-    assert_has(r, "OVER BUDGET");
-    assert_has(r, "7.75%");
-    assert_has(r, "4.16%");
-    assert_has(r, "EUR minor units");
+/* Documents a node served for the scenario of tests/data/gbs (the joint
+ * bond JGB-2025-01 of city-a 60 % and city-b 40 %, 19,000,000.00 EUR
+ * raised; project A-PV also financed by a second bond and an EU grant):
+ * loaded once per test into static memory. */
+static const char *gbs_doc(const char *name) {
+    static char docs[8][8192];
+    static int k;
+    k = (k + 1) % 8;
+    char path[64];
+    snprintf(path, sizeof path, "gbs/%s", name);
+    FILE *f = fopen(tu_data_path(path), "rb");
+    ck_assert_msg(f != NULL, "missing test data %s", path);
+    size_t n = fread(docs[k], 1, sizeof docs[k] - 1, f);
+    ck_assert(feof(f));
+    fclose(f);
+    docs[k][n] = '\0';
+    return docs[k];
+}
 
-    r = run("report", "allocation", "JGB-1", "--csv", NULL);
+#define P2025 "2025-01-01:2025-12-31"
+#define ALLOC_REVERSED "da2aef3b3dd5f1ad0ff0619b8a40f249865ef3840881493710490dd8a90788de"
+
+/* --json is the node's document as it is. */
+static void assert_json_is(const result *r, const char *doc) {
     assert_ok(r);
-    ck_assert(strncmp(r->out,
-                      "section,instrument,currency,city,project_id,project_name,eu_objective,"
-                      "sdgs,budget,allocated,share_of_proceeds_pct,budget_used_pct,over_budget,"
-                      "city_share_pct,part_of_proceeds,remaining\r\n",
-                      strlen("section,instrument,currency,city,project_id,project_name,"
-                             "eu_objective,sdgs,budget,allocated,share_of_proceeds_pct,"
-                             "budget_used_pct,over_budget,city_share_pct,part_of_proceeds,"
-                             "remaining\r\n")) == 0);
-    /* RFC 4180: a field with a comma or quotes is quoted, quotes doubled. */
-    assert_has(r, "project,JGB-1,EUR,city-a,A-SOLAR,\"Solar, \"\"phase 1\"\"\",CCM,7 11,"
-                  "20000000,25000000,6.25,125.00,true,,,\r\n");
-    assert_has(r, "city,JGB-1,EUR,city-b,,,,,,5000000,1.25,,,30.00,120000000,115000000\r\n");
-    assert_has(r, "objective,JGB-1,EUR,,,,CCM,,,31000000,7.75,,,,,\r\n");
-    assert_has(r, "total,JGB-1,EUR,,,,,,,36000000,9.00,,,100.00,400000000,364000000\r\n");
-    /* Every row has the header's 16 fields (no field here holds a line
-     * break): count the separators outside quotes. */
+    json_t *got = out_json(r), *want = json_loads(doc, 0, NULL);
+    ck_assert_ptr_nonnull(want);
+    ck_assert_msg(json_equal(got, want), "--json differs from the node's document");
+    json_decref(got);
+    json_decref(want);
+}
+
+/* Every CSV row has `fields` fields (no field here holds a line break)
+ * and ends with CRLF; returns the number of rows. */
+static size_t csv_rows(const char *csv, size_t fields) {
     size_t rows = 0;
-    for (const char *l = r->out; *l;) {
+    for (const char *l = csv; *l;) {
         size_t commas = 0;
         bool q = false;
         const char *e = strstr(l, "\r\n");
-        ck_assert_ptr_nonnull(e);
+        ck_assert_msg(e != NULL, "a CSV row without CRLF: %s", l);
         for (const char *c = l; c < e; c++) {
             if (*c == '"')
                 q = !q;
             else if (*c == ',' && !q)
                 commas++;
         }
-        ck_assert_uint_eq(commas, 15);
+        ck_assert_msg(commas + 1 == fields, "%zu fields, not %zu: %.*s", commas + 1, fields,
+                      (int)(e - l), l);
         rows++;
         l = e + 2;
     }
-    ck_assert_uint_eq(rows, 1 + 3 + 3 + 2 + 1);
+    return rows;
+}
 
-    assert_fails(run("--json", "report", "allocation", "JGB-1", "--csv", NULL), 2,
+START_TEST(report_allocation_for_a_period) {
+    route("/v1/instruments/JGB-2025-01/allocations?period=" P2025, 200,
+          gbs_doc("allocations-2025.json"));
+    assert_json_is(run("--json", "report", "allocation", "JGB-2025-01", "--period", P2025, NULL),
+                   gbs_doc("allocations-2025.json"));
+
+    result *r = run("report", "allocation", "JGB-2025-01", "--period", P2025, NULL);
+    assert_ok(r);
+    assert_has(r, "JGB-2025-01 \"Joint green bond\", ISIN XS0000000009\n");
+    assert_has(r, "city-a \"Alphaville\", share 60.00%, LEI 5493001KJTIIGC8Y1R12\n");
+    assert_has(r, "city-b \"Betatown\", share 40.00%, LEI -\n");
+    assert_has(r, "period        2025-01-01 to 2025-12-31 (by allocation date)\n");
+    /* Money in euros with separators: 1900000000 minor units raised. */
+    assert_has(r, "amount raised                    19,000,000.00 EUR      100.00%\n");
+    assert_has(r, "  of which refinancing            4,000,000.00 EUR\n");
+    /* 14,000,000.00 of 19,000,000.00 allocated = 73.684 %, the rest
+     * 26.315 %: largest remainder gives 73.68 + 26.32 = 100.00. */
+    assert_has(r, "allocated to the period's end    14,000,000.00 EUR       73.68%\n");
+    assert_has(r, "unallocated at the period's end   5,000,000.00 EUR       26.32%\n");
+    assert_has(r, "full allocation: not reached\n");
+    /* The 73.68 % split between the projects as 11 : 3 (cumulative
+     * 11,000,000.00 and 3,000,000.00): 5789.14 and 1578.86 bp, floors 5789
+     * + 1578 = 7367, the missing one to the larger remainder (B-TRAM):
+     * 57.89 % + 15.79 % = 73.68 %. */
+    assert_has(r, "A-PV           city-a  CCM,CCA     7.6       F43.2  12,000,000.00   "
+                  "7,000,000.00  11,000,000.00   7,000,000.00  4,000,000.00       57.89%  "
+                  "      School rooftop solar, phase 1\n");
+    assert_has(r, "       15.79%        Tram line \"B\"\n");
+    assert_has(r, "allocated                                                          "
+                  "10,000,000.00  14,000,000.00  10,000,000.00  4,000,000.00       73.68%\n");
+    /* By objective: A-PV counts under CCM and CCA, so the rows overlap,
+     * each its own share of the proceeds (CCA 11/19 = 57.89 %). */
+    assert_has(r, "CCA               1   7,000,000.00  11,000,000.00   7,000,000.00  "
+                  "4,000,000.00       57.89%\n");
+    assert_has(r, "Note: a project with several environmental objectives is counted in full");
+    /* The allocations dated in the period, ids in full; the reversed one
+     * (it counts nowhere) marked; the refinancing one of 2024 not listed. */
+    assert_has(r, "2025-04-10  A-PV     city-a  7,000,000.00  financing  "
+                  "d850e91650769a1f6ff4a3453c69398f1c152fc8315507038cdf369b31f03d7c\n");
+    assert_has(r, ALLOC_REVERSED "  REVERSED on 2026-12-07: wrong project invoice (tx "
+                  "1ce0c399d1868df62ddd83e064252de3648ef2b1bbd195fdc1a78d5d8a7643ae)\n");
+    ck_assert_ptr_null(strstr(r->out, "2024-06-15"));
+    assert_has(r, "Reversals in the period (by the reversing block's date)\n  none\n");
+    /* That allocation was reversed after the period: a report filed for
+     * 2025 is amended, which calls for an external review. */
+    assert_has(r, "External post-issuance review: NEEDED\n"
+                  "  - allocation " ALLOC_REVERSED ", dated 2025-07-01, was reversed on "
+                  "2026-12-07: a report of this period\n    filed before then counted it and is "
+                  "amended\n");
+
+    r = run("report", "allocation", "JGB-2025-01", "--period", P2025, "--csv", NULL);
+    assert_ok(r);
+    static const char head[] =
+        "section,instrument,isin,currency,period_start,period_end,project_id,city,name,"
+        "eu_objectives,taxonomy_activity,nace,budget,in_period,cumulative,financing_cumulative,"
+        "refinancing_cumulative,share_of_proceeds_pct,over_budget\r\n";
+    ck_assert(strncmp(r->out, head, strlen(head)) == 0);
+    /* RFC 4180: a field with a comma or quotes is quoted, quotes doubled. */
+    assert_has(r, "\r\nproject,JGB-2025-01,XS0000000009,EUR,2025-01-01,2025-12-31,A-PV,city-a,"
+                  "\"School rooftop solar, phase 1\",CCM CCA,7.6,F43.2,12000000.00,7000000.00,"
+                  "11000000.00,7000000.00,4000000.00,57.89,false\r\n");
+    assert_has(r, ",B-TRAM,city-b,\"Tram line \"\"B\"\"\",CCM PPC,6.14,F42.1,8000000.00,");
+    assert_has(r, "\r\nunallocated,JGB-2025-01,XS0000000009,EUR,2025-01-01,2025-12-31,,,,,,,,,"
+                  "5000000.00,,,26.32,\r\n");
+    assert_has(r, "\r\nraised,JGB-2025-01,XS0000000009,EUR,2025-01-01,2025-12-31,,,,,,,,,"
+                  "19000000.00,,,100.00,\r\n");
+    /* header, 2 projects, 2 cities, 3 objectives, allocated, unallocated,
+     * raised */
+    ck_assert_uint_eq(csv_rows(r->out, 19), 1 + 2 + 2 + 3 + 3);
+
+    /* A bad period is refused before the node is asked (this node would
+     * answer ERR_NOT_FOUND: there is no such route). */
+    r = run("report", "allocation", "JGB-2025-01", "--period", "2025", NULL);
+    assert_fails(r, 1, "ERR_BAD_PERIOD");
+    ck_assert_ptr_nonnull(strstr(r->err, "START:END"));
+    r = run("report", "allocation", "JGB-2025-01", "--period", "2025-12-31:2025-01-01", NULL);
+    assert_fails(r, 1, "ERR_BAD_PERIOD");
+    ck_assert_ptr_nonnull(strstr(r->err, "start 2025-12-31 is after its end 2025-01-01"));
+    assert_fails(run("report", "allocation", "JGB-2025-01", "--period", "2025-02-30:2025-12-31",
+                     NULL),
+                 1, "ERR_BAD_DATE");
+    assert_fails(run("--json", "report", "allocation", "JGB-2025-01", "--csv", NULL), 2,
                  "ERR_INVALID_ARGUMENT");
-    assert_fails(run("report", "allocation", "NOPE-1", NULL), 1, "ERR_UNKNOWN_INSTRUMENT");
+    /* Without --period the wallet asks for all of time: no such route. */
+    assert_fails(run("report", "allocation", "JGB-2025-01", NULL), 1, "ERR_NOT_FOUND");
+    route("/v1/instruments/BAD-1/allocations", 200, "{\"instrument\": \"BAD-1\"}");
+    r = run("report", "allocation", "BAD-1", NULL);
+    assert_fails(r, 1, "ERR_JSON");
+    ck_assert_ptr_nonnull(strstr(r->err, "without 'issuers'"));
 }
 END_TEST
 
-START_TEST(report_impact_figures) {
-    serve_instrument();
-    result *r = run("--json", "report", "impact", "JGB-1", NULL);
+START_TEST(report_allocation_flags_a_reversal) {
+    route("/v1/instruments/JGB-2025-01/allocations?period=2026-01-01:2026-12-31", 200,
+          gbs_doc("allocations-2026.json"));
+    result *r = run("report", "allocation", "JGB-2025-01", "--period", "2026-01-01:2026-12-31",
+                    NULL);
     assert_ok(r);
-    json_t *d = out_json(r);
-    json_t *rows = json_object_get(d, "reports");
-    ck_assert_uint_eq(json_array_size(rows), 5);
-    static const char *const status[] = {"verified", "rejected", "superseded", "verified",
-                                         "unverified"};
-    for (size_t i = 0; i < 5; i++)
-        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(rows, i), "status")),
-                         status[i]);
-    json_t *r4 = json_array_get(rows, 3);
-    /* Only live attestations name a verifier: a4 is revoked. */
-    ck_assert_uint_eq(json_array_size(json_object_get(r4, "verifiers")), 1);
-    ck_assert_str_eq(json_string_value(json_object_get(
-                         json_array_get(json_object_get(r4, "verifiers"), 0), "verifier")),
-                     "verifier-a");
-    ck_assert_str_eq(json_string_value(json_object_get(r4, "verified")), "350.500");
-    ck_assert_int_eq(json_integer_value(json_object_get(r4, "disputes")), 1);
-    ck_assert_str_eq(json_string_value(json_object_get(r4, "project_name")), "Buses");
-    ck_assert(json_is_null(json_object_get(json_array_get(rows, 1), "verified")));
-    json_t *kpis = json_object_get(d, "kpis");
-    json_t *ghg = json_array_get(kpis, 0), *water = json_array_get(kpis, 1);
-    /* Reported, live reports only: 1200 + 350.5 + 10 (r3 is superseded). */
-    ck_assert_str_eq(json_string_value(json_object_get(ghg, "reported_total")), "1560.500");
-    ck_assert_str_eq(json_string_value(json_object_get(ghg, "confirmed_total")), "1450.500");
-    ck_assert_str_eq(json_string_value(json_object_get(ghg, "name")), "GHG emissions avoided");
-    ck_assert_str_eq(json_string_value(json_object_get(water, "reported_total")), "5000.000");
-    ck_assert_str_eq(json_string_value(json_object_get(water, "confirmed_total")), "0.000");
-    json_decref(d);
+    /* The allocation of 2025-07-01 was reversed in 2026: listed in 2026,
+     * amending the 2025 report, which calls for an external review. */
+    assert_has(r, "2026-12-07   2025-07-01  B-TRAM   city-b  500,000.00  " ALLOC_REVERSED
+                  "  yes                       wrong project invoice\n");
+    assert_has(r, "External post-issuance review: NEEDED\n"
+                  "  - 1 reversal in the period amends a report of an earlier period\n");
+    /* 18,000,000.00 of 19,000,000.00 by the end of 2026: 94.74 %. */
+    assert_has(r, "allocated to the period's end    18,000,000.00 EUR       94.74%\n");
+    assert_has(r, "reversed in the period              500,000.00 EUR\n");
+}
+END_TEST
 
-    r = run("report", "impact", "JGB-1", NULL);
+START_TEST(report_impact_marks_qualified_figures) {
+    route("/v1/instruments/JGB-2025-01/impact?period=" P2025, 200, gbs_doc("impact-2025.json"));
+    assert_json_is(run("--json", "report", "impact", "JGB-2025-01", "--period", P2025, NULL),
+                   gbs_doc("impact-2025.json"));
+    result *r = run("report", "impact", "JGB-2025-01", "--period", P2025, NULL);
     assert_ok(r);
-    assert_has(r, "1560.500");
-    assert_has(r, "1450.500");
-    assert_has(r, "superseded");
-    assert_has(r, "verifier-a QUALIFIED 350.500");
-    assert_has(r, TID);
+    /* A-PV's figure is CONFIRMED; B-TRAM's rests on a QUALIFIED opinion:
+     * marked, and so is every total it enters. */
+    assert_has(r, "A-PV     city-a  ghg_avoided_tco2e         tCO2e  1200.500     1180.250        1"
+                  "  CONFIRMED          36.67%     432.758  metered PV x grid factor\n");
+    assert_has(r, "B-TRAM   city-b  ghg_avoided_tco2e         tCO2e   310.000  290.500 (Q)        1"
+                  "  QUALIFIED          15.00%  43.575 (Q)  -\n");
+    assert_has(r, "ghg_avoided_tco2e         tCO2e  1470.750 (Q)  476.333 (Q)\n");
+    assert_has(r, "city-a  ghg_avoided_tco2e         tCO2e     1180.250     432.758\n");
+    assert_has(r, "(Q): the figure rests on a QUALIFIED opinion");
+    /* Each attestation's opinion by name, report ids in full. */
+    assert_has(r, "154508f4c3e0df51dce4cb8401f00e6411d31bed8c9a00fb7a845d5a292cff5f  B-TRAM   "
+                  "ghg_avoided_tco2e  verifier-v  QUALIFIED         290.500\n");
+    assert_has(r, "8fea96c8fb5a1086926de61395b6723caa0778fce2cbd800223f76bd3177f98e  A-PV     "
+                  "renewable_generation_mwh  2025-01-01..2025-12-31  2000.000         -  "
+                  "not counted\n");
+    assert_has(r, "Attribution: impact of a project is reported once");
 
-    r = run("report", "impact", "JGB-1", "--csv", NULL);
+    r = run("report", "impact", "JGB-2025-01", "--period", P2025, "--csv", NULL);
     assert_ok(r);
-    ck_assert(strncmp(r->out, "section,instrument,report_id,project_id,city,eu_objective,kpi,",
-                      60) == 0);
-    assert_has(r, "report,JGB-1,r4,C-BUS,city-c,CCM,ghg_avoided_tco2e,tCO2e,2024-01-01,"
-                  "2024-12-31,350.500,350.500,verified,verifier-a QUALIFIED 350.500," TID
-                  ",1,,,\r\n");
-    assert_has(r, "report,JGB-1,r2,B-WATER,city-b,WTR,water_saved_m3,m3,2024-01-01,2024-12-31,"
-                  "5000.000,,rejected,verifier-b REJECTED 0.000," TID ",0,,,\r\n");
-    assert_has(r, "kpi,JGB-1,,,,,ghg_avoided_tco2e,tCO2e,,,,,,,,,1560.500,1450.500,2\r\n");
+    ck_assert(strncmp(r->out, "section,instrument,period_start,period_end,project_id,city,kpi,"
+                              "unit,reported,confirmed,reports_counted,opinions,qualified,"
+                              "share_financed_pct,attributed,methodologies\r\n",
+                      150) == 0);
+    assert_has(r, "\r\nproject,JGB-2025-01,2025-01-01,2025-12-31,B-TRAM,city-b,"
+                  "ghg_avoided_tco2e,tCO2e,310.000,290.500,1,QUALIFIED,true,15.00,43.575,\r\n");
+    assert_has(r, "\r\nkpi_total,JGB-2025-01,2025-01-01,2025-12-31,,,ghg_avoided_tco2e,tCO2e,,"
+                  "1470.750,,,true,,476.333,\r\n");
+    ck_assert_uint_eq(csv_rows(r->out, 16), 1 + 3 + 2 + 3);
+    assert_fails(run("report", "impact", "JGB-2025-01", "--period", "2025-01-01", NULL), 1,
+                 "ERR_BAD_PERIOD");
+}
+END_TEST
+
+START_TEST(report_project_shares_add_up) {
+    route("/v1/projects/A-PV", 200, gbs_doc("project-A-PV.json"));
+    assert_json_is(run("--json", "report", "project", "A-PV", NULL), gbs_doc("project-A-PV.json"));
+    result *r = run("report", "project", "A-PV", NULL);
+    assert_ok(r);
+    /* Cost basis 30,000,000.00: funders 11, 5, 9 and 1 million, 4 million
+     * not financed. Exact shares 36.667, 16.667, 30, 3.333, 13.333 %:
+     * floors 3666 + 1666 + 3000 + 333 + 1333 = 9998 bp, the two missing
+     * to the largest remainders (the two bonds, 0.67 bp each). */
+    assert_has(r, "JGB-2025-01   instrument  11,000,000.00   36.67%\n"
+                  "AGB-2025-02   instrument   5,000,000.00   16.67%\n"
+                  "EU            external     9,000,000.00   30.00%\n"
+                  "MUNICIPAL     external     1,000,000.00    3.33%\n"
+                  "not financed               4,000,000.00   13.33%\n"
+                  "cost basis                30,000,000.00  100.00%\n");
+    assert_has(r, "ghg_avoided_tco2e: 1180.250 tCO2e confirmed (1 report counted)\n");
+    assert_has(r, "  JGB-2025-01   instrument  36.67%     432.758\n");
+    assert_has(r, "  unattributed              13.33%     157.368\n");
+    assert_has(r, "cost basis    30,000,000.00 EUR");
+
+    r = run("report", "project", "A-PV", "--csv", NULL);
+    assert_ok(r);
+    assert_has(r, "section,project,city,currency,kind,funder,amount,share_pct,kpi,unit,value\r\n"
+                  "funder,A-PV,city-a,EUR,instrument,JGB-2025-01,11000000.00,36.67,,,\r\n");
+    assert_has(r, "\r\nnot_financed,A-PV,city-a,EUR,,,4000000.00,13.33,,,\r\n");
+    assert_has(r, "\r\nattributed,A-PV,city-a,EUR,external,EU,,,ghg_avoided_tco2e,tCO2e,"
+                  "354.075\r\n");
+    ck_assert_uint_eq(csv_rows(r->out, 11), 1 + 4 + 2 + 2 * 6);
+    route("/v1/projects/NOPE", 404, "{\"error\": {\"code\": \"ERR_UNKNOWN_PROJECT\", "
+                                    "\"message\": \"unknown project 'NOPE'\"}}");
+    assert_fails(run("report", "project", "NOPE", NULL), 1, "ERR_UNKNOWN_PROJECT");
+    assert_fails(run("report", "project", NULL), 2, "ERR_INVALID_ARGUMENT");
+}
+END_TEST
+
+START_TEST(report_cities_compares_a_kpi) {
+    route("/v1/kpis/ghg_avoided_tco2e/cities?period=" P2025, 200, gbs_doc("kpi-cities-2025.json"));
+    assert_json_is(run("--json", "report", "cities", "--kpi", "ghg_avoided_tco2e", "--period",
+                       P2025, NULL),
+                   gbs_doc("kpi-cities-2025.json"));
+    result *r = run("report", "cities", "--kpi", "ghg_avoided_tco2e", "--period", P2025, NULL);
+    assert_ok(r);
+    /* 1180.250 and 290.500 of 1470.750 tCO2e: 80.248 % and 19.752 %,
+     * floors 8024 + 1975, the missing bp to the larger remainder. */
+    assert_has(r, "city-a      Alphaville         1           1180.250    80.25%  "
+                  "16,000,000.00 EUR  10,000,000.00 EUR  26,000,000.00 EUR           45.394");
+    assert_has(r, "    19.75%   3,000,000.00 EUR           0.00 EUR   3,000,000.00 EUR");
+    assert_has(r, "all cities                     2           1470.750   100.00%  "
+                  "19,000,000.00 EUR  10,000,000.00 EUR  29,000,000.00 EUR\n");
+    r = run("report", "cities", "--kpi", "ghg_avoided_tco2e", "--period", P2025, "--csv", NULL);
+    assert_ok(r);
+    assert_has(r, "\r\ncity,ghg_avoided_tco2e,tCO2e,2025-01-01,2025-12-31,city-b,Betatown,,1,"
+                  "290.500,19.75,EUR,3000000.00,0.00,3000000.00,96.833,\r\n");
+    ck_assert_uint_eq(csv_rows(r->out, 17), 3);
+    assert_fails(run("report", "cities", NULL), 2, "ERR_INVALID_ARGUMENT");
+    assert_fails(run("report", "cities", "--kpi", "ghg_avoided_tco2e", "--period", "x:y", NULL),
+                 1, "ERR_BAD_PERIOD");
+}
+END_TEST
+
+START_TEST(project_show_and_list) {
+    route("/v1/projects/A-PV", 200, gbs_doc("project-A-PV.json"));
+    route("/v1/projects", 200, gbs_doc("projects.json"));
+    route("/v1/projects?city=city-b", 200,
+          "{\"city\": \"city-b\", \"projects\": []}");
+    assert_json_is(run("--json", "project", "show", "A-PV", NULL), gbs_doc("project-A-PV.json"));
+    result *r = run("project", "show", "A-PV", NULL);
+    assert_ok(r);
+    assert_has(r, "total cost    30,000,000.00 EUR\n");
+    assert_has(r, "financing     16,000,000.00 EUR by instruments, 10,000,000.00 EUR external; "
+                  "cost basis 30,000,000.00 EUR\n");
+    assert_has(r, "2025-02-01  EU         ERDF 2021-2027  9,000,000.00 EUR  "
+                  "991512d96548ccecdbaa4229afecf875347781fc84ea90403b092e5a983fcc0e  "
+                  "3492ad65d05a973fef8c825521eeb41ae64625a672a8aeeeabc696e16d62a020\n");
+    r = run("project", "list", NULL);
+    assert_ok(r);
+    assert_has(r, "A-PV     city-a  CCM,CCA     7.6       F43.2  30,000,000.00 EUR  "
+                  "JGB-2025-01,AGB-2025-02  School rooftop solar, phase 1\n");
+    r = run("project", "list", "--city", "city-b", NULL);
+    assert_ok(r);
+    assert_has(r, "no projects of city-b\n");
+    assert_fails(run("project", "list", "--city", "City B", NULL), 1, "ERR_BAD_MEMBER_ID");
+    assert_fails(run("project", "show", NULL), 2, "ERR_INVALID_ARGUMENT");
 }
 END_TEST
 
@@ -1409,8 +1569,12 @@ Suite *suite_cli_domain(void) {
     tcase_add_test(tc, check_evidence_compares_hashes);
     tcase_add_test(tc, check_evidence_of_a_project_report);
     tcase_add_test(tc, instrument_queries);
-    tcase_add_test(tc, report_allocation_figures);
-    tcase_add_test(tc, report_impact_figures);
+    tcase_add_test(tc, report_allocation_for_a_period);
+    tcase_add_test(tc, report_allocation_flags_a_reversal);
+    tcase_add_test(tc, report_impact_marks_qualified_figures);
+    tcase_add_test(tc, report_project_shares_add_up);
+    tcase_add_test(tc, report_cities_compares_a_kpi);
+    tcase_add_test(tc, project_show_and_list);
     suite_add_tcase(s, tc);
     return s;
 }
