@@ -241,6 +241,8 @@ int esg_proceeds_allocate(esg_tx_ctx *ctx) {
         goto out;
     }
 
+    if ((rc = esg_project_require_room(ctx, reg, ap->amount)) != 0)
+        goto out;
     esg_pb_allocation a = ESG_PB_ALLOCATION_INIT;
     a.id = esg_pb_bin(ctx->tx->id.b, 32);
     a.instrument = spec->id;

@@ -21,6 +21,8 @@
  *                                this instrument) plus amount would pass the
  *                                city's part of amount_raised; the message
  *                                says what remains
+ *   ESG_ERR_OVERFLOW             the project's financing in all would pass
+ *                                2^64-1 (contracts/projects.h)
  * The city's part is esg_split_by_shares() of amount_raised (the lead
  * co-issuer gets the rounding remainder). Allocating beyond a project's
  * budget is allowed: reports flag it (compare esg_proceeds_allocated's

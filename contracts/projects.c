@@ -345,7 +345,6 @@ int esg_project_fund(esg_tx_ctx *ctx) {
     if ((rc = require_own_project(ctx, rf->project, &p)) != 0)
         return rc;
     int32_t day;
-    uint64_t external;
     if (rf->source < ESG_FUNDING_SOURCE_EU || rf->source > ESG_FUNDING_SOURCE_OTHER) {
         rc = esg_tx_fail(ctx, ESG_ERR_BAD_FUNDING_SOURCE, "funding source %d is not EU, "
                          "NATIONAL, REGIONAL, MUNICIPAL, PRIVATE or OTHER", (int)rf->source);
@@ -377,13 +376,8 @@ int esg_project_fund(esg_tx_ctx *ctx) {
                          rf->evidence_sha256.len);
         goto out;
     }
-    if ((rc = external_sum(ctx->st, p->id, INT32_MAX, &external, NULL)) != 0)
+    if ((rc = esg_project_require_room(ctx, p, rf->amount)) != 0)
         goto out;
-    if (rf->amount > UINT64_MAX - external) {
-        rc = esg_tx_fail(ctx, ESG_ERR_OVERFLOW, "project '%s' would have more than 2^64-1 of "
-                         "external funding", p->id);
-        goto out;
-    }
     esg_pb_funding f = ESG_PB_FUNDING_INIT;
     f.id = esg_pb_bin(ctx->tx->id.b, 32);
     f.project = p->id;
@@ -492,6 +486,20 @@ static int allocated_to(esg_state *st, const char *instrument, const char *proje
     esg_rec_msgs_free(&rows);
     if (rc == 0)
         *sum = total;
+    return rc;
+}
+
+int esg_project_require_room(esg_tx_ctx *ctx, const esg_pb_project_record *p,
+                             uint64_t amount) {
+    esg_project_financing fin;
+    int rc = esg_project_financing_get(ctx->st, p, INT32_MAX, &fin);
+    uint64_t sum = fin.allocated + fin.external; /* checked by financing_get */
+    esg_project_financing_release(&fin);
+    if (rc == ESG_ERR_OVERFLOW)
+        rc = ESG_ERR_STORE_CORRUPT; /* every amount recorded passed this check */
+    if (rc == 0 && amount > UINT64_MAX - sum)
+        rc = esg_tx_fail(ctx, ESG_ERR_OVERFLOW, "project '%s' would be financed by more than "
+                         "2^64-1 minor units in all", p->id);
     return rc;
 }
 

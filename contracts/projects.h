@@ -38,8 +38,9 @@
  *   ESG_ERR_DATE_IN_FUTURE    date after the block's date (the UTC day of
  *                             the block time)
  *   ESG_ERR_BAD_HASH          evidence_sha256 not 32 bytes
- *   ESG_ERR_OVERFLOW          the project's net external funding would
- *                             pass 2^64-1
+ *   ESG_ERR_OVERFLOW          the project's financing in all (live
+ *                             allocations of every instrument plus live
+ *                             external funding) would pass 2^64-1
  *   Effect: FundingRecord (id = tx id) and ESG_T_PROJECT_FUNDINGS row.
  * ReverseFunding{funding_id, reason}:
  *   ESG_ERR_UNKNOWN_FUNDING   no such funding (or an id not 32 bytes)
@@ -140,6 +141,13 @@ typedef struct esg_project_financing {
 int esg_project_financing_get(esg_state *st, const esg_pb_project_record *p,
                               int32_t until_day, esg_project_financing *out);
 void esg_project_financing_release(esg_project_financing *f);
+
+/* Requires that `amount` more financing of project p keeps its
+ * financing in all (sum_i A(i,p) + E(p), all dates) within 2^64-1:
+ * ESG_ERR_OVERFLOW with a message otherwise. RecordFunding and
+ * AllocateProceeds check it, so D(p) can always be computed. */
+int esg_project_require_room(esg_tx_ctx *ctx, const esg_pb_project_record *p,
+                             uint64_t amount);
 
 /* A(i,p) of `instrument` in *f, 0 when it does not finance the project. */
 uint64_t esg_project_financing_of(const esg_project_financing *f, const char *instrument);

@@ -636,7 +636,7 @@ START_TEST(test_fund_rejections) {
     esg_hash big = f->last_id;
     x.amount = 1;
     REJECTS(f, ka, ESG_ERR_OVERFLOW, fund_raw(f, ka, &x));
-    bf_assert_msg_has(f, "project 'PV-1' would have more than 2^64-1 of external funding");
+    bf_assert_msg_has(f, "project 'PV-1' would be financed by more than 2^64-1 minor units in all");
     OK(f, unfund_raw(f, ka, big.b, 32, "keyed in the wrong unit"));
     OK(f, fund_raw(f, ka, &x));
     fx_replay_check(f);
@@ -810,6 +810,20 @@ START_TEST(test_cost_basis) {
     financing(f, "PV-1", NULL, &fin, &p);
     ck_assert_uint_eq(fin.total_cost, 2000);
     ck_assert_uint_eq(fin.basis, 2000);
+    esg_project_financing_release(&fin);
+    esg_pb_free(p);
+    /* Financing in all stays within 64 bits, so D(p) can always be
+     * computed: 900 + 200 + 150 = 1250 is recorded, so external money of
+     * 2^64 - 1250 is refused, 2^64 - 1251 taken, and then no allocation
+     * of even 1 fits. */
+    const fx_key *kca = fx_admin(f, CA);
+    REJECTS(f, kca, ESG_ERR_OVERFLOW,
+            bf_fund(f, CA, "PV-1", ESG_FUNDING_SOURCE_PRIVATE, UINT64_MAX - 1249, "2026-02-26"));
+    bf_assert_msg_has(f, "would be financed by more than 2^64-1 minor units in all");
+    OK(f, bf_fund(f, CA, "PV-1", ESG_FUNDING_SOURCE_PRIVATE, UINT64_MAX - 1250, "2026-02-26"));
+    REJECTS(f, kca, ESG_ERR_OVERFLOW, bf_allocate(f, CA, "GB-Y", "PV-1", 1, "2026-02-26"));
+    financing(f, "PV-1", NULL, &fin, &p);
+    ck_assert_uint_eq(fin.basis, UINT64_MAX);
     esg_project_financing_release(&fin);
     esg_pb_free(p);
     fx_replay_check(f);

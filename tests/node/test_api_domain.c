@@ -302,6 +302,9 @@ static int issue_gb(void) {
     p.name = "Heat pumps";
     p.eu_objective = ESG_EU_OBJECTIVE_CCM;
     p.budget = 5000;
+    /* The bond's proceeds are the project's whole financing once P-A's
+     * city allocates its part (3000): attribution is by share financed. */
+    p.total_cost = 3000;
     esg_pb_project *projs[] = {&p};
     esg_pb_instrument_spec s = ESG_PB_INSTRUMENT_SPEC_INIT;
     s.id = GB;
@@ -881,8 +884,10 @@ END_TEST
 START_TEST(member_impact) {
     story s;
     run_story(&s);
-    /* inv-x holds 3 of 7: floor(810250 x 3 / 7) = 347250 -> 347.250;
-     * floor(550000 x 3 / 7) = floor(235714.28) -> 235.714. */
+    /* inv-x holds 3 of 7: floor(810250 x 3 / 7) = 347250 -> 347.250
+     * (P-A is financed in full by the bond); P-B's 550.000 is attributed
+     * to the bond by its share financed, floor(550000 x 233316 / 300000)
+     * = 427746, and to inv-x floor(427746 x 3 / 7) = 183319 -> 183.319. */
     json_t *doc = get_ok("/v1/members/" INVX "/impact");
     str_is(doc, "member", INVX);
     json_t *ins = jget(doc, "instruments");
@@ -899,14 +904,15 @@ START_TEST(member_impact) {
     str_is(jat(k, 0), "attributed", "347.250");
     str_is(jat(k, 1), "kpi", "renewable_generation_mwh");
     str_is(jat(k, 1), "confirmed_total", "550.000");
-    str_is(jat(k, 1), "attributed", "235.714");
+    str_is(jat(k, 1), "attributed_to_instrument", "427.746");
+    str_is(jat(k, 1), "attributed", "183.319");
     json_decref(doc);
-    /* inv-y, 4 of 7: 3241000 / 7 = 463000; 2200000 / 7 = 314285.7. */
+    /* inv-y, 4 of 7: 3241000 / 7 = 463000; 427746 x 4 / 7 = 244426.2. */
     doc = get_ok("/v1/members/" INVY "/impact");
     k = jget(jat(jget(doc, "instruments"), 0), "kpis");
     str_is(jat(jget(doc, "instruments"), 0), "units", "4");
     str_is(jat(k, 0), "attributed", "463.000");
-    str_is(jat(k, 1), "attributed", "314.285");
+    str_is(jat(k, 1), "attributed", "244.426");
     json_decref(doc);
     /* A city holds nothing: no instruments. */
     doc = get_ok("/v1/members/" CA "/impact");
@@ -922,6 +928,7 @@ START_TEST(matured_instrument) {
     OK(subscribe(INVX, GB, 2));
     OK(subscribe(INVY, GB, 3));
     OK(close_offering(GB));
+    OK(allocate(CA, GB, "P-A", 3000, "2024-12-01", EV1));
     OK(report(CA, GB, "P-A", "ghg_avoided_tco2e", 10000, "2024-01-01", "2024-12-31", EV1, NULL,
               NULL));
     esg_hash r = F->last_id;
@@ -997,7 +1004,7 @@ START_TEST(matured_instrument) {
     str_is(doc, "amount_raised", "5000");
     str_is(jat(jget(doc, "per_city"), 0), "part_of_raised", "3000");
     str_is(jat(jget(doc, "per_city"), 1), "part_of_raised", "2000");
-    size_is(jget(doc, "allocations"), 0);
+    size_is(jget(doc, "allocations"), 1);
     json_decref(doc);
 }
 END_TEST
