@@ -657,20 +657,35 @@ static json_t *allocations_json(esg_state *st, const esg_pb_instrument_record *i
     return o;
 }
 
-int esg_report_allocations_in(esg_state *st, const char *instrument,
-                              const esg_report_period *period, json_t **out, char *err,
-                              size_t errlen) {
+typedef json_t *(*instrument_part_fn)(esg_state *st, const esg_pb_instrument_record *ins,
+                                      int *rc);
+typedef void (*period_part_fn)(esg_state *st, const esg_pb_instrument_record *ins,
+                               const esg_report_period *period, json_t *o, int *rc);
+
+/* A document of today's figures (body) followed by its EU GBS sections
+ * for a period (gbs): the allocation and impact documents. */
+static int instrument_period_doc(esg_state *st, const char *instrument,
+                                 const esg_report_period *period, json_t **out, char *err,
+                                 size_t errlen, const char *what, instrument_part_fn body,
+                                 period_part_fn gbs) {
     assert(st && instrument && out);
     *out = NULL;
     esg_pb_instrument_record *ins;
     int rc = esg_rj_instrument_load(st, instrument, &ins, err, errlen);
     if (rc)
         return rc;
-    json_t *o = allocations_json(st, ins, &rc);
+    json_t *o = body(st, ins, &rc);
     if (rc == 0)
-        esg_rj_allocation_gbs(st, ins, period, o, &rc);
+        gbs(st, ins, period, o, &rc);
     esg_pb_free(ins);
-    return esg_rj_finish(rc, o, out, err, errlen, "allocations");
+    return esg_rj_finish(rc, o, out, err, errlen, what);
+}
+
+int esg_report_allocations_in(esg_state *st, const char *instrument,
+                              const esg_report_period *period, json_t **out, char *err,
+                              size_t errlen) {
+    return instrument_period_doc(st, instrument, period, out, err, errlen, "allocations",
+                                 allocations_json, esg_rj_allocation_gbs);
 }
 
 int esg_report_allocations(esg_state *st, const char *instrument, json_t **out, char *err,
@@ -906,17 +921,8 @@ static json_t *impact_json(esg_state *st, const esg_pb_instrument_record *ins, i
 int esg_report_impact_in(esg_state *st, const char *instrument,
                          const esg_report_period *period, json_t **out, char *err,
                          size_t errlen) {
-    assert(st && instrument && out);
-    *out = NULL;
-    esg_pb_instrument_record *ins;
-    int rc = esg_rj_instrument_load(st, instrument, &ins, err, errlen);
-    if (rc)
-        return rc;
-    json_t *o = impact_json(st, ins, &rc);
-    if (rc == 0)
-        esg_rj_impact_gbs(st, ins, period, o, &rc);
-    esg_pb_free(ins);
-    return esg_rj_finish(rc, o, out, err, errlen, "impact reports");
+    return instrument_period_doc(st, instrument, period, out, err, errlen, "impact reports",
+                                 impact_json, esg_rj_impact_gbs);
 }
 
 int esg_report_impact(esg_state *st, const char *instrument, json_t **out, char *err,
