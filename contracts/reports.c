@@ -195,11 +195,18 @@ int esg_rj_finish(int rc, json_t *o, json_t **out, char *err, size_t errlen,
 typedef json_t *(*instrument_body_fn)(esg_state *st, const esg_pb_instrument_record *ins,
                                       int *rc);
 
+/* Adds a period's EU GBS sections to an instrument's document. */
+typedef void (*period_part_fn)(esg_state *st, const esg_pb_instrument_record *ins,
+                               const esg_report_period *period, json_t *o, int *rc);
+
 /* Every instrument document: checks `id` and loads the instrument (the
- * errors of instrument_load), then body builds the document; an error
- * after that is reported as reading `what`. */
-static int instrument_doc(esg_state *st, const char *id, json_t **out, char *err,
-                          size_t errlen, const char *what, instrument_body_fn body) {
+ * errors of instrument_load), then body builds the document and gbs (when
+ * not NULL) adds its sections for `period`; an error after that is
+ * reported as reading `what`. */
+static int instrument_period_doc(esg_state *st, const char *id,
+                                 const esg_report_period *period, json_t **out, char *err,
+                                 size_t errlen, const char *what, instrument_body_fn body,
+                                 period_part_fn gbs) {
     assert(st && id && out);
     *out = NULL;
     esg_pb_instrument_record *ins;
@@ -207,8 +214,15 @@ static int instrument_doc(esg_state *st, const char *id, json_t **out, char *err
     if (rc)
         return rc;
     json_t *o = body(st, ins, &rc);
+    if (rc == 0 && gbs)
+        gbs(st, ins, period, o, &rc);
     esg_pb_free(ins);
     return esg_rj_finish(rc, o, out, err, errlen, what);
+}
+
+static int instrument_doc(esg_state *st, const char *id, json_t **out, char *err,
+                          size_t errlen, const char *what, instrument_body_fn body) {
+    return instrument_period_doc(st, id, NULL, out, err, errlen, what, body, NULL);
 }
 
 /* ------------------------------------------------- instrument detail */
@@ -655,30 +669,6 @@ static json_t *allocations_json(esg_state *st, const esg_pb_instrument_record *i
     }
     esg_rec_msgs_free(&allocs);
     return o;
-}
-
-typedef json_t *(*instrument_part_fn)(esg_state *st, const esg_pb_instrument_record *ins,
-                                      int *rc);
-typedef void (*period_part_fn)(esg_state *st, const esg_pb_instrument_record *ins,
-                               const esg_report_period *period, json_t *o, int *rc);
-
-/* A document of today's figures (body) followed by its EU GBS sections
- * for a period (gbs): the allocation and impact documents. */
-static int instrument_period_doc(esg_state *st, const char *instrument,
-                                 const esg_report_period *period, json_t **out, char *err,
-                                 size_t errlen, const char *what, instrument_part_fn body,
-                                 period_part_fn gbs) {
-    assert(st && instrument && out);
-    *out = NULL;
-    esg_pb_instrument_record *ins;
-    int rc = esg_rj_instrument_load(st, instrument, &ins, err, errlen);
-    if (rc)
-        return rc;
-    json_t *o = body(st, ins, &rc);
-    if (rc == 0)
-        gbs(st, ins, period, o, &rc);
-    esg_pb_free(ins);
-    return esg_rj_finish(rc, o, out, err, errlen, what);
 }
 
 int esg_report_allocations_in(esg_state *st, const char *instrument,
