@@ -787,16 +787,19 @@ static int collect_id(const uint8_t *key, size_t klen, const uint8_t *val, size_
 }
 
 /* The documents of each instrument, under these keys, in this order: the
- * API's .../allocations, .../impact, .../holders and .../payments. */
+ * API's .../allocations and .../impact (for the audit's --period, as
+ * ?period= gives them), .../holders and .../payments. */
 static const struct {
     const char *key;
     int (*build)(esg_state *st, const char *instrument, json_t **out, char *err,
                  size_t errlen);
+    int (*build_in)(esg_state *st, const char *instrument, const esg_report_period *period,
+                    json_t **out, char *err, size_t errlen);
 } instrument_docs[] = {
-    {"allocations", esg_report_allocations},
-    {"impact", esg_report_impact},
-    {"holders", esg_report_holders},
-    {"payments", esg_report_payments},
+    {"allocations", NULL, esg_report_allocations_in},
+    {"impact", NULL, esg_report_impact_in},
+    {"holders", esg_report_holders, NULL},
+    {"payments", esg_report_payments, NULL},
 };
 
 /* The ids of the replayed state's table `t` (keys are ids), in id order. */
@@ -819,10 +822,12 @@ static int push_doc(esgw_cli *cli, json_t *arr, json_t *d) {
 /* The documents the API serves, built from the replayed store into
  * `instruments` ({id, allocations, impact, holders, payments} of every
  * instrument), `projects` (GET /v1/projects/{id} of every project) and
- * `kpis` (GET /v1/kpis/{id}/cities, all of time, of every catalogue KPI
- * some project has reported: those with a city), each in id order. */
-static int build_reports(esgw_cli *cli, esg_store *store, json_t *instruments, json_t *projects,
-                         json_t *kpis) {
+ * `kpis` (GET /v1/kpis/{id}/cities of every catalogue KPI some project
+ * has reported in the period: those with a city), each in id order; the
+ * allocation, impact and KPI documents for `period` (all of time when it
+ * is not set). */
+static int build_reports(esgw_cli *cli, esg_store *store, const esg_report_period *period,
+                         json_t *instruments, json_t *projects, json_t *kpis) {
     MDB_txn *txn;
     esg_state *st = NULL;
     int rc = esg_store_read_begin(store, &txn);
@@ -841,7 +846,9 @@ static int build_reports(esgw_cli *cli, esg_store *store, json_t *instruments, j
         for (size_t k = 0; rc == 0 && k < sizeof instrument_docs / sizeof instrument_docs[0];
              k++) {
             json_t *d = NULL;
-            rc = instrument_docs[k].build(st, ids.v[i], &d, err, sizeof err);
+            rc = instrument_docs[k].build
+                     ? instrument_docs[k].build(st, ids.v[i], &d, err, sizeof err)
+                     : instrument_docs[k].build_in(st, ids.v[i], period, &d, err, sizeof err);
             if (rc)
                 esgw_cli__fail(cli, rc, "instrument '%s' in the replayed state: %s", ids.v[i],
                                err);
@@ -862,7 +869,7 @@ static int build_reports(esgw_cli *cli, esg_store *store, json_t *instruments, j
         rc = collect_ids(cli, st, ESG_T_KPIS, "KPI catalogue", &ids);
     for (size_t i = 0; rc == 0 && i < ids.n; i++) {
         json_t *d = NULL;
-        if ((rc = esg_report_kpi_cities(st, ids.v[i], NULL, &d, err, sizeof err)) != 0)
+        if ((rc = esg_report_kpi_cities(st, ids.v[i], period, &d, err, sizeof err)) != 0)
             esgw_cli__fail(cli, rc, "KPI '%s' in the replayed state: %s", ids.v[i], err);
         else if (json_array_size(json_object_get(d, "cities")) == 0)
             json_decref(d); /* no project reports it */
@@ -963,6 +970,11 @@ static int cmd_audit(esgw_cli *cli, const esgw_args *a) {
     if (out_path && access(out_path, F_OK) == 0)
         return esgw_cli__fail(cli, ESG_ERR_INVALID_ARGUMENT,
                               "'%s' already exists; not overwriting it", out_path);
+    esg_report_period period;
+    char perr[160];
+    int prc = esg_report_period_parse(esgw_cli__opt(a, "period"), &period, perr, sizeof perr);
+    if (prc)
+        return esgw_cli__fail(cli, prc, "--period: %s", perr);
     trust t;
     int rc = trust_load(cli, esgw_cli__opt(a, "genesis"), &t);
     json_t *status = NULL, *doc = NULL;
@@ -1036,7 +1048,7 @@ static int cmd_audit(esgw_cli *cli, const esgw_args *a) {
     if (rc == 0 && (!instruments || !projects || !kpis))
         rc = esgw_cli__fail(cli, ESG_ERR_NOMEM, NULL);
     if (rc == 0)
-        rc = build_reports(cli, store, instruments, projects, kpis);
+        rc = build_reports(cli, store, &period, instruments, projects, kpis);
     if (rc == 0) {
         doc = json_pack("{s:s,s:s,s:I,s:s,s:s,s:I,s:I,s:b,s:O,s:O,s:O}", "chain_id",
                         t.g->chain_id, "genesis_hash", esg_hash_hex(&t.g->hash).s, "height",
@@ -1095,8 +1107,9 @@ const esgw_cmd esgw_cli__audit_cmds[] = {
                  "from genesis, trusting no node",
      .min_pos = 1, .max_pos = 1, .required = "genesis", .run = cmd_impact_verify},
     {.path = "audit",
-     .synopsis = "--genesis FILE [--out report.json]   full replay from genesis, trusting no "
-                 "node; the instruments', projects' and KPIs' documents",
-     .required = "genesis", .optional = "out", .run = cmd_audit},
+     .synopsis = "--genesis FILE [--out report.json] [--period START:END]   full replay from "
+                 "genesis, trusting no node; the instruments', projects' and KPIs' documents "
+                 "(for the reporting period)",
+     .required = "genesis", .optional = "out period", .run = cmd_audit},
     {0},
 };

@@ -203,6 +203,20 @@ assert (rh["city"], rh["projects"], rh["confirmed"], rh["financed"], rh["per_mil
     ("city-rhodes", 1, "1180.250", "6500000", "18157.692"), rh
 print("ok: audit replayed", doc["height"], "blocks; its reports, projects and KPIs across "
       "cities equal the API's byte for byte")
+# For a reporting period, the audit's documents are the node's ?period= ones.
+per = "2024-01-01:2025-12-31"
+outp = t + "/audit-period.json"
+p = subprocess.run(W + ["audit", "--genesis", g, "--out", outp, "--period", per],
+                   capture_output=True, text=True)
+assert p.returncode == 0, p
+dp = json.load(open(outp))
+insp = [i for i in dp["instruments"] if i["id"] == "RGB-2024-01"][0]
+assert insp["allocations"]["period"] == {"start": "2024-01-01", "end": "2025-12-31"}, insp
+for key in ("allocations", "impact"):
+    assert compact(insp[key]) == body(f"/v1/instruments/RGB-2024-01/{key}?period={per}"), key
+for k in dp["kpis"]:
+    assert compact(k) == body(f"/v1/kpis/{k['kpi']}/cities?period={per}"), k["kpi"]
+refuses("ERR_BAD_PERIOD", ["--period"], "audit", "--genesis", g, "--period", "2025-12-31:2025-01-01")
 refuses("ERR_INVALID_ARGUMENT", ["already exists"], "audit", "--genesis", g, "--out", out)
 refuses("ERR_GENESIS", ["did not start from this genesis"], "audit", "--genesis", t + "/other-chain.json")
 
