@@ -920,6 +920,39 @@ static void r_metrics(esg_api__call *c) {
     metric(tb, "esg_p2p_bytes_in_total", "counter", "Bytes received from peers.",
            nm.p2p_bytes_in);
     metric(tb, "esg_p2p_bytes_out_total", "counter", "Bytes sent to peers.", nm.p2p_bytes_out);
+    /* The transport's defences at work: what a hostile or broken peer
+     * made this node close or drop, by reason. */
+    const esg_p2p_stats *ps = &nm.p2p;
+    metric(tb, "esg_p2p_connections", "gauge", "Open p2p connections, established or not.",
+           ps->connections);
+    metric(tb, "esg_p2p_handshakes_pending", "gauge",
+           "Inbound connections still in the handshake (their own small budget).", ps->unauth);
+    metric(tb, "esg_p2p_rx_buffered_bytes", "gauge",
+           "Bytes held now for frames still arriving.", ps->rx_buffered);
+    const struct { const char *reason; uint64_t n; } closes[] = {
+        {"handshake_budget_full", ps->unauth_full},
+        {"handshake_evicted", ps->unauth_evicted},
+        {"handshake_timeout", ps->handshake_timeouts},
+        {"bad_handshake", ps->bad_handshakes},
+        {"chain_mismatch", ps->chain_mismatches},
+        {"not_allowed", ps->refused},
+        {"too_many_peers", ps->too_many},
+        {"duplicate", ps->duplicates},
+        {"oversize_frame", ps->oversize_frames},
+        {"bad_frame", ps->bad_frames},
+        {"frame_timeout", ps->frame_timeouts},
+        {"write_timeout", ps->write_timeouts},
+        {"slow_reader", ps->slow_drops},
+    };
+    tb_printf(tb, "# HELP esg_p2p_closed_total P2P connections this node closed, by reason.\n"
+                  "# TYPE esg_p2p_closed_total counter\n");
+    for (size_t i = 0; i < sizeof closes / sizeof closes[0]; i++)
+        tb_printf(tb, "esg_p2p_closed_total{reason=\"%s\"} %" PRIu64 "\n", closes[i].reason,
+                  closes[i].n);
+    metric(tb, "esg_p2p_misbehaviour_total", "counter",
+           "Peer events that added to a misbehaviour score.", ps->misbehaviour);
+    metric(tb, "esg_p2p_log_suppressed_total", "counter",
+           "P2P log lines left out by the rate limit.", ps->log_suppressed);
     metric(tb, "esg_evidence_total", "counter", "Equivocating votes detected.",
            nm.evidence_total);
     tb_printf(tb, "# HELP esg_clock_offset_milliseconds Correction added to this node's clock, "

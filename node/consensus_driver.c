@@ -1576,6 +1576,7 @@ static void on_tick(uv_timer_t *t) {
     pthread_mutex_lock(&d->mu);
     d->m.p2p_bytes_in = ps.bytes_in;
     d->m.p2p_bytes_out = ps.bytes_out;
+    d->m.p2p = ps;
     pthread_mutex_unlock(&d->mu);
     note_state(d);
 }

@@ -58,6 +58,7 @@
 #include "ledger/store.h"
 #include "node/consensus.h"
 #include "node/log.h"
+#include "node/p2p.h"
 #include "node/mempool.h"
 
 typedef struct esg_driver esg_driver;
@@ -118,6 +119,7 @@ typedef struct esg_driver_metrics {
     uint64_t rounds_total;    /* rounds they took (round + 1 each) */
     uint64_t phase_us[ESG_DRIVER_N_PHASES]; /* time spent in each step */
     uint64_t p2p_bytes_in, p2p_bytes_out;   /* updated every second */
+    esg_p2p_stats p2p;        /* the transport's counters, updated every second */
     uint64_t evidence_total;  /* equivocations seen */
     int64_t clock_offset_ms;  /* added to this node's clock (blocktime.h) */
 } esg_driver_metrics;

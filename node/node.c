@@ -545,6 +545,7 @@ void esg_node_metrics_get(esg_node *n, esg_node_metrics *out) {
             out->cons_step_us[i] = dm.phase_us[i];
         out->p2p_bytes_in = dm.p2p_bytes_in;
         out->p2p_bytes_out = dm.p2p_bytes_out;
+        out->p2p = dm.p2p;
         out->evidence_total = dm.evidence_total;
         out->clock_offset_ms = dm.clock_offset_ms;
     }

@@ -39,6 +39,7 @@
 #include "node/consensus.h"
 #include "node/log.h"
 #include "node/mempool.h"
+#include "node/p2p.h"
 
 #define ESG_NODE_MAX_PEERS 64
 #define ESG_NODE_MAX_OBSERVERS 64
@@ -129,6 +130,7 @@ typedef struct esg_node_metrics {
     uint64_t cons_heights_decided, cons_rounds_total;
     uint64_t cons_step_us[5]; /* propose, prevote, precommit, commit, idle */
     uint64_t p2p_bytes_in, p2p_bytes_out;
+    esg_p2p_stats p2p; /* the transport's counters (node/p2p.h) */
     uint64_t evidence_total;
     int64_t clock_offset_ms; /* added to the local clock (node/blocktime.h) */
 } esg_node_metrics;

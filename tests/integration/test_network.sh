@@ -16,7 +16,8 @@ base = "http://127.0.0.1:%s" % sys.argv[1]
 names = ["esg_height", "esg_consensus_height", "esg_consensus_round", "esg_consensus_step",
          "esg_consensus_heights_total", "esg_consensus_rounds_total", "esg_peers",
          "esg_p2p_bytes_in_total", "esg_p2p_bytes_out_total", "esg_sync_syncing",
-         "esg_sync_behind", "esg_evidence_total"]
+         "esg_sync_behind", "esg_evidence_total", "esg_p2p_connections",
+         "esg_p2p_handshakes_pending", "esg_p2p_misbehaviour_total"]
 for _ in range(100):
     h0 = json.load(urllib.request.urlopen(base + "/v1/status"))["height"]
     text = urllib.request.urlopen(base + "/metrics").read().decode()
@@ -30,10 +31,15 @@ for _ in range(100):
     assert not missing, missing
     for st in ("propose", "prevote", "precommit", "commit", "idle"):
         assert 'esg_consensus_step_seconds_total{step="%s"}' % st in m, st
+    for why in ("handshake_budget_full", "handshake_timeout", "bad_handshake", "oversize_frame",
+                "frame_timeout", "write_timeout", "slow_reader"):
+        assert 'esg_p2p_closed_total{reason="%s"}' % why in m, why
     if h0 == h1 and m["esg_height"] == h0 and m["esg_consensus_height"] == h0 + 1:
         assert m["esg_peers"] == 3, m["esg_peers"]
         assert m["esg_p2p_bytes_in_total"] > 0 and m["esg_p2p_bytes_out_total"] > 0
         assert m["esg_evidence_total"] == 0
+        assert m["esg_p2p_connections"] >= 3  # honest peers, nothing closed for cause
+        assert m['esg_p2p_closed_total{reason="bad_frame"}'] == 0
         sys.exit(0)
     time.sleep(0.1)
 print("heights never matched: status %d, metrics %s" % (h1, m)); sys.exit(1)

@@ -174,4 +174,16 @@ kill -0 "${PIDS[0]}" || fail "node 0 died"
 ((lines < 150)) || fail "node 0 logged $lines lines under the flood"
 python3 -c "import sys; sys.exit(0 if float('$up') < 10 else 1)" ||
     fail "node 3 took $up s to be back on node 0 under the flood"
-pass "a flood of 100 silent connections ($opened opened): node 3 restarted was back on node 0 $up s after its start began, tx committed at $h, node 0 logged $lines lines"
+# The defence is visible to an operator: node 0's /metrics counts the
+# connections it closed because the handshake budget was spent or the
+# handshake timed out.
+closed=$(curl -fsS "$(url 0)/metrics" | python3 -c '
+import sys
+n = 0
+for line in sys.stdin:
+    for why in ("handshake_budget_full", "handshake_evicted", "handshake_timeout"):
+        if line.startswith("esg_p2p_closed_total{reason=\"%s\"}" % why):
+            n += int(line.rsplit(" ", 1)[1])
+print(n)')
+((closed > 100)) || fail "node 0's metrics count only $closed connections closed in the handshake"
+pass "a flood of 100 silent connections ($opened opened): node 3 restarted was back on node 0 $up s after its start began, tx committed at $h, node 0 logged $lines lines and counted $closed handshake closes"

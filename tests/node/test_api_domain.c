@@ -410,7 +410,7 @@ static int attest(const esg_hash *report_id, int opinion, int64_t value,
     return submit(&b, VER);
 }
 
-static int revoke(const esg_hash *attestation, const char *reason) {
+static int revoke_attestation(const esg_hash *attestation, const char *reason) {
     esg_pb_revoke_attestation r = ESG_PB_REVOKE_ATTESTATION_INIT;
     r.attestation_id = esg_pb_bin(attestation->b, 32);
     r.reason = (char *)reason;
@@ -506,7 +506,7 @@ static void run_story(story *s) {
     OK(attest(&s->r3, ESG_OPINION_QUALIFIED, 560000, ST));
     s->a3 = F->last_id;
     s->a3_height = fx_height(F);
-    OK(revoke(&s->a3, "meter data incomplete"));
+    OK(revoke_attestation(&s->a3, "meter data incomplete"));
     s->a3_revoked_height = fx_height(F);
     OK(attest(&s->r3, ESG_OPINION_QUALIFIED, 550000, ST));
     s->a3b = F->last_id;
