@@ -11,11 +11,22 @@
  *   members  city-a, city-b, city-c (CITY), inv-1, inv-2 (INVESTOR), ver-1
  *            (VERIFIER, accredited for "climate"), agent (PAYING_AGENT),
  *            aud-1 (AUDITOR); keys K1..K9 below; the ICMA KPI catalogue
+ *   PR-1     project of city-a registered by RegisterProject (EUR, CCM and
+ *            CCA, taxonomy 7.6, NACE F43.2, cost 4000000, raised to 4500000
+ *            by UpdateProject in the second block), financed by nothing
+ *   PU-1     project of city-b registered by RegisterProject in USD
  *   GB-1     green bond of city-a 50 % (PA-1), city-b 30 % (PB-1), city-c
- *            20 % (PC-1), 2026-01-15..2028-01-15 annual, ACTIVE, inv-1 600
- *            and inv-2 300 units; 1000000 allocated to PA-1; reports R1
- *            (PA-1, ghg_avoided_tco2e, attested CONFIRMED by ver-1 as A1)
- *            and R2 (PB-1, energy_saved_mwh, not attested)
+ *            20 % (PC-1), inline projects registered by the issuance,
+ *            2026-01-15..2028-01-15 annual (look-back 36 months: allocations
+ *            from 2023-01-15), ACTIVE, inv-1 600 and inv-2 300 units;
+ *            allocations AL1 (1000000 to PA-1 on 2026-01-20, live) and AL2
+ *            (500000 to PB-1 on 2025-06-01, refinancing, reversed in the
+ *            second block); reports R1 (PA-1, ghg_avoided_tco2e, attested
+ *            CONFIRMED by ver-1 as A1) and R2 (PB-1, energy_saved_mwh, of
+ *            no instrument, not attested), both 2026-01-01..2026-01-20
+ *   FU1/FU2  external fundings: FU1 EU "ERDF 2021-2027" 200000 to PA-1 on
+ *            2026-01-18 (live), FU2 NATIONAL 300000 to PB-1 on 2026-01-10
+ *            (reversed in the second block)
  *   SLB-1    sustainability-linked bond of city-a (PS-1), target on
  *            ghg_avoided_tco2e observed 2027-01-01, semiannual, ACTIVE,
  *            inv-1 5000 units
@@ -24,6 +35,7 @@
  *   P0       AddKpi fuzz_kpi_0, executed; P1 AddValidator K11, open, voted
  *            by city-a only, expiring at the end of the fuzzed block
  *            (proposal_ttl_blocks 1)
+ * The fuzzed block's date is 2026-01-21 unless the time says otherwise.
  *
  * Keys (secret = SHA-256("esg-fuzz-exec key " i)): K0 the validator,
  * K1 city-a, K2 city-b, K3 city-c, K4 inv-1, K5 inv-2, K6 ver-1, K7 agent
@@ -38,10 +50,12 @@
  *   time   u16 hours (or u64 ms), see bit 4
  *   then per transaction:
  *     signer  key index mod 14
- *     action  mod 14: 0 Propose, 1 Vote, 2 AddAccount, 3 RevokeAccount,
+ *     action  mod 19: 0 Propose, 1 Vote, 2 AddAccount, 3 RevokeAccount,
  *             4 IssueInstrument, 5 Subscribe, 6 CloseOffering, 7 Transfer,
  *             8 RecordPayment, 9 AllocateProceeds, 10 ReportImpact,
- *             11 AttestImpact, 12 RevokeAttestation, 13 DisputeImpact
+ *             11 AttestImpact, 12 RevokeAttestation, 13 DisputeImpact,
+ *             14 RegisterProject, 15 UpdateProject, 16 RecordFunding,
+ *             17 ReverseFunding, 18 ReverseAllocation
  *     mode    bits 0-2 nonce: 0-5 the signer's next counting its earlier
  *             transactions in this block, 6 its next in the base state, 7 a
  *             u64 that follows; bits 3-4 signatures: 0-1 the signer and the
@@ -55,22 +69,29 @@
  *   STR   v < 0xE0: dictionary[v % n]; 0xE0..0xFE: a length byte and that
  *         many raw bytes (cut at a NUL); 0xFF: u16 L, then "x" repeated L %
  *         1200 times
- *   DATE  v < 0xC0: DATES[v % n]; 0xC0..0xDF: u16 d, 2025-01-01 + d % 4000
- *         days; else as STR
+ *   DATE  v < 0xC0: DATES[v % n]; 0xC0..0xCF: u16 d, 2025-01-01 + d % 4000
+ *         days; 0xD0..0xDF: the block's date + (v - 0xD8) days (-8..+7);
+ *         else as STR
  *   U64(d) / I64(d)  v < 16: the special values of pick_u64 / pick_i64
  *         (0, 1, u8, u16, u32, u64 read from the input, limits, overflow
  *         edges); 16..127: the typical value d; 128..255: v - 128
+ *   U64E(d, e)  as U64(d), but 126 gives the field's limit e and 127 e + 1
  *   SMALL(n)  v % n
  *   HASH  v % 8: 0 empty, 1 31 bytes, 2 33 bytes, 3 32 input bytes, else
  *         32 bytes of 0xab
- *   REF   (report, attestation, proposal ids) v < 0x80: the base ids R1,
- *         R2, A1, P0, P1, GB-1's issue tx [v % 6]; 0x80..0xBF: the id of
- *         transaction (v & 7) of this block if it is an earlier one (32
- *         zero bytes otherwise); 0xC0 empty; 0xC1 31 bytes;
- *         0xC2 32 input bytes; else 32 zero bytes
+ *   REF   (report, attestation, proposal, allocation, funding ids) v < 0x80:
+ *         the base ids R1, R2, A1, P0, P1, GB-1's issue tx, AL1, AL2, FU1,
+ *         FU2 [v % 10]; 0x80..0xBF: the id of transaction (v & 7) of this
+ *         block if it is an earlier one (32 zero bytes otherwise); 0xC0
+ *         empty; 0xC1 31 bytes; 0xC2 32 input bytes; else 32 zero bytes
  *   KEY   v % 20: 0-13 the public key of K(v); 14 zeros; 15 0xff x 32
  *         (not on the curve); 16 31 bytes; 17 32 input bytes; 18 33 bytes;
  *         19 K11
+ * IssueInstrument reads a template (SMALL(6), sb_template()) and a u24
+ * mask of the spec fields to replace (sb_mutate()); a replaced project list
+ * gives each project a form (SMALL(4): bit 0 inline city and name, else a
+ * reference to a registered project; bit 1 the EU GBS fields, which a
+ * reference may not carry).
  * tests/fuzz/exec_seeds.py writes the seed corpus in this encoding.
  *
  * Checks, beyond "does not crash, leak or trip a sanitizer":
@@ -84,6 +105,7 @@
  * - With flags bit 3: building the same input again (fresh signatures)
  *   gives the same results, messages, block hash and app hash.
  */
+#include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -91,6 +113,8 @@
 #include <string.h>
 
 #include "contracts/contracts.h"
+#include "contracts/instrument.h"
+#include "contracts/projects.h"
 #include "fuzz/fuzz_util.h"
 #include "ledger/block.h"
 #include "ledger/codec.h"
@@ -127,7 +151,8 @@ static struct {
     fz_key keys[N_KEYS];
     uint64_t nonce[N_KEYS];     /* base-state nonces */
     esg_store_meta tip;
-    esg_hash base_ids[6];       /* R1, R2, A1, P0, P1, GB-1's issue tx */
+    esg_hash base_ids[10];      /* R1, R2, A1, P0, P1, GB-1's issue tx, AL1, AL2,
+                                 * FU1, FU2 */
     bool trace;                 /* ESG_FUZZ_EXEC_TRACE set: print each result */
 } g_fz;
 
@@ -147,10 +172,12 @@ static const char *const MEMBERS[] = {
     "city-d", "new-inv", "nobody", "Bad_ID", "x", "",
 };
 static const char *const INSTRUMENTS[] = {
-    "GB-1", "SLB-1", "OFF-1", "NEW-1", "NEW-2", "gb-1", "X", "",
+    "GB-1", "SLB-1", "OFF-1", "NEW-1", "NEW-2", "gb-1", "X", "", "NEW-3",
 };
 static const char *const PROJECTS[] = {
     "PA-1", "PB-1", "PC-1", "PS-1", "PO-1", "PA-2", "NEW-P", "pa-1", "",
+    "PR-1", "PU-1", "AB", "P123456789012345678901234567890123456789",
+    "P1234567890123456789012345678901234567890",
 };
 static const char *const KPIS[] = {
     "ghg_avoided_tco2e", "ghg_emissions_tco2e", "renewable_capacity_mw",
@@ -178,6 +205,26 @@ static const char *const DATES[] = {
     "2026-01-15", "2027-01-15", "2028-01-15", "2026-07-15", "2027-01-01", "2026-01-01",
     "2025-12-31", "2026-01-20", "2026-04-15", "2026-10-15", "2029-01-15", "2026-02-30",
     "", "9999-12-31", "0001-01-01", "2026-1-15",
+    /* the block's date and the day after; GB-1's look-back edge (36 months
+     * before its issue date), the day before it and the day before issue
+     * (refinancing); the day after maturity; template 3's dates; the
+     * 120- and 12-month look-back edges and the days before them; FU1's
+     * and AL2's dates */
+    "2026-01-21", "2026-01-22", "2023-01-15", "2023-01-14", "2026-01-14", "2028-01-16",
+    "2026-02-01", "2027-02-01", "2016-01-15", "2016-01-14", "2025-01-15", "2025-01-14",
+    "2026-01-18", "2025-06-01",
+};
+static const char *const PROGRAMMES[] = {
+    "ERDF 2021-2027", "", "Cohesion Fund", "Recovery and Resilience Facility", "a\x01b",
+};
+static const char *const TAXONOMY[] = {"7.2", "", "4.1", "10.12", "7", "7.2.1", "a.b", "100.1"};
+static const char *const NACE[] = {"F41.2", "", "D35.11", "F", "F41", "Z99", "f41.2", "F41.234"};
+static const char *const LEIS[] = {
+    "5493001KJTIIGC8Y1R12", "", "5493001KJTIIGC8Y1R13", "5493001KJTIIGC8Y1R1",
+    "5493001kjtiigc8y1r12",
+};
+static const char *const ISINS[] = {
+    "US0378331005", "AU0000XVGZA3", "", "US0378331006", "us0378331005", "US037833100",
 };
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -186,6 +233,7 @@ static const char *const DATES[] = {
 typedef struct rd {
     const uint8_t *p;
     size_t n;
+    int32_t day; /* the block's date (days since 1970-01-01), for DATE picks */
 } rd;
 
 static uint8_t rd_u8(rd *r) {
@@ -248,7 +296,10 @@ static char *pick_date(rd *r) {
         char *s = arena_alloc(11);
         if (!s)
             return "";
-        esg_date_format(20089 /* 2025-01-01 */ + (int32_t)(rd_be(r, 2) % 4000), s);
+        if (v < 0xD0)
+            esg_date_format(20089 /* 2025-01-01 */ + (int32_t)(rd_be(r, 2) % 4000), s);
+        else /* past 9999-12-31 it formats as 0000-00-00 */
+            esg_date_format(r->day > INT32_MAX - 8 ? r->day : r->day + ((int32_t)v - 0xD8), s);
         return s;
     }
     return pick_raw_str(r, v);
@@ -275,6 +326,13 @@ static uint64_t pick_u64(rd *r, uint64_t typical) {
     case 15: return UINT64_C(1) << 32;
     default: return v < 128 ? typical : (uint64_t)v - 128;
     }
+}
+
+/* As pick_u64, with the field's limit `edge` at 126 and edge + 1 at 127. */
+static uint64_t pick_u64e(rd *r, uint64_t typical, uint64_t edge) {
+    if (r->n > 0 && (r->p[0] == 126 || r->p[0] == 127))
+        return edge + (rd_u8(r) - 126);
+    return pick_u64(r, typical);
 }
 
 static int64_t pick_i64(rd *r, int64_t typical) {
@@ -367,6 +425,7 @@ static esg_pb_bytes pick_key(rd *r) {
 #define SPEC_MAX_CO 12
 #define SPEC_MAX_PROJ 4
 #define SPEC_MAX_KT 3
+#define SPEC_MAX_OBJ 7 /* one more than a project may have */
 
 /* A spec with its arrays, built in place (it points into itself). */
 typedef struct spec_b {
@@ -376,6 +435,7 @@ typedef struct spec_b {
     esg_pb_project pr[SPEC_MAX_PROJ];
     esg_pb_project *prp[SPEC_MAX_PROJ];
     uint32_t sdgs[SPEC_MAX_PROJ][4];
+    esg_pb_eu_objective obj[SPEC_MAX_PROJ][SPEC_MAX_OBJ];
     esg_pb_kpi_target kt[SPEC_MAX_KT];
     esg_pb_kpi_target *ktp[SPEC_MAX_KT];
     uint8_t fw[32];
@@ -408,6 +468,33 @@ static void sb_project(spec_b *b, const char *id, const char *city, uint64_t bud
     b->s.projects = b->prp;
 }
 
+/* Makes project i of *b a reference to a registered project (only id and
+ * budget). */
+static void sb_project_ref(spec_b *b, size_t i) {
+    esg_pb_project *p = &b->pr[i];
+    p->city = "";
+    p->name = "";
+    p->eu_objective = ESG_EU_OBJECTIVE_UNSPECIFIED;
+    p->n_sdgs = 0;
+}
+
+/* Gives project i of *b the further objectives obj[0..n) and the EU GBS
+ * fields. */
+static void sb_project_gbs(spec_b *b, size_t i, const esg_pb_eu_objective *obj, size_t n,
+                           const char *taxonomy, const char *nace, uint64_t total_cost,
+                           const char *location) {
+    esg_pb_project *p = &b->pr[i];
+    assert(n <= SPEC_MAX_OBJ);
+    for (size_t k = 0; k < n; k++)
+        b->obj[i][k] = obj[k];
+    p->eu_objectives = b->obj[i];
+    p->n_eu_objectives = n;
+    p->taxonomy_activity = (char *)taxonomy;
+    p->nace = (char *)nace;
+    p->total_cost = total_cost;
+    p->location = (char *)location;
+}
+
 static void sb_target(spec_b *b, const char *kpi, int64_t target, const char *obs,
                       uint32_t step) {
     size_t i = b->s.n_kpi_targets++;
@@ -424,7 +511,11 @@ static void sb_target(spec_b *b, const char *kpi, int64_t target, const char *ob
 /* The templates of IssueInstrument (the base state issues 0, 1 and 2 as
  * GB-1, SLB-1 and OFF-1): 0 a green bond of the three cities, 1 a
  * sustainability-linked bond of city-a, 2 a green loan of city-b, 3 a
- * monthly social bond of city-b and city-c. */
+ * monthly social bond of city-b and city-c, 4 a green bond of city-a with
+ * an ISIN and a 12-month look-back, financing the registered PR-1 by
+ * reference and a new inline project NEW-P with every EU GBS field, 5 a
+ * green bond of city-a and city-b co-financing PA-1 (a reference) and PB-1
+ * (inline, registered already) with GB-1. */
 static void sb_template(spec_b *b, unsigned t, const char *id) {
     memset(b, 0, sizeof *b);
     esg_pb_instrument_spec init = ESG_PB_INSTRUMENT_SPEC_INIT;
@@ -471,6 +562,37 @@ static void sb_template(spec_b *b, unsigned t, const char *id) {
         sb_co(b, "city-b", 10000);
         sb_project(b, "PO-1", "city-b", 500000);
         break;
+    case 4: {
+        static const esg_pb_eu_objective ppc[] = {ESG_EU_OBJECTIVE_PPC};
+        b->s.kind = ESG_INSTRUMENT_GREEN_BOND;
+        b->s.face_value = 1000;
+        b->s.units = 5000;
+        b->s.coupon_bps = 275;
+        b->s.coupon_frequency_months = 12;
+        b->s.maturity_date = "2027-01-15";
+        b->s.isin = "US0378331005";
+        b->s.refinancing_lookback_months = 12;
+        sb_co(b, "city-a", 10000);
+        sb_project(b, "PR-1", "", 2000000);
+        sb_project_ref(b, 0);
+        sb_project(b, "NEW-P", "city-a", 1000000);
+        b->pr[1].name = "Cycle lanes";
+        sb_project_gbs(b, 1, ppc, 1, "6.13", "F42.1", 3000000, "Old town");
+        break;
+    }
+    case 5:
+        b->s.kind = ESG_INSTRUMENT_GREEN_BOND;
+        b->s.face_value = 1000;
+        b->s.units = 20000;
+        b->s.coupon_bps = 325;
+        b->s.coupon_frequency_months = 12;
+        b->s.maturity_date = "2029-01-15";
+        sb_co(b, "city-a", 6000);
+        sb_co(b, "city-b", 4000);
+        sb_project(b, "PA-1", "", 5000000);
+        sb_project_ref(b, 0);
+        sb_project(b, "PB-1", "city-b", 2000000);
+        break;
     default:
         b->s.kind = ESG_INSTRUMENT_SOCIAL_BOND;
         b->s.face_value = 250;
@@ -487,10 +609,13 @@ static void sb_template(spec_b *b, unsigned t, const char *id) {
     }
 }
 
-/* Replaces the fields of *b whose bit is set in a u16 mask, in bit order
- * (see the header comment). */
+/* Replaces the fields of *b whose bit is set in a u24 mask, in bit order:
+ * 0 id, 1 kind, 2 name, 3 currency, 4 face value, 5 units, 6 coupon, 7
+ * frequency, 8 issue date, 9 maturity, 10 co-issuers, 11 paying agent, 12
+ * projects, 13 KPI targets, 14 framework hash, 15 external review hash,
+ * 16 ISIN, 17 look-back months. */
 static void sb_mutate(spec_b *b, rd *r) {
-    unsigned mask = (unsigned)rd_be(r, 2);
+    unsigned mask = (unsigned)rd_be(r, 3);
     esg_pb_instrument_spec *s = &b->s;
     if (mask & 1u << 0) s->id = STR(r, INSTRUMENTS);
     if (mask & 1u << 1) s->kind = pick_small(r, 7);
@@ -512,19 +637,36 @@ static void sb_mutate(spec_b *b, rd *r) {
     }
     if (mask & 1u << 11) s->paying_agent = STR(r, MEMBERS);
     if (mask & 1u << 12) {
+        /* Per project: id, form; with form bit 0 (inline) city, name,
+         * objective and SDGs; the budget; with form bit 1 the further
+         * objectives, taxonomy activity, NACE, total cost and location. */
         s->n_projects = 0;
         unsigned n = pick_small(r, SPEC_MAX_PROJ + 1);
         for (unsigned i = 0; i < n; i++) {
             const char *id = STR(r, PROJECTS);
-            const char *city = STR(r, MEMBERS);
-            sb_project(b, id, city, 1000000);
+            unsigned form = pick_small(r, 4);
+            sb_project(b, id, "", 1000000);
+            sb_project_ref(b, i);
             esg_pb_project *p = &b->pr[i];
-            p->name = STR(r, NAMES);
-            p->eu_objective = pick_small(r, 8);
-            p->n_sdgs = pick_small(r, 5);
-            for (size_t k = 0; k < p->n_sdgs; k++)
-                b->sdgs[i][k] = (uint32_t)pick_u64(r, 7);
+            if (form & 1) {
+                p->city = STR(r, MEMBERS);
+                p->name = STR(r, NAMES);
+                p->eu_objective = pick_small(r, 8);
+                p->n_sdgs = pick_small(r, 5);
+                for (size_t k = 0; k < p->n_sdgs; k++)
+                    b->sdgs[i][k] = (uint32_t)pick_u64(r, 7);
+            }
             p->budget = pick_u64(r, 1000000);
+            if (form & 2) {
+                esg_pb_eu_objective obj[SPEC_MAX_OBJ];
+                size_t n_obj = pick_small(r, SPEC_MAX_OBJ + 1);
+                for (size_t k = 0; k < n_obj; k++)
+                    obj[k] = pick_small(r, 8);
+                const char *tax = STR(r, TAXONOMY);
+                const char *nace = STR(r, NACE);
+                uint64_t cost = pick_u64(r, 5000000);
+                sb_project_gbs(b, i, obj, n_obj, tax, nace, cost, STR(r, TEXTS));
+            }
         }
     }
     if (mask & 1u << 13) {
@@ -541,6 +683,10 @@ static void sb_mutate(spec_b *b, rd *r) {
     }
     if (mask & 1u << 14) s->framework_sha256 = pick_hash(r);
     if (mask & 1u << 15) s->external_review_sha256 = pick_hash(r);
+    if (mask & 1u << 16) s->isin = STR(r, ISINS);
+    if (mask & 1u << 17)
+        s->refinancing_lookback_months =
+            (uint32_t)pick_u64e(r, 36, ESG_MAX_LOOKBACK_MONTHS);
 }
 
 /* ------------------------------------------------------------- actions */
@@ -577,6 +723,13 @@ typedef struct body_b {
     esg_pb_attest_impact attest;
     esg_pb_revoke_attestation revoke_att;
     esg_pb_dispute_impact dispute;
+    esg_pb_register_project reg_project;
+    esg_pb_eu_objective objectives[SPEC_MAX_OBJ];
+    uint32_t sdgs[18];
+    esg_pb_update_project upd_project;
+    esg_pb_record_funding funding;
+    esg_pb_reverse_funding unfund;
+    esg_pb_reverse_allocation unallocate;
 } body_b;
 
 static void build_proposal(body_b *m, rd *r) {
@@ -592,6 +745,8 @@ static void build_proposal(body_b *m, rd *r) {
         m->add_member.name = STR(r, NAMES);
         m->add_member.country = STR(r, COUNTRIES);
         m->add_member.admin_pubkey = pick_key(r);
+        m->add_member.lei = STR(r, LEIS);
+        m->add_member.population = pick_u64e(r, 50000, ESG_MAX_POPULATION);
         break;
     case 2:
         p->change_case = ESG_PROPOSAL_SUSPEND_MEMBER;
@@ -688,6 +843,11 @@ static void body_b_init(body_b *m) {
     m->attest = (esg_pb_attest_impact)ESG_PB_ATTEST_IMPACT_INIT;
     m->revoke_att = (esg_pb_revoke_attestation)ESG_PB_REVOKE_ATTESTATION_INIT;
     m->dispute = (esg_pb_dispute_impact)ESG_PB_DISPUTE_IMPACT_INIT;
+    m->reg_project = (esg_pb_register_project)ESG_PB_REGISTER_PROJECT_INIT;
+    m->upd_project = (esg_pb_update_project)ESG_PB_UPDATE_PROJECT_INIT;
+    m->funding = (esg_pb_record_funding)ESG_PB_RECORD_FUNDING_INIT;
+    m->unfund = (esg_pb_reverse_funding)ESG_PB_REVERSE_FUNDING_INIT;
+    m->unallocate = (esg_pb_reverse_allocation)ESG_PB_REVERSE_ALLOCATION_INIT;
 }
 
 /* Reads the fields of `action` (the header comment's numbering) into m. */
@@ -723,7 +883,7 @@ static void build_action(body_b *m, rd *r, unsigned action, const block_ids *ids
     case 4:
         b->action_case = ESG_ACTION_ISSUE_INSTRUMENT;
         b->issue_instrument = &m->issue;
-        sb_template(&m->spec, pick_small(r, 4), "NEW-1");
+        sb_template(&m->spec, pick_small(r, 6), "NEW-1");
         sb_mutate(&m->spec, r);
         m->issue.spec = &m->spec.s;
         break;
@@ -794,11 +954,63 @@ static void build_action(body_b *m, rd *r, unsigned action, const block_ids *ids
         m->revoke_att.attestation_id = pick_ref(r, ids);
         m->revoke_att.reason = STR(r, TEXTS);
         break;
-    default:
+    case 13:
         b->action_case = ESG_ACTION_DISPUTE_IMPACT;
         b->dispute_impact = &m->dispute;
         m->dispute.report_id = pick_ref(r, ids);
         m->dispute.reason = STR(r, TEXTS);
+        break;
+    case 14: {
+        esg_pb_register_project *rp = &m->reg_project;
+        b->action_case = ESG_ACTION_REGISTER_PROJECT;
+        b->register_project = rp;
+        rp->id = STR(r, PROJECTS);
+        rp->city = STR(r, MEMBERS);
+        rp->name = STR(r, NAMES);
+        /* Up to 7 objectives of 0..7, up to 18 SDGs: one past each limit. */
+        rp->n_eu_objectives = pick_small(r, SPEC_MAX_OBJ + 1);
+        for (size_t i = 0; i < rp->n_eu_objectives; i++)
+            m->objectives[i] = pick_small(r, 8);
+        rp->eu_objectives = m->objectives;
+        rp->taxonomy_activity = STR(r, TAXONOMY);
+        rp->nace = STR(r, NACE);
+        rp->n_sdgs = pick_small(r, N_OF(m->sdgs) + 1);
+        for (size_t i = 0; i < rp->n_sdgs; i++)
+            m->sdgs[i] = (uint32_t)pick_u64(r, 7);
+        rp->sdgs = m->sdgs;
+        rp->total_cost = pick_u64(r, 5000000);
+        rp->currency = STR(r, CURRENCIES);
+        rp->location = STR(r, TEXTS);
+        break;
+    }
+    case 15:
+        b->action_case = ESG_ACTION_UPDATE_PROJECT;
+        b->update_project = &m->upd_project;
+        m->upd_project.id = STR(r, PROJECTS);
+        m->upd_project.total_cost = pick_u64(r, 2000000);
+        m->upd_project.reason = STR(r, TEXTS);
+        break;
+    case 16:
+        b->action_case = ESG_ACTION_RECORD_FUNDING;
+        b->record_funding = &m->funding;
+        m->funding.project = STR(r, PROJECTS);
+        m->funding.source = pick_small(r, 8); /* 0 and 7 are no source */
+        m->funding.programme = STR(r, PROGRAMMES);
+        m->funding.amount = pick_u64(r, 200000);
+        m->funding.date = pick_date(r);
+        m->funding.evidence_sha256 = pick_hash(r);
+        break;
+    case 17:
+        b->action_case = ESG_ACTION_REVERSE_FUNDING;
+        b->reverse_funding = &m->unfund;
+        m->unfund.funding_id = pick_ref(r, ids);
+        m->unfund.reason = STR(r, TEXTS);
+        break;
+    default:
+        b->action_case = ESG_ACTION_REVERSE_ALLOCATION;
+        b->reverse_allocation = &m->unallocate;
+        m->unallocate.allocation_id = pick_ref(r, ids);
+        m->unallocate.reason = STR(r, TEXTS);
         break;
     }
 }
@@ -962,6 +1174,41 @@ static void setup(void) {
     body_b *m = calloc(1, sizeof *m);
     if (!m)
         abort();
+    static const uint8_t h32[32] = {0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab,
+                                    0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab,
+                                    0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab,
+                                    0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab};
+    static const struct {
+        int key;
+        const char *id, *city, *name, *taxonomy, *nace, *currency, *location;
+        uint64_t cost;
+    } regs[] = {
+        {K_CA, "PR-1", "city-a", "Harbour solar roofs", "7.6", "F43.2", "EUR",
+         "Harbour district", 4000000},
+        {K_CB, "PU-1", "city-b", "Tram depot", "", "", "USD", "", 9000000},
+    };
+    for (size_t i = 0; i < N_OF(regs); i++) {
+        body_b_init(m);
+        m->body.action_case = ESG_ACTION_REGISTER_PROJECT;
+        m->body.register_project = &m->reg_project;
+        m->reg_project.id = (char *)regs[i].id;
+        m->reg_project.city = (char *)regs[i].city;
+        m->reg_project.name = (char *)regs[i].name;
+        m->objectives[0] = ESG_EU_OBJECTIVE_CCM;
+        m->objectives[1] = ESG_EU_OBJECTIVE_CCA;
+        m->reg_project.eu_objectives = m->objectives;
+        m->reg_project.n_eu_objectives = i == 0 ? 2 : 1;
+        m->reg_project.taxonomy_activity = (char *)regs[i].taxonomy;
+        m->reg_project.nace = (char *)regs[i].nace;
+        m->sdgs[0] = 7;
+        m->sdgs[1] = 13;
+        m->reg_project.sdgs = m->sdgs;
+        m->reg_project.n_sdgs = i == 0 ? 2 : 0;
+        m->reg_project.total_cost = regs[i].cost;
+        m->reg_project.currency = (char *)regs[i].currency;
+        m->reg_project.location = (char *)regs[i].location;
+        txs[n++] = setup_tx(&m->body, regs[i].key, -1, -1);
+    }
     static const char *const ids[3] = {"GB-1", "SLB-1", "OFF-1"};
     static const int issuers[3] = {K_CA, K_CA, K_CB};
     for (unsigned t = 0; t < 3; t++) {
@@ -970,9 +1217,13 @@ static void setup(void) {
         m->issue.spec = &m->spec.s;
         m->body.action_case = ESG_ACTION_ISSUE_INSTRUMENT;
         m->body.issue_instrument = &m->issue;
-        txs[n++] = t == 0 ? setup_tx(&m->body, K_CA, K_CB, K_CC) : setup_tx(&m->body, issuers[t], -1, -1);
+        if (t == 0) {
+            txs[n] = setup_tx(&m->body, K_CA, K_CB, K_CC);
+            g_fz.base_ids[5] = txs[n++]->id;
+        } else {
+            txs[n++] = setup_tx(&m->body, issuers[t], -1, -1);
+        }
     }
-    g_fz.base_ids[5] = txs[0]->id;
     static const struct { int key; const char *ins; uint64_t units; } subs[] = {
         {K_INV1, "GB-1", 600}, {K_INV2, "GB-1", 300}, {K_INV1, "SLB-1", 5000},
         {K_INV2, "OFF-1", 10},
@@ -992,27 +1243,54 @@ static void setup(void) {
         m->close.instrument = (char *)ids[i];
         txs[n++] = setup_tx(&m->body, K_CA, -1, -1);
     }
-    static const uint8_t h32[32] = {0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab,
-                                    0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab,
-                                    0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab,
-                                    0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab};
-    body_b_init(m);
-    m->body.action_case = ESG_ACTION_ALLOCATE_PROCEEDS;
-    m->body.allocate_proceeds = &m->allocate;
-    m->allocate.instrument = "GB-1";
-    m->allocate.project_id = "PA-1";
-    m->allocate.amount = 1000000;
-    m->allocate.date = "2026-01-20";
-    m->allocate.evidence_sha256 = esg_pb_bin(h32, 32);
-    txs[n++] = setup_tx(&m->body, K_CA, -1, -1);
-    static const struct { int key; const char *project, *kpi; int64_t value; } reps[] = {
-        {K_CA, "PA-1", "ghg_avoided_tco2e", 1500}, {K_CB, "PB-1", "energy_saved_mwh", 800},
+    static const struct { int key; const char *project, *date; uint64_t amount; } allocs[] = {
+        {K_CA, "PA-1", "2026-01-20", 1000000}, {K_CB, "PB-1", "2025-06-01", 500000},
+    };
+    for (size_t i = 0; i < N_OF(allocs); i++) {
+        body_b_init(m);
+        m->body.action_case = ESG_ACTION_ALLOCATE_PROCEEDS;
+        m->body.allocate_proceeds = &m->allocate;
+        m->allocate.instrument = "GB-1";
+        m->allocate.project_id = (char *)allocs[i].project;
+        m->allocate.amount = allocs[i].amount;
+        m->allocate.date = (char *)allocs[i].date;
+        m->allocate.evidence_sha256 = esg_pb_bin(h32, 32);
+        txs[n] = setup_tx(&m->body, allocs[i].key, -1, -1);
+        g_fz.base_ids[6 + i] = txs[n++]->id;
+    }
+    static const struct {
+        int key;
+        const char *project, *programme, *date;
+        int source;
+        uint64_t amount;
+    } funds[] = {
+        {K_CA, "PA-1", "ERDF 2021-2027", "2026-01-18", ESG_FUNDING_SOURCE_EU, 200000},
+        {K_CB, "PB-1", "Recovery and Resilience Facility", "2026-01-10",
+         ESG_FUNDING_SOURCE_NATIONAL, 300000},
+    };
+    for (size_t i = 0; i < N_OF(funds); i++) {
+        body_b_init(m);
+        m->body.action_case = ESG_ACTION_RECORD_FUNDING;
+        m->body.record_funding = &m->funding;
+        m->funding.project = (char *)funds[i].project;
+        m->funding.source = funds[i].source;
+        m->funding.programme = (char *)funds[i].programme;
+        m->funding.amount = funds[i].amount;
+        m->funding.date = (char *)funds[i].date;
+        m->funding.evidence_sha256 = esg_pb_bin(h32, 32);
+        txs[n] = setup_tx(&m->body, funds[i].key, -1, -1);
+        g_fz.base_ids[8 + i] = txs[n++]->id;
+    }
+    /* R2 names no instrument: impact is reported of a project. */
+    static const struct { int key; const char *ins, *project, *kpi; int64_t value; } reps[] = {
+        {K_CA, "GB-1", "PA-1", "ghg_avoided_tco2e", 1500},
+        {K_CB, "", "PB-1", "energy_saved_mwh", 800},
     };
     for (size_t i = 0; i < N_OF(reps); i++) {
         body_b_init(m);
         m->body.action_case = ESG_ACTION_REPORT_IMPACT;
         m->body.report_impact = &m->report;
-        m->report.instrument = "GB-1";
+        m->report.instrument = (char *)reps[i].ins;
         m->report.project_id = (char *)reps[i].project;
         m->report.kpi = (char *)reps[i].kpi;
         m->report.value = reps[i].value;
@@ -1055,6 +1333,7 @@ static void setup(void) {
     }
     setup_block(txs, n, GENESIS_MS + 19 * DAY_MS); /* 2026-01-20 */
 
+    n = 0;
     body_b_init(m);
     m->body.action_case = ESG_ACTION_PROPOSE;
     m->body.propose = &m->propose;
@@ -1064,9 +1343,28 @@ static void setup(void) {
     m->add_validator.pubkey = esg_pb_bin(g_fz.keys[K_SPARE + 1].pk.b, 32);
     m->add_validator.power = 1;
     m->add_validator.operator_ = "city-a";
-    txs[0] = setup_tx(&m->body, K_CA, -1, -1);
-    g_fz.base_ids[4] = txs[0]->id;
-    setup_block(txs, 1, GENESIS_MS + 20 * DAY_MS); /* 2026-01-21 */
+    txs[n] = setup_tx(&m->body, K_CA, -1, -1);
+    g_fz.base_ids[4] = txs[n++]->id;
+    body_b_init(m);
+    m->body.action_case = ESG_ACTION_REVERSE_ALLOCATION;
+    m->body.reverse_allocation = &m->unallocate;
+    m->unallocate.allocation_id = esg_pb_bin(g_fz.base_ids[7].b, 32);
+    m->unallocate.reason = "allocated to the wrong project";
+    txs[n++] = setup_tx(&m->body, K_CB, -1, -1);
+    body_b_init(m);
+    m->body.action_case = ESG_ACTION_REVERSE_FUNDING;
+    m->body.reverse_funding = &m->unfund;
+    m->unfund.funding_id = esg_pb_bin(g_fz.base_ids[9].b, 32);
+    m->unfund.reason = "grant withdrawn";
+    txs[n++] = setup_tx(&m->body, K_CB, -1, -1);
+    body_b_init(m);
+    m->body.action_case = ESG_ACTION_UPDATE_PROJECT;
+    m->body.update_project = &m->upd_project;
+    m->upd_project.id = "PR-1";
+    m->upd_project.total_cost = 4500000;
+    m->upd_project.reason = "tender result";
+    txs[n++] = setup_tx(&m->body, K_CA, -1, -1);
+    setup_block(txs, n, GENESIS_MS + 20 * DAY_MS); /* 2026-01-21 */
     free(m);
 
     MDB_txn *txn;
@@ -1091,7 +1389,7 @@ typedef struct outcome {
 /* Builds the transactions of the input and the block, and checks that
  * block. Fills *oc. */
 static void run(const uint8_t *data, size_t size, outcome *oc) {
-    rd r = {data, size};
+    rd r = {data, size, 0};
     uint8_t flags = rd_u8(&r);
     size_t n_tx = (flags & 7u) + 1;
     uint64_t time_ms;
@@ -1099,6 +1397,9 @@ static void run(const uint8_t *data, size_t size, outcome *oc) {
         time_ms = rd_be(&r, 8);
     else
         time_ms = g_fz.tip.time_ms + 1 + rd_be(&r, 2) * UINT64_C(3600000);
+    /* The block's time, as esg_exec_build_block makes it. */
+    uint64_t bt = time_ms > g_fz.tip.time_ms ? time_ms : g_fz.tip.time_ms + 1;
+    r.day = esg_block_day(bt);
 
     esg_tx *txs[MAX_TXS] = {0};
     esg_exec_item items[MAX_TXS];
@@ -1112,7 +1413,7 @@ static void run(const uint8_t *data, size_t size, outcome *oc) {
     size_t n_items = 0;
     for (size_t i = 0; i < n_tx; i++) {
         int signer = rd_u8(&r) % N_KEYS;
-        unsigned action = rd_u8(&r) % 14;
+        unsigned action = rd_u8(&r) % 19;
         uint8_t mode = rd_u8(&r);
         uint64_t nonce;
         switch (mode & 7) {
@@ -1181,7 +1482,6 @@ static void run(const uint8_t *data, size_t size, outcome *oc) {
 
     /* Every validator must accept what the proposer built. */
     char err[256] = "";
-    uint64_t bt = time_ms > g_fz.tip.time_ms ? time_ms : g_fz.tip.time_ms + 1;
     rc = esg_exec_check_block(g_fz.store, g_fz.ct, block, block_len, NULL, bt, 0, err,
                               sizeof err);
     if (rc != ESG_OK) {
