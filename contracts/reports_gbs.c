@@ -220,7 +220,12 @@ void esg_rj_allocation_gbs(esg_state *st, const esg_pb_instrument_record *ins,
             break;
         }
         if (a->reversed) {
-            if (esg_date_parse(a->reversed_date, &rday) != 0) {
+            /* A block past 9999-12-31 (the executor does not bound block
+             * time; the node's clock rules do) writes its date as
+             * "0000-00-00": such a reversal falls after every period. */
+            if (strcmp(a->reversed_date, "0000-00-00") == 0) {
+                rday = INT32_MAX;
+            } else if (esg_date_parse(a->reversed_date, &rday) != 0) {
                 e = ESG_ERR_STORE_CORRUPT;
                 break;
             }
