@@ -73,8 +73,11 @@ assert "No space left on device" in s["reason"], s
 assert s["since_ms"] > 0 and s["since"].endswith("Z"), s
 PY
 pass "/v1/status: $(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["storage"]))' "$st")"
-curl -fsS "$url/metrics" | grep -qx "esg_storage_writable 0" || fail "/metrics does not show esg_storage_writable 0"
-curl -fsS "$url/metrics" | grep -q "^# HELP esg_storage_writable " || fail "esg_storage_writable has no HELP"
+# Read whole first: grep -q stops at its match, and curl writing the rest of
+# a long page into the closed pipe would fail the pipeline under pipefail.
+metrics=$(curl -fsS "$url/metrics") || fail "/metrics did not answer"
+grep -qx "esg_storage_writable 0" <<<"$metrics" || fail "/metrics does not show esg_storage_writable 0"
+grep -q "^# HELP esg_storage_writable " <<<"$metrics" || fail "esg_storage_writable has no HELP"
 pass "/metrics: esg_storage_writable 0"
 
 # More refusals do not add log lines: the cause is logged once.
@@ -108,7 +111,8 @@ until curl -fsS "$url/v1/status" | python3 -c 'import json,sys; sys.exit(0 if js
     sleep 0.2
 done
 wait_height "$url" $((full_height + 1))
-curl -fsS "$url/metrics" | grep -qx "esg_storage_writable 1" || fail "/metrics does not show esg_storage_writable 1"
+metrics=$(curl -fsS "$url/metrics") || fail "/metrics did not answer"
+grep -qx "esg_storage_writable 1" <<<"$metrics" || fail "/metrics does not show esg_storage_writable 1"
 grep -q "storage writable again" "$log" || fail "the recovery is not logged"
 python3 - "$T" "$url" <<'PY'
 import sys, pyclient as pc
