@@ -68,6 +68,14 @@
  * status: 0 success, 1 failure, 2 usage error. */
 int esgw_cli_run(int argc, char **argv, FILE *out, FILE *err);
 
+/* esgw_cli_run with every request to the node carried by `transport`
+ * (borrowed, for the length of the call) instead of libcurl: see
+ * "Transport hook" in wallet/client.h. NULL is exactly esgw_cli_run. For
+ * tests and fuzz targets that play the node in-process
+ * (tests/fuzz/fuzz_light.c); esgwallet itself never sets one. */
+int esgw_cli_run_transport(int argc, char **argv, FILE *out, FILE *err,
+                           const esgw_transport *transport);
+
 /* ------------------------------------------------- internal to cli_*.c */
 
 #define ESGW_MAX_POS 4
@@ -96,6 +104,7 @@ typedef struct esgw_cli {
     /* Opened on first use by esgw_cli__keystore / esgw_cli__client. */
     esgw_keystore *ks;
     esgw_client *client;
+    const esgw_transport *transport; /* given to the client; NULL: libcurl */
     /* The error a failing command returns, and whether it is a usage
      * error (exit 2). */
     esgw_error err;
@@ -166,7 +175,8 @@ char *esgw_cli__strdup(esgw_cli *cli, const char *s);
 /* The keystore (--keystore or the default), opened on first use. */
 int esgw_cli__keystore(esgw_cli *cli, esgw_keystore **ks);
 
-/* The node client (--node), created on first use. */
+/* The node client (--node), created on first use (with cli->transport
+ * when set). */
 int esgw_cli__client(esgw_cli *cli, esgw_client **c);
 
 /* Sets cli->err from the keystore's last error `code` and returns it. */

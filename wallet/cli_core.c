@@ -152,6 +152,8 @@ int esgw_cli__client(esgw_cli *cli, esgw_client **c) {
         int rc = esgw_client_new(&cli->client, cli->node_url, &cli->err);
         if (rc)
             return rc;
+        if (cli->transport)
+            esgw_client_set_transport(cli->client, cli->transport);
     }
     *c = cli->client;
     return 0;
@@ -625,8 +627,13 @@ static int run(esgw_cli *cli, int argc, char **argv) {
 }
 
 int esgw_cli_run(int argc, char **argv, FILE *out, FILE *err) {
+    return esgw_cli_run_transport(argc, argv, out, err, NULL);
+}
+
+int esgw_cli_run_transport(int argc, char **argv, FILE *out, FILE *err,
+                           const esgw_transport *transport) {
     assert(argc >= 1 && argv && out && err);
-    esgw_cli cli = {.out = out};
+    esgw_cli cli = {.out = out, .transport = transport};
     int rc = run(&cli, argc, argv);
     cli_release(&cli);
     fflush(out);

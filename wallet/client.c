@@ -12,6 +12,7 @@
 struct esgw_client {
     CURL *h;
     char *url; /* without a trailing "/" */
+    esgw_transport transport; /* request NULL: libcurl */
 };
 
 /* ------------------------------------------------------------- errors */
@@ -74,6 +75,14 @@ void esgw_client_free(esgw_client *c) {
     free(c->url);
     free(c);
     curl_global_cleanup();
+}
+
+void esgw_client_set_transport(esgw_client *c, const esgw_transport *t) {
+    assert(c && (!t || t->request));
+    if (t)
+        c->transport = *t;
+    else
+        memset(&c->transport, 0, sizeof c->transport);
 }
 
 const char *esgw_client_url(const esgw_client *c) {
@@ -146,18 +155,18 @@ static int http_error(esgw_client *c, long status, const rbuf *b, esgw_error *er
                           c->url, status);
 }
 
-/* Performs one request to c->url + path; `body` NULL for GET. */
-static int request(esgw_client *c, json_t **out, const char *path, const uint8_t *body,
-                   size_t body_len, long timeout_s, esgw_error *err) {
-    assert(c && out && path && path[0] == '/' && err);
-    *out = NULL;
+/* Sends one request to c->url + path through libcurl; `body` NULL for
+ * GET. Returns 0 with *status and the body in *b, or the transport's
+ * error (ESG_ERR_NOMEM, ESG_ERR_TOO_LARGE, ESG_ERR_TIMEOUT, ESG_ERR_IO)
+ * with `err` set. */
+static int perform_curl(esgw_client *c, rbuf *b, long *status, const char *path,
+                        const uint8_t *body, size_t body_len, long timeout_s, esgw_error *err) {
     size_t ulen = strlen(c->url) + strlen(path) + 1;
     char *url = malloc(ulen);
     if (!url)
         return esgw_error_set(err, ESG_ERR_NOMEM, NULL);
     snprintf(url, ulen, "%s%s", c->url, path);
 
-    rbuf b = {0};
     char cerr[CURL_ERROR_SIZE] = "";
     struct curl_slist *hdrs = NULL, *h2;
     CURL *h = c->h;
@@ -172,7 +181,7 @@ static int request(esgw_client *c, json_t **out, const char *path, const uint8_t
     curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "esgwallet");
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
     hdrs = curl_slist_append(NULL, "Accept: application/json");
     if (hdrs && body) {
         /* "Expect:" turns off 100-continue: one round trip, not two. */
@@ -186,8 +195,7 @@ static int request(esgw_client *c, json_t **out, const char *path, const uint8_t
     }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     CURLcode cc = curl_easy_perform(h);
-    long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
     curl_off_t connect_us = 0;
     curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect_us);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
@@ -195,21 +203,57 @@ static int request(esgw_client *c, json_t **out, const char *path, const uint8_t
     curl_slist_free_all(hdrs);
     free(url);
 
-    int rc = 0;
-    if (b.nomem) {
-        rc = esgw_error_set(err, ESG_ERR_NOMEM, NULL);
-    } else if (b.too_large) {
-        rc = esgw_error_set(err, ESG_ERR_TOO_LARGE, "answer of node at %s exceeds %u bytes",
-                            c->url, ESGW_CLIENT_MAX_BODY);
-    } else if (cc == CURLE_OPERATION_TIMEDOUT && connect_us > 0) {
-        rc = esgw_error_set(err, ESG_ERR_TIMEOUT, "node at %s did not answer within %ld s",
-                            c->url, timeout_s);
-    } else if (cc != CURLE_OK) {
-        rc = esgw_error_set(err, ESG_ERR_IO, "cannot reach node at %s: %s", c->url,
-                            cerr[0] ? cerr : curl_easy_strerror(cc));
-    } else if (status >= 400 || status < 200) {
+    if (b->nomem)
+        return esgw_error_set(err, ESG_ERR_NOMEM, NULL);
+    if (b->too_large)
+        return esgw_error_set(err, ESG_ERR_TOO_LARGE, "answer of node at %s exceeds %u bytes",
+                              c->url, ESGW_CLIENT_MAX_BODY);
+    if (cc == CURLE_OPERATION_TIMEDOUT && connect_us > 0)
+        return esgw_error_set(err, ESG_ERR_TIMEOUT, "node at %s did not answer within %ld s",
+                              c->url, timeout_s);
+    if (cc != CURLE_OK)
+        return esgw_error_set(err, ESG_ERR_IO, "cannot reach node at %s: %s", c->url,
+                              cerr[0] ? cerr : curl_easy_strerror(cc));
+    return 0;
+}
+
+/* The same through c->transport: its answer goes through on_data, so the
+ * size limit and the errors are libcurl's. */
+static int perform_transport(esgw_client *c, rbuf *b, long *status, const char *path,
+                             const uint8_t *body, size_t body_len, long timeout_s,
+                             esgw_error *err) {
+    uint8_t *resp = NULL;
+    size_t resp_len = 0;
+    int rc = c->transport.request(c->transport.arg, body ? "POST" : "GET", path, body, body_len,
+                                  status, &resp, &resp_len);
+    if (rc == ESG_ERR_TIMEOUT)
+        return esgw_error_set(err, ESG_ERR_TIMEOUT, "node at %s did not answer within %ld s",
+                              c->url, timeout_s);
+    if (rc)
+        return esgw_error_set(err, ESG_ERR_IO, "cannot reach node at %s: %s", c->url,
+                              esg_err_message(rc));
+    if (resp_len && on_data((char *)resp, 1, resp_len, b) != resp_len)
+        rc = b->nomem ? esgw_error_set(err, ESG_ERR_NOMEM, NULL)
+                      : esgw_error_set(err, ESG_ERR_TOO_LARGE,
+                                       "answer of node at %s exceeds %u bytes", c->url,
+                                       ESGW_CLIENT_MAX_BODY);
+    free(resp);
+    return rc;
+}
+
+/* Performs one request to c->url + path; `body` NULL for GET. */
+static int request(esgw_client *c, json_t **out, const char *path, const uint8_t *body,
+                   size_t body_len, long timeout_s, esgw_error *err) {
+    assert(c && out && path && path[0] == '/' && err);
+    *out = NULL;
+    rbuf b = {0};
+    long status = 0;
+    int rc = c->transport.request
+                 ? perform_transport(c, &b, &status, path, body, body_len, timeout_s, err)
+                 : perform_curl(c, &b, &status, path, body, body_len, timeout_s, err);
+    if (rc == 0 && (status >= 400 || status < 200)) {
         rc = http_error(c, status, &b, err);
-    } else {
+    } else if (rc == 0) {
         json_error_t je;
         json_t *doc = json_loadb(b.p ? b.p : "", b.len, 0, &je);
         if (!json_is_object(doc)) {

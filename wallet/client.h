@@ -13,6 +13,15 @@
  * One client holds one curl handle, so consecutive requests reuse the
  * connection. A client must not be used by two threads at once.
  *
+ * Transport hook. A test or fuzz target that plays the node in-process
+ * (tests/fuzz/fuzz_light.c) gives the client an esgw_transport, which then
+ * carries every request instead of libcurl: it returns the status and the
+ * body bytes, and everything after that -- the size limit, error
+ * documents, JSON parsing, the errors above -- is the same code as for an
+ * answer over HTTP. Without one (the default, and always in esgwallet:
+ * wallet/main.c runs esgw_cli_run, which never sets one) nothing changes:
+ * libcurl sends the request.
+ *
  * Limits: a response body over ESGW_CLIENT_MAX_BODY bytes is refused
  * (ESG_ERR_TOO_LARGE) rather than buffered.
  */
@@ -53,6 +62,21 @@ int esgw_error_setv(esgw_error *e, int code, const char *fmt, va_list ap)
 
 typedef struct esgw_client esgw_client;
 
+/* A replacement for libcurl (see "Transport hook" above). */
+typedef struct esgw_transport {
+    /* Performs one request for the client: `method` "GET" or "POST",
+     * `path` as the client appends it to its base URL ("/v1/status"),
+     * body[0..body_len) (NULL for GET). Returns 0 with *status, the HTTP
+     * status, and *resp[0..*resp_len), the response body, malloc'd, which
+     * the client frees (NULL when empty); or ESG_ERR_IO (the node cannot
+     * be reached) or ESG_ERR_TIMEOUT (no answer in time), which the client
+     * reports as it reports libcurl's failures. Called on the client's
+     * thread, with `arg`. */
+    int (*request)(void *arg, const char *method, const char *path, const uint8_t *body,
+                   size_t body_len, long *status, uint8_t **resp, size_t *resp_len);
+    void *arg;
+} esgw_transport;
+
 /* Creates a client for the node at `base_url` ("http://127.0.0.1:8600";
  * a trailing "/" is ignored). Nothing is sent yet.
  * Returns 0 and *out (free with esgw_client_free), or
@@ -62,6 +86,11 @@ int esgw_client_new(esgw_client **out, const char *base_url, esgw_error *err);
 
 /* Frees a client (NULL is allowed). */
 void esgw_client_free(esgw_client *c);
+
+/* Sends c's requests through *t (copied; t->arg is borrowed and must
+ * outlive c) instead of libcurl; NULL goes back to libcurl. For tests and
+ * fuzz targets only. */
+void esgw_client_set_transport(esgw_client *c, const esgw_transport *t);
 
 /* The base URL, without a trailing "/". Owned by the client. */
 const char *esgw_client_url(const esgw_client *c);

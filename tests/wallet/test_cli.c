@@ -26,6 +26,7 @@
 static char tmp[256];
 static char ksdir[512];
 static char dead_url[64];
+static const esgw_transport *transport; /* run_argv's; NULL: libcurl */
 
 /* A URL where nothing listens: a port the kernel just gave us, closed. */
 static void pick_dead_url(void) {
@@ -49,6 +50,7 @@ static void setup(void) {
 }
 
 static void teardown(void) {
+    transport = NULL;
     tu_rmtree(tmp);
 }
 
@@ -77,7 +79,8 @@ static result *run_argv(const char *const *args, size_t n) {
     FILE *out = open_memstream(&obuf, &olen), *err = open_memstream(&ebuf, &elen);
     ck_assert_ptr_nonnull(out);
     ck_assert_ptr_nonnull(err);
-    r.status = esgw_cli_run(argc, argv, out, err);
+    r.status = transport ? esgw_cli_run_transport(argc, argv, out, err, transport)
+                         : esgw_cli_run(argc, argv, out, err);
     fclose(out);
     fclose(err);
     snprintf(r.out, sizeof r.out, "%s", obuf ? obuf : "");
@@ -227,6 +230,82 @@ START_TEST(unreachable_node_is_err_io_naming_the_url) {
     assert_fails(r, 1, "ERR_IO");
     /* The node URL is checked. */
     assert_fails(run("--node", "ftp://x", "status", NULL), 1, "ERR_INVALID_ARGUMENT");
+}
+END_TEST
+
+/* A transport (wallet/client.h) that answers every request with one canned
+ * outcome and remembers what it was asked. */
+typedef struct canned {
+    int rc;           /* 0, ESG_ERR_IO, ESG_ERR_TIMEOUT */
+    long status;
+    const char *body; /* NULL: no body */
+    size_t big;       /* > 0: a body of this many spaces instead */
+    char method[8], path[256];
+    int calls;
+} canned;
+
+static int canned_request(void *arg, const char *method, const char *path, const uint8_t *body,
+                          size_t body_len, long *status, uint8_t **resp, size_t *resp_len) {
+    canned *c = arg;
+    ck_assert(body == NULL && body_len == 0);
+    snprintf(c->method, sizeof c->method, "%s", method);
+    snprintf(c->path, sizeof c->path, "%s", path);
+    c->calls++;
+    if (c->rc)
+        return c->rc;
+    *status = c->status;
+    if (c->big) {
+        *resp = malloc(c->big);
+        ck_assert_ptr_nonnull(*resp);
+        memset(*resp, ' ', c->big);
+        *resp_len = c->big;
+    } else if (c->body) {
+        *resp = (uint8_t *)strdup(c->body);
+        ck_assert_ptr_nonnull(*resp);
+        *resp_len = strlen(c->body);
+    }
+    return 0;
+}
+
+/* The transport hook carries the request instead of libcurl, and its
+ * answer is read as an answer over HTTP: a JSON document, the node's
+ * error document verbatim, an error status without one, a body that is
+ * not JSON, one over the size limit, and the transport's own failures. */
+START_TEST(transport_hook_answers_as_http) {
+    canned c = {.status = 200, .body = "{\"chain_id\": \"esg-hook\", \"height\": 7}"};
+    esgw_transport t = {canned_request, &c};
+    transport = &t;
+    result *r = run("--json", "status", NULL);
+    assert_ok(r);
+    ck_assert_int_eq(c.calls, 1);
+    ck_assert_str_eq(c.method, "GET");
+    ck_assert_str_eq(c.path, "/v1/status");
+    json_t *j = out_json(r);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "chain_id")), "esg-hook");
+    json_decref(j);
+    c = (canned){.status = 404,
+                 .body = "{\"error\": {\"code\": \"ERR_NOT_FOUND\", \"message\": \"no such "
+                         "member 'x'\"}}"};
+    r = run("member", "show", "x", NULL);
+    assert_fails(r, 1, "ERR_NOT_FOUND");
+    ck_assert_str_eq(c.path, "/v1/members/x");
+    ck_assert_str_eq(r->err, "esgwallet: ERR_NOT_FOUND: no such member 'x'\n");
+    c = (canned){.status = 502, .body = "<html>bad gateway</html>"};
+    assert_fails(run("status", NULL), 1, "ERR_IO");
+    c = (canned){.status = 200, .body = "[1, 2]"};
+    assert_fails(run("status", NULL), 1, "ERR_JSON");
+    c = (canned){.status = 200};
+    assert_fails(run("status", NULL), 1, "ERR_JSON");
+    c = (canned){.status = 200, .big = ESGW_CLIENT_MAX_BODY + 1};
+    assert_fails(run("status", NULL), 1, "ERR_TOO_LARGE");
+    c = (canned){.rc = ESG_ERR_IO};
+    r = run("status", NULL);
+    assert_fails(r, 1, "ERR_IO");
+    ck_assert_ptr_nonnull(strstr(r->err, "cannot reach node at"));
+    c = (canned){.rc = ESG_ERR_TIMEOUT};
+    r = run("status", NULL);
+    assert_fails(r, 1, "ERR_TIMEOUT");
+    ck_assert_ptr_nonnull(strstr(r->err, "did not answer within"));
 }
 END_TEST
 
@@ -659,6 +738,7 @@ Suite *suite_cli(void) {
     tcase_add_test(tc, usage_errors_are_one_line_exit_2);
     tcase_add_test(tc, help_lists_every_command);
     tcase_add_test(tc, unreachable_node_is_err_io_naming_the_url);
+    tcase_add_test(tc, transport_hook_answers_as_http);
     tcase_add_test(tc, key_new_show_list);
     tcase_add_test(tc, key_import_secret_file);
     tcase_add_test(tc, passphrase_file_after_the_command);
