@@ -13,7 +13,9 @@
  * height (whose hash must be the header's validators_hash), and the sparse
  * Merkle proof of the exact value bytes against the header's app_hash
  * (ledger/smt.h, tree key esg_state_key). The records are then decoded and
- * the counting rule is applied to them (esg_report_count).
+ * the counting rule is applied to them (esg_report_count). ERR_UNKNOWN_REPORT
+ * means a proven absence: a node's error answer with that code (or with a
+ * code name this build does not know) is ERR_PROOF (verify_get).
  *   The set in force is followed from the genesis file's, as a light
  *   client does (trust_follow): at each change the node lists, the block
  *   before it -- committed by the set trusted so far -- announces the next
@@ -178,6 +180,28 @@ typedef struct proven {
     size_t signers; /* validators whose precommit is in the commit */
 } proven;
 
+/* esgw_cli__get for impact verify. A node's error answer passes through
+ * with its code and message, as in every command -- except one that would
+ * read as a verdict: ERR_UNKNOWN_REPORT, which verify gives only for an
+ * absence it has proven ("its absence is proven against block H ..."),
+ * and a code name this build does not know, which the node can make look
+ * like any line ("ERR_UNKNOWN_REPORT: no impact report ..."). The node
+ * saying so proves nothing: those are ERR_PROOF, quoting the node. */
+static int verify_get(esgw_cli *cli, json_t **doc, const char *prefix, const char *segment,
+                      const char *suffix) {
+    int rc = esgw_cli__get(cli, doc, prefix, segment, suffix);
+    /* The client names its own errors esg_err_name(rc); a node's keep the
+     * name it sent. */
+    if (rc && rc != ESG_ERR_NOMEM &&
+        (rc == ESG_ERR_UNKNOWN_REPORT || strcmp(cli->err.name, esg_err_name(rc)) != 0)) {
+        esgw_error node = cli->err;
+        rc = esgw_cli__fail(cli, ESG_ERR_PROOF,
+                            "the node answered error '%.64s' ('%.300s') instead of a proof",
+                            node.name, node.message);
+    }
+    return rc;
+}
+
 /* GET /v1/state/proof?table=T&key=HEX for a 32-byte key. */
 static int fetch_proof(esgw_cli *cli, json_t **doc, esg_table table, const esg_hash *key) {
     char suffix[16];
@@ -185,7 +209,7 @@ static int fetch_proof(esgw_cli *cli, json_t **doc, esg_table table, const esg_h
     const char *prefix = esgw_cli__printf(cli, "/v1/state/proof?table=%s", suffix);
     if (!prefix)
         return ESG_ERR_NOMEM;
-    return esgw_cli__get(cli, doc, prefix, esg_hash_hex(key).s, NULL);
+    return verify_get(cli, doc, prefix, esg_hash_hex(key).s, NULL);
 }
 
 /* Checks that the header and commit JSON of a block (`hj`, `cj`: objects
@@ -294,7 +318,7 @@ static int valset_from_json(esgw_cli *cli, const json_t *doc, esg_pb_validator_s
  * block that announces none: either way the walk stops with ESG_ERR_PROOF. */
 static int trust_follow(esgw_cli *cli, trust *t, uint64_t height, const esg_hash *want) {
     json_t *ch = NULL;
-    int rc = esgw_cli__get(cli, &ch, "/v1/validators/changes", NULL, NULL);
+    int rc = verify_get(cli, &ch, "/v1/validators/changes", NULL, NULL);
     if (rc)
         return rc;
     const json_t *arr = json_object_get(ch, "changes");
@@ -321,7 +345,7 @@ static int trust_follow(esgw_cli *cli, trust *t, uint64_t height, const esg_hash
         if (!ps || !qs)
             rc = ESG_ERR_NOMEM;
         if (rc == 0)
-            rc = esgw_cli__get(cli, &bd, "/v1/blocks/", ps, NULL);
+            rc = verify_get(cli, &bd, "/v1/blocks/", ps, NULL);
         if (rc == 0)
             rc = verify_header(cli, t, json_object_get(bd, "header"),
                                json_object_get(bd, "commit"), e - 1, &h, &bh, &signers);
@@ -331,7 +355,7 @@ static int trust_follow(esgw_cli *cli, trust *t, uint64_t height, const esg_hash
                                 ", but block %" PRIu64 " (final) announces none",
                                 e, e - 1);
         if (rc == 0)
-            rc = esgw_cli__get(cli, &vd, qs, NULL, NULL);
+            rc = verify_get(cli, &vd, qs, NULL, NULL);
         esg_pb_validator_set vs;
         esg_hash vh;
         if (rc == 0 && (valset_from_json(cli, vd, &vs) != 0 || esg_valset_hash(&vs, &vh) != 0 ||

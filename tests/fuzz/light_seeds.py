@@ -96,6 +96,12 @@ SEEDS = {
     "transport_timeout": bytes([R1]) + op(2, FAIL, 1),
     "raw_garbage": bytes([R1]) + raw(0, b'{"height": 4, "header": {"raw": "0a"}, "commit": {}}'),
     "truncated_changes": bytes([R1]) + op(1, TRUNC, 0, 50),
+    # Reproducers of the bug found: a node answering the proof request of
+    # R1 (which exists) with its own error ERR_UNKNOWN_REPORT, or with a
+    # code name made to start like one, made the wallet print the verdict
+    # "no such report" (now ERR_PROOF, "instead of a proof").
+    "crash_node_claims_absence": bytes([R1]) + op(0, STATUS, 5, 1, 1, 1),
+    "crash_node_code_forges_verdict": bytes([R1]) + op(0, STATUS, 5, 1, 8, 0),
     # A2's proof served for A1.
     "swapped_proof": bytes([R1]) + op(4, SWAP, 0, REC_PROOF_A2, A),
 }

@@ -2,7 +2,8 @@
 # Checks that trust no node, through esgwallet against a running esgnode:
 # `impact verify` proves a report and its attestations final against the
 # validators (followed from genesis across a set change, which a node can
-# neither hide nor invent) and applies the counting rule; a genesis of another
+# neither hide nor invent) and applies the counting rule, and a node that
+# only says a report does not exist is not believed; a genesis of another
 # chain or another validator set is refused with ERR_PROOF; `audit` replays
 # the chain from genesis and writes allocation, impact, holders, payments,
 # project and KPI-across-cities documents equal to the API's byte for byte;
@@ -240,11 +241,21 @@ assert p.returncode == 0 and "of 2 validators" in p.stdout, p
 print("ok: impact verify follows the validator-set change of block", hc)
 
 # A node that hides the change (a proxy drops it from the list) or invents
-# one is caught: the list is a hint, the headers decide.
+# one is caught: the list is a hint, the headers decide. A node that says a
+# report does not exist, instead of proving it, is not believed either.
 import http.server, threading, urllib.parse
 class Proxy(http.server.BaseHTTPRequestHandler):
     mode = "hide"
     def do_GET(self):
+        if Proxy.mode in ("deny", "forge") and self.path.startswith("/v1/state/proof"):
+            code = "ERR_UNKNOWN_REPORT" if Proxy.mode == "deny" else "ERR_UNKNOWN_REPORT: no impact report"
+            body = json.dumps({"error": {"code": code, "message": "its absence is proven"}}).encode()
+            self.send_response(404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         with urllib.request.urlopen(url + self.path, timeout=30) as r:
             body, status = r.read(), r.status
         if self.path == "/v1/validators/changes":
@@ -264,11 +275,16 @@ class Proxy(http.server.BaseHTTPRequestHandler):
 srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
 threading.Thread(target=srv.serve_forever, daemon=True).start()
 PW = [wallet, "--keystore", t + "/keys", "--node", "http://127.0.0.1:%d" % srv.server_address[1]]
-for mode, needle in (("hide", "does not lead to"), ("invent", "announces none")):
+for mode, what, needle in (
+        ("hide", "hides a validator-set change", "does not lead to"),
+        ("invent", "invents a validator-set change", "announces none"),
+        ("deny", "says ERR_UNKNOWN_REPORT", "instead of a proof"),
+        ("forge", "forges a code name", "instead of a proof")):
     Proxy.mode = mode
     p = subprocess.run(PW + ["impact", "verify", r1, "--genesis", g], capture_output=True, text=True)
-    assert p.returncode == 1 and "ERR_PROOF" in p.stderr and needle in p.stderr, (mode, p.stderr)
-    print(f"ok: a node that {mode}s a validator-set change is refused: {p.stderr.strip()[:120]}")
+    assert p.returncode == 1 and p.stderr.startswith("esgwallet: ERR_PROOF: ") and \
+        needle in p.stderr, (mode, p.stderr)
+    print(f"ok: a node that {what} is refused: {p.stderr.strip()[:120]}")
 srv.shutdown()
 PY
 
