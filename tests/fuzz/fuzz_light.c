@@ -1028,9 +1028,10 @@ static void pick_vs_hash(esg_pb_bytes *f, uint8_t *buf, uint8_t v) {
 
 static void flip32(esg_pb_bytes *f, uint8_t *buf, uint8_t v) {
     size_t n = f->len < 64 ? f->len : 64;
-    memcpy(buf, f->data, n);
-    if (n)
+    if (n) { /* an empty field's data may be NULL, which memcpy must not get */
+        memcpy(buf, f->data, n);
         buf[v % n] ^= 1;
+    }
     *f = esg_pb_bin(buf, v == 255 ? 0 : n);
 }
 
