@@ -1,8 +1,10 @@
-/* esgnode: the node daemon and its offline commands (DESIGN.md §10). */
+/* esgnode: the node daemon and its offline commands. `esgnode --help` lists
+ * the commands; `esgnode COMMAND --help` explains one (cmd_help below). */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,6 +37,11 @@ static void sigbus_name(const char *datadir) {
              datadir, datadir);
 }
 
+/* The store maps data.mdb; a page it reads past the end of a truncated
+ * file raises SIGBUS (esg_store_file_check catches most truncations
+ * before the map, but allows a few tail pages: ledger/store.h). Say what
+ * happened, as the store's other damage messages do, and exit with the
+ * same status instead of dying of the signal. Async-signal-safe. */
 static void on_sigbus(int sig) {
     (void)sig;
     ssize_t w = write(STDERR_FILENO, sigbus_msg, strlen(sigbus_msg));
@@ -58,8 +65,131 @@ static const char usage[] =
     "        [--heartbeat-ms N]\n"
     "  verify-chain --datadir DIR [--threads N]\n"
     "\n"
-    "KIND is CITY, INVESTOR, VERIFIER, PAYING_AGENT or AUDITOR. Errors are printed as\n"
-    "one line naming the error code, with a non-zero exit status.\n";
+    "esgnode COMMAND --help explains a command's options; esgnode --version prints the\n"
+    "version. KIND is CITY, INVESTOR, VERIFIER, PAYING_AGENT or AUDITOR. Errors are\n"
+    "printed as one line naming the error code, with exit status 1 (70 for a damaged\n"
+    "store).\n";
+
+/* The text of `esgnode COMMAND --help`, one per command: every option, its
+ * format, unit and default, and the files the command reads and writes. */
+static const struct {
+    const char *name; /* as typed: "key new" */
+    const char *text;
+} helps[] = {
+    {"key new",
+     "usage: esgnode key new -o FILE\n"
+     "\n"
+     "Creates a node key: a BIP340 (secp256k1) key pair drawn from the system's random\n"
+     "source, written to FILE as JSON with mode 0600. Prints the public key, 64 hex\n"
+     "characters: give it to `genesis new --validator` or to peers' `--observer`.\n"
+     "\n"
+     "  -o, --out FILE   the key file to create; an existing file is never overwritten\n"
+     "                   (ERR_KEY_EXISTS)\n"
+     "\n"
+     "The secret never leaves the file; keep a copy offline. `esgnode init --key` copies\n"
+     "it into a datadir as node_key.json.\n"},
+    {"genesis new",
+     "usage: esgnode genesis new --chain-id ID -o FILE [options]\n"
+     "\n"
+     "Writes a genesis file (docs/GENESIS.md): the chain's id and start time, its founding\n"
+     "members, first validator set, accreditations and KPI catalogue. Every node of a chain\n"
+     "starts from the same file, byte for byte. The file is checked as `esgnode init` checks\n"
+     "it before it is written; an existing FILE is never overwritten.\n"
+     "\n"
+     "  --chain-id ID                      the chain's name, e.g. esg-jgb-1\n"
+     "  -o, --out FILE                     the file to write\n"
+     "  --time RFC3339                     genesis time, YYYY-MM-DDTHH:MM:SSZ (UTC);\n"
+     "                                     default: now, in whole seconds\n"
+     "  --member ID:KIND:NAME:PUBKEY       a founding member (repeatable). KIND: CITY, INVESTOR,\n"
+     "                                     VERIFIER, PAYING_AGENT or AUDITOR. PUBKEY (64 hex) is\n"
+     "                                     its first account, holding ADMIN and OFFICER roles.\n"
+     "                                     NAME may hold spaces but no ':'\n"
+     "  --validator PUBKEY:POWER:OPERATOR  a validator (repeatable): its node key, voting power\n"
+     "                                     (a whole number > 0) and the member operating it\n"
+     "  --accredit MEMBER:CAT,CAT          KPI categories a VERIFIER may attest (repeatable)\n"
+     "  --country MEMBER:CC                a member's ISO 3166-1 alpha-2 country code\n"
+     "  --lei MEMBER:LEI                   a member's Legal Entity Identifier (ISO 17442, 20\n"
+     "                                     characters with valid check digits)\n"
+     "  --population MEMBER:N              a city's population, 1..10000000000 (for impact per\n"
+     "                                     1000 inhabitants)\n"
+     "  --no-default-kpis                  leave out the built-in ICMA KPI catalogue\n"
+     "\n"
+     "--country, --lei and --population name a member given by --member.\n"},
+    {"init",
+     "usage: esgnode init --genesis FILE --datadir DIR --key FILE\n"
+     "\n"
+     "Creates a datadir for one node. DIR (made with mode 0700 when missing; one that\n"
+     "already holds a store is refused with ERR_ALREADY_INITIALIZED) gets genesis.json (a\n"
+     "byte-for-byte copy of FILE, which is checked first), node_key.json (a copy of the key,\n"
+     "mode 0600; a key file readable by group or others is refused), the initial state in\n"
+     "data.mdb (LMDB) and an esgnode.conf with the default settings to edit.\n"
+     "\n"
+     "  --genesis FILE   the chain's genesis file (esgnode genesis new)\n"
+     "  --datadir DIR    the directory to create\n"
+     "  --key FILE       this node's key (esgnode key new)\n"
+     "\n"
+     "Then: esgnode run --datadir DIR.\n"},
+    {"run",
+     "usage: esgnode run --datadir DIR [options]\n"
+     "\n"
+     "Runs the node until SIGINT or SIGTERM: the HTTP API (docs/API.md) and, when the chain\n"
+     "has more than one validator or peers or observers are configured, the p2p transport and\n"
+     "BFT consensus (docs/P2P.md). Settings come from DIR/esgnode.conf when it exists (or\n"
+     "--config FILE; the keys are listed in esgnode.conf(5) and the README); an option given\n"
+     "here overrides the file's value.\n"
+     "\n"
+     "  --datadir DIR       the datadir made by esgnode init (required)\n"
+     "  --config FILE       the config file (INI); default DIR/esgnode.conf, if present\n"
+     "  --api ADDR:PORT     where the HTTP API listens; default 127.0.0.1:8600 ([api] listen)\n"
+     "  --p2p ADDR:PORT     where the p2p transport listens; default 127.0.0.1:26600\n"
+     "                      ([p2p] listen)\n"
+     "  --peer ADDR:PORT    a node to dial and keep dialing (repeatable, at most 64; added to\n"
+     "                      the file's [p2p] peer lines)\n"
+     "  --observer PUBKEY   a non-validator node key (64 hex) allowed to connect and follow\n"
+     "                      (repeatable, at most 64)\n"
+     "  --log-level LEVEL   error, warn, info (default) or debug; the log goes to stderr\n"
+     "  --heartbeat-ms N    > 0: make an empty block after N ms without transactions;\n"
+     "                      default 0, no empty blocks ([node] heartbeat_ms)\n"
+     "\n"
+     "Exit status: 0 after a clean stop, 1 when the node cannot start (the reason on\n"
+     "stderr), 70 when the store is damaged (the message says how to recover).\n"},
+    {"verify-chain",
+     "usage: esgnode verify-chain --datadir DIR [--threads N]\n"
+     "\n"
+     "Replays the datadir's chain from its genesis into a scratch store (under $TMPDIR,\n"
+     "removed afterwards), checking every block's commit signatures, transaction\n"
+     "signatures, results and state root, and compares the final state root with the\n"
+     "datadir's. Prints its progress and the verdict on stdout.\n"
+     "\n"
+     "  --datadir DIR   the datadir to check\n"
+     "  --threads N     signature-checking threads, 1..1024; default: one per online CPU\n"
+     "\n"
+     "Exit status: 0 when every block verifies, 1 naming the first height that does not.\n"},
+};
+
+/* Prints the help of the command whose words start argv (argv[0] "key",
+ * argv[1] "new"), or returns false if there is none. */
+static bool print_help(int argc, char **argv) {
+    for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
+        const char *n = helps[i].name, *sp = strchr(n, ' ');
+        bool match = sp ? argc >= 2 && strncmp(argv[0], n, (size_t)(sp - n)) == 0 &&
+                              argv[0][sp - n] == '\0' && strcmp(argv[1], sp + 1) == 0
+                        : argc >= 1 && strcmp(argv[0], n) == 0;
+        if (match) {
+            fputs(helps[i].text, stdout);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* True if a word of argv is --help or -h (before a "--"). */
+static bool wants_help(int argc, char **argv) {
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    return false;
+}
 
 static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(int code, const char *fmt, ...) {
@@ -78,10 +208,10 @@ static int cmd_key_new(int argc, char **argv) {
     int c;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         if (c == 'o') out = optarg;
-        else return fail(ESG_ERR_INVALID_ARGUMENT, "usage: esgnode key new -o FILE");
+        else return fail(ESG_ERR_INVALID_ARGUMENT, "usage: esgnode key new -o FILE (see esgnode key new --help)");
     }
     if (!out)
-        return fail(ESG_ERR_INVALID_ARGUMENT, "usage: esgnode key new -o FILE");
+        return fail(ESG_ERR_INVALID_ARGUMENT, "usage: esgnode key new -o FILE (see esgnode key new --help)");
     esg_seckey sk;
     esg_pubkey pk;
     int rc = esg_key_generate(&sk, &pk);
@@ -135,10 +265,10 @@ static int cmd_genesis_new(int argc, char **argv) {
         else if (c == 'o') out = optarg;
         else if (c == O_TIME) time_s = optarg;
         else if (c == O_NOKPI) default_kpis = false;
-        else if (c == '?') return fail(ESG_ERR_INVALID_ARGUMENT, "unknown option '%s'", argv[optind - 1]);
+        else if (c == '?') return fail(ESG_ERR_INVALID_ARGUMENT, "unknown option '%s' (see esgnode genesis new --help)", argv[optind - 1]);
     }
     if (!chain_id || !out)
-        return fail(ESG_ERR_INVALID_ARGUMENT, "genesis new needs --chain-id ID and -o FILE");
+        return fail(ESG_ERR_INVALID_ARGUMENT, "genesis new needs --chain-id ID and -o FILE (see esgnode genesis new --help)");
     uint64_t t;
     if (time_s) {
         if (esg_time_parse_rfc3339(time_s, &t))
@@ -276,10 +406,10 @@ static int cmd_init(int argc, char **argv) {
         if (c == 'g') genesis = optarg;
         else if (c == 'd') datadir = optarg;
         else if (c == 'k') key = optarg;
-        else return fail(ESG_ERR_INVALID_ARGUMENT, "usage: esgnode init --genesis FILE --datadir DIR --key FILE");
+        else return fail(ESG_ERR_INVALID_ARGUMENT, "usage: esgnode init --genesis FILE --datadir DIR --key FILE (see esgnode init --help)");
     }
     if (!genesis || !datadir || !key)
-        return fail(ESG_ERR_INVALID_ARGUMENT, "usage: esgnode init --genesis FILE --datadir DIR --key FILE");
+        return fail(ESG_ERR_INVALID_ARGUMENT, "usage: esgnode init --genesis FILE --datadir DIR --key FILE (see esgnode init --help)");
     char err[512] = "";
     int rc = esg_node_init(datadir, genesis, key, err, sizeof err);
     if (rc)
@@ -324,11 +454,11 @@ static int cmd_run(int argc, char **argv) {
             break;
         case O_LEVEL: level = optarg; break;
         case O_HEARTBEAT: heartbeat = optarg; break;
-        default: return fail(ESG_ERR_INVALID_ARGUMENT, "see esgnode --help");
+        default: return fail(ESG_ERR_INVALID_ARGUMENT, "unknown option '%s' (see esgnode run --help)", argv[optind - 1]);
         }
     }
     if (!datadir)
-        return fail(ESG_ERR_INVALID_ARGUMENT, "run needs --datadir DIR");
+        return fail(ESG_ERR_INVALID_ARGUMENT, "run needs --datadir DIR (see esgnode run --help)");
     sigbus_name(datadir);
     esg_node_config cfg;
     esg_node_config_defaults(&cfg, datadir);
@@ -386,11 +516,23 @@ static int cmd_verify_chain(int argc, char **argv) {
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'd') datadir = optarg;
-        else if (c == 't') threads = (unsigned)strtoul(optarg, NULL, 10);
-        else return fail(ESG_ERR_INVALID_ARGUMENT, "usage: esgnode verify-chain --datadir DIR");
+        else if (c == 't') {
+            char *end;
+            errno = 0;
+            unsigned long n = strtoul(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-' || n == 0 || n > 1024)
+                return fail(ESG_ERR_INVALID_ARGUMENT, "--threads '%s' is not a number 1..1024",
+                            optarg);
+            threads = (unsigned)n;
+        } else
+            return fail(ESG_ERR_INVALID_ARGUMENT,
+                        "usage: esgnode verify-chain --datadir DIR [--threads N] (see esgnode "
+                        "verify-chain --help)");
     }
     if (!datadir)
-        return fail(ESG_ERR_INVALID_ARGUMENT, "usage: esgnode verify-chain --datadir DIR");
+        return fail(ESG_ERR_INVALID_ARGUMENT,
+                    "usage: esgnode verify-chain --datadir DIR [--threads N] (see esgnode "
+                    "verify-chain --help)");
     sigbus_name(datadir);
     if (!threads) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -406,22 +548,23 @@ static int cmd_verify_chain(int argc, char **argv) {
     return 0;
 }
 
-/* The store maps data.mdb; a page it reads past the end of a truncated
- * file raises SIGBUS (esg_store_file_check catches most truncations
- * before the map, but allows a few tail pages: ledger/store.h). Say what
- * happened, as the store's other damage messages do, and exit with the
- * same status instead of dying of the signal. Async-signal-safe. */
-
-
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
+        (strcmp(argv[1], "help") == 0 && argc == 2)) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        puts("esgnode 0.1.0");
+        puts("esgnode " ESG_VERSION);
         return 0;
+    }
+    /* `esgnode help COMMAND` and `esgnode COMMAND ... --help`. */
+    if (strcmp(argv[1], "help") == 0 || wants_help(argc, argv)) {
+        int from = strcmp(argv[1], "help") == 0 ? 2 : 1;
+        if (print_help(argc - from, argv + from))
+            return 0;
+        return fail(ESG_ERR_INVALID_ARGUMENT, "unknown command '%s' (see esgnode --help)",
+                    argv[from]);
     }
     if (sodium_init() < 0)
         return fail(ESG_ERR_INTERNAL, "libsodium failed to initialize");
@@ -433,6 +576,7 @@ int main(int argc, char **argv) {
     sa.sa_handler = on_sigbus;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGBUS, &sa, NULL);
+    opterr = 0; /* unknown options are reported by each command, in one line */
     const char *cmd = argv[1];
     if (strcmp(cmd, "key") == 0 && argc >= 3 && strcmp(argv[2], "new") == 0)
         return cmd_key_new(argc - 2, argv + 2);
