@@ -152,6 +152,9 @@ struct esg_driver {
     int hold;
     uint64_t hold_height, hold_since_ms;
     uint64_t peer_msg_height; /* highest height of a verified peer message */
+    /* The sync under way, for its progress lines: when its first block
+     * arrived (0: none under way) and the tip then. */
+    uint64_t sync_t0_us, sync_h0;
     uint32_t hold_round;
     uv_timer_t *idle;
 
@@ -1271,6 +1274,35 @@ static int on_evidence(void *ctx, const esg_pubkey *from, const Esg__Evidence *e
 
 /* ------------------------------------------------------------ block sync */
 
+/* Logs a batch of synced blocks with the sync's rate so far and what
+ * remains to the best peer's height, so an operator can tell a sync of a
+ * long chain from a stuck one. */
+static void sync_progress(esg_driver *d, size_t applied, uint64_t best) {
+    uint64_t remaining = best > d->tip ? best - d->tip : 0;
+    uint64_t us = esg_mono_us() - d->sync_t0_us, done = d->tip - d->sync_h0;
+    uint64_t rate = done * 1000000u / (us ? us : 1); /* blocks/s so far */
+    esg_log(d->cfg.log, ESG_LOG_INFO,
+            "synced %zu block(s), now at %llu of %llu: %llu blocks/s, %llu remaining "
+            "(about %llu s)",
+            applied, (unsigned long long)d->tip, (unsigned long long)best,
+            (unsigned long long)rate, (unsigned long long)remaining,
+            (unsigned long long)(rate ? (remaining + rate - 1) / rate : 0));
+}
+
+/* Ends the sync under way, if any, once the node no longer needs it
+ * (consensus carries it from here): one line with the sync's totals. */
+static void sync_done(esg_driver *d) {
+    if (d->sync_t0_us == 0)
+        return;
+    uint64_t us = esg_mono_us() - d->sync_t0_us, done = d->tip - d->sync_h0;
+    esg_log(d->cfg.log, ESG_LOG_INFO,
+            "sync caught up at %llu: %llu blocks in %llu.%03llu s (%llu blocks/s)",
+            (unsigned long long)d->tip, (unsigned long long)done,
+            (unsigned long long)(us / 1000000u), (unsigned long long)(us / 1000u % 1000u),
+            (unsigned long long)(done * 1000000u / (us ? us : 1)));
+    d->sync_t0_us = 0;
+}
+
 static void check_sync(esg_driver *d) {
     uint64_t best = 0;
     int bi = -1;
@@ -1288,6 +1320,8 @@ static void check_sync(esg_driver *d) {
     bool want = bi >= 0 && (behind > 1 || (behind == 1 && now - d->behind_since_ms >
                                                                BEHIND_GRACE_MS));
     set_sync(d, want || d->req_pending, behind);
+    if (!want && !d->req_pending)
+        sync_done(d);
     if (!want || (d->req_pending && now - d->req_ms < SYNC_RETRY_MS))
         return;
     Esg__BlockRequest r = ESG__BLOCK_REQUEST__INIT;
@@ -1482,6 +1516,10 @@ static void on_block_response(void *ctx, const esg_pubkey *from, const Esg__Bloc
     esg_driver *d = ctx;
     d->req_pending = false;
     size_t applied = 0;
+    if (d->sync_t0_us == 0) {
+        d->sync_t0_us = esg_mono_us();
+        d->sync_h0 = d->tip;
+    }
     for (size_t i = 0; i < r->n_blocks; i++) {
         const Esg__BlockWithCommit *bwc = r->blocks[i];
         if (!bwc->block || !bwc->commit || !bwc->block->header)
@@ -1521,8 +1559,11 @@ static void on_block_response(void *ctx, const esg_pubkey *from, const Esg__Bloc
         applied++;
     }
     if (applied) {
-        esg_log(d->cfg.log, ESG_LOG_INFO, "synced %zu block(s), now at %llu", applied,
-                (unsigned long long)d->tip);
+        uint64_t best = 0;
+        for (int i = 0; i < MAX_PEERS; i++)
+            if (d->peers[i].used && d->peers[i].height > best)
+                best = d->peers[i].height;
+        sync_progress(d, applied, best);
         start_cons(d);
     }
     check_sync(d);

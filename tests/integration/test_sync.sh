@@ -93,6 +93,16 @@ done
 # It keeps up: the others' height now (they kept making blocks).
 wait_all "$(height 0)" 3
 pass "node 3 started from an empty chain at height $H0, synced $synced blocks ($(grep -c 'synced .* block(s)' "$T/n3.log") responses) and keeps up"
+# The log says how the sync goes: its rate and what remains, then that it
+# caught up.
+grep -Eq 'synced [0-9]+ block\(s\), now at [0-9]+ of [0-9]+: [0-9]+ blocks/s, [0-9]+ remaining \(about [0-9]+ s\)' "$T/n3.log" ||
+    fail "no sync progress line (rate, remaining) in node 3's log"
+deadline=$((SECONDS + 30))
+until grep -Eq 'sync caught up at [0-9]+: [0-9]+ blocks in [0-9.]+ s \([0-9]+ blocks/s\)' "$T/n3.log"; do
+    ((SECONDS < deadline)) || fail "no 'sync caught up' line in node 3's log"
+    sleep 0.1
+done
+pass "node 3's log: $(grep -m1 'remaining (about' "$T/n3.log" | sed 's/.*synced/synced/'); $(grep -m1 'sync caught up' "$T/n3.log" | sed 's/.*sync caught/sync caught/')"
 
 same_blocks() { # UPTO NODE...: the same block hash and app hash at every
     # height 1..UPTO on the listed nodes, from /v1/blocks pages; each block
