@@ -1,4 +1,5 @@
-/* esgnode: the node daemon and its offline commands (DESIGN.md §10). */
+/* esgnode: the node daemon and its offline commands (usage below; the
+ * genesis file: docs/GENESIS.md). */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
