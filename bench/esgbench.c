@@ -1,4 +1,4 @@
-/* esgbench: throughput against the machine's own bound (DESIGN.md §12).
+/* esgbench: throughput against the machine's own bound (docs/BENCHMARKS.md).
  *
  *   esgbench [--mix governance|domain] [--txs N] [--clients C] [--seconds S]
  *            [--signers K] [--investors K] [--verifiers V] [--keep]

@@ -21,7 +21,7 @@
  * NULL. */
 const esg_contract_table *esg_contracts(void);
 
-/* The co-signers an action requires besides its signer (DESIGN.md §4, §5):
+/* The co-signers an action requires besides its signer (docs/WIRE.md §4):
  * the ids of the members an OFFICER of which must also sign `body`. For
  * IssueInstrument, every co-issuer of spec->co_issuers, in spec order, each
  * once; for every other action, none. The signer's own signature counts

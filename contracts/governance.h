@@ -1,4 +1,4 @@
-/* Governance contracts (DESIGN.md §3, §4 "Governance"): how the consortium
+/* Governance contracts: how the consortium
  * of cities changes itself, and how a member manages its own keys.
  *
  * Propose / Vote. A proposal is a change that needs the consortium: admit,

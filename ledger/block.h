@@ -1,4 +1,4 @@
-/* Blocks, votes and commits (DESIGN.md §5, §6).
+/* Blocks, votes and commits.
  *
  *   block hash      = H("esg/block", serialized BlockHeader)
  *   vote sign hash  = H("esg/vote", serialized VoteSignDoc{chain_id, type,

@@ -1,7 +1,8 @@
 /* The canonical codec: the one place that knows protobuf-c.
  *
  * Every byte string esgledger signs, hashes or stores is a protobuf message
- * from proto/esg.proto or proto/state.proto in CANONICAL form (DESIGN.md §5):
+ * from proto/esg.proto or proto/state.proto in CANONICAL form (docs/WIRE.md
+ * §2):
  * exactly the bytes protobuf-c's packer produces for the decoded message --
  * fields in number order, minimal varints, proto3 defaults omitted, repeated
  * scalars packed -- and no unknown fields at any depth. One action therefore
@@ -580,7 +581,7 @@ ESG_PB_MESSAGES(ESG_PB_WRAPPERS_)
 
 /* -------------------------------------------------------- transactions */
 
-/* A decoded, structurally checked transaction (DESIGN.md §5):
+/* A decoded, structurally checked transaction (docs/WIRE.md §5):
  *   Tx { bytes body = 1; repeated Signature sigs = 2; }
  * where body is a canonical TxBody and the tx id is H("esg/tx", body).
  * "Structurally checked" means: both the envelope and the body are
@@ -645,7 +646,7 @@ void esg_tx_sig_at(const esg_tx *tx, size_t i, esg_pubkey *pk, esg_sig *sig);
 /* The body's signer, the account that pays the nonce. */
 esg_pubkey esg_tx_signer(const esg_tx *tx);
 
-/* Name of an action case as in DESIGN.md §4 and the action's message name
+/* Name of an action case: the action's message name (docs/WIRE.md §1)
  * ("AddAccount", "Propose", ...); "none" for ESG_ACTION_NONE or a value that
  * is not an action. Static storage. */
 const char *esg_action_name(int action_case);

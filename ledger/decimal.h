@@ -1,4 +1,4 @@
-/* Decimal strings for amounts and impact values (DESIGN.md §4):
+/* Decimal strings for amounts and impact values (docs/SPEC.md, "Value types"):
  * money is integer minor units shown as a decimal string ("100000");
  * impact values are int64 thousandths of the KPI unit shown with up to
  * three decimals ("1234.567", "-0.5" is "-0.500" when formatted).

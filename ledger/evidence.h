@@ -1,4 +1,4 @@
-/* Evidence of equivocation (DESIGN.md §6): two signed votes of one
+/* Evidence of equivocation (docs/P2P.md §5): two signed votes of one
  * validator with the same type, height and round for different values.
  *
  * Consensus notices an equivocation (node/consensus.h, evidence callback);

@@ -405,7 +405,7 @@ static int block_finish(esg_block_ctx *b, esg_store *store, const esg_contract_t
     int rc = ct->end_block ? ct->end_block(b) : ESG_OK;
     if (rc)
         return rc;
-    /* A set decided in block h takes effect at h+2 (DESIGN §6). */
+    /* A set decided in block h takes effect at h+2 (docs/P2P.md §5). */
     if (b->valset_changed && (rc = valset_record(b->st, store, b->height + 2)) != 0)
         return rc;
     if ((rc = esg_state_root(b->st, app_hash)) != 0)
@@ -772,8 +772,9 @@ static int apply_txn(MDB_txn *txn, void *arg) {
             (unsigned long long)height, (unsigned long long)meta.height);
     if (h->time_ms <= meta.time_ms)
         BAD(ESG_ERR_BAD_BLOCK, "block %llu time does not increase", (unsigned long long)height);
-    /* Only a live proposal is held to the local clock (DESIGN §5 "Time"):
-     * a decided block is final whatever this node's clock says. */
+    /* Only a live proposal is held to the local clock (docs/RELIABILITY.md,
+     * "Block time"): a decided block is final whatever this node's clock
+     * says. */
     if (job->check_only) {
         uint64_t limit = job->now_ms > UINT64_MAX - job->max_drift_ms
                              ? UINT64_MAX : job->now_ms + job->max_drift_ms;

@@ -159,10 +159,10 @@ int esg_exec_build_block(esg_store *store, const esg_contract_table *contracts,
  * not exist yet -- the block decodes canonically within the size limits,
  * is for this chain, has the height after the stored tip and links to it,
  * its time is after the tip's and at most max_drift_ms ahead of now_ms
- * (this node's clock, DESIGN §5 "Time"), its proposer is in the validator
- * set in force at that height, validators_hash matches that set, every
- * evidence verifies and is new (ledger/evidence.h) and evidence_hash
- * matches it, every
+ * (this node's clock: docs/RELIABILITY.md, "Block time"), its proposer is
+ * in the validator set in force at that height, validators_hash matches
+ * that set, every evidence verifies and is new (ledger/evidence.h) and
+ * evidence_hash matches it, every
  * transaction applies (signatures verified unless sigs_verified[i]; the
  * array, if not NULL, has one entry per transaction), and tx_root and
  * app_hash match. Whether the proposer is the one whose turn it is is

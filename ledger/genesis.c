@@ -1567,7 +1567,7 @@ int esg_genesis_add_kpi(esg_genesis *g, const char *id, const char *name,
 
 int esg_genesis_add_default_kpis(esg_genesis *g) {
     /* ICMA Harmonised Framework for Impact Reporting core indicators,
-     * in thousandths of the unit on chain (DESIGN.md §4). */
+     * in thousandths of the unit on chain (docs/GENESIS.md). */
     static const struct {
         const char *id, *name, *unit, *category;
         int direction;

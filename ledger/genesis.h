@@ -1,4 +1,4 @@
-/* Genesis: the file that starts a chain (DESIGN.md §10, a contract).
+/* Genesis: the file that starts a chain (docs/GENESIS.md, a contract).
  *
  * A genesis file is JSON naming the chain, its start time, its parameters,
  * the founding members with their accounts, the first validator set, the
@@ -204,7 +204,7 @@ void esg_genesis_free(esg_genesis *g);
 int esg_genesis_validate(const esg_genesis *g, char *errbuf, size_t errlen);
 
 /* Writes `g` as pretty JSON (two-space indent, keys in the order of
- * DESIGN.md §10, a final newline) into a new NUL-terminated buffer *out of
+ * docs/GENESIS.md, a final newline) into a new NUL-terminated buffer *out of
  * *len bytes (not counting the NUL), which the caller frees with free().
  * Every key is written, parameters included, except "country" and "lei"
  * when they are "" and "population" when it is 0. Pubkeys are lower-case

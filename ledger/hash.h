@@ -18,7 +18,7 @@ typedef struct esg_hash { uint8_t b[32]; } esg_hash;
 typedef struct esg_pubkey { uint8_t b[32]; } esg_pubkey; /* BIP340 x-only */
 typedef struct esg_sig { uint8_t b[64]; } esg_sig;       /* BIP340 */
 
-/* The tags of DESIGN.md §5 (and esg/genesis, esg/state/key, esg/proposal). */
+/* The tags, one per use (H is that of docs/WIRE.md §3). */
 typedef enum esg_tag {
     ESG_TAG_TX = 0,        /* "esg/tx" */
     ESG_TAG_BLOCK,         /* "esg/block" */

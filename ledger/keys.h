@@ -7,7 +7,7 @@
  * esg_verify take an esg_hash. The *_msg variants take messages of any
  * length and exist for the BIP340 test vectors.
  *
- * Signing follows DESIGN.md §5: every signature is made with fresh
+ * Signing follows docs/WIRE.md §4: every signature is made with fresh
  * auxiliary randomness on a freshly created and randomized context, and is
  * verified before it is returned (libsecp256k1 does not check its own
  * output; a fault or bug must not let a bad signature or a leaky one out).
@@ -17,7 +17,7 @@
  * makes (keypairs, aux randomness, hex and file buffers) with
  * sodium_memzero.
  *
- * Node key files (DESIGN.md §10) are JSON
+ * Node key files (`esgnode key new`) are JSON
  *     {"pubkey": "<64 hex>", "secret": "<64 hex>"}
  * with mode 0600; a file that group or others may access is refused.
  *

@@ -1,4 +1,5 @@
-/* Merkle tree of a block's tx ids: the header's tx_root (DESIGN.md §5).
+/* Merkle tree of a block's tx ids: the header's tx_root (docs/API.md,
+ * GET /v1/txs/{txid}/proof, shows how a client checks it).
  *
  * The tree has the shape of RFC 6962 (Certificate Transparency) §2.1 with
  * BIP340-style tagged hashes in place of its 0x00/0x01 prefixes:

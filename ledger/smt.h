@@ -49,7 +49,7 @@
  * chunk is full, one page or less below), so one update dirties a handful
  * of node pages instead of one page per tree level as a depth-major layout
  * does, and far fewer than hash-keyed nodes, which scatter every node of
- * every path over the whole database (DESIGN.md §12). Measured pages
+ * every path over the whole database. Measured pages
  * dirtied per write transaction (leaves and nodes together), blocks of
  * 10 / 100 / 1000 random writes: 83 / 555 / 2685 with 100k leaves and
  * 98 / 745 / 4252 with 1M leaves, against 135 / 776 / 3498 and

@@ -1,6 +1,6 @@
 /* State views. Tree changes are collected per block and applied once in
  * esg_state_root(): hashing a path once per block instead of once per write
- * is what keeps the state tree cheap (DESIGN §12). */
+ * is what keeps the state tree cheap. */
 #include "ledger/state.h"
 
 #include <assert.h>

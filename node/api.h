@@ -1,5 +1,5 @@
-/* The node's HTTP API (DESIGN.md §9, a contract; docs/API.md lists every
- * route with an example response).
+/* The node's HTTP API (a contract: docs/API.md lists every route with an
+ * example response).
  *
  * JSON over HTTP/1.1, served by libmicrohttpd from its own threads: one
  * listening thread per pool worker (MHD_OPTION_THREAD_POOL_SIZE), so that

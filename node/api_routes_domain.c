@@ -1,4 +1,4 @@
-/* The API's routes over the ESG domain (DESIGN.md §9, issue 3):
+/* The API's routes over the ESG domain (docs/API.md, issue 3):
  * instruments, their holders, payments, proceeds allocations and impact
  * reports (each for a reporting period, ?period=START:END), a member's
  * attributed impact, projects and their funders, and one KPI compared

@@ -1,7 +1,7 @@
 /* The node's two clocks, in one place: wall time (block times, the mempool's
  * dropped-tx ring, the idle gate's heartbeat) and a monotonic clock
  * (durations for logs and metrics, deadlines). Contracts never see either:
- * they get the block time (DESIGN.md: determinism). Thread-safe. */
+ * they get the block time (docs/RELIABILITY.md, "Block time"). Thread-safe. */
 #ifndef ESG_NODE_CLOCK_H
 #define ESG_NODE_CLOCK_H
 

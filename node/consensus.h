@@ -32,7 +32,7 @@
  * it is malformed.
  *
  * Validator sets: the set of each height comes from the validators()
- * callback (DESIGN §6: a change decided in block h takes effect at h+2, so
+ * callback (a change decided in block h takes effect at h+2, so
  * the application knows the set of h+1 when h is decided). Validators are
  * named by their index in that set; this node finds itself by public key
  * and, if its key is not in the set of a height, follows that height as an
@@ -91,7 +91,7 @@
  * Signing goes through sign_proposal()/sign_vote(), which receive the lock
  * this node holds at that moment: the driver persists (fsync) height, round,
  * step and lock before it signs, and refuses to sign anything that conflicts
- * with what it signed before (DESIGN §6, CometBFT's FilePV rule). When a
+ * with what it signed before (node/privval.h, CometBFT's FilePV rule). When a
  * signer refuses, the message is simply not sent; the machine moves on as
  * if it had been lost. After a restart, pass the persisted height, round
  * and lock in esg_cons_start_state so the node never contradicts itself,

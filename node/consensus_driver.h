@@ -24,7 +24,7 @@
  * at the new height.
  *
  *
- * Empty blocks (DESIGN §6): a height does not start while the network is
+ * Empty blocks: a height does not start while the network is
  * idle. When a height is decided the machine asks for its COMMIT timer;
  * when it fires (or at start-up, before round 0 of the first height) the
  * driver holds the next height back while the mempool is empty. It lets

@@ -1,5 +1,5 @@
 /* Gossip: P2pMessages (proto/esg.proto) over the peer transport
- * (node/p2p.h), for a multi-validator network (DESIGN.md §7).
+ * (node/p2p.h), for a multi-validator network (docs/P2P.md §5).
  *
  * The gossip owns the transport. It decodes every frame as a P2pMessage
  * (an undecodable one punishes the peer), answers Hello itself (checks the

@@ -1,5 +1,6 @@
 /* esgnode: the node daemon and its offline commands. `esgnode --help` lists
- * the commands; `esgnode COMMAND --help` explains one (cmd_help below). */
+ * the commands; `esgnode COMMAND --help` explains one (helps[] below); the
+ * genesis file is docs/GENESIS.md. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>

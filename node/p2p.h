@@ -1,6 +1,5 @@
 /* The peer transport: authenticated, encrypted TCP connections between the
- * nodes of one chain, on a libuv loop (DESIGN.md §7; the wire format is
- * docs/P2P.md).
+ * nodes of one chain, on a libuv loop (the wire format is docs/P2P.md).
  *
  * What it gives the layers above (gossip, consensus, block sync):
  *   - a set of established peers, each named by its verified node key

@@ -1,5 +1,5 @@
 /* The validator's signer: a secret key that never signs two conflicting
- * consensus messages, even across a crash (DESIGN.md §6; CometBFT's FilePV).
+ * consensus messages, even across a crash (CometBFT's FilePV rule).
  *
  * Every proposal and vote a validator signs is for a (height, round, step),
  * with the steps ordered PROPOSE < PREVOTE < PRECOMMIT. The signer keeps,

@@ -1,6 +1,6 @@
 /* The gossip seen cache: the hashes of the last N messages a node has
  * seen, so that it relays each gossiped message (tx, proposal, vote,
- * commit, evidence: DESIGN.md §7) once, not every time a peer sends it
+ * commit, evidence: docs/P2P.md §5) once, not every time a peer sends it
  * back.
  *
  * A bounded set of 32-byte hashes. Capacity is fixed at creation, and all

@@ -1,4 +1,4 @@
-/* The esgwallet command line (DESIGN.md §10, a contract).
+/* The esgwallet command line (a contract: `esgwallet --help` prints it).
  *
  *   esgwallet [--node URL] [--keystore DIR] [--json] [--passphrase-file F]
  *             COMMAND ... [options]

@@ -1,8 +1,8 @@
 /* esgwallet impact verify REPORT --genesis FILE and esgwallet audit
  * --genesis FILE [--out report.json]: the investor's and the auditor's
- * checks, trusting no node (DESIGN.md §1, §5). The node is only a source of
- * bytes; what is believed is what the genesis file and the cryptography
- * say.
+ * checks, trusting no node (README.md, "Checks that trust no node"). The
+ * node is only a source of bytes; what is believed is what the genesis file
+ * and the cryptography say.
  *
  * impact verify: GET /v1/state/proof for the report record (ESG_T_REPORTS,
  * key = report id) and for each attestation it lists (ESG_T_ATTESTATIONS),
@@ -307,11 +307,12 @@ static int valset_from_json(esgw_cli *cli, const json_t *doc, esg_pb_validator_s
     return 0;
 }
 
-/* A light client's walk (DESIGN.md §5): from the set t trusts to the set
- * that commits block `height`, whose hash is `want`. The node lists the
- * heights where a new set takes effect (/v1/validators/changes) -- a hint,
- * nothing more: for each change at e, block e-1 must be committed by the
- * set trusted so far and announce the next set's hash
+/* A light client's walk (docs/API.md, GET /v1/validators/changes): from
+ * the set t trusts to the set that commits block `height`, whose hash is
+ * `want`. The node lists the heights where a new set takes effect
+ * (/v1/validators/changes) -- a hint, nothing more: for each change at e,
+ * block e-1 must be committed by the set trusted so far and announce the
+ * next set's hash
  * (next_validators_hash), and the node's copy of that set
  * (/v1/validators?height=e) must hash to it. A change the node leaves out
  * shows as a header committed by an unexpected set, a made-up one as a

@@ -3,7 +3,7 @@
  *
  * A report is of a project; naming an instrument that finances it is
  * optional. A report, an attestation and a dispute are each identified by
- * the id of the transaction that made it (DESIGN.md §10); the submit path
+ * the id of the transaction that made it (docs/WIRE.md §1); the submit path
  * prints it ("report <id>", and "report_id" with --json). Evidence and statements
  * stay off the ledger: the ledger keeps the SHA-256 of the file's bytes,
  * which check-evidence compares with a document at hand. */

@@ -1,5 +1,6 @@
 /* esgwallet member propose ... | vote | add-account | revoke-account: the
- * governance actions (DESIGN.md §4), one builder per row (wallet/cli.h).
+ * governance actions (contracts/governance.h), one builder per row
+ * (wallet/cli.h).
  * Builders check what the wallet can check alone (hex, numbers, enum
  * names); the rules that need the state are the node's. */
 #include <string.h>

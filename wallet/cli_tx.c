@@ -16,7 +16,7 @@
 #include "wallet/cli.h"
 
 /* The record a transaction of this action creates and names by its tx id
- * (DESIGN.md §10), printed after it is written or submitted; NULL when
+ * (docs/WIRE.md §1), printed after it is written or submitted; NULL when
  * none. One line per such action. */
 static const char *record_of(int action_case) {
     switch (action_case) {

@@ -1,4 +1,4 @@
-/* The wallet's HTTP client: talks to one node's API (DESIGN.md §9) over
+/* The wallet's HTTP client: talks to one node's API (docs/API.md) over
  * libcurl.
  *
  * The node answers JSON; an error is an HTTP status >= 400 with

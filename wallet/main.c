@@ -1,4 +1,4 @@
-/* esgwallet: the wallet CLI (DESIGN.md §10). Everything is in
+/* esgwallet: the wallet CLI. Everything is in
  * esgw_cli_run (wallet/cli.h), which the check suites run in-process. */
 #include <sodium.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* Instrument specs: the JSON file of `esgwallet instrument issue --spec`
- * (DESIGN.md §10, a contract) to and from the InstrumentSpec message.
+ * (a contract) to and from the InstrumentSpec message.
  *
- * The format, every key of which is described in DESIGN.md §10:
+ * The format, every key of which is described in docs/SPEC.md:
  *
  *   { "id": "JGB-2026-01", "kind": "SUSTAINABILITY_LINKED_BOND",
  *     "name": "...", "currency": "EUR", "face_value": "100000",

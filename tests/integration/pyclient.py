@@ -1,8 +1,9 @@
-"""A minimal esgledger client written from proto/esg.proto and DESIGN.md
-alone: its own protobuf encoder, tagged hashes and BIP340 signatures in
-plain Python (no third-party modules). The integration tests use it to show
-that a client in another language can build, sign and submit transactions,
-and to send the malformed input a careless or hostile client would."""
+"""A minimal esgledger client written from proto/esg.proto, docs/WIRE.md
+and docs/API.md alone: its own protobuf encoder, tagged hashes and BIP340
+signatures in plain Python (no third-party modules). The integration tests
+use it to show that a client in another language can build, sign and submit
+transactions, and to send the malformed input a careless or hostile client
+would."""
 
 import hashlib
 import json

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Evidence of equivocation on a real network (DESIGN §6): four validators,
+# Evidence of equivocation on a real network (docs/P2P.md §5): four validators,
 # three run honestly, the fourth's key is played by esgtest-equivocate,
 # which sends one node two conflicting signed prevotes. The honest nodes
 # must turn them into evidence, gossip it, record it in a block (the

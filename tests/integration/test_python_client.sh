@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# A client written in another language (Python, from proto/ and DESIGN.md
-# alone: tests/integration/pyclient.py) builds, signs and submits a
-# transaction that the node commits; then every kind of bad input a client
-# can send is refused with its stable error code, changes nothing, and the
-# node keeps running.
+# A client written in another language (Python, from proto/, docs/WIRE.md
+# and docs/API.md alone: tests/integration/pyclient.py) builds, signs and
+# submits a transaction that the node commits; then every kind of bad input
+# a client can send is refused with its stable error code, changes nothing,
+# and the node keeps running.
 . "$(dirname "$0")/lib.sh"
 
 python3 - "$T" <<'PY'

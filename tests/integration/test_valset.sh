@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Validator-set changes and observers on a real network (DESIGN §6, §7):
+# Validator-set changes and observers on a real network (docs/P2P.md §5):
 # - an observer (a key the validators list with --observer) connects,
 #   follows the chain and never votes; a stranger is still refused;
 # - governance removes validator 3: from two blocks after the decision the

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Governance through esgwallet against a real esgnode on 127.0.0.1
-# (DESIGN.md §4 Governance, §10): four cities admit an investor by
+# (contracts/governance.h, wallet/cli.h): four cities admit an investor by
 # proposal and votes, the investor's admin adds an officer account, and
 # every error path a user meets comes back as one stderr line naming its
 # code. Also the offline multi-party file flow (-o, tx inspect, tx sign,

@@ -1,5 +1,5 @@
 /* suite_block: ledger/block.c -- header, vote and validator-set hashes and
- * commit verification (DESIGN.md §5, §6). */
+ * commit verification (ledger/block.h). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -119,8 +119,8 @@ static int body_rc(const wbuf *body) {
 /* --------------------------------------------------------------- tests */
 
 /* The body built through the API encodes to exactly the hand-written bytes:
- * field order, packed roles and omitted defaults are what DESIGN.md §5 and
- * docs/WIRE.md promise, and the id matches the worked example there. */
+ * field order, packed roles and omitted defaults are what docs/WIRE.md
+ * promises, and the id matches the worked example there. */
 START_TEST(body_encoding_known_answer) {
     uint8_t signer[32], newkey[32];
     fill(signer, 0x11, 32);

@@ -70,7 +70,8 @@ static int parse_sq(esg_genesis **g, const char *sq, char *err, size_t errlen) {
     "{'id': '" id "', 'name': 'K', 'unit': 't', 'category': '" cat \
     "', 'direction': '" dir "'}"
 
-/* The example of DESIGN.md §10 parses into the right fields. */
+/* The example file tests/data/genesis-example.json parses into the right
+ * fields. */
 START_TEST(example_parses) {
     size_t len;
     uint8_t *bytes = read_all(tu_data_path("genesis-example.json"), &len);
@@ -222,7 +223,7 @@ static void assert_same_genesis(const esg_genesis *a, const esg_genesis *b) {
     }
 }
 
-/* to_json writes the keys in the order of DESIGN.md §10; parsing it gives
+/* to_json writes the keys in the order of docs/GENESIS.md; parsing it gives
  * the same genesis; writing that again gives the same bytes. */
 START_TEST(to_json_round_trip) {
     esg_genesis *g = NULL, *g2 = NULL, *g3 = NULL;

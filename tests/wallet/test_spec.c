@@ -1,4 +1,4 @@
-/* Instrument spec files (wallet/spec.h): the DESIGN.md §10 example and
+/* Instrument spec files (wallet/spec.h, docs/SPEC.md): a basic example and
  * one with every key of issue 9 (objective lists, EU GBS project fields,
  * references to registered projects, ISIN, look-back) parse to the right
  * fields, every malformed input is refused with its code and the JSON path
@@ -52,7 +52,7 @@ static void teardown(void) {
 #define FW "1111111111111111111111111111111111111111111111111111111111111111"
 #define ER "ABCDEFabcdef0123456789abcdef0123456789abcdef0123456789abcdef0123"
 
-/* DESIGN.md §10's example, with real hashes. */
+/* A sustainability-linked bond with one inline project, with real hashes. */
 static const char example[] =
     "{ \"id\": \"JGB-2026-01\", \"kind\": \"SUSTAINABILITY_LINKED_BOND\",\n"
     "  \"name\": \"Joint green bond of three cities\", \"currency\": \"EUR\",\n"
