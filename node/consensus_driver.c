@@ -1303,14 +1303,22 @@ static void sync_done(esg_driver *d) {
     d->sync_t0_us = 0;
 }
 
-static void check_sync(esg_driver *d) {
+/* The highest height a peer has told of (0 if none), and in *bi that
+ * peer's slot (-1 if none). */
+static uint64_t best_peer(const esg_driver *d, int *bi) {
     uint64_t best = 0;
-    int bi = -1;
+    *bi = -1;
     for (int i = 0; i < MAX_PEERS; i++)
         if (d->peers[i].used && d->peers[i].height > best) {
             best = d->peers[i].height;
-            bi = i;
+            *bi = i;
         }
+    return best;
+}
+
+static void check_sync(esg_driver *d) {
+    int bi;
+    uint64_t best = best_peer(d, &bi);
     uint64_t now = esg_wall_ms();
     uint64_t behind = best > d->tip ? best - d->tip : 0;
     if (behind == 0)
@@ -1559,11 +1567,8 @@ static void on_block_response(void *ctx, const esg_pubkey *from, const Esg__Bloc
         applied++;
     }
     if (applied) {
-        uint64_t best = 0;
-        for (int i = 0; i < MAX_PEERS; i++)
-            if (d->peers[i].used && d->peers[i].height > best)
-                best = d->peers[i].height;
-        sync_progress(d, applied, best);
+        int bi;
+        sync_progress(d, applied, best_peer(d, &bi));
         start_cons(d);
     }
     check_sync(d);

@@ -155,6 +155,24 @@ static int http_error(esgw_client *c, long status, const rbuf *b, esgw_error *er
                           c->url, status);
 }
 
+/* Sets `err` for a request that got no usable answer: `code` is
+ * ESG_ERR_NOMEM, ESG_ERR_TOO_LARGE (the body passed the limit),
+ * ESG_ERR_TIMEOUT or ESG_ERR_IO (with `why`). One wording for libcurl and
+ * a transport hook. Returns `code`. */
+static int no_answer(const esgw_client *c, esgw_error *err, int code, long timeout_s,
+                     const char *why) {
+    switch (code) {
+    case ESG_ERR_NOMEM: return esgw_error_set(err, code, NULL);
+    case ESG_ERR_TOO_LARGE:
+        return esgw_error_set(err, code, "answer of node at %s exceeds %u bytes", c->url,
+                              ESGW_CLIENT_MAX_BODY);
+    case ESG_ERR_TIMEOUT:
+        return esgw_error_set(err, code, "node at %s did not answer within %ld s", c->url,
+                              timeout_s);
+    default: return esgw_error_set(err, ESG_ERR_IO, "cannot reach node at %s: %s", c->url, why);
+    }
+}
+
 /* Sends one request to c->url + path through libcurl; `body` NULL for
  * GET. Returns 0 with *status and the body in *b, or the transport's
  * error (ESG_ERR_NOMEM, ESG_ERR_TOO_LARGE, ESG_ERR_TIMEOUT, ESG_ERR_IO)
@@ -204,16 +222,13 @@ static int perform_curl(esgw_client *c, rbuf *b, long *status, const char *path,
     free(url);
 
     if (b->nomem)
-        return esgw_error_set(err, ESG_ERR_NOMEM, NULL);
+        return no_answer(c, err, ESG_ERR_NOMEM, timeout_s, NULL);
     if (b->too_large)
-        return esgw_error_set(err, ESG_ERR_TOO_LARGE, "answer of node at %s exceeds %u bytes",
-                              c->url, ESGW_CLIENT_MAX_BODY);
+        return no_answer(c, err, ESG_ERR_TOO_LARGE, timeout_s, NULL);
     if (cc == CURLE_OPERATION_TIMEDOUT && connect_us > 0)
-        return esgw_error_set(err, ESG_ERR_TIMEOUT, "node at %s did not answer within %ld s",
-                              c->url, timeout_s);
+        return no_answer(c, err, ESG_ERR_TIMEOUT, timeout_s, NULL);
     if (cc != CURLE_OK)
-        return esgw_error_set(err, ESG_ERR_IO, "cannot reach node at %s: %s", c->url,
-                              cerr[0] ? cerr : curl_easy_strerror(cc));
+        return no_answer(c, err, ESG_ERR_IO, timeout_s, cerr[0] ? cerr : curl_easy_strerror(cc));
     return 0;
 }
 
@@ -226,17 +241,11 @@ static int perform_transport(esgw_client *c, rbuf *b, long *status, const char *
     size_t resp_len = 0;
     int rc = c->transport.request(c->transport.arg, body ? "POST" : "GET", path, body, body_len,
                                   status, &resp, &resp_len);
-    if (rc == ESG_ERR_TIMEOUT)
-        return esgw_error_set(err, ESG_ERR_TIMEOUT, "node at %s did not answer within %ld s",
-                              c->url, timeout_s);
     if (rc)
-        return esgw_error_set(err, ESG_ERR_IO, "cannot reach node at %s: %s", c->url,
-                              esg_err_message(rc));
+        return no_answer(c, err, rc == ESG_ERR_TIMEOUT ? rc : ESG_ERR_IO, timeout_s,
+                         esg_err_message(rc));
     if (resp_len && on_data((char *)resp, 1, resp_len, b) != resp_len)
-        rc = b->nomem ? esgw_error_set(err, ESG_ERR_NOMEM, NULL)
-                      : esgw_error_set(err, ESG_ERR_TOO_LARGE,
-                                       "answer of node at %s exceeds %u bytes", c->url,
-                                       ESGW_CLIENT_MAX_BODY);
+        rc = no_answer(c, err, b->nomem ? ESG_ERR_NOMEM : ESG_ERR_TOO_LARGE, timeout_s, NULL);
     free(resp);
     return rc;
 }

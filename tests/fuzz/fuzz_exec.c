@@ -115,6 +115,7 @@
 #include "contracts/contracts.h"
 #include "contracts/instrument.h"
 #include "contracts/projects.h"
+#include "fuzz/fuzz_chain.h"
 #include "fuzz/fuzz_util.h"
 #include "ledger/block.h"
 #include "ledger/codec.h"
@@ -1103,23 +1104,8 @@ static esg_tx *setup_tx(esg_pb_tx_body *body, int signer, int co1, int co2) {
 
 /* Setup: commits one block of txs[0..n) at time_ms; every one must apply. */
 static void setup_block(esg_tx **txs, size_t n, uint64_t time_ms) {
-    esg_exec_item items[32];
-    memset(items, 0, sizeof items);
-    for (size_t i = 0; i < n; i++)
-        items[i].tx = txs[i];
-    esg_produced out;
-    int rc = esg_exec_produce(g_fz.store, g_fz.ct, items, n, time_ms, &g_fz.keys[K_VAL].pk,
-                              false, commit_single, NULL, &out);
-    for (size_t i = 0; i < n; i++)
-        if (items[i].result) {
-            fprintf(stderr, "fuzz_exec setup: tx %zu: %s: %s\n", i,
-                    esg_err_name(items[i].result), items[i].msg);
-            abort();
-        }
-    if (rc || !out.made || out.n_included != n)
-        abort();
-    for (size_t i = 0; i < n; i++)
-        esg_tx_free(txs[i]);
+    fuzz_chain_block(g_fz.store, g_fz.ct, txs, n, time_ms, &g_fz.keys[K_VAL].pk, commit_single,
+                     NULL, "fuzz_exec");
 }
 
 static void setup_genesis(void) {

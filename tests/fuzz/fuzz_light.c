@@ -116,6 +116,7 @@
 #include <string.h>
 
 #include "contracts/contracts.h"
+#include "fuzz/fuzz_chain.h"
 #include "fuzz/fuzz_util.h"
 #include "ledger/block.h"
 #include "ledger/codec.h"
@@ -277,25 +278,10 @@ static esg_tx *setup_tx(esg_pb_tx_body *body, int signer) {
  * genesis, signed by signers[0..ns). */
 static void setup_block(esg_store *st, esg_tx **txs, size_t n, unsigned day, const int *signers,
                         size_t ns) {
-    esg_exec_item items[8];
-    memset(items, 0, sizeof items);
-    for (size_t i = 0; i < n; i++)
-        items[i].tx = txs[i];
     memcpy(g_signers.keys, signers, ns * sizeof *signers);
     g_signers.n = ns;
-    esg_produced out;
-    int rc = esg_exec_produce(st, esg_contracts(), items, n, GENESIS_MS + day * DAY_MS,
-                              &g_lt.keys[K_V1].pk, n == 0, commit_cb, NULL, &out);
-    for (size_t i = 0; i < n; i++)
-        if (items[i].result) {
-            fprintf(stderr, "fuzz_light setup: tx %zu: %s: %s\n", i,
-                    esg_err_name(items[i].result), items[i].msg);
-            abort();
-        }
-    if (rc || !out.made || out.n_included != n)
-        die("setup block");
-    for (size_t i = 0; i < n; i++)
-        esg_tx_free(txs[i]);
+    fuzz_chain_block(st, esg_contracts(), txs, n, GENESIS_MS + day * DAY_MS,
+                     &g_lt.keys[K_V1].pk, commit_cb, NULL, "fuzz_light");
 }
 
 static const uint8_t H32[32] = {0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab,
