@@ -420,7 +420,7 @@ int main(int argc, char **argv) {
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        puts("esgnode 0.1.0");
+        puts("esgnode " ESG_VERSION);
         return 0;
     }
     if (sodium_init() < 0)

@@ -585,7 +585,7 @@ static int run(esgw_cli *cli, int argc, char **argv) {
             return 0;
         }
         if (strcmp(argv[i], "--version") == 0) {
-            fprintf(cli->out, "esgwallet 0.1.0\n");
+            fprintf(cli->out, "esgwallet %s\n", ESG_VERSION);
             return 0;
         }
         int g = argv[i][1] == '-' ? global_opt(cli, argc, argv, &i) : 0;
