@@ -56,3 +56,48 @@ install(CODE "set(ESG_SRC_DIR \"${CMAKE_SOURCE_DIR}\")
 set(ESG_BINDIR \"${CMAKE_INSTALL_BINDIR}\")
 set(ESG_UNITDIR \"${ESG_UNITDIR}\")")
 install(SCRIPT ${CMAKE_SOURCE_DIR}/packaging/install-config.cmake)
+
+# ------------------------------------------------------------------ .deb
+# The package's version is project()'s, with the Debian revision of the
+# newest entry of packaging/debian/changelog (which must be of this
+# version: tests/integration/test_package.sh checks it, lintian too).
+file(STRINGS ${CMAKE_SOURCE_DIR}/packaging/debian/changelog esg_cl_top LIMIT_COUNT 1)
+if(NOT esg_cl_top MATCHES "^esgledger \\(([^-)]+)-([^)]+)\\)")
+  message(FATAL_ERROR "packaging/debian/changelog: first line '${esg_cl_top}' is not 'esgledger (VERSION-REVISION) ...'")
+endif()
+set(ESG_DEB_REVISION ${CMAKE_MATCH_2})
+if(NOT CMAKE_MATCH_1 STREQUAL PROJECT_VERSION)
+  message(WARNING "packaging/debian/changelog's newest entry is ${CMAKE_MATCH_1}, "
+                  "project() says ${PROJECT_VERSION}: add an entry for ${PROJECT_VERSION}")
+endif()
+set(ESG_DEB_MAINTAINER
+    "esgledger maintainers <maintainers@users.noreply.h-seed-09379dc4.example>"
+    CACHE STRING "Maintainer field of the .deb")
+
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME esgledger)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_CONTACT "${ESG_DEB_MAINTAINER}")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
+    "Permissioned ledger for green bonds co-issued by cities")
+set(CPACK_PACKAGE_DESCRIPTION_FILE ${CMAKE_SOURCE_DIR}/packaging/debian/description)
+# The DEB generator installs with DESTDIR and this prefix, so that
+# install-config.cmake sees /usr and puts the configuration in /etc.
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_STRIP_FILES ON)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_RELEASE ${ESG_DEB_REVISION})
+set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${ESG_DEB_MAINTAINER}")
+set(CPACK_DEBIAN_PACKAGE_SECTION net)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+# The runtime libraries, from dpkg-shlibdeps (dpkg-dev), plus adduser, which
+# postinst falls back on where systemd-sysusers is missing.
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS adduser)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+    ${CMAKE_SOURCE_DIR}/packaging/debian/postinst
+    ${CMAKE_SOURCE_DIR}/packaging/debian/prerm
+    ${CMAKE_SOURCE_DIR}/packaging/debian/postrm
+    ${CMAKE_SOURCE_DIR}/packaging/debian/conffiles)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
+include(CPack)
