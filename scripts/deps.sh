@@ -5,10 +5,14 @@ ESG_DEB_PACKAGES="build-essential cmake pkg-config git curl ca-certificates pyth
 libsecp256k1-dev liblmdb-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler
 check libsodium-dev libssl-dev libmicrohttpd-dev libjansson-dev
 libcurl4-openssl-dev libinih-dev"
+# What tests/run needs on top: tests/integration/test_package.sh builds and
+# checks the .deb (dpkg-shlibdeps, lintian, man -l).
+ESG_DEB_TEST_PACKAGES="dpkg-dev lintian man-db"
 
+# esg_ensure_deps [PACKAGE...]: the packages given, or ESG_DEB_PACKAGES.
 esg_ensure_deps() {
     local missing=() p
-    for p in $ESG_DEB_PACKAGES; do
+    for p in ${*:-$ESG_DEB_PACKAGES}; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
             || missing+=("$p")
     done
