@@ -151,6 +151,14 @@ extern const esgw_cmd esgw_cli__gbs_cmds[];
 extern const esgw_cmd esgw_cli__build_cmds[];
 extern const esgw_cmd esgw_cli__audit_cmds[];
 
+/* Gets the passphrase of key `name` (--passphrase-file, then
+ * $ESGWALLET_PASSPHRASE, then a prompt on the terminal, asked twice when
+ * `confirm`: wallet/keystore.h esgw_passphrase_get) into buf. On failure
+ * cli->err says what went wrong and how to give one; without a terminal
+ * and neither source that is ESG_ERR_INVALID_ARGUMENT. */
+int esgw_cli__passphrase(esgw_cli *cli, char *buf, size_t buflen, const char *name,
+                         bool confirm);
+
 /* Sets cli->err and returns `code`. */
 int esgw_cli__fail(esgw_cli *cli, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

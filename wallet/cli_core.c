@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "ledger/error.h"
@@ -159,6 +160,55 @@ int esgw_cli__client(esgw_cli *cli, esgw_client **c) {
     return 0;
 }
 
+/* What esgw_passphrase_get's prompt needs: a terminal it can open and set
+ * echo off on (wallet/keystore.c pp_from_tty). */
+static bool have_terminal(void) {
+    int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct termios t;
+    bool ok = tcgetattr(fd, &t) == 0;
+    close(fd);
+    return ok;
+}
+
+#define PASSPHRASE_HOW                                                                  \
+    "give it with --passphrase-file FILE (its first line) or the environment variable " \
+    "ESGWALLET_PASSPHRASE, or run esgwallet on a terminal to be prompted"
+
+int esgw_cli__passphrase(esgw_cli *cli, char *buf, size_t buflen, const char *name,
+                         bool confirm) {
+    const char *file = cli->passphrase_file, *env = getenv("ESGWALLET_PASSPHRASE");
+    if (!file && !env && !have_terminal()) {
+        sodium_memzero(buf, buflen);
+        return esgw_cli__fail(cli, ESG_ERR_INVALID_ARGUMENT,
+                              "no passphrase for key '%s': there is no terminal to ask on; "
+                              PASSPHRASE_HOW, name);
+    }
+    char prompt[ESGW_KEY_NAME_MAX + 48];
+    snprintf(prompt, sizeof prompt, "%spassphrase for key '%s': ", confirm ? "new " : "", name);
+    int rc = esgw_passphrase_get(buf, buflen, file, prompt, confirm);
+    if (rc == 0)
+        return 0;
+    const char *why = esg_err_message(rc);
+    char longer[48];
+    snprintf(longer, sizeof longer, "it is longer than %d bytes", ESGW_PASSPHRASE_MAX);
+    if (rc == ESG_ERR_TOO_LARGE)
+        why = longer;
+    else if (rc == ESG_ERR_INVALID_ARGUMENT)
+        why = file || env ? "it is empty or holds a NUL byte"
+              : confirm   ? "it is empty, or the two entries differ"
+                          : "it is empty";
+    if (file)
+        return esgw_cli__fail(cli, rc, "cannot get the passphrase of key '%s' from '%s': %s",
+                              name, file, rc == ESG_ERR_NOT_FOUND ? "no such file" : why);
+    if (env)
+        return esgw_cli__fail(cli, rc, "cannot use $ESGWALLET_PASSPHRASE for key '%s': %s",
+                              name, why);
+    return esgw_cli__fail(cli, rc, "cannot get the passphrase of key '%s' from the terminal: %s",
+                          name, why);
+}
+
 int esgw_cli__unlock(esgw_cli *cli, const char *name, esg_seckey *sk, esg_pubkey *pk) {
     esgw_keystore *ks = NULL;
     int rc = esgw_cli__keystore(cli, &ks);
@@ -168,16 +218,8 @@ int esgw_cli__unlock(esgw_cli *cli, const char *name, esg_seckey *sk, esg_pubkey
     if ((rc = esgw_key_pubkey(ks, name, pk)) != 0)
         return esgw_cli__ks_fail(cli, rc);
     char pass[ESGW_PASSPHRASE_MAX + 1];
-    char prompt[ESGW_KEY_NAME_MAX + 40];
-    snprintf(prompt, sizeof prompt, "passphrase for key '%s': ", name);
-    rc = esgw_passphrase_get(pass, sizeof pass, cli->passphrase_file, prompt, false);
-    if (rc) {
-        sodium_memzero(pass, sizeof pass);
-        return esgw_cli__fail(cli, rc, "cannot get the passphrase%s%s%s: %s",
-                              cli->passphrase_file ? " from '" : "",
-                              cli->passphrase_file ? cli->passphrase_file : "",
-                              cli->passphrase_file ? "'" : "", esg_err_message(rc));
-    }
+    if ((rc = esgw_cli__passphrase(cli, pass, sizeof pass, name, false)) != 0)
+        return rc;
     rc = esgw_key_unlock(ks, name, pass, sk, pk);
     sodium_memzero(pass, sizeof pass);
     return rc ? esgw_cli__ks_fail(cli, rc) : 0;

@@ -43,12 +43,7 @@ static int check_new_name(esgw_cli *cli, esgw_keystore *ks, const char *name) {
 
 /* Asks for a new passphrase (twice when prompting). */
 static int new_passphrase(esgw_cli *cli, char *buf, size_t buflen, const char *name) {
-    char prompt[ESGW_KEY_NAME_MAX + 48];
-    snprintf(prompt, sizeof prompt, "new passphrase for key '%s': ", name);
-    int rc = esgw_passphrase_get(buf, buflen, cli->passphrase_file, prompt, true);
-    if (rc)
-        return esgw_cli__fail(cli, rc, "cannot get the passphrase: %s", esg_err_message(rc));
-    return 0;
+    return esgw_cli__passphrase(cli, buf, buflen, name, true);
 }
 
 static int cmd_key_new(esgw_cli *cli, const esgw_args *a) {

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "contracts/contracts.h"
@@ -392,6 +393,75 @@ START_TEST(passphrase_file_after_the_command) {
 }
 END_TEST
 
+/* Runs `args` (as run) in a child process without a controlling terminal
+ * (setsid) nor ESGWALLET_PASSPHRASE, and returns its result. */
+static result *run_without_terminal(const char *const *args, size_t n) {
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(fds[0]);
+        if (setsid() < 0)
+            _exit(3);
+        unsetenv("ESGWALLET_PASSPHRASE");
+        result *r = run_argv(args, n);
+        ssize_t w = write(fds[1], r, sizeof *r);
+        _exit(w == (ssize_t)sizeof *r ? 0 : 4);
+    }
+    close(fds[1]);
+    static result r;
+    size_t got = 0;
+    ssize_t k;
+    while (got < sizeof r && (k = read(fds[0], (char *)&r + got, sizeof r - got)) > 0)
+        got += (size_t)k;
+    close(fds[0]);
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0 && got == sizeof r, "child failed");
+    return &r;
+}
+
+/* Without a terminal, --passphrase-file or ESGWALLET_PASSPHRASE, a command
+ * that needs a passphrase fails with ERR_INVALID_ARGUMENT saying how to
+ * give one -- unlocking a key and creating one alike. */
+START_TEST(no_terminal_passphrase_says_how_to_give_one) {
+    new_key("a");
+    char proposal[65];
+    memset(proposal, 'a', 64);
+    proposal[64] = '\0';
+    const char *out = path_in_tmp("v.tx");
+    const char *vote[] = {"member", "vote", proposal, "--approve", "--key", "a", "--nonce", "1",
+                          "--chain-id", "c", "-o", out};
+    const char *newkey[] = {"key", "new", "fresh"};
+    struct {
+        const char *const *args;
+        size_t n;
+        const char *key;
+    } cases[] = {{vote, 12, "a"}, {newkey, 3, "fresh"}};
+    for (size_t i = 0; i < 2; i++) {
+        result *r = run_without_terminal(cases[i].args, cases[i].n);
+        assert_fails(r, 1, "ERR_INVALID_ARGUMENT");
+        char want[512];
+        snprintf(want, sizeof want,
+                 "esgwallet: ERR_INVALID_ARGUMENT: no passphrase for key '%s': there is no "
+                 "terminal to ask on; give it with --passphrase-file FILE (its first line) or "
+                 "the environment variable ESGWALLET_PASSPHRASE, or run esgwallet on a "
+                 "terminal to be prompted\n",
+                 cases[i].key);
+        ck_assert_str_eq(r->err, want);
+    }
+    ck_assert_int_ne(access(out, F_OK), 0);
+    ck_assert_int_ne(access(path_in_tmp("keys/fresh.json"), F_OK), 0);
+    /* An empty ESGWALLET_PASSPHRASE says so. */
+    setenv("ESGWALLET_PASSPHRASE", "", 1);
+    result *r = run("key", "new", "fresh", NULL);
+    assert_fails(r, 1, "ERR_INVALID_ARGUMENT");
+    ck_assert_ptr_nonnull(strstr(r->err, "cannot use $ESGWALLET_PASSPHRASE for key 'fresh': it is "
+                                         "empty"));
+}
+END_TEST
+
 /* ------------------------------------------------- offline tx building */
 
 START_TEST(offline_add_member_proposal) {
@@ -742,6 +812,7 @@ Suite *suite_cli(void) {
     tcase_add_test(tc, key_new_show_list);
     tcase_add_test(tc, key_import_secret_file);
     tcase_add_test(tc, passphrase_file_after_the_command);
+    tcase_add_test(tc, no_terminal_passphrase_says_how_to_give_one);
     tcase_add_test(tc, offline_add_member_proposal);
     tcase_add_test(tc, offline_add_member_lei_population);
     tcase_add_test(tc, offline_every_proposal_verb);
