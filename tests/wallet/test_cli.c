@@ -690,8 +690,25 @@ START_TEST(sign_in_place_and_inspect) {
     ck_assert_uint_eq(json_array_size(json_object_get(j, "signatures")), 1);
     json_decref(j);
 
-    /* In place: same id, one more valid signature, flagged as unneeded. */
-    r = run("tx", "sign", f, "--key", "b", NULL);
+    /* AddAccount needs its signer's signature only: another is refused,
+     * offline, before the passphrase, naming the key and the signer. */
+    r = run("tx", "sign", f, "--key", "b", "--passphrase-file", path_in_tmp("none"), NULL);
+    assert_fails(r, 1, "ERR_UNEXPECTED_SIGNATURE");
+    char want[256];
+    snprintf(want, sizeof want, "'AddAccount' needs only its signer %s; key 'b' (%s) is not "
+             "needed, and a node refuses", esg_pubkey_hex(&a).s, esg_pubkey_hex(&b).s);
+    ck_assert_msg(strstr(r->err, want), "%s", r->err);
+    ck_assert_ptr_nonnull(strstr(r->err, "(--force signs anyway)"));
+    assert_fails(run("tx", "sign", f, "--key", "b", "-o", path_in_tmp("b.tx"), NULL), 1,
+                 "ERR_UNEXPECTED_SIGNATURE");
+    ck_assert_int_ne(access(path_in_tmp("b.tx"), F_OK), 0);
+    tx = load_tx(f);
+    ck_assert_uint_eq(esg_tx_n_sigs(tx), 1);
+    esg_tx_free(tx);
+
+    /* --force, in place: same id, one more valid signature, flagged as
+     * unneeded by inspect. */
+    r = run("tx", "sign", f, "--key", "b", "--force", NULL);
     assert_ok(r);
     tx = load_tx(f);
     ck_assert(esg_hash_eq(&tx->id, &id));
@@ -715,7 +732,9 @@ START_TEST(sign_in_place_and_inspect) {
     ck_assert_ptr_nonnull(strstr(r->out, "ERR_UNEXPECTED_SIGNATURE"));
 
     assert_fails(run("tx", "sign", f, "--key", "a", NULL), 1, "ERR_DUPLICATE_SIGNATURE");
-    assert_fails(run("tx", "sign", f, "--key", "acct", "-o", f, NULL), 1,
+    assert_fails(run("tx", "sign", f, "--key", "b", "--force", NULL), 1,
+                 "ERR_DUPLICATE_SIGNATURE");
+    assert_fails(run("tx", "sign", f, "--key", "acct", "--force", "-o", f, NULL), 1,
                  "ERR_INVALID_ARGUMENT");
     /* Not a transaction. */
     const char *junk = path_in_tmp("junk.tx");
@@ -788,6 +807,22 @@ START_TEST(inspect_cosigners_offline) {
     r = run("tx", "inspect", f, NULL);
     assert_ok(r);
     ck_assert_ptr_nonnull(strstr(r->out, "an officer of city-b: cannot tell offline"));
+
+    /* Only the node knows whose a key is: offline, tx sign adds a
+     * co-issuer's signature unchecked, and says so. */
+    new_key("b");
+    r = run("tx", "sign", f, "--key", "b", NULL);
+    assert_ok(r);
+    ck_assert_ptr_nonnull(strstr(r->out, "2 signatures"));
+    ck_assert_ptr_nonnull(strstr(r->out, "not checked whether the action needs this signature "
+                                         "(node not reachable: cannot reach node at"));
+    new_key("c");
+    r = run("--json", "tx", "sign", f, "--key", "c", NULL);
+    assert_ok(r);
+    j = out_json(r);
+    ck_assert(json_is_false(json_object_get(j, "checked")));
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "offline")), dead_url));
+    json_decref(j);
 
     /* Governance actions need no co-signer. */
     esg_pb_revoke_account ra = ESG_PB_REVOKE_ACCOUNT_INIT;
