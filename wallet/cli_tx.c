@@ -661,10 +661,46 @@ out:
 
 const esgw_cmd esgw_cli__tx_cmds[] = {
     {.path = "tx sign", .synopsis = "FILE --key NAME [-o OUT] [--force]", .min_pos = 1,
-     .max_pos = 1, .required = "key", .optional = "o", .flags = "force", .run = cmd_tx_sign},
+     .max_pos = 1, .required = "key", .optional = "o", .flags = "force", .run = cmd_tx_sign,
+     .kind = ESGW_CMD_USES_NODE | ESGW_CMD_USES_KEYSTORE | ESGW_CMD_USES_UNLOCK,
+     .help = "Adds the signature of key NAME to the signed transaction in FILE (written by an\n"
+             "action verb's -o): how the co-issuers of a joint bond sign its IssueInstrument.\n"
+             "The tx id does not change. A signature the action does not need is refused\n"
+             "before the passphrase is asked (ERR_UNEXPECTED_SIGNATURE, naming the key and\n"
+             "the signers the action needs), since a node refuses a transaction carrying\n"
+             "one: the action needs its signer and, for a co-issued action, one officer of\n"
+             "each co-issuer but the signer's own member. Which member a key acts for only\n"
+             "the node knows: it is asked (GET /v1/accounts/PUBKEY) for a co-issued action;\n"
+             "when it cannot be reached the signature is added unchecked, and said so.\n"
+             "\n"
+             "  FILE             a signed transaction (at most 1 MiB; docs/WIRE.md); replaced\n"
+             "                   atomically, keeping its mode, unless -o is given\n"
+             "  --key NAME       the keystore key that signs; one that signed already is\n"
+             "                   ERR_DUPLICATE_SIGNATURE\n"
+             "  -o OUT           write the result to OUT (which must not exist) and leave\n"
+             "                   FILE as it is\n"
+             "  --force          add the signature without checking that the action needs it\n"},
     {.path = "tx inspect", .synopsis = "FILE", .min_pos = 1, .max_pos = 1,
-     .run = cmd_tx_inspect},
+     .run = cmd_tx_inspect, .kind = ESGW_CMD_USES_NODE,
+     .help = "Decodes a signed transaction file: its id, chain id, signer, nonce, action and\n"
+             "fields; every signature, whether it verifies over the id, and UNEXPECTED when\n"
+             "the action does not need it (a node refuses the transaction then); the\n"
+             "signatures the action requires and which are still missing. For a co-issued\n"
+             "action the node is asked which member each key acts for; offline the\n"
+             "co-signers are listed without a verdict. With --json: {tx_id, action, body,\n"
+             "signatures, required, missing, complete[, offline]}.\n"
+             "\n"
+             "  FILE             a signed transaction (at most 1 MiB; docs/WIRE.md)\n"},
     {.path = "tx submit", .synopsis = "FILE [--no-wait]", .min_pos = 1, .max_pos = 1,
-     .flags = "no-wait", .run = cmd_tx_submit},
+     .flags = "no-wait", .run = cmd_tx_submit, .kind = ESGW_CMD_USES_NODE,
+     .help = "Submits the signed transaction in FILE (POST /v1/txs, docs/API.md) as it is,\n"
+             "and waits for the block that commits it. Prints \"tx ID committed at height\n"
+             "H\" and the record it creates, if any; the node's refusal passes through with\n"
+             "its code (ERR_MISSING_COSIGNER: a co-issuer has not signed yet).\n"
+             "\n"
+             "  FILE             a signed transaction (at most 1 MiB; docs/WIRE.md)\n"
+             "  --no-wait        return once the node has admitted it (\"accepted (pending)\");\n"
+             "                   by default the node waits up to its [api] wait_timeout_ms\n"
+             "                   (30 s) for the commit, then answers ERR_TIMEOUT\n"},
     {0},
 };
