@@ -4,7 +4,9 @@
 # options are read from the getopt tables of node/main.c, so a new option
 # without help fails here --; --version prints the project's version on
 # both binaries; unknown commands and bad values are refused with one line
-# naming the code and pointing to the help.
+# naming the code and pointing to the help. The same for esgwallet, whose
+# options come from its command tables (esgwallet --list-commands); a
+# passphrase it cannot get says how to give one.
 . "$(dirname "$0")/lib.sh"
 
 python3 - "$ESGNODE" "$ESGWALLET" "$ESG_SRC_DIR" <<'PY'
@@ -64,5 +66,82 @@ for args, needle in ((["help", "nope"], "unknown command 'nope' (see esgnode --h
     assert len(lines) == 1 and lines[0].startswith("esgnode: ERR_INVALID_ARGUMENT: ") and \
         needle in lines[0], (args, p.stderr)
     print("ok: esgnode %s: %s" % (" ".join(args), lines[0]))
+
+# esgwallet: every command of `esgwallet --help`'s list explains, in
+# `esgwallet COMMAND --help`, every option its row of the command tables
+# accepts. The rows' options come from `esgwallet --list-commands`
+# (wallet/cli.h), which prints the very lists the argument parser checks.
+p = run(esgwallet, "--help")
+assert p.returncode == 0 and p.stderr == "" and "COMMAND --help" in p.stdout, p
+listed = p.stdout.split("\ncommands:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+help_paths = []
+for line in listed:
+    assert line.startswith("  "), line
+    words = []
+    for w in line[2:].split(" "):
+        if not re.fullmatch(r"[a-z][a-z-]*", w):
+            break
+        words.append(w)
+    help_paths.append(" ".join(words))
+p = run(esgwallet, "--list-commands")
+assert p.returncode == 0 and p.stderr == "", p
+rows = [l.split("\t") for l in p.stdout.splitlines()]
+assert all(len(r) == 4 for r in rows), rows
+assert rows[0][0] == "" and "--node" in rows[0][1].split() and "--json" in rows[0][2].split()
+rows = {r[0]: (r[1].split() + r[2].split()) for r in rows[1:]}
+assert sorted(help_paths) == sorted(rows), (set(help_paths) ^ set(rows))
+assert len(help_paths) == len(set(help_paths)), "a command is listed twice"
+
+def mentions(text, opt):
+    return re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(opt), text) is not None
+
+for path in help_paths:
+    opts = rows[path]
+    for flag in ("--help", "-h"):
+        p = run(esgwallet, *path.split(), flag)
+        assert p.returncode == 0 and p.stderr == "", (path, flag, p)
+        assert re.match(r"usage: esgwallet %s[ \n]" % re.escape(path), p.stdout), (path, p.stdout)
+    text = p.stdout
+    # The command's own paragraph comes right after the usage line(s).
+    body = text.split("\n\n", 1)[1]
+    assert not body.startswith(("Options of every", "Global options")), (path, "no help text")
+    missing = [o for o in opts if not mentions(text, o)]
+    assert not missing, (path, "options without help:", missing)
+    for o in ("--json", "--help"):
+        assert mentions(text, o), (path, o)
+    long = [l for l in text.splitlines() if len(l) > 90]
+    assert not long, (path, "lines over 90 columns:", long)
+    print("ok: esgwallet %s --help explains %s" % (path, ", ".join(opts) or "no option"))
+
+# What applies where: the node, the passphrase, the KDF.
+def helptext(*words):
+    return run(esgwallet, *words, "--help").stdout
+for words, present, absent in (
+        (["key", "new"], ["ESGWALLET_PASSPHRASE", "ESGWALLET_KDF", "--keystore"],
+         ["ESGWALLET_NODE"]),
+        (["status"], ["ESGWALLET_NODE", "--node"], ["ESGWALLET_PASSPHRASE", "ESGWALLET_KDF"]),
+        (["member", "vote"], ["ESGWALLET_NODE", "ESGWALLET_PASSPHRASE", "--passphrase-file",
+                              "--no-wait", "--chain-id", "--nonce", "-o FILE"],
+         ["ESGWALLET_KDF"]),
+        (["tx", "sign"], ["--force", "ERR_UNEXPECTED_SIGNATURE", "ESGWALLET_PASSPHRASE"], [])):
+    t = helptext(*words)
+    assert all(x in t for x in present) and not any(x in t for x in absent), (words, t)
+print("ok: each command's help explains the global options and variables that apply to it")
 PY
+
+# A passphrase that cannot be had says how to give one: no terminal (a new
+# session has none), no ESGWALLET_PASSPHRASE, no --passphrase-file.
+python3 - "$ESGWALLET" "$T/keys" <<'PY'
+import os, subprocess, sys
+env = {k: v for k, v in os.environ.items() if k != "ESGWALLET_PASSPHRASE"}
+p = subprocess.run([sys.argv[1], "--keystore", sys.argv[2], "key", "new", "k"], env=env,
+                   capture_output=True, text=True, timeout=30, start_new_session=True,
+                   stdin=subprocess.DEVNULL)
+assert p.returncode == 1 and p.stdout == "" and len(p.stderr.splitlines()) == 1, p
+for needle in ("esgwallet: ERR_INVALID_ARGUMENT: no passphrase for key 'k'",
+               "--passphrase-file FILE", "ESGWALLET_PASSPHRASE", "on a terminal to be prompted"):
+    assert needle in p.stderr, (needle, p.stderr)
+print("ok: without a terminal:", p.stderr.strip())
+PY
+
 pass "cli_help"
