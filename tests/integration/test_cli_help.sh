@@ -6,7 +6,8 @@
 # both binaries; unknown commands and bad values are refused with one line
 # naming the code and pointing to the help. The same for esgwallet, whose
 # options come from its command tables (esgwallet --list-commands); a
-# passphrase it cannot get says how to give one.
+# passphrase it cannot get says how to give one; and the bash completion of
+# both (scripts/completion/) registers and completes.
 . "$(dirname "$0")/lib.sh"
 
 python3 - "$ESGNODE" "$ESGWALLET" "$ESG_SRC_DIR" <<'PY'
@@ -144,4 +145,75 @@ for needle in ("esgwallet: ERR_INVALID_ARGUMENT: no passphrase for key 'k'",
 print("ok: without a terminal:", p.stderr.strip())
 PY
 
+# Bash completion (scripts/completion/): both scripts register, complete
+# command words, sub-words and options; esgnode's options are those of
+# node/main.c's getopt tables, esgwallet's are read from the binary.
+ESGNODE_OPTS=$(python3 - "$ESG_SRC_DIR" <<'PY'
+import re, sys
+main_c = open(sys.argv[1] + "/node/main.c").read()
+for fn, words in {"cmd_key_new": "key new", "cmd_genesis_new": "genesis new",
+                  "cmd_init": "init", "cmd_run": "run", "cmd_verify_chain": "verify-chain"}.items():
+    body = re.search(r"static int %s\(int argc, char \*\*argv\) \{(.*?)\n\}\n" % fn,
+                     main_c, re.S).group(1)
+    opts = ["--" + o for o in re.findall(r'\{"([a-z0-9-]+)", (?:required|no)_argument', body)]
+    short = re.search(r'getopt_long\(argc, argv, "([^"]*)"', body).group(1)
+    opts += ["-" + c for c in short if c != ":"]
+    print(words + "=" + " ".join(sorted(opts)))
+PY
+)
+PATH=$ESG_BIN_DIR:$PATH ESGNODE_OPTS=$ESGNODE_OPTS bash --norc --noprofile -c '
+set -u
+fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$ESG_SRC_DIR/scripts/completion/esgnode.bash"
+. "$ESG_SRC_DIR/scripts/completion/esgwallet.bash"
+complete -p esgnode esgwallet >/dev/null || fail "complete -p esgnode esgwallet"
+[[ $(complete -p esgnode) == *"-F _esgnode esgnode" ]] || fail "esgnode: $(complete -p esgnode)"
+[[ $(complete -p esgwallet) == *"-F _esgwallet esgwallet" ]] || fail "esgwallet registration"
+# comp FUNCTION WORDS...: the completions of the last word.
+comp() {
+    local f=$1
+    shift
+    COMP_WORDS=("$@")
+    COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+    COMP_LINE="$*"
+    COMP_POINT=${#COMP_LINE}
+    COMPREPLY=()
+    "$f"
+    echo "${COMPREPLY[*]}"
+}
+has() { [[ " $1 " == *" $2 "* ]] || fail "completing [$3] offers [$1], not $2"; }
+[[ $(comp _esgwallet esgwallet imp) == impact ]] || fail "esgwallet imp: $(comp _esgwallet esgwallet imp)"
+has "$(comp _esgwallet esgwallet --json member propose add-m)" add-member "member propose add-m"
+has "$(comp _esgwallet esgwallet tx sign f.tx --)" --force "tx sign f.tx --"
+has "$(comp _esgwallet esgwallet tx sign f.tx --)" --key "tx sign f.tx --"
+has "$(comp _esgwallet esgwallet instrument pay X --kind "")" redemption "--kind"
+has "$(comp _esgwallet esgwallet --node http://127.0.0.1:1 st)" status "--node URL st"
+# As readline splits it, at the colons too (COMP_LINE says what was typed).
+COMP_WORDS=(esgwallet --node http : //127.0.0.1 : 1 st)
+COMP_CWORD=7
+COMP_LINE="esgwallet --node http://127.0.0.1:1 st"
+COMP_POINT=${#COMP_LINE}
+_esgwallet
+[[ ${COMPREPLY[*]} == status ]] || fail "--node http://127.0.0.1:1 st split at colons"
+# Every command of the tables is reached word by word.
+while IFS= read -r path; do
+    [[ -n $path ]] || continue
+    read -ra w <<<"$path"
+    for ((i = 0; i < ${#w[@]}; i++)); do
+        has "$(comp _esgwallet esgwallet "${w[@]:0:i}" "${w[i]:0:2}")" "${w[i]}" "$path"
+    done
+done < <(esgwallet --list-commands | cut -f1)
+echo "ok: esgwallet completion: commands, sub-words, options and values"
+[[ $(comp _esgnode esgnode ver) == verify-chain ]] || fail "esgnode ver: $(comp _esgnode esgnode ver)"
+has "$(comp _esgnode esgnode help "")" genesis "help"
+has "$(comp _esgnode esgnode run --log-level "")" debug "run --log-level"
+while IFS="=" read -r words want; do
+    read -ra w <<<"$words"
+    got=$(comp _esgnode esgnode "${w[@]}" -)
+    got=$(tr " " "\n" <<<"$got" | grep -vx -- --help | sort | tr "\n" " ")
+    want=$(tr " " "\n" <<<"$want" | sort | tr "\n" " ")
+    [[ $got == "$want" ]] || fail "esgnode $words: completes [$got], getopt has [$want]"
+done <<<"$ESGNODE_OPTS"
+echo "ok: esgnode completion: commands, help COMMAND, values, and the getopt tables options"
+' || fail "bash completion"
 pass "cli_help"
