@@ -1128,7 +1128,8 @@ static int cmd_audit(esgw_cli *cli, const esgw_args *a) {
 
 #define GENESIS_HELP                                                                     \
     "  --genesis FILE   the chain's genesis file, the very bytes the network started\n"    \
-    "                   from (esgnode genesis new): the only thing trusted\n"
+    "                   from (docs/GENESIS.md; esgnode genesis new): the only thing\n"   \
+    "                   trusted\n"
 
 const esgw_cmd esgw_cli__audit_cmds[] = {
     {.path = "impact verify",

@@ -766,12 +766,12 @@ const esgw_cmd esgw_cli__instrument_cmds[] = {
            "The spec is checked before anything is signed, as a node checks what it can\n"
            "without the ledger's state.\n"
            "\n"
-           "  --spec FILE.json  the instrument spec, at most 1 MiB; format and every key:\n"
-           "                   wallet/spec.h; projects in it: docs/PROJECTS.md. Money is a\n"
-           "                   string of integer minor units (\"100000\" = 1,000.00 EUR),\n"
-           "                   KPI values decimal strings of at most 3 decimals, shares and\n"
-           "                   coupons integer basis points, dates YYYY-MM-DD; an unknown\n"
-           "                   or duplicated key is refused\n"),
+           "  --spec FILE.json  the instrument spec, at most 1 MiB; every key, its unit,\n"
+           "                   default and limits: docs/SPEC.md (projects in it also\n"
+           "                   docs/PROJECTS.md). Money is a string of integer minor units\n"
+           "                   (\"100000\" = 1,000.00 EUR), KPI values decimal strings of at\n"
+           "                   most 3 decimals, shares and coupons integer basis points,\n"
+           "                   dates YYYY-MM-DD; an unknown or duplicated key is refused\n"),
     SUBMIT("instrument subscribe", "ID --units N", 1, "units", NULL, build_subscribe,
            "Subscribes units of an instrument in OFFERING for the key's member, which must\n"
            "be an INVESTOR (ERR_NOT_INVESTOR); at most the units still unsold\n"
