@@ -65,7 +65,16 @@
 
 /* Runs one esgwallet command line: argv[0] is the program name. Results
  * go to `out`, the one-line error (if any) to `err`. Returns the exit
- * status: 0 success, 1 failure, 2 usage error. */
+ * status: 0 success, 1 failure, 2 usage error.
+ *
+ * `esgwallet --list-commands` (not in --help: it is for programs) prints
+ * the command tables for the bash completion (scripts/completion/) and
+ * integration.cli_help, one line per command, four fields separated by a
+ * tab: the command's words ("member vote"), the options that take a value
+ * ("--key -o --nonce --chain-id"), the options without one ("--approve
+ * --reject --no-wait") -- exactly what the command accepts besides the
+ * global options -- and its synopsis. The first line has empty words and
+ * the global options. */
 int esgw_cli_run(int argc, char **argv, FILE *out, FILE *err);
 
 /* esgw_cli_run with every request to the node carried by `transport`
@@ -122,13 +131,32 @@ typedef int (*esgw_build_fn)(esgw_cli *cli, const esgw_args *a, esg_pb_tx_body *
 
 enum {
     /* An action verb: takes --key NAME (required), -o FILE, --nonce N,
-     * --chain-id ID, --no-wait, and has a builder. */
+     * --chain-id ID, --no-wait, and has a builder. Implies
+     * ESGW_CMD_USES_NODE, _KEYSTORE and _UNLOCK. */
     ESGW_CMD_SUBMIT = 1u << 0,
+    /* What else a command uses, so that its --help explains exactly the
+     * global options and environment variables that apply to it. */
+    ESGW_CMD_USES_NODE = 1u << 1,     /* asks the node: --node, ESGWALLET_NODE */
+    ESGW_CMD_USES_KEYSTORE = 1u << 2, /* reads the keystore: --keystore */
+    ESGW_CMD_USES_UNLOCK = 1u << 3,   /* unlocks a key: --passphrase-file,
+                                       * ESGWALLET_PASSPHRASE */
+    ESGW_CMD_USES_NEWKEY = 1u << 4,   /* encrypts a new key: the same, twice on a
+                                       * terminal, and ESGWALLET_KDF */
 };
 
 typedef struct esgw_cmd {
     const char *path;      /* words that name it: "member propose add-member" */
-    const char *synopsis;  /* the rest of its usage line, for --help */
+    const char *synopsis;  /* the rest of its usage line, for --help (after
+                            * three spaces: a description for the overview) */
+    /* `esgwallet PATH --help`, after the usage line: a paragraph on what
+     * the command does, a blank line, then one entry per positional
+     * argument and option of the row ("  --amount N   ..."): its format,
+     * unit, default and limits. Every option of required, optional and
+     * flags appears in it as --NAME (integration.cli_help checks). Lines
+     * of at most 88 columns, each ending with "\n". The options of every
+     * action verb and the global options are explained by the shared
+     * blocks print_cmd_usage adds (cli_core.c), not here. */
+    const char *help;
     unsigned min_pos, max_pos; /* positional arguments */
     const char *required;  /* space-separated options with a value that must be given */
     const char *optional;  /* ... that may be given */
@@ -150,6 +178,14 @@ extern const esgw_cmd esgw_cli__project_cmds[];
 extern const esgw_cmd esgw_cli__gbs_cmds[];
 extern const esgw_cmd esgw_cli__build_cmds[];
 extern const esgw_cmd esgw_cli__audit_cmds[];
+
+/* Gets the passphrase of key `name` (--passphrase-file, then
+ * $ESGWALLET_PASSPHRASE, then a prompt on the terminal, asked twice when
+ * `confirm`: wallet/keystore.h esgw_passphrase_get) into buf. On failure
+ * cli->err says what went wrong and how to give one; without a terminal
+ * and neither source that is ESG_ERR_INVALID_ARGUMENT. */
+int esgw_cli__passphrase(esgw_cli *cli, char *buf, size_t buflen, const char *name,
+                         bool confirm);
 
 /* Sets cli->err and returns `code`. */
 int esgw_cli__fail(esgw_cli *cli, int code, const char *fmt, ...)

@@ -1126,15 +1126,45 @@ static int cmd_audit(esgw_cli *cli, const esgw_args *a) {
     return rc;
 }
 
+#define GENESIS_HELP                                                                     \
+    "  --genesis FILE   the chain's genesis file, the very bytes the network started\n"    \
+    "                   from (docs/GENESIS.md; esgnode genesis new): the only thing\n"   \
+    "                   trusted\n"
+
 const esgw_cmd esgw_cli__audit_cmds[] = {
     {.path = "impact verify",
      .synopsis = "REPORT --genesis FILE   proofs checked against the validator set followed "
                  "from genesis, trusting no node",
-     .min_pos = 1, .max_pos = 1, .required = "genesis", .run = cmd_impact_verify},
+     .min_pos = 1, .max_pos = 1, .required = "genesis", .run = cmd_impact_verify,
+     .kind = ESGW_CMD_USES_NODE,
+     .help = "Verifies an impact report and its attestations trusting no node: state proofs\n"
+             "(GET /v1/state/proof, docs/API.md) checked against a block committed by the\n"
+             "validator set in force, which is followed from the genesis file's as a light\n"
+             "client does. Prints the report, its attestations proven final, and whether it\n"
+             "counts and why. A node that lies or hides a change of the validator set is\n"
+             "ERR_PROOF; ERR_UNKNOWN_REPORT means the report's absence is proven.\n"
+             "\n"
+             "  REPORT           the impact report's id, 64 hex\n" GENESIS_HELP},
     {.path = "audit",
      .synopsis = "--genesis FILE [--out report.json] [--period START:END]   full replay from "
                  "genesis, trusting no node; the instruments', projects' and KPIs' documents "
                  "(for the reporting period)",
-     .required = "genesis", .optional = "out period", .run = cmd_audit},
+     .required = "genesis", .optional = "out period", .run = cmd_audit,
+     .kind = ESGW_CMD_USES_NODE,
+     .help = "Replays the node's whole chain from the genesis file, re-verifying every\n"
+             "signature, rule, commit and app hash, up to the tip the node claimed when the\n"
+             "audit began, and checks that the replayed tip equals the node's. Then builds\n"
+             "every instrument's allocation, impact, holders and payments documents, every\n"
+             "project's and each reported KPI's across cities from the replayed state, with\n"
+             "the code the node's API runs. Fails naming the first block that does not\n"
+             "verify. The replay goes to a scratch store under $TMPDIR (default /tmp),\n"
+             "removed afterwards; signatures are checked on up to 8 threads (one per CPU).\n"
+             "\n" GENESIS_HELP
+             "  --out FILE       also write the documents as one JSON file, each as the API\n"
+             "                   serves it; FILE must not exist (checked first); default: none\n"
+             "  --period START:END  the reporting period of the allocation, impact and\n"
+             "                   KPI documents, YYYY-MM-DD:YYYY-MM-DD, both days inclusive;\n"
+             "                   default: all of time\n"
+             "Environment: TMPDIR, the directory of the scratch store.\n"},
     {0},
 };

@@ -32,6 +32,18 @@ static int build_from_json(esgw_cli *cli, const esgw_args *a, esg_pb_tx_body *bo
 
 const esgw_cmd esgw_cli__build_cmds[] = {
     {.path = "tx build", .synopsis = "--action FILE.json --key NAME", .required = "action",
-     .kind = ESGW_CMD_SUBMIT, .build = build_from_json},
+     .kind = ESGW_CMD_SUBMIT, .build = build_from_json,
+     .help = "Builds, signs and submits (or with -o writes) a transaction of any action\n"
+             "from its JSON: for an action without a verb of its own, or one copied from\n"
+             "another chain's history. The header (chain id, nonce, signer) is the submit\n"
+             "path's, as for every action verb.\n"
+             "\n"
+             "  --action FILE.json  the action as GET /v1/txs/{id} shows it under \"action\"\n"
+             "                   (docs/API.md), at most 4 MiB: {\"type\": \"AddAccount\",\n"
+             "                   \"pubkey\": \"<64 hex>\", \"roles\": [\"OFFICER\"]}. Field names\n"
+             "                   as in proto/esg.proto; an unknown key is refused (ERR_JSON);\n"
+             "                   bytes in hex, 64-bit integers as decimal strings or JSON\n"
+             "                   integers, enums by name in any case. The mapping:\n"
+             "                   wallet/pbjson_in.h\n"},
     {0},
 };

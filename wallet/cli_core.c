@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "ledger/error.h"
@@ -159,6 +160,55 @@ int esgw_cli__client(esgw_cli *cli, esgw_client **c) {
     return 0;
 }
 
+/* What esgw_passphrase_get's prompt needs: a terminal it can open and set
+ * echo off on (wallet/keystore.c pp_from_tty). */
+static bool have_terminal(void) {
+    int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct termios t;
+    bool ok = tcgetattr(fd, &t) == 0;
+    close(fd);
+    return ok;
+}
+
+#define PASSPHRASE_HOW                                                                  \
+    "give it with --passphrase-file FILE (its first line) or the environment variable " \
+    "ESGWALLET_PASSPHRASE, or run esgwallet on a terminal to be prompted"
+
+int esgw_cli__passphrase(esgw_cli *cli, char *buf, size_t buflen, const char *name,
+                         bool confirm) {
+    const char *file = cli->passphrase_file, *env = getenv("ESGWALLET_PASSPHRASE");
+    if (!file && !env && !have_terminal()) {
+        sodium_memzero(buf, buflen);
+        return esgw_cli__fail(cli, ESG_ERR_INVALID_ARGUMENT,
+                              "no passphrase for key '%s': there is no terminal to ask on; "
+                              PASSPHRASE_HOW, name);
+    }
+    char prompt[ESGW_KEY_NAME_MAX + 48];
+    snprintf(prompt, sizeof prompt, "%spassphrase for key '%s': ", confirm ? "new " : "", name);
+    int rc = esgw_passphrase_get(buf, buflen, file, prompt, confirm);
+    if (rc == 0)
+        return 0;
+    const char *why = esg_err_message(rc);
+    char longer[48];
+    snprintf(longer, sizeof longer, "it is longer than %d bytes", ESGW_PASSPHRASE_MAX);
+    if (rc == ESG_ERR_TOO_LARGE)
+        why = longer;
+    else if (rc == ESG_ERR_INVALID_ARGUMENT)
+        why = file || env ? "it is empty or holds a NUL byte"
+              : confirm   ? "it is empty, or the two entries differ"
+                          : "it is empty";
+    if (file)
+        return esgw_cli__fail(cli, rc, "cannot get the passphrase of key '%s' from '%s': %s",
+                              name, file, rc == ESG_ERR_NOT_FOUND ? "no such file" : why);
+    if (env)
+        return esgw_cli__fail(cli, rc, "cannot use $ESGWALLET_PASSPHRASE for key '%s': %s",
+                              name, why);
+    return esgw_cli__fail(cli, rc, "cannot get the passphrase of key '%s' from the terminal: %s",
+                          name, why);
+}
+
 int esgw_cli__unlock(esgw_cli *cli, const char *name, esg_seckey *sk, esg_pubkey *pk) {
     esgw_keystore *ks = NULL;
     int rc = esgw_cli__keystore(cli, &ks);
@@ -168,16 +218,8 @@ int esgw_cli__unlock(esgw_cli *cli, const char *name, esg_seckey *sk, esg_pubkey
     if ((rc = esgw_key_pubkey(ks, name, pk)) != 0)
         return esgw_cli__ks_fail(cli, rc);
     char pass[ESGW_PASSPHRASE_MAX + 1];
-    char prompt[ESGW_KEY_NAME_MAX + 40];
-    snprintf(prompt, sizeof prompt, "passphrase for key '%s': ", name);
-    rc = esgw_passphrase_get(pass, sizeof pass, cli->passphrase_file, prompt, false);
-    if (rc) {
-        sodium_memzero(pass, sizeof pass);
-        return esgw_cli__fail(cli, rc, "cannot get the passphrase%s%s%s: %s",
-                              cli->passphrase_file ? " from '" : "",
-                              cli->passphrase_file ? cli->passphrase_file : "",
-                              cli->passphrase_file ? "'" : "", esg_err_message(rc));
-    }
+    if ((rc = esgw_cli__passphrase(cli, pass, sizeof pass, name, false)) != 0)
+        return rc;
     rc = esgw_key_unlock(ks, name, pass, sk, pk);
     sodium_memzero(pass, sizeof pass);
     return rc ? esgw_cli__ks_fail(cli, rc) : 0;
@@ -353,7 +395,9 @@ static void print_usage(FILE *f) {
     for (size_t t = 0; t < N_TABLES; t++)
         for (const esgw_cmd *c = tables[t]; c->path; c++)
             fprintf(f, "  %s %s\n", c->path, c->synopsis);
-    fputs("\nAction verbs take --key NAME and also -o FILE (write the signed transaction\n"
+    fputs("\nesgwallet COMMAND --help explains a command: its options, formats, units,\n"
+          "defaults and the environment variables that apply.\n"
+          "Action verbs take --key NAME and also -o FILE (write the signed transaction\n"
           "instead of submitting it), --no-wait, --nonce N and --chain-id ID.\n"
           "--period START:END is two dates YYYY-MM-DD, both inclusive; without it a\n"
           "report covers all of time. With --json the queries and reports print the\n"
@@ -364,10 +408,177 @@ static void print_usage(FILE *f) {
           f);
 }
 
+/* The width the per-command help keeps to (integration.cli_help checks). */
+#define HELP_COLS 88
+
+/* The options every action verb shares (ESGW_CMD_SUBMIT), explained once. */
+static const char submit_help[] =
+    "\n"
+    "Options of every action verb (a command that signs a transaction):\n"
+    "  --key NAME       the keystore key that signs (required): its account is the\n"
+    "                   transaction's signer, and must be allowed to take the action\n"
+    "  -o FILE          write the signed transaction to FILE instead of submitting it\n"
+    "                   (FILE must not exist: it is never overwritten); prints the tx\n"
+    "                   id and, for a co-issued action, the members an officer of which\n"
+    "                   must still sign it (esgwallet tx sign FILE); then esgwallet tx\n"
+    "                   submit FILE\n"
+    "  --nonce N        the signer account's nonce, 0..2^64-1; default: the next_nonce\n"
+    "                   of GET /v1/accounts/PUBKEY (docs/API.md)\n"
+    "  --chain-id ID    the chain the transaction is signed for, 1..255 characters;\n"
+    "                   default: the chain_id of GET /v1/status. With -o, --nonce and\n"
+    "                   --chain-id the node is not asked at all (offline signing)\n"
+    "  --no-wait        return once the node has admitted the transaction (\"accepted\n"
+    "                   (pending)\") instead of waiting for the block that commits it;\n"
+    "                   the node waits up to its [api] wait_timeout_ms (30 s by\n"
+    "                   default), then answers ERR_TIMEOUT: the transaction is still\n"
+    "                   pending and may commit later\n"
+    "The passphrase is asked only after every check that can fail without it. A\n"
+    "record the transaction creates (a proposal, report, attestation, dispute or\n"
+    "funding) is named by the tx id, printed as \"RECORD ID\" (with --json,\n"
+    "\"RECORD_id\"). The transaction format: docs/WIRE.md.\n";
+
+/* The global options and environment variables that apply to a command
+ * using `uses` (ESGW_CMD_USES_*). */
+static void print_globals(FILE *f, unsigned uses) {
+    fputs("\nGlobal options (before or after the command's words):\n"
+          "  --json                print one JSON document on stdout instead of lines for\n"
+          "                        people (errors stay one line on stderr)\n"
+          "  -h, --help            this help\n",
+          f);
+    if (uses & ESGW_CMD_USES_NODE)
+        fputs("  --node URL            the node's HTTP API (docs/API.md), http:// or https://;\n"
+              "                        default $ESGWALLET_NODE, else " ESGW_DEFAULT_NODE "\n",
+              f);
+    if (uses & (ESGW_CMD_USES_KEYSTORE | ESGW_CMD_USES_UNLOCK | ESGW_CMD_USES_NEWKEY))
+        fputs("  --keystore DIR        the directory of the key files, NAME.json (mode 0600);\n"
+              "                        default ~/.esgwallet/keys ($HOME), created with mode\n"
+              "                        0700 when missing\n",
+              f);
+    if (uses & (ESGW_CMD_USES_UNLOCK | ESGW_CMD_USES_NEWKEY))
+        fputs("  --passphrase-file F   the key's passphrase is the first line of F, without its\n"
+              "                        line end; default $ESGWALLET_PASSPHRASE, else a prompt\n"
+              "                        on the terminal (echo off). Without a terminal and\n"
+              "                        without either, the command fails (ERR_INVALID_ARGUMENT)\n",
+              f);
+    if (uses & (ESGW_CMD_USES_NODE | ESGW_CMD_USES_UNLOCK | ESGW_CMD_USES_NEWKEY))
+        fputs("Environment:\n", f);
+    if (uses & ESGW_CMD_USES_NODE)
+        fputs("  ESGWALLET_NODE        the node's URL when --node is not given\n", f);
+    if (uses & (ESGW_CMD_USES_UNLOCK | ESGW_CMD_USES_NEWKEY))
+        fputs("  ESGWALLET_PASSPHRASE  the passphrase when --passphrase-file is not given; an\n"
+              "                        empty one is refused. Other processes of the same user\n"
+              "                        can read it: prefer a file of mode 0600\n",
+              f);
+    if (uses & ESGW_CMD_USES_NEWKEY)
+        fputs("  ESGWALLET_KDF         \"fast\": the new key file is encrypted under Argon2id's\n"
+              "                        minimum cost (1 pass, 8 KiB), for tests only -- such a\n"
+              "                        file is cheap to brute-force; unset or any other value:\n"
+              "                        the interactive cost (2 passes, 64 MiB). Unlocking uses\n"
+              "                        the cost stored in the file\n",
+              f);
+    fputs("Exit status: 0; 1 for an error, printed as one line \"esgwallet: ERR_CODE:\n"
+          "message\" on stderr; 2 for a usage error (ERR_INVALID_ARGUMENT).\n",
+          f);
+}
+
+/* The end of the synopsis word at p (< end): a bracketed or
+ * parenthesized group is one word. */
+static const char *usage_word(const char *p, const char *end) {
+    int depth = 0;
+    for (; p < end && (depth > 0 || *p != ' '); p++) {
+        if (*p == '[' || *p == '(')
+            depth++;
+        else if ((*p == ']' || *p == ')') && depth > 0)
+            depth--;
+    }
+    return p;
+}
+
+/* Prints "usage: esgwallet PATH SYNOPSIS", the synopsis without the
+ * overview's description (after three spaces), wrapped at HELP_COLS
+ * between words; a group and an option with its value ("--kpi K") are
+ * not split. */
+static void print_usage_line(FILE *f, const esgw_cmd *c) {
+    size_t col = (size_t)fprintf(f, "usage: esgwallet %s", c->path);
+    const char *p = c->synopsis, *end = strstr(p, "   ");
+    if (!end)
+        end = p + strlen(p);
+    while (p < end) {
+        if (*p == ' ') {
+            p++;
+            continue;
+        }
+        const char *q = usage_word(p, end);
+        if (*p == '-' && q + 1 < end && !strchr("-[(", q[1]))
+            q = usage_word(q + 1, end);
+        size_t len = (size_t)(q - p);
+        if (col + 1 + len > HELP_COLS) {
+            fputs("\n      ", f);
+            col = 6;
+        }
+        fprintf(f, " %.*s", (int)len, p);
+        col += 1 + len;
+        p = q;
+    }
+    fputc('\n', f);
+}
+
 static void print_cmd_usage(FILE *f, const esgw_cmd *c) {
-    fprintf(f, "usage: esgwallet %s %s\n", c->path, c->synopsis);
-    if (c->kind & ESGW_CMD_SUBMIT)
+    unsigned uses = c->kind;
+    print_usage_line(f, c);
+    if (c->kind & ESGW_CMD_SUBMIT) {
         fputs("       [-o FILE] [--no-wait] [--nonce N] [--chain-id ID]\n", f);
+        uses |= ESGW_CMD_USES_NODE | ESGW_CMD_USES_KEYSTORE | ESGW_CMD_USES_UNLOCK;
+    }
+    if (c->help) {
+        fputc('\n', f);
+        fputs(c->help, f);
+    }
+    if (c->kind & ESGW_CMD_SUBMIT)
+        fputs(submit_help, f);
+    print_globals(f, uses);
+}
+
+/* Prints the words of `list` as options: "--name" ("-o" for o). */
+static void print_opts(FILE *f, bool *first, const char *list) {
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ')
+            p++;
+        size_t l = strcspn(p, " ");
+        if (l)
+            fprintf(f, "%s%s%.*s", *first ? "" : " ", l == 1 ? "-" : "--", (int)l, p);
+        if (l)
+            *first = false;
+        p += l;
+    }
+}
+
+/* esgwallet --list-commands (wallet/cli.h): the tables for programs. */
+static void print_list(FILE *f) {
+    bool first = true;
+    fputc('\t', f);
+    print_opts(f, &first, global_valued);
+    fputc('\t', f);
+    first = true;
+    print_opts(f, &first, global_flags);
+    print_opts(f, &first, "help version");
+    fputs("\t\n", f);
+    for (size_t t = 0; t < N_TABLES; t++)
+        for (const esgw_cmd *c = tables[t]; c->path; c++) {
+            bool submit = c->kind & ESGW_CMD_SUBMIT;
+            first = true;
+            fprintf(f, "%s\t", c->path);
+            print_opts(f, &first, c->required);
+            print_opts(f, &first, submit ? submit_required : NULL);
+            print_opts(f, &first, c->optional);
+            print_opts(f, &first, submit ? submit_optional : NULL);
+            fputc('\t', f);
+            first = true;
+            print_opts(f, &first, c->flags);
+            print_opts(f, &first, submit ? submit_flags : NULL);
+            print_opts(f, &first, "help");
+            fprintf(f, "\t%s\n", c->synopsis);
+        }
 }
 
 /* ---------------------------------------------------------- dispatch */
@@ -582,6 +793,10 @@ static int run(esgw_cli *cli, int argc, char **argv) {
     for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             print_usage(cli->out);
+            return 0;
+        }
+        if (strcmp(argv[i], "--list-commands") == 0) {
+            print_list(cli->out);
             return 0;
         }
         if (strcmp(argv[i], "--version") == 0) {

@@ -1122,23 +1122,77 @@ static int cmd_report_cities(esgw_cli *cli, const esgw_args *a) {
     return run_period_report(cli, a, &r, esgw_cli__opt(a, "kpi"));
 }
 
+#define PERIOD_HELP(by)                                                                 \
+    "  --period START:END  the reporting period, YYYY-MM-DD:YYYY-MM-DD, both days\n"      \
+    "                   inclusive, start not after end (ERR_BAD_PERIOD, ERR_BAD_DATE);\n" \
+    "                   " by "; default: all of time\n"                              \
+    "                   (docs/PROJECTS.md, \"Reporting periods\")\n"
+#define CSV_HELP                                                                        \
+    "  --csv            print the report's main table as RFC 4180 CSV (header row, CRLF\n" \
+    "                   line ends, first column \"section\"): money as decimals of the\n"   \
+    "                   major unit without separators, shares as percentages; not with\n" \
+    "                   --json, which prints the node's document as it is\n"
+#define INSTRUMENT_HELP "  ID               the instrument's id, as in its spec (JGB-2026-01)\n"
+#define PROJECT_HELP "  P                the project's id, [A-Z0-9-]{3,40}\n"
+
 const esgw_cmd esgw_cli__gbs_cmds[] = {
     {.path = "report allocation",
      .synopsis = "ID [--period START:END] [--csv]   EU GBS allocation report (Annex II)",
      .min_pos = 1, .max_pos = 1, .optional = "period", .flags = "csv",
-     .run = cmd_report_allocation},
+     .run = cmd_report_allocation, .kind = ESGW_CMD_USES_NODE,
+     .help = "Prints an instrument's allocation report under the EU Green Bond Standard\n"
+             "(Regulation (EU) 2023/2631, Annex II) for a period, from GET\n"
+             "/v1/instruments/{id}/allocations?period=: issuers, the period's figures\n"
+             "(allocated in the period and to its end, financing and refinancing,\n"
+             "unallocated), per project, per city and per environmental objective, the\n"
+             "allocations dated in the period and the reversals, and whether an external\n"
+             "review is needed. Money in the currency's major unit (1,900,000.00 EUR);\n"
+             "shares of a whole add up to it. Fields: docs/PROJECTS.md (\"The documents\").\n"
+             "\n" INSTRUMENT_HELP PERIOD_HELP("allocations count by their date") CSV_HELP},
     {.path = "report impact",
      .synopsis = "ID [--period START:END] [--csv]   EU GBS impact report (Annex III)",
-     .min_pos = 1, .max_pos = 1, .optional = "period", .flags = "csv", .run = cmd_report_impact},
+     .min_pos = 1, .max_pos = 1, .optional = "period", .flags = "csv", .run = cmd_report_impact,
+     .kind = ESGW_CMD_USES_NODE,
+     .help = "Prints an instrument's impact report under the EU Green Bond Standard (Annex\n"
+             "III) for a period, from GET /v1/instruments/{id}/impact?period=: per project\n"
+             "and KPI the counted value, the part attributed to the instrument by its share\n"
+             "of the financing, the opinions behind it (a figure resting on a qualified one\n"
+             "is marked (Q)), totals per KPI and per city. KPI values in the KPI's unit with\n"
+             "three decimals. Fields: docs/PROJECTS.md (\"The documents\").\n"
+             "\n" INSTRUMENT_HELP PERIOD_HELP("reports count by their period's end") CSV_HELP},
     {.path = "report project",
      .synopsis = "P [--csv]   a project's funders, shares and attributed impact", .min_pos = 1,
-     .max_pos = 1, .flags = "csv", .run = cmd_report_project},
+     .max_pos = 1, .flags = "csv", .run = cmd_report_project, .kind = ESGW_CMD_USES_NODE,
+     .help = "Prints a project's funders -- its instruments and its outside fundings -- with\n"
+             "each one's share of the cost basis (adding up to 100.00 % with what is not\n"
+             "financed) and the impact attributed to each, from GET /v1/projects/{id}. Rules:\n"
+             "docs/PROJECTS.md (\"Attribution by share financed\").\n"
+             "\n" PROJECT_HELP CSV_HELP},
     {.path = "report cities",
      .synopsis = "--kpi K [--period START:END] [--csv]   one KPI compared across cities",
-     .required = "kpi", .optional = "period", .flags = "csv", .run = cmd_report_cities},
+     .required = "kpi", .optional = "period", .flags = "csv", .run = cmd_report_cities,
+     .kind = ESGW_CMD_USES_NODE,
+     .help = "Compares one KPI across the consortium's cities, from GET\n"
+             "/v1/kpis/{id}/cities?period=: each city's projects reporting it, confirmed\n"
+             "total and share of the consortium's, its financing (by instruments and from\n"
+             "outside), and the KPI per million of money financed and per 1000 inhabitants\n"
+             "where the city's population is known.\n"
+             "\n"
+             "  --kpi K          a KPI of the catalogue (GET /v1/kpis), e.g. ghg_avoided_tco2e\n"
+             PERIOD_HELP("reports count by their period's end") CSV_HELP},
     {.path = "project show", .synopsis = "P", .min_pos = 1, .max_pos = 1,
-     .run = cmd_project_show},
+     .run = cmd_project_show, .kind = ESGW_CMD_USES_NODE,
+     .help = "Prints a project (GET /v1/projects/{id}): city, objectives, taxonomy activity,\n"
+             "NACE, SDGs, location, total cost, financing by instruments and from outside,\n"
+             "the instruments, cost changes and external fundings (with their ids, for\n"
+             "project unfund). Money in the project currency's major unit.\n"
+             "\n" PROJECT_HELP},
     {.path = "project list", .synopsis = "[--city MEMBER]", .optional = "city",
-     .run = cmd_project_list},
+     .run = cmd_project_list, .kind = ESGW_CMD_USES_NODE,
+     .help = "Lists the registered projects (GET /v1/projects): id, city, objectives,\n"
+             "taxonomy activity, NACE, total cost, instruments and name.\n"
+             "\n"
+             "  --city MEMBER    only this city's projects, a member id [a-z0-9-]{2,40};\n"
+             "                   default: every city's\n"},
     {0},
 };

@@ -210,9 +210,20 @@ static int cmd_check_evidence(esgw_cli *cli, const esgw_args *a) {
     return rc;
 }
 
-#define SUBMIT(p, syn, req, opt, fn)                                                    \
+#define SUBMIT(p, syn, req, opt, fn, text)                                              \
     {.path = p, .synopsis = syn " --key NAME", .min_pos = 1, .max_pos = 1, .required = req, \
-     .optional = opt, .kind = ESGW_CMD_SUBMIT, .build = fn}
+     .optional = opt, .kind = ESGW_CMD_SUBMIT, .build = fn, .help = text}
+
+#define REPORT_HELP                                                                      \
+    "  REPORT           the impact report's id, 64 hex: the id of the ReportImpact\n"    \
+    "                   transaction (printed as \"report ID\" by impact report)\n"
+#define REASON_HELP(what)                                                                \
+    "  --reason TEXT    " what "\n"         \
+    "                   (not empty: ERR_MISSING_REASON; at most 500 characters, no\n" \
+    "                   control character)\n"
+#define DECIMAL_HELP(opt, what)                                                          \
+    "  " opt " DECIMAL  " what ", in the KPI's unit, not negative, with at\n"             \
+    "                   most three decimals (1240.5 or 1240.500; stored in thousandths)\n"
 
 const esgw_cmd esgw_cli__impact_cmds[] = {
     {.path = "impact report",
@@ -221,14 +232,65 @@ const esgw_cmd esgw_cli__impact_cmds[] = {
                  "[--methodology TEXT] [--supersedes REPORT --reason TEXT] --key NAME",
      .min_pos = 0, .max_pos = 1, .required = "project kpi value period evidence",
      .optional = "evidence-uri methodology supersedes reason", .kind = ESGW_CMD_SUBMIT,
-     .build = build_report},
+     .build = build_report,
+     .help = "Reports a KPI figure a project achieved over a period, by an OFFICER of the\n"
+             "project's city. Impact is the project's, counted once whoever finances it;\n"
+             "a report counts once an accredited verifier attests it (impact attest).\n"
+             "Prints \"report ID\". Rules: docs/PROJECTS.md (\"Impact\").\n"
+             "\n"
+             "  INSTRUMENT       an instrument financing the project, whose investors the\n"
+             "                   city reports to; default none (it changes nothing counted)\n"
+             "  --project P      the project, [A-Z0-9-]{3,40}\n"
+             "  --kpi K          a KPI of the catalogue (GET /v1/kpis), e.g. ghg_avoided_tco2e\n"
+             DECIMAL_HELP("--value", "the figure")
+             "  --period YYYY-MM-DD:YYYY-MM-DD  the period measured, both days inclusive;\n"
+             "                   start before end, end not after the block's date; no day\n"
+             "                   shared with another live report of the project and KPI\n"
+             "                   (ERR_OVERLAPPING_PERIOD)\n"
+             "  --evidence FILE  the measurement (meter data, a study): the ledger keeps the\n"
+             "                   SHA-256 of its bytes (impact check-evidence compares)\n"
+             "  --evidence-uri URI  where the evidence can be fetched, at most 500\n"
+             "                   characters; default none\n"
+             "  --methodology TEXT  how the figure was computed, at most 1000 characters;\n"
+             "                   default none\n"
+             "  --supersedes REPORT  replace this live report of the same project and KPI\n"
+             "                   (64 hex); it stays listed but no longer counts. Needs --reason\n"
+             REASON_HELP("with --supersedes only: why the report is replaced")},
     SUBMIT("impact attest",
            "REPORT --opinion confirmed|qualified|rejected --value DECIMAL --statement FILE",
-           "opinion value statement", NULL, build_attest),
-    SUBMIT("impact revoke", "ATTESTATION --reason TEXT", "reason", NULL, build_revoke),
-    SUBMIT("impact dispute", "REPORT --reason TEXT", "reason", NULL, build_dispute),
+           "opinion value statement", NULL, build_attest,
+           "Attests an impact report, by an OFFICER of a VERIFIER member accredited for the\n"
+           "KPI's category (ERR_NOT_ACCREDITED), once per verifier while its attestation\n"
+           "stands. A report counts with a live confirmed or qualified attestation and no\n"
+           "live rejected one, at the smallest verified value. Prints \"attestation ID\".\n"
+           "\n" REPORT_HELP
+           "  --opinion confirmed|qualified|rejected  confirmed; qualified (with\n"
+           "                   reservations, marked (Q) in reports); rejected. Any case\n"
+           DECIMAL_HELP("--value", "the verified value")
+           "  --statement FILE the verifier's statement: the ledger keeps the SHA-256 of its\n"
+           "                   bytes, not the file\n"),
+    SUBMIT("impact revoke", "ATTESTATION --reason TEXT", "reason", NULL, build_revoke,
+           "Revokes an attestation, by the verifier that made it; the record stays, marked\n"
+           "revoked, and the verifier may attest the report again.\n"
+           "\n"
+           "  ATTESTATION      the attestation's id, 64 hex (printed by impact attest)\n"
+           REASON_HELP("why it is revoked")),
+    SUBMIT("impact dispute", "REPORT --reason TEXT", "reason", NULL, build_dispute,
+           "Disputes an impact report, by a member holding units of the report's instrument\n"
+           "or, when it names none, of an instrument financing the project\n"
+           "(ERR_NOT_HOLDER). A dispute is listed with the report; it changes nothing that\n"
+           "counts. Prints \"dispute ID\".\n"
+           "\n" REPORT_HELP REASON_HELP("what is disputed")),
     {.path = "impact check-evidence", .synopsis = "REPORT --file F [--instrument ID]",
      .min_pos = 1, .max_pos = 1, .required = "file", .optional = "instrument",
-     .run = cmd_check_evidence},
+     .run = cmd_check_evidence, .kind = ESGW_CMD_USES_NODE,
+     .help = "Checks a document against the evidence hash an impact report recorded (GET\n"
+             "/v1/txs/{id}): prints \"match\" with both hashes, or fails with ERR_PROOF\n"
+             "(MISMATCH, both hashes) or ERR_UNKNOWN_REPORT. It trusts the node; impact\n"
+             "verify trusts none.\n"
+             "\n" REPORT_HELP
+             "  --file F         the document at hand, hashed (SHA-256) whatever its size\n"
+             "  --instrument ID  also check that the report names this instrument; default:\n"
+             "                   any\n"},
     {0},
 };

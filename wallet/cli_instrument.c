@@ -737,29 +737,123 @@ static int cmd_impact(esgw_cli *cli, const esgw_args *a) {
     return rc;
 }
 
-#define SUBMIT(p, syn, minp, req, opt, fn)                                            \
+#define SUBMIT(p, syn, minp, req, opt, fn, text)                                      \
     {.path = p, .synopsis = syn " --key NAME", .min_pos = minp, .max_pos = minp,       \
-     .required = req, .optional = opt, .kind = ESGW_CMD_SUBMIT, .build = fn}
-#define QUERY(p, syn, npos, fn) \
-    {.path = p, .synopsis = syn, .min_pos = npos, .max_pos = npos, .run = fn}
+     .required = req, .optional = opt, .kind = ESGW_CMD_SUBMIT, .build = fn, .help = text}
+#define QUERY(p, syn, npos, fn, text)                                                   \
+    {.path = p, .synopsis = syn, .min_pos = npos, .max_pos = npos, .run = fn,          \
+     .kind = ESGW_CMD_USES_NODE, .help = text}
+
+#define ID_HELP "  ID               the instrument's id, as in its spec (JGB-2026-01)\n"
+#define UNITS_HELP                                                                      \
+    "  --units N        a number of units (of the spec's face value each), 1..2^64-1\n"
+#define EVIDENCE_HELP(what)                                                             \
+    "  --evidence FILE  " what "; the ledger keeps the SHA-256 of its\n"                 \
+    "                   bytes, not the file\n"
+#define REASON_HELP(what)                                                               \
+    "  --reason TEXT    " what "\n"        \
+    "                   (not empty: ERR_MISSING_REASON; at most 500 characters, no\n" \
+    "                   control character)\n"
 
 const esgw_cmd esgw_cli__instrument_cmds[] = {
-    SUBMIT("instrument issue", "--spec FILE.json", 0, "spec", NULL, build_issue),
-    SUBMIT("instrument subscribe", "ID --units N", 1, "units", NULL, build_subscribe),
-    SUBMIT("instrument close", "ID", 1, NULL, NULL, build_close),
+    SUBMIT("instrument issue", "--spec FILE.json", 0, "spec", NULL, build_issue,
+           "Issues an instrument (a green, social, sustainability or sustainability-linked\n"
+           "bond, or a green loan) from its spec, jointly: the key must be an OFFICER of a\n"
+           "co-issuer, and an officer of every other co-issuer must co-sign. So write it\n"
+           "with -o FILE, have each co-issuer run esgwallet tx sign FILE --key NAME, check\n"
+           "with esgwallet tx inspect FILE, then esgwallet tx submit FILE. It opens in\n"
+           "OFFERING; projects defined inline that are not registered yet are registered.\n"
+           "The spec is checked before anything is signed, as a node checks what it can\n"
+           "without the ledger's state.\n"
+           "\n"
+           "  --spec FILE.json  the instrument spec, at most 1 MiB; every key, its unit,\n"
+           "                   default and limits: docs/SPEC.md (projects in it also\n"
+           "                   docs/PROJECTS.md). Money is a string of integer minor units\n"
+           "                   (\"100000\" = 1,000.00 EUR), KPI values decimal strings of at\n"
+           "                   most 3 decimals, shares and coupons integer basis points,\n"
+           "                   dates YYYY-MM-DD; an unknown or duplicated key is refused\n"),
+    SUBMIT("instrument subscribe", "ID --units N", 1, "units", NULL, build_subscribe,
+           "Subscribes units of an instrument in OFFERING for the key's member, which must\n"
+           "be an INVESTOR (ERR_NOT_INVESTOR); at most the units still unsold\n"
+           "(ERR_INSUFFICIENT_UNITS).\n"
+           "\n" ID_HELP UNITS_HELP),
+    SUBMIT("instrument close", "ID", 1, NULL, NULL, build_close,
+           "Closes the offering: the instrument becomes ACTIVE, amount_raised = units sold x\n"
+           "face value, unsold units are cancelled. Only the lead issuer (the spec's first\n"
+           "co-issuer: ERR_NOT_LEAD_ISSUER) may, and only once something was subscribed.\n"
+           "\n" ID_HELP),
     SUBMIT("instrument transfer", "ID --to MEMBER --units N", 1, "to units", NULL,
-           build_transfer),
-    SUBMIT("instrument pay", "ID --kind coupon|redemption --due YYYY-MM-DD", 1, "kind due", NULL,
-           build_pay),
-    QUERY("instrument show", "ID", 1, cmd_show),
-    QUERY("instrument holders", "ID", 1, cmd_holders),
-    QUERY("instrument payments", "ID", 1, cmd_payments),
-    QUERY("instrument allocations", "ID", 1, cmd_allocations),
-    QUERY("instrument impact", "ID", 1, cmd_impact),
-    QUERY("instrument list", "", 0, cmd_list),
+           build_transfer,
+           "Transfers units of an ACTIVE instrument from the key's member to another\n"
+           "INVESTOR member (ERR_BAD_RECEIVER), at most what it holds\n"
+           "(ERR_INSUFFICIENT_HOLDING).\n"
+           "\n" ID_HELP
+           "  --to MEMBER      the receiving member's id, [a-z0-9-]{2,40}\n" UNITS_HELP),
+    SUBMIT("instrument pay", "ID --kind coupon|redemption --due YYYY-MM-DD", 1, "kind due",
+           NULL, build_pay,
+           "Records a payment of an ACTIVE instrument: the amounts due to each holder and\n"
+           "owed by each co-issuer, computed by the ledger (a sustainability-linked bond's\n"
+           "coupon includes its step-ups). The key must be an OFFICER of the spec's paying\n"
+           "agent (ERR_NOT_INSTRUMENT_AGENT); a payment is recorded on or after its due\n"
+           "date (ERR_NOT_DUE).\n"
+           "\n" ID_HELP
+           "  --kind coupon|redemption  any case (ERR_BAD_PAYMENT_KIND); coupons in their\n"
+           "                   schedule's order, the redemption last, at maturity\n"
+           "  --due YYYY-MM-DD the due date: the next coupon's date in the schedule\n"
+           "                   (ERR_WRONG_DUE_DATE), or the maturity date for the redemption\n"),
+    QUERY("instrument show", "ID", 1, cmd_show,
+          "Prints an instrument (GET /v1/instruments/{id}, docs/API.md): status, units\n"
+          "offered, sold and outstanding, amount raised (minor units), coupon, dates,\n"
+          "paying agent, co-issuers and shares, projects, KPI targets with their verdicts,\n"
+          "and the coupon schedule.\n"
+          "\n" ID_HELP),
+    QUERY("instrument holders", "ID", 1, cmd_holders,
+          "Lists an instrument's holders (GET /v1/instruments/{id}/holders): member, units\n"
+          "held and share of the units outstanding.\n"
+          "\n" ID_HELP),
+    QUERY("instrument payments", "ID", 1, cmd_payments,
+          "Lists an instrument's recorded payments (GET /v1/instruments/{id}/payments):\n"
+          "coupons and redemption, with the amounts (minor units) to each holder and from\n"
+          "each co-issuer.\n"
+          "\n" ID_HELP),
+    QUERY("instrument allocations", "ID", 1, cmd_allocations,
+          "Prints how an instrument's proceeds are allocated to its projects, today (GET\n"
+          "/v1/instruments/{id}/allocations): per city and per project, and every\n"
+          "allocation, reversed ones marked. For a reporting period: report allocation.\n"
+          "\n" ID_HELP),
+    QUERY("instrument impact", "ID", 1, cmd_impact,
+          "Prints the impact reported for an instrument's projects (GET\n"
+          "/v1/instruments/{id}/impact): each report with its attestations and disputes,\n"
+          "whether it counts, and the confirmed totals per KPI (values in the KPI's unit,\n"
+          "three decimals). For a reporting period: report impact.\n"
+          "\n" ID_HELP),
+    QUERY("instrument list", "", 0, cmd_list,
+          "Lists the instruments (GET /v1/instruments): id, kind, status, currency, units\n"
+          "offered and sold, amount raised (minor units), issue and maturity dates, and\n"
+          "the co-issuers with their shares.\n"),
     SUBMIT("proceeds allocate",
            "ID --project P --amount MINOR_UNITS --date YYYY-MM-DD --evidence FILE", 1,
-           "project amount date evidence", NULL, build_allocate),
-    SUBMIT("proceeds reverse", "ALLOCATION_ID --reason TEXT", 1, "reason", NULL, build_reverse),
+           "project amount date evidence", NULL, build_allocate,
+           "Records an allocation of an instrument's proceeds to one of its projects, by an\n"
+           "OFFICER of the project's city, within that city's part of the amount raised\n"
+           "(ERR_ALLOCATION_EXCEEDS says what remains). The instrument must be ACTIVE or\n"
+           "MATURED. An allocation dated before the issue date is refinancing. Rules:\n"
+           "docs/PROJECTS.md (\"Allocations\").\n"
+           "\n" ID_HELP
+           "  --project P      a project of the instrument's spec, [A-Z0-9-]{3,40}\n"
+           "  --amount MINOR_UNITS  a whole number > 0 of minor units of the instrument's\n"
+           "                   currency (cents for EUR: 2500000 is 25,000.00 EUR)\n"
+           "  --date YYYY-MM-DD  the allocation's date: not after the block's date or the\n"
+           "                   maturity, not before the issue date minus the refinancing\n"
+           "                   look-back (36 months unless the spec says otherwise)\n"
+           EVIDENCE_HELP("an invoice or contract")),
+    SUBMIT("proceeds reverse", "ALLOCATION_ID --reason TEXT", 1, "reason", NULL, build_reverse,
+           "Reverses a wrong allocation, by an OFFICER of its city: it stays listed, marked\n"
+           "reversed, and no longer counts anywhere (the city may allocate the amount\n"
+           "again). Rules: docs/PROJECTS.md (\"Allocations\").\n"
+           "\n"
+           "  ALLOCATION_ID    the allocation's id, 64 hex: the id of the transaction that\n"
+           "                   recorded it (esgwallet instrument allocations ID lists them)\n"
+           REASON_HELP("why it is reversed")),
     {0},
 };

@@ -43,12 +43,7 @@ static int check_new_name(esgw_cli *cli, esgw_keystore *ks, const char *name) {
 
 /* Asks for a new passphrase (twice when prompting). */
 static int new_passphrase(esgw_cli *cli, char *buf, size_t buflen, const char *name) {
-    char prompt[ESGW_KEY_NAME_MAX + 48];
-    snprintf(prompt, sizeof prompt, "new passphrase for key '%s': ", name);
-    int rc = esgw_passphrase_get(buf, buflen, cli->passphrase_file, prompt, true);
-    if (rc)
-        return esgw_cli__fail(cli, rc, "cannot get the passphrase: %s", esg_err_message(rc));
-    return 0;
+    return esgw_cli__passphrase(cli, buf, buflen, name, true);
 }
 
 static int cmd_key_new(esgw_cli *cli, const esgw_args *a) {
@@ -189,11 +184,41 @@ static int cmd_key_import(esgw_cli *cli, const esgw_args *a) {
     return rc ? rc : print_key(cli, name, &pk);
 }
 
+#define KEY_NAME_HELP                                                                     \
+    "  NAME             the key's name in the keystore: 1..64 of A-Z a-z 0-9 _ . -, not\n" \
+    "                   starting with a dot\n"
+
 const esgw_cmd esgw_cli__key_cmds[] = {
-    {.path = "key new", .synopsis = "NAME", .min_pos = 1, .max_pos = 1, .run = cmd_key_new},
-    {.path = "key list", .synopsis = "", .run = cmd_key_list},
-    {.path = "key show", .synopsis = "NAME", .min_pos = 1, .max_pos = 1, .run = cmd_key_show},
+    {.path = "key new", .synopsis = "NAME", .min_pos = 1, .max_pos = 1, .run = cmd_key_new,
+     .kind = ESGW_CMD_USES_KEYSTORE | ESGW_CMD_USES_NEWKEY,
+     .help = "Creates a key: a fresh BIP340 (secp256k1) key pair, stored as NAME.json in the\n"
+             "keystore (mode 0600), its secret encrypted (XChaCha20-Poly1305) under a key\n"
+             "derived from a new passphrase by Argon2id (file format: wallet/keystore.h).\n"
+             "On a terminal the passphrase is asked twice. Prints the name and the public\n"
+             "key, 64 hex characters: an ADMIN gives it to `member add-account --pubkey`\n"
+             "(or the genesis, to `esgnode genesis new --member`) to make it an account.\n"
+             "\n" KEY_NAME_HELP
+             "                   (one the keystore has already: ERR_KEY_EXISTS)\n"},
+    {.path = "key list", .synopsis = "", .run = cmd_key_list, .kind = ESGW_CMD_USES_KEYSTORE,
+     .help = "Lists the keystore's keys, one line each: the name and the public key (64 hex),\n"
+             "or the error code of a key file that cannot be read, so that one bad file\n"
+             "hides none of the others. Needs no passphrase.\n"},
+    {.path = "key show", .synopsis = "NAME", .min_pos = 1, .max_pos = 1, .run = cmd_key_show,
+     .kind = ESGW_CMD_USES_KEYSTORE,
+     .help = "Prints the name and public key (64 hex) of key NAME, read from its file\n"
+             "without the passphrase (ERR_NOT_FOUND when there is none).\n"
+             "\n" KEY_NAME_HELP},
     {.path = "key import", .synopsis = "NAME --secret-file F", .min_pos = 1, .max_pos = 1,
-     .required = "secret-file", .run = cmd_key_import},
+     .required = "secret-file", .run = cmd_key_import,
+     .kind = ESGW_CMD_USES_KEYSTORE | ESGW_CMD_USES_NEWKEY,
+     .help = "Stores an existing secret key as NAME, encrypted under a new passphrase as\n"
+             "`key new` does (asked twice on a terminal). Prints the name and public key.\n"
+             "\n" KEY_NAME_HELP
+             "  --secret-file F  a file holding the secret key: 64 hex characters and an\n"
+             "                   optional line end (\\n or \\r\\n), nothing else (ERR_HEX); it\n"
+             "                   must be a regular file, not a symlink, readable by its\n"
+             "                   owner only (ERR_KEY_PERMISSIONS: chmod 600 it); a zero or\n"
+             "                   out-of-range secret is ERR_BAD_SECRET. Delete it after\n"
+             "                   the import\n"},
     {0},
 };

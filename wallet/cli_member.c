@@ -329,35 +329,137 @@ static int build_revoke_account(esgw_cli *cli, const esgw_args *a, esg_pb_tx_bod
     return 0;
 }
 
-#define PROPOSE(verb, syn, req, opt, fn)                                                   \
+/* A proposal's help: what it changes, its options, then what every
+ * proposal shares. */
+#define PROPOSAL_HELP(what, opts)                                                           \
+    what "\n"                                                                               \
+    "Proposing counts as the approval of the proposer's city; the change executes in the\n" \
+    "block whose vote reaches the threshold (governance_threshold_bps of the cities not\n"  \
+    "suspended, default 6667: more than 2/3), and expires after proposal_ttl_blocks. It\n"  \
+    "is checked when proposed and again when it executes. The key must be an ADMIN\n"      \
+    "account of a CITY member (ERR_UNAUTHORIZED). Prints \"proposal ID\", the id to\n"      \
+    "vote on (esgwallet member vote ID).\n"                                                 \
+    "\n" opts                                                                               \
+    "  --description TEXT  why, for the other cities; at most 1000 bytes; default none\n"
+
+#define PROPOSE(verb, syn, req, opt, fn, text)                                             \
     {.path = "member propose " verb, .synopsis = syn " [--description TEXT] --key NAME",   \
-     .required = req, .optional = opt " description", .kind = ESGW_CMD_SUBMIT, .build = fn}
+     .required = req, .optional = opt " description", .kind = ESGW_CMD_SUBMIT, .build = fn, \
+     .help = text}
+
+#define MEMBER_ID_HELP(opt, what)                                                           \
+    "  " opt " ID          " what ", a member id: [a-z0-9-]{2,40}\n"
+#define PUBKEY_HELP(what)                                                                   \
+    "  --pubkey HEX     " what "\n"                                                          \
+    "                   (64 hex characters: an x-only secp256k1 public key)\n"
+#define CATEGORIES_HELP                                                                     \
+    "  --categories CAT[,CAT]  KPI categories, comma-separated, none twice: climate,\n"    \
+    "                   energy, water, waste, transport, buildings, social\n"
+#define POWER_HELP                                                                          \
+    "  --power N        voting power, a whole number 1..2^60 (the set's total too);\n"      \
+    "                   blocks are final with more than 2/3 of the total\n"
 
 const esgw_cmd esgw_cli__member_cmds[] = {
     PROPOSE("add-member",
             "--id ID --kind KIND --name NAME [--country CC] [--lei LEI] [--population N] "
             "--admin-pubkey HEX",
-            "id kind name admin-pubkey", "country lei population", build_add_member),
-    PROPOSE("suspend-member", "--id ID", "id", "", build_suspend_member),
-    PROPOSE("reinstate-member", "--id ID", "id", "", build_reinstate_member),
+            "id kind name admin-pubkey", "country lei population", build_add_member,
+            PROPOSAL_HELP(
+                "Proposes admitting a member to the consortium. Once executed it exists with\n"
+                "one account, --admin-pubkey, holding the ADMIN and OFFICER roles.\n",
+                "  --id ID          the new member's id, [a-z0-9-]{2,40}, not a member yet\n"
+                "                   (ERR_MEMBER_EXISTS)\n"
+                "  --kind KIND      CITY, INVESTOR, VERIFIER, PAYING_AGENT or AUDITOR, in any\n"
+                "                   case, paying-agent too (ERR_BAD_MEMBER_KIND)\n"
+                "  --name NAME      its name, 1..200 characters, no control character\n"
+                "  --country CC     an ISO 3166-1 alpha-2 code, two upper-case letters;\n"
+                "                   default none\n"
+                "  --lei LEI        its Legal Entity Identifier, ISO 17442: 20 characters with\n"
+                "                   valid check digits (ERR_BAD_LEI); default none\n"
+                "  --population N   a city's inhabitants, 1..10000000000 (impact per 1000\n"
+                "                   inhabitants in the reports); default none\n"
+                "  --admin-pubkey HEX  its first account's key (esgwallet key new), 64 hex; a\n"
+                "                   key that is or ever was an account: ERR_ACCOUNT_EXISTS\n")),
+    PROPOSE("suspend-member", "--id ID", "id", "", build_suspend_member,
+            PROPOSAL_HELP("Proposes suspending a member: every account of a suspended member\n"
+                          "is refused until it is reinstated. The last active city cannot be\n"
+                          "suspended (ERR_BAD_PROPOSAL).\n",
+                          MEMBER_ID_HELP("--id", "the member to suspend"))),
+    PROPOSE("reinstate-member", "--id ID", "id", "", build_reinstate_member,
+            PROPOSAL_HELP("Proposes reinstating a suspended member.\n",
+                          MEMBER_ID_HELP("--id", "the suspended member"))),
     PROPOSE("accredit", "--member ID --categories CAT[,CAT]", "member categories", "",
-            build_accredit),
+            build_accredit,
+            PROPOSAL_HELP("Proposes accrediting a VERIFIER member for KPI categories: it may\n"
+                          "then attest impact reports of KPIs of those categories.\n",
+                          "  --member ID      the verifier, a member id of kind VERIFIER\n"
+                          "                   (ERR_NOT_VERIFIER)\n" CATEGORIES_HELP)),
     PROPOSE("revoke-accreditation", "--member ID --categories CAT[,CAT]", "member categories",
-            "", build_revoke_accreditation),
+            "", build_revoke_accreditation,
+            PROPOSAL_HELP("Proposes withdrawing categories from a verifier's accreditation;\n"
+                          "each must be held (ERR_NOT_ACCREDITED).\n",
+                          "  --member ID      the verifier, a member id\n" CATEGORIES_HELP)),
     PROPOSE("add-validator", "--pubkey HEX --power N --operator ID", "pubkey power operator", "",
-            build_add_validator),
-    PROPOSE("remove-validator", "--pubkey HEX", "pubkey", "", build_remove_validator),
+            build_add_validator,
+            PROPOSAL_HELP("Proposes adding a validator. A validator set changed in block H is\n"
+                          "in force from H + 2.\n",
+                          PUBKEY_HELP("its node key (esgnode key new)")
+                          POWER_HELP
+                          "  --operator ID    the member running it, a member id\n")),
+    PROPOSE("remove-validator", "--pubkey HEX", "pubkey", "", build_remove_validator,
+            PROPOSAL_HELP("Proposes removing a validator (not the last: ERR_LAST_VALIDATOR);\n"
+                          "from H + 2 on it is disconnected and refused.\n",
+                          PUBKEY_HELP("the validator's node key"))),
     PROPOSE("set-validator-power", "--pubkey HEX --power N", "pubkey power", "",
-            build_set_validator_power),
-    PROPOSE("set-param", "--name NAME --value N", "name value", "", build_set_param),
+            build_set_validator_power,
+            PROPOSAL_HELP("Proposes changing a validator's voting power (in force from H + 2).\n",
+                          PUBKEY_HELP("the validator's node key") POWER_HELP)),
+    PROPOSE("set-param", "--name NAME --value N", "name value", "", build_set_param,
+            PROPOSAL_HELP("Proposes changing a chain parameter.\n",
+                          "  --name NAME      governance_threshold_bps (basis points of the\n"
+                          "                   cities, 5001..10000), proposal_ttl_blocks\n"
+                          "                   (1..10000000), max_block_txs (1..100000) or\n"
+                          "                   max_block_bytes (1024..67108864); ERR_BAD_PARAM\n"
+                          "  --value N        the new value, a whole number in that range\n")),
     PROPOSE("add-kpi", "--id ID --name NAME --unit UNIT --category CAT --direction higher|lower",
-            "id name unit category direction", "", build_add_kpi),
+            "id name unit category direction", "", build_add_kpi,
+            PROPOSAL_HELP("Proposes adding a KPI to the catalogue cities report against\n"
+                          "(GET /v1/kpis). Reported values are thousandths of its unit.\n",
+                          "  --id ID          the KPI's id, [a-z0-9_]{2,64}, e.g.\n"
+                          "                   ghg_avoided_tco2e; not in the catalogue yet\n"
+                          "  --name NAME      its name, 1..200 characters\n"
+                          "  --unit UNIT      the unit of its values, 1..32 characters: tCO2e\n"
+                          "  --category CAT   climate, energy, water, waste, transport,\n"
+                          "                   buildings or social\n"
+                          "  --direction higher|lower  whether more is better (higher) or less\n"
+                          "                   (lower: a report gives the level reached)\n")),
     {.path = "member vote", .synopsis = "PROPOSAL_ID (--approve | --reject) --key NAME",
      .min_pos = 1, .max_pos = 1, .flags = "approve reject", .kind = ESGW_CMD_SUBMIT,
-     .build = build_vote},
+     .build = build_vote,
+     .help = "Votes on an open proposal for the key's city, once per city (the proposer's\n"
+             "city has approved by proposing: ERR_ALREADY_VOTED). The key must be an ADMIN\n"
+             "account of a CITY member. A vote that reaches the threshold executes the\n"
+             "change in its block; one after expires_height is ERR_PROPOSAL_CLOSED.\n"
+             "\n"
+             "  PROPOSAL_ID      the proposal's id, 64 hex (esgwallet proposals lists them)\n"
+             "  --approve        vote for it\n"
+             "  --reject         vote against it; exactly one of the two\n"},
     {.path = "member add-account", .synopsis = "--pubkey HEX --roles officer[,admin] --key NAME",
-     .required = "pubkey roles", .kind = ESGW_CMD_SUBMIT, .build = build_add_account},
+     .required = "pubkey roles", .kind = ESGW_CMD_SUBMIT, .build = build_add_account,
+     .help = "Adds an account to the key's own member, without a vote (key rotation, a new\n"
+             "officer). The key must be an ADMIN account. Keys are never reused: one that\n"
+             "is or ever was an account is ERR_ACCOUNT_EXISTS.\n"
+             "\n"
+             PUBKEY_HELP("the new account's key (esgwallet key new)")
+             "  --roles officer[,admin]  its roles, comma-separated, none twice: officer\n"
+             "                   (signs the member's actions) and admin (governs: votes,\n"
+             "                   proposals, accounts); any case (ERR_BAD_ROLES)\n"},
     {.path = "member revoke-account", .synopsis = "--pubkey HEX --key NAME",
-     .required = "pubkey", .kind = ESGW_CMD_SUBMIT, .build = build_revoke_account},
+     .required = "pubkey", .kind = ESGW_CMD_SUBMIT, .build = build_revoke_account,
+     .help = "Revokes an account of the key's own member, its own included while another\n"
+             "live ADMIN remains (ERR_LAST_ADMIN). The key must be an ADMIN account. The\n"
+             "record stays, marked revoked; the key can never be added again.\n"
+             "\n"
+             PUBKEY_HELP("the account to revoke")},
     {0},
 };

@@ -232,9 +232,18 @@ static int build_unfund(esgw_cli *cli, const esgw_args *a, esg_pb_tx_body *body)
     return 0;
 }
 
-#define SUBMIT(p, syn, npos, req, opt, fn)                                                \
+#define SUBMIT(p, syn, npos, req, opt, fn, text)                                          \
     {.path = p, .synopsis = syn " --key NAME", .min_pos = npos, .max_pos = npos,          \
-     .required = req, .optional = opt, .kind = ESGW_CMD_SUBMIT, .build = fn}
+     .required = req, .optional = opt, .kind = ESGW_CMD_SUBMIT, .build = fn, .help = text}
+
+#define P_HELP "  P                the project's id, [A-Z0-9-]{3,40}\n"
+#define AMOUNT_HELP(opt, what)                                                            \
+    "  " opt " MINOR_UNITS  " what ", a whole number > 0 of minor units of the\n"         \
+    "                   project's currency (cents for EUR: 12000000 is 120,000.00 EUR)\n"
+#define REASON_HELP(what)                                                                 \
+    "  --reason TEXT    " what "\n"          \
+    "                   (not empty: ERR_MISSING_REASON; at most 500 characters, no\n" \
+    "                   control character)\n"
 
 const esgw_cmd esgw_cli__project_cmds[] = {
     SUBMIT("project register",
@@ -242,13 +251,55 @@ const esgw_cmd esgw_cli__project_cmds[] = {
            "[--taxonomy-activity CODE] [--nace CODE] [--sdgs N,N] --total-cost MINOR_UNITS "
            "--currency CUR [--location TEXT]",
            0, "id city name eu-objective total-cost currency",
-           "taxonomy-activity nace sdgs location", build_register),
+           "taxonomy-activity nace sdgs location", build_register,
+           "Registers a project of the key's city (an OFFICER of it), which instruments and\n"
+           "outside funding then finance. A project may instead be defined inline in the\n"
+           "first instrument spec that finances it. Rules: docs/PROJECTS.md (\"Projects\").\n"
+           "\n"
+           "  --id P           the project's id, global, [A-Z0-9-]{3,40}, not registered\n"
+           "                   yet (ERR_PROJECT_EXISTS)\n"
+           "  --city MEMBER    the city it belongs to: the key's member, [a-z0-9-]{2,40}\n"
+           "  --name NAME      1..200 characters, no control character\n"
+           "  --eu-objective OBJ[,OBJ]  its EU environmental objectives, 1..6, none twice,\n"
+           "                   any case: CCM (climate change mitigation), CCA (adaptation),\n"
+           "                   WTR (water), CE (circular economy), PPC (pollution), BIO\n"
+           "                   (biodiversity)\n"
+           "  --taxonomy-activity CODE  the EU Taxonomy activity number, e.g. 7.2; default\n"
+           "                   none\n"
+           "  --nace CODE      the NACE Rev. 2 code, e.g. F41.2; default none\n"
+           "  --sdgs N,N       UN Sustainable Development Goals, 1..17 each, none twice;\n"
+           "                   default none\n"
+           AMOUNT_HELP("--total-cost", "its total cost")
+           "  --currency CUR   the ISO 4217 code of its cost, three upper-case letters: EUR\n"
+           "  --location TEXT  free text, at most 200 characters; default none\n"),
     SUBMIT("project update", "P --total-cost MINOR_UNITS --reason TEXT", 1, "total-cost reason",
-           NULL, build_update),
+           NULL, build_update,
+           "Changes a project's total cost, by an OFFICER of its city; the old and new\n"
+           "cost, the reason and the transaction are kept in its cost_history.\n"
+           "\n" P_HELP AMOUNT_HELP("--total-cost", "the new total cost")
+           REASON_HELP("why the cost changed")),
     SUBMIT("project fund",
            "P --source eu|national|regional|municipal|private|other --programme TEXT "
            "--amount MINOR_UNITS --date YYYY-MM-DD --evidence FILE",
-           1, "source programme amount date evidence", NULL, build_fund),
-    SUBMIT("project unfund", "FUNDING_ID --reason TEXT", 1, "reason", NULL, build_unfund),
+           1, "source programme amount date evidence", NULL, build_fund,
+           "Records money for a project from outside the ledger's instruments (an EU grant,\n"
+           "a national or regional programme, the city's budget), by an OFFICER of its\n"
+           "city. Prints \"funding ID\": the id project unfund takes. Rules:\n"
+           "docs/PROJECTS.md (\"External funding\").\n"
+           "\n" P_HELP
+           "  --source eu|national|regional|municipal|private|other  who pays, any case\n"
+           "                   (ERR_BAD_FUNDING_SOURCE)\n"
+           "  --programme TEXT the programme, 1..200 characters: \"ERDF 2021-2027\"\n"
+           AMOUNT_HELP("--amount", "the amount")
+           "  --date YYYY-MM-DD  the funding's date, not after the block's date\n"
+           "  --evidence FILE  the grant agreement or decision: the ledger keeps the SHA-256\n"
+           "                   of its bytes, not the file\n"),
+    SUBMIT("project unfund", "FUNDING_ID --reason TEXT", 1, "reason", NULL, build_unfund,
+           "Reverses a recorded funding, by an OFFICER of the project's city: the record\n"
+           "stays, marked reversed, and no longer counts.\n"
+           "\n"
+           "  FUNDING_ID       the funding's id, 64 hex: the id of the transaction that\n"
+           "                   recorded it (printed by project fund; project show lists it)\n"
+           REASON_HELP("why it is reversed")),
     {0},
 };

@@ -294,9 +294,27 @@ static int cmd_status(esgw_cli *cli, const esgw_args *a) {
 
 const esgw_cmd esgw_cli__query_cmds[] = {
     {.path = "member show", .synopsis = "ID", .min_pos = 1, .max_pos = 1,
-     .run = cmd_member_show},
-    {.path = "member list", .synopsis = "", .run = cmd_member_list},
-    {.path = "proposals", .synopsis = "[ID]", .max_pos = 1, .run = cmd_proposals},
-    {.path = "status", .synopsis = "", .run = cmd_status},
+     .run = cmd_member_show, .kind = ESGW_CMD_USES_NODE,
+     .help = "Prints a member (GET /v1/members/{id}, docs/API.md): kind, name, country,\n"
+             "LEI, population, accreditations, whether it is suspended, and its accounts\n"
+             "with their roles, nonces and whether they are revoked.\n"
+             "\n"
+             "  ID               the member's id, [a-z0-9-]{2,40}\n"},
+    {.path = "member list", .synopsis = "", .run = cmd_member_list, .kind = ESGW_CMD_USES_NODE,
+     .help = "Lists the members (GET /v1/members): id, kind, name, country, number of\n"
+             "accounts, active or suspended.\n"},
+    {.path = "proposals", .synopsis = "[ID]", .max_pos = 1, .run = cmd_proposals,
+     .kind = ESGW_CMD_USES_NODE,
+     .help = "Lists the governance proposals (GET /v1/proposals): id, status (OPEN,\n"
+             "EXECUTED, REJECTED, EXPIRED or FAILED), change, proposer, votes for and\n"
+             "against, expiry height. With ID, one proposal in full: its change, approvals,\n"
+             "rejections, heights and, when FAILED, why.\n"
+             "\n"
+             "  ID               a proposal's id, 64 hex (the Propose transaction's id);\n"
+             "                   default: all proposals\n"},
+    {.path = "status", .synopsis = "", .run = cmd_status, .kind = ESGW_CMD_USES_NODE,
+     .help = "Prints the node's status (GET /v1/status, docs/API.md): chain id, height,\n"
+             "block, app and genesis hashes, time, validators, peers, whether it is syncing\n"
+             "and its storage state.\n"},
     {0},
 };

@@ -274,19 +274,133 @@ out:
     return rc;
 }
 
-/* tx sign FILE --key NAME [-o OUT] */
+/* The signers `tx`'s action needs, for messages: "'Vote' needs only its
+ * signer HEX", or for a co-issued action "'IssueInstrument' needs its
+ * signer HEX and an officer of each of: city-a, city-b". */
+static const char *needs_text(esgw_cli *cli, const esg_tx *tx, char **cos, size_t n_cos) {
+    esg_pubkey signer = esg_tx_signer(tx);
+    const char *s = esgw_cli__printf(cli, "'%s' needs %sits signer %s",
+                                     esg_action_name(tx->body->action_case), n_cos ? "" : "only ",
+                                     esg_pubkey_hex(&signer).s);
+    for (size_t k = 0; s && k < n_cos; k++)
+        s = esgw_cli__printf(cli, "%s%s%s", s, k ? ", " : " and an officer of each of: ", cos[k]);
+    return s ? s : "?";
+}
+
+/* Whether the action of `tx` needs the signature of `pk` (key `name`),
+ * decided as the contracts will (ledger/contract.h "Co-signatures"): the
+ * signer's, or for a co-issued action (esg_contracts_required_cosigners)
+ * that of a live OFFICER account of a co-issuer that no signature on the
+ * file covers yet -- the signer covers its own member. Returns 0 when it
+ * does, or when that cannot be told because the node, which alone knows
+ * whose keys are whose, cannot be reached (*offline then holds why);
+ * ESG_ERR_UNEXPECTED_SIGNATURE naming the key and the signers the action
+ * needs; or the node's error. */
+static int check_needed(esgw_cli *cli, const esg_tx *tx, const esg_pubkey *pk,
+                        const char *name, const char **offline) {
+    esg_pubkey signer = esg_tx_signer(tx);
+    *offline = NULL;
+    if (memcmp(pk->b, signer.b, 32) == 0)
+        return 0;
+    char **cos = NULL;
+    size_t n_cos = 0;
+    if (esg_contracts_required_cosigners(tx->body, &cos, &n_cos) != 0)
+        return esgw_cli__fail(cli, ESG_ERR_NOMEM, NULL);
+    esg_hex32 hex = esg_pubkey_hex(pk);
+    const char *needs = needs_text(cli, tx, cos, n_cos);
+    int rc = 0;
+    const char *why = NULL; /* set: not needed, because */
+    esgw_client *c = NULL;
+    esgw_account_info acct, other;
+    esgw_error e;
+    if (n_cos == 0) {
+        why = "";
+        goto out;
+    }
+    if ((rc = esgw_cli__client(cli, &c)) != 0)
+        goto out;
+    rc = esgw_client_account(c, &acct, pk, &e);
+    if (rc == ESG_ERR_IO || rc == ESG_ERR_TIMEOUT) {
+        *offline = esgw_cli__strdup(cli, e.message);
+        rc = 0;
+        goto out;
+    }
+    if (rc == ESG_ERR_NOT_FOUND) {
+        rc = 0;
+        why = "it is no account";
+        goto out;
+    }
+    if (rc) {
+        cli->err = e;
+        goto out;
+    }
+    bool co_issuer = false;
+    for (size_t k = 0; k < n_cos; k++)
+        co_issuer = co_issuer || strcmp(acct.member, cos[k]) == 0;
+    if (acct.revoked || !acct.officer) {
+        why = esgw_cli__printf(cli, "it is %s account of %s", acct.revoked ? "a revoked" :
+                               "a non-OFFICER", acct.member);
+    } else if (!co_issuer) {
+        why = esgw_cli__printf(cli, "it is an officer of %s, which is no co-issuer",
+                               acct.member);
+    } else if (esgw_client_account(c, &other, &signer, &e) == 0 &&
+               strcmp(other.member, acct.member) == 0) {
+        why = esgw_cli__printf(cli, "it is an officer of %s, for which the signer signs",
+                               acct.member);
+    } else {
+        /* One signature per co-issuer is claimed: the first of its officers. */
+        size_t n = esg_tx_n_sigs(tx);
+        for (size_t i = 0; i < n && !why; i++) {
+            esg_pubkey spk;
+            esg_sig sig;
+            esg_tx_sig_at(tx, i, &spk, &sig);
+            if (memcmp(spk.b, signer.b, 32) == 0 || !esg_verify(&sig, &tx->id, &spk) ||
+                esgw_client_account(c, &other, &spk, &e) != 0)
+                continue;
+            if (other.officer && !other.revoked && strcmp(other.member, acct.member) == 0)
+                why = esgw_cli__printf(cli, "an officer of %s (%s) has signed already",
+                                       acct.member, esg_pubkey_hex(&spk).s);
+        }
+    }
+out:
+    esg_contracts_cosigners_free(cos, n_cos);
+    if (rc == 0 && why)
+        rc = esgw_cli__fail(cli, ESG_ERR_UNEXPECTED_SIGNATURE,
+                            "%s; key '%s' (%s) is not needed%s%s, and a node refuses a "
+                            "transaction carrying its signature (--force signs anyway)",
+                            needs, name, hex.s, *why ? ": " : "", why);
+    return rc;
+}
+
+/* tx sign FILE --key NAME [-o OUT] [--force] */
 static int cmd_tx_sign(esgw_cli *cli, const esgw_args *a) {
     const char *path = a->pos[0], *keyname = esgw_cli__opt(a, "key");
     const char *out = esgw_cli__opt(a, "o");
+    bool force = esgw_cli__has(a, "force");
     esg_tx *tx;
     int rc = load_tx(cli, &tx, path);
     if (rc)
         return rc;
+    esgw_keystore *ks = NULL;
     esg_seckey sk;
     esg_pubkey pk;
     uint8_t *raw = NULL;
     size_t len = 0;
-    if ((rc = esgw_cli__unlock(cli, keyname, &sk, &pk)) == 0) {
+    const char *offline = NULL;
+    /* Everything that can refuse the signature, before the passphrase. */
+    if ((rc = esgw_cli__keystore(cli, &ks)) == 0 && (rc = esgw_key_pubkey(ks, keyname, &pk)) != 0)
+        esgw_cli__ks_fail(cli, rc);
+    for (size_t i = 0; rc == 0 && i < esg_tx_n_sigs(tx); i++) {
+        esg_pubkey spk;
+        esg_tx_sig_at(tx, i, &spk, NULL);
+        if (memcmp(spk.b, pk.b, 32) == 0)
+            rc = esgw_cli__fail(cli, ESG_ERR_DUPLICATE_SIGNATURE,
+                                "key '%s' (%s) has already signed '%s'", keyname,
+                                esg_pubkey_hex(&pk).s, path);
+    }
+    if (rc == 0 && !force)
+        rc = check_needed(cli, tx, &pk, keyname, &offline);
+    if (rc == 0 && (rc = esgw_cli__unlock(cli, keyname, &sk, &pk)) == 0) {
         rc = esg_txb_add_sig(&raw, &len, tx->raw, tx->raw_len, &sk, NULL);
         esg_seckey_wipe(&sk);
         if (rc == ESG_ERR_DUPLICATE_SIGNATURE)
@@ -313,14 +427,21 @@ static int cmd_tx_sign(esgw_cli *cli, const esgw_args *a) {
     const char *dest = out ? out : path;
     esg_hex32 id = esg_hash_hex(&signed_tx->id);
     size_t n = esg_tx_n_sigs(signed_tx);
+    bool checked = !force && !offline;
     if (cli->json) {
-        json_t *doc = json_pack("{s:s, s:s, s:s, s:i}", "tx_id", id.s, "pubkey",
-                                esg_pubkey_hex(&pk).s, "file", dest, "signatures", (int)n);
+        json_t *doc = json_pack("{s:s, s:s, s:s, s:i, s:b}", "tx_id", id.s, "pubkey",
+                                esg_pubkey_hex(&pk).s, "file", dest, "signatures", (int)n,
+                                "checked", checked);
+        if (doc && offline)
+            json_object_set_new(doc, "offline", json_string(offline));
         rc = doc ? esgw_cli__print_json(cli, doc) : esgw_cli__fail(cli, ESG_ERR_NOMEM, NULL);
         json_decref(doc);
     } else {
         fprintf(cli->out, "tx %s signed by %s (%s), %zu signature%s, written to %s\n", id.s,
                 keyname, esg_pubkey_hex(&pk).s, n, n == 1 ? "" : "s", dest);
+        if (offline)
+            fprintf(cli->out, "not checked whether the action needs this signature (node not "
+                    "reachable: %s); esgwallet tx inspect %s tells once it is\n", offline, dest);
     }
     esg_tx_free(signed_tx);
     return rc;
@@ -539,11 +660,47 @@ out:
 }
 
 const esgw_cmd esgw_cli__tx_cmds[] = {
-    {.path = "tx sign", .synopsis = "FILE --key NAME [-o OUT]", .min_pos = 1, .max_pos = 1,
-     .required = "key", .optional = "o", .run = cmd_tx_sign},
+    {.path = "tx sign", .synopsis = "FILE --key NAME [-o OUT] [--force]", .min_pos = 1,
+     .max_pos = 1, .required = "key", .optional = "o", .flags = "force", .run = cmd_tx_sign,
+     .kind = ESGW_CMD_USES_NODE | ESGW_CMD_USES_KEYSTORE | ESGW_CMD_USES_UNLOCK,
+     .help = "Adds the signature of key NAME to the signed transaction in FILE (written by an\n"
+             "action verb's -o): how the co-issuers of a joint bond sign its IssueInstrument.\n"
+             "The tx id does not change. A signature the action does not need is refused\n"
+             "before the passphrase is asked (ERR_UNEXPECTED_SIGNATURE, naming the key and\n"
+             "the signers the action needs), since a node refuses a transaction carrying\n"
+             "one: the action needs its signer and, for a co-issued action, one officer of\n"
+             "each co-issuer but the signer's own member. Which member a key acts for only\n"
+             "the node knows: it is asked (GET /v1/accounts/PUBKEY) for a co-issued action;\n"
+             "when it cannot be reached the signature is added unchecked, and said so.\n"
+             "\n"
+             "  FILE             a signed transaction (at most 1 MiB; docs/WIRE.md); replaced\n"
+             "                   atomically, keeping its mode, unless -o is given\n"
+             "  --key NAME       the keystore key that signs; one that signed already is\n"
+             "                   ERR_DUPLICATE_SIGNATURE\n"
+             "  -o OUT           write the result to OUT (which must not exist) and leave\n"
+             "                   FILE as it is\n"
+             "  --force          add the signature without checking that the action needs it\n"},
     {.path = "tx inspect", .synopsis = "FILE", .min_pos = 1, .max_pos = 1,
-     .run = cmd_tx_inspect},
+     .run = cmd_tx_inspect, .kind = ESGW_CMD_USES_NODE,
+     .help = "Decodes a signed transaction file: its id, chain id, signer, nonce, action and\n"
+             "fields; every signature, whether it verifies over the id, and UNEXPECTED when\n"
+             "the action does not need it (a node refuses the transaction then); the\n"
+             "signatures the action requires and which are still missing. For a co-issued\n"
+             "action the node is asked which member each key acts for; offline the\n"
+             "co-signers are listed without a verdict. With --json: {tx_id, action, body,\n"
+             "signatures, required, missing, complete[, offline]}.\n"
+             "\n"
+             "  FILE             a signed transaction (at most 1 MiB; docs/WIRE.md)\n"},
     {.path = "tx submit", .synopsis = "FILE [--no-wait]", .min_pos = 1, .max_pos = 1,
-     .flags = "no-wait", .run = cmd_tx_submit},
+     .flags = "no-wait", .run = cmd_tx_submit, .kind = ESGW_CMD_USES_NODE,
+     .help = "Submits the signed transaction in FILE (POST /v1/txs, docs/API.md) as it is,\n"
+             "and waits for the block that commits it. Prints \"tx ID committed at height\n"
+             "H\" and the record it creates, if any; the node's refusal passes through with\n"
+             "its code (ERR_MISSING_COSIGNER: a co-issuer has not signed yet).\n"
+             "\n"
+             "  FILE             a signed transaction (at most 1 MiB; docs/WIRE.md)\n"
+             "  --no-wait        return once the node has admitted it (\"accepted (pending)\");\n"
+             "                   by default the node waits up to its [api] wait_timeout_ms\n"
+             "                   (30 s) for the commit, then answers ERR_TIMEOUT\n"},
     {0},
 };

@@ -204,11 +204,14 @@ VOTE_ID=$(jget 'd["tx_id"]' <<<"$ins")
 w tx inspect "$T/vote.tx" | grep -q "^  ${PK[kavala]}  valid  signer" ||
     fail "inspect (human) does not show the signer's valid signature"
 
-step "tx sign adds a signature the vote does not need; the node refuses it"
-w tx sign "$T/vote.tx" --key thessaloniki -o "$T/vote2.tx" | grep -q "2 signatures" ||
-    fail "tx sign -o did not add a signature"
+step "tx sign refuses a signature the vote does not need, unless --force; the node refuses it"
+expect_err ERR_UNEXPECTED_SIGNATURE "signing a vote with a key it does not need" \
+    w tx sign "$T/vote.tx" --key thessaloniki -o "$T/vote2.tx"
+[[ ! -e $T/vote2.tx ]] || fail "a refused tx sign left a file"
+w tx sign "$T/vote.tx" --key thessaloniki -o "$T/vote2.tx" --force | grep -q "2 signatures" ||
+    fail "tx sign --force -o did not add a signature"
 expect_err ERR_DUPLICATE_SIGNATURE "signing twice with one key" \
-    w tx sign "$T/vote2.tx" --key thessaloniki -o "$T/vote3.tx"
+    w tx sign "$T/vote2.tx" --key thessaloniki -o "$T/vote3.tx" --force
 [[ ! -e $T/vote3.tx ]] || fail "a failed tx sign left a file"
 [[ $(w --json tx inspect "$T/vote2.tx" | jget 'len(d["signatures"]) == 2 and d["signatures"][1]["unexpected"]') == true ]] ||
     fail "inspect does not flag the extra signature"

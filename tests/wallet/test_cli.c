@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "contracts/contracts.h"
@@ -392,6 +393,75 @@ START_TEST(passphrase_file_after_the_command) {
 }
 END_TEST
 
+/* Runs `args` (as run) in a child process without a controlling terminal
+ * (setsid) nor ESGWALLET_PASSPHRASE, and returns its result. */
+static result *run_without_terminal(const char *const *args, size_t n) {
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(fds[0]);
+        if (setsid() < 0)
+            _exit(3);
+        unsetenv("ESGWALLET_PASSPHRASE");
+        result *r = run_argv(args, n);
+        ssize_t w = write(fds[1], r, sizeof *r);
+        _exit(w == (ssize_t)sizeof *r ? 0 : 4);
+    }
+    close(fds[1]);
+    static result r;
+    size_t got = 0;
+    ssize_t k;
+    while (got < sizeof r && (k = read(fds[0], (char *)&r + got, sizeof r - got)) > 0)
+        got += (size_t)k;
+    close(fds[0]);
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0 && got == sizeof r, "child failed");
+    return &r;
+}
+
+/* Without a terminal, --passphrase-file or ESGWALLET_PASSPHRASE, a command
+ * that needs a passphrase fails with ERR_INVALID_ARGUMENT saying how to
+ * give one -- unlocking a key and creating one alike. */
+START_TEST(no_terminal_passphrase_says_how_to_give_one) {
+    new_key("a");
+    char proposal[65];
+    memset(proposal, 'a', 64);
+    proposal[64] = '\0';
+    const char *out = path_in_tmp("v.tx");
+    const char *vote[] = {"member", "vote", proposal, "--approve", "--key", "a", "--nonce", "1",
+                          "--chain-id", "c", "-o", out};
+    const char *newkey[] = {"key", "new", "fresh"};
+    struct {
+        const char *const *args;
+        size_t n;
+        const char *key;
+    } cases[] = {{vote, 12, "a"}, {newkey, 3, "fresh"}};
+    for (size_t i = 0; i < 2; i++) {
+        result *r = run_without_terminal(cases[i].args, cases[i].n);
+        assert_fails(r, 1, "ERR_INVALID_ARGUMENT");
+        char want[512];
+        snprintf(want, sizeof want,
+                 "esgwallet: ERR_INVALID_ARGUMENT: no passphrase for key '%s': there is no "
+                 "terminal to ask on; give it with --passphrase-file FILE (its first line) or "
+                 "the environment variable ESGWALLET_PASSPHRASE, or run esgwallet on a "
+                 "terminal to be prompted\n",
+                 cases[i].key);
+        ck_assert_str_eq(r->err, want);
+    }
+    ck_assert_int_ne(access(out, F_OK), 0);
+    ck_assert_int_ne(access(path_in_tmp("keys/fresh.json"), F_OK), 0);
+    /* An empty ESGWALLET_PASSPHRASE says so. */
+    setenv("ESGWALLET_PASSPHRASE", "", 1);
+    result *r = run("key", "new", "fresh", NULL);
+    assert_fails(r, 1, "ERR_INVALID_ARGUMENT");
+    ck_assert_ptr_nonnull(strstr(r->err, "cannot use $ESGWALLET_PASSPHRASE for key 'fresh': it is "
+                                         "empty"));
+}
+END_TEST
+
 /* ------------------------------------------------- offline tx building */
 
 START_TEST(offline_add_member_proposal) {
@@ -620,8 +690,25 @@ START_TEST(sign_in_place_and_inspect) {
     ck_assert_uint_eq(json_array_size(json_object_get(j, "signatures")), 1);
     json_decref(j);
 
-    /* In place: same id, one more valid signature, flagged as unneeded. */
-    r = run("tx", "sign", f, "--key", "b", NULL);
+    /* AddAccount needs its signer's signature only: another is refused,
+     * offline, before the passphrase, naming the key and the signer. */
+    r = run("tx", "sign", f, "--key", "b", "--passphrase-file", path_in_tmp("none"), NULL);
+    assert_fails(r, 1, "ERR_UNEXPECTED_SIGNATURE");
+    char want[256];
+    snprintf(want, sizeof want, "'AddAccount' needs only its signer %s; key 'b' (%s) is not "
+             "needed, and a node refuses", esg_pubkey_hex(&a).s, esg_pubkey_hex(&b).s);
+    ck_assert_msg(strstr(r->err, want), "%s", r->err);
+    ck_assert_ptr_nonnull(strstr(r->err, "(--force signs anyway)"));
+    assert_fails(run("tx", "sign", f, "--key", "b", "-o", path_in_tmp("b.tx"), NULL), 1,
+                 "ERR_UNEXPECTED_SIGNATURE");
+    ck_assert_int_ne(access(path_in_tmp("b.tx"), F_OK), 0);
+    tx = load_tx(f);
+    ck_assert_uint_eq(esg_tx_n_sigs(tx), 1);
+    esg_tx_free(tx);
+
+    /* --force, in place: same id, one more valid signature, flagged as
+     * unneeded by inspect. */
+    r = run("tx", "sign", f, "--key", "b", "--force", NULL);
     assert_ok(r);
     tx = load_tx(f);
     ck_assert(esg_hash_eq(&tx->id, &id));
@@ -645,7 +732,9 @@ START_TEST(sign_in_place_and_inspect) {
     ck_assert_ptr_nonnull(strstr(r->out, "ERR_UNEXPECTED_SIGNATURE"));
 
     assert_fails(run("tx", "sign", f, "--key", "a", NULL), 1, "ERR_DUPLICATE_SIGNATURE");
-    assert_fails(run("tx", "sign", f, "--key", "acct", "-o", f, NULL), 1,
+    assert_fails(run("tx", "sign", f, "--key", "b", "--force", NULL), 1,
+                 "ERR_DUPLICATE_SIGNATURE");
+    assert_fails(run("tx", "sign", f, "--key", "acct", "--force", "-o", f, NULL), 1,
                  "ERR_INVALID_ARGUMENT");
     /* Not a transaction. */
     const char *junk = path_in_tmp("junk.tx");
@@ -719,6 +808,22 @@ START_TEST(inspect_cosigners_offline) {
     assert_ok(r);
     ck_assert_ptr_nonnull(strstr(r->out, "an officer of city-b: cannot tell offline"));
 
+    /* Only the node knows whose a key is: offline, tx sign adds a
+     * co-issuer's signature unchecked, and says so. */
+    new_key("b");
+    r = run("tx", "sign", f, "--key", "b", NULL);
+    assert_ok(r);
+    ck_assert_ptr_nonnull(strstr(r->out, "2 signatures"));
+    ck_assert_ptr_nonnull(strstr(r->out, "not checked whether the action needs this signature "
+                                         "(node not reachable: cannot reach node at"));
+    new_key("c");
+    r = run("--json", "tx", "sign", f, "--key", "c", NULL);
+    assert_ok(r);
+    j = out_json(r);
+    ck_assert(json_is_false(json_object_get(j, "checked")));
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "offline")), dead_url));
+    json_decref(j);
+
     /* Governance actions need no co-signer. */
     esg_pb_revoke_account ra = ESG_PB_REVOKE_ACCOUNT_INIT;
     ra.pubkey = esg_pb_bin(pk.b, 32);
@@ -742,6 +847,7 @@ Suite *suite_cli(void) {
     tcase_add_test(tc, key_new_show_list);
     tcase_add_test(tc, key_import_secret_file);
     tcase_add_test(tc, passphrase_file_after_the_command);
+    tcase_add_test(tc, no_terminal_passphrase_says_how_to_give_one);
     tcase_add_test(tc, offline_add_member_proposal);
     tcase_add_test(tc, offline_add_member_lei_population);
     tcase_add_test(tc, offline_every_proposal_verb);

@@ -105,10 +105,6 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     }
     if (strcmp(url, "/v1/status") == 0)
         return reply(conn, 200, "{\"chain_id\": \"esg-fake\", \"height\": 41}");
-    if (strncmp(url, "/v1/accounts/", 13) == 0)
-        return reply(conn, 200,
-                     "{\"member\": \"city-a\", \"roles\": [\"OFFICER\"], \"nonce\": 4, "
-                     "\"next_nonce\": 5, \"revoked\": false}");
     /* A route may name the query the wallet must send: ?period= or ?city=. */
     char full[512];
     const char *period = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "period");
@@ -118,6 +114,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     for (size_t i = 0; i < n_routes; i++)
         if (strcmp(routes[i].path, full) == 0)
             return reply(conn, routes[i].status, routes[i].body);
+    /* An account without a route of its own: an officer of city-a. */
+    if (strncmp(url, "/v1/accounts/", 13) == 0)
+        return reply(conn, 200,
+                     "{\"member\": \"city-a\", \"roles\": [\"OFFICER\"], \"nonce\": 4, "
+                     "\"next_nonce\": 5, \"revoked\": false}");
     return reply(conn, 404, "{\"error\": {\"code\": \"ERR_NOT_FOUND\", \"message\": \"no route\"}}");
 }
 
@@ -291,10 +292,26 @@ static const char spec_json[] =
 
 /* The joint issuance flow offline: city-a builds and signs, city-b and
  * city-c add their signatures; the id never changes. */
+/* Routes GET /v1/accounts/PK to an account of `member` with `roles` (a
+ * JSON array), revoked or not; up to 16 per test. */
+static void route_account(const esg_pubkey *pk, const char *member, const char *roles,
+                          bool revoked) {
+    static char paths[16][96], bodies[16][256];
+    static size_t k;
+    k = (k + 1) % 16;
+    snprintf(paths[k], sizeof paths[k], "/v1/accounts/%s", esg_pubkey_hex(pk).s);
+    snprintf(bodies[k], sizeof bodies[k],
+             "{\"member\": \"%s\", \"roles\": %s, \"nonce\": 0, \"next_nonce\": 1, "
+             "\"revoked\": %s}", member, roles, revoked ? "true" : "false");
+    route(paths[k], 200, bodies[k]);
+}
+
 START_TEST(issue_builds_the_spec_and_collects_signatures) {
     esg_pubkey a = new_key("city");
-    new_key("city-b");
-    new_key("city-c");
+    esg_pubkey b = new_key("city-b");
+    esg_pubkey c = new_key("city-c");
+    route_account(&b, "city-b", "[\"OFFICER\"]", false);
+    route_account(&c, "city-c", "[\"ADMIN\", \"OFFICER\"]", false);
     const char *spec = path_in_tmp("spec.json"), *out = path_in_tmp("issue.tx");
     write_text(spec, spec_json);
     result *r = run("--json", "instrument", "issue", "--spec", spec, OFF(out), NULL);
@@ -341,6 +358,89 @@ START_TEST(issue_builds_the_spec_and_collects_signatures) {
         esg_tx_sig_at(tx, i, &pk, &sig);
         ck_assert(esg_verify(&sig, &tx->id, &pk));
     }
+    esg_tx_free(tx);
+}
+END_TEST
+
+/* tx sign refuses, before the passphrase, a signature the issuance does
+ * not need -- the contracts claim the signer's and one officer's per other
+ * co-issuer, and a node refuses any other -- naming the key and the
+ * signers needed; --force adds it anyway, and an unreachable node leaves
+ * it unchecked. The fake node's accounts say whose keys are whose (the
+ * signer's is an officer of city-a). */
+START_TEST(tx_sign_refuses_a_signature_the_action_does_not_need) {
+    new_key("city");
+    esg_pubkey b = new_key("city-b"), b2 = new_key("city-b2"), adm = new_key("admin-b");
+    esg_pubkey z = new_key("city-z"), rc = new_key("revoked-c");
+    new_key("city-a2"); /* no route: an officer of city-a, like the signer */
+    esg_pubkey nobody = new_key("nobody");
+    route_account(&b, "city-b", "[\"OFFICER\"]", false);
+    route_account(&b2, "city-b", "[\"OFFICER\", \"ADMIN\"]", false);
+    route_account(&adm, "city-b", "[\"ADMIN\"]", false);
+    route_account(&z, "city-z", "[\"OFFICER\"]", false);
+    route_account(&rc, "city-c", "[\"OFFICER\"]", true);
+    char nobody_path[96];
+    snprintf(nobody_path, sizeof nobody_path, "/v1/accounts/%s", esg_pubkey_hex(&nobody).s);
+    route(nobody_path, 404,
+          "{\"error\": {\"code\": \"ERR_NOT_FOUND\", \"message\": \"no account\"}}");
+    const char *spec = path_in_tmp("spec.json"), *out = path_in_tmp("issue.tx");
+    write_text(spec, spec_json);
+    assert_ok(run("instrument", "issue", "--spec", spec, OFF(out), NULL));
+
+    static const struct {
+        const char *key, *why;
+    } refused[] = {
+        {"city-a2", "is not needed: it is an officer of city-a, for which the signer signs"},
+        {"nobody", "is not needed: it is no account"},
+        {"city-z", "is not needed: it is an officer of city-z, which is no co-issuer"},
+        {"admin-b", "is not needed: it is a non-OFFICER account of city-b"},
+        {"revoked-c", "is not needed: it is a revoked account of city-c"},
+    };
+    /* A passphrase file that does not exist: a refusal never gets to it. */
+    const char *nopass = path_in_tmp("no-passphrase");
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        result *r = run("tx", "sign", out, "--key", refused[i].key, "--passphrase-file", nopass,
+                        NULL);
+        assert_fails(r, 1, "ERR_UNEXPECTED_SIGNATURE");
+        ck_assert_msg(strstr(r->err, refused[i].why), "%s: %s", refused[i].key, r->err);
+        char named[64];
+        snprintf(named, sizeof named, "key '%s' (", refused[i].key);
+        ck_assert_ptr_nonnull(strstr(r->err, named));
+        ck_assert_ptr_nonnull(strstr(r->err, "'IssueInstrument' needs its signer "));
+        ck_assert_ptr_nonnull(strstr(r->err, "an officer of each of: city-a, city-b, city-c"));
+        ck_assert_ptr_nonnull(strstr(r->err, "(--force signs anyway)"));
+    }
+    esg_tx *tx = load_tx(out);
+    ck_assert_uint_eq(esg_tx_n_sigs(tx), 1);
+    esg_tx_free(tx);
+
+    /* city-b's first officer is needed; its second is then not. */
+    result *r = run("--json", "tx", "sign", out, "--key", "city-b", NULL);
+    assert_ok(r);
+    json_t *j = out_json(r);
+    ck_assert(json_is_true(json_object_get(j, "checked")));
+    json_decref(j);
+    r = run("tx", "sign", out, "--key", "city-b2", NULL);
+    assert_fails(r, 1, "ERR_UNEXPECTED_SIGNATURE");
+    ck_assert_ptr_nonnull(strstr(r->err, "an officer of city-b ("));
+    ck_assert_ptr_nonnull(strstr(r->err, esg_pubkey_hex(&b).s));
+    ck_assert_ptr_nonnull(strstr(r->err, "has signed already"));
+    /* A key that signed is a duplicate, --force or not. */
+    assert_fails(run("tx", "sign", out, "--key", "city-b", "--force", NULL), 1,
+                 "ERR_DUPLICATE_SIGNATURE");
+
+    /* --force signs without asking. */
+    r = run("--json", "tx", "sign", out, "--key", "city-b2", "--force", NULL);
+    assert_ok(r);
+    j = out_json(r);
+    ck_assert(json_is_false(json_object_get(j, "checked")));
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "signatures")), 3);
+    json_decref(j);
+    tx = load_tx(out);
+    ck_assert_uint_eq(esg_tx_n_sigs(tx), 3);
+    esg_pubkey spk;
+    esg_tx_sig_at(tx, 2, &spk, NULL);
+    ck_assert_mem_eq(spk.b, b2.b, 32);
     esg_tx_free(tx);
 }
 END_TEST
@@ -1555,6 +1655,7 @@ Suite *suite_cli_domain(void) {
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, issue_builds_the_spec_and_collects_signatures);
+    tcase_add_test(tc, tx_sign_refuses_a_signature_the_action_does_not_need);
     tcase_add_test(tc, issue_refuses_a_bad_spec_before_signing);
     tcase_add_test(tc, subscribe_close_transfer_pay);
     tcase_add_test(tc, proceeds_allocate_hashes_the_evidence);
