@@ -2,6 +2,7 @@
 #
 #   cmake --install BUILD [--prefix P]   (default prefix /usr/local)
 #     P/bin/esgnode, P/bin/esgwallet
+#     P/share/bash-completion/completions/esgnode, esgwallet
 #     P/share/man/man1/esgnode.1.gz, esgwallet.1.gz, man5/esgnode.conf.5.gz
 #     P/share/doc/esgledger/copyright, changelog.Debian.gz,
 #     P/share/lintian/overrides/esgledger
@@ -20,6 +21,13 @@
 include(GNUInstallDirs)
 
 install(TARGETS esgnode esgwallet RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+
+# Bash completion, where bash-completion looks for it on demand (by the
+# command's name, so no extension).
+foreach(prog esgnode esgwallet)
+  install(FILES ${CMAKE_SOURCE_DIR}/scripts/completion/${prog}.bash
+          DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME ${prog})
+endforeach()
 
 # Man pages (roff in docs/man) and the Debian changelog, compressed as
 # Debian wants them: gzip -9n, no name or time stamp, so the bytes depend

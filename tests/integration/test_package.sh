@@ -56,6 +56,8 @@ bin/esgwallet
 etc/esgledger/esgnode.conf
 lib/systemd/system/esgnode.service
 lib/sysusers.d/esgledger.conf
+share/bash-completion/completions/esgnode
+share/bash-completion/completions/esgwallet
 share/doc/esgledger/changelog.Debian.gz
 share/doc/esgledger/copyright
 share/lintian/overrides/esgledger
@@ -67,7 +69,7 @@ got=$(cd "$P" && find . -type f -o -type l | sed 's|^\./||' | LC_ALL=C sort)
 $got
 expected:
 $expected"
-pass "cmake --install: the programs, man pages, docs, unit, sysusers.d file and config, nothing else"
+pass "cmake --install: the programs, bash completion, man pages, docs, unit, sysusers.d file and config, nothing else"
 
 [[ $("$P/bin/esgnode" --version) == "esgnode $ESG_VERSION" ]] || fail "esgnode --version: $("$P/bin/esgnode" --version)"
 [[ $("$P/bin/esgwallet" --version) == "esgwallet $ESG_VERSION" ]] || fail "esgwallet --version: $("$P/bin/esgwallet" --version)"
