@@ -24,6 +24,7 @@
 
 #include "ledger/error.h"
 #include "node/api_routes.h"
+#include "node/assets.h"
 #include "node/clock.h"
 #include "node/ratelimit.h"
 
@@ -120,6 +121,7 @@ void esg_api__reply_json(esg_api__call *c, unsigned status, json_t *body) {
     free(c->raw);
     c->raw = NULL;
     c->json = NULL;
+    c->asset = NULL;
     if (!body) {
         esg_api__fail(c, ESG_ERR_NOMEM, NULL);
         return;
@@ -133,10 +135,20 @@ void esg_api__reply_raw(esg_api__call *c, unsigned status, const char *ctype,
     json_decref(c->json);
     free(c->raw);
     c->json = NULL;
+    c->asset = NULL;
     c->status = status;
     c->raw = buf;
     c->raw_len = len;
     c->ctype = ctype;
+}
+
+void esg_api__reply_asset(esg_api__call *c, const esg_asset *a) {
+    json_decref(c->json);
+    free(c->raw);
+    c->json = NULL;
+    c->raw = NULL;
+    c->status = 200;
+    c->asset = a;
 }
 
 void esg_api__quote(char *out, size_t outlen, const char *s) {
@@ -175,6 +187,7 @@ void esg_api__fail(esg_api__call *c, int code, const char *fmt, ...) {
     json_decref(c->json);
     free(c->raw);
     c->raw = NULL;
+    c->asset = NULL;
     c->status = (unsigned)esg_err_http_status(code);
     c->json = json_pack("{s:{s:s,s:o}}", "error", "code", esg_err_name(code),
                         "message", safe_string(msg));
@@ -188,7 +201,12 @@ static enum MHD_Result send_call(struct MHD_Connection *conn, conn_ctx *cx) {
     esg_api__call *c = &cx->call;
     struct MHD_Response *resp;
     const char *ctype;
-    if (c->raw) {
+    if (c->asset) {
+        /* Immutable bytes of the binary: MHD may point at them. */
+        resp = MHD_create_response_from_buffer(c->asset->len, (void *)c->asset->data,
+                                               MHD_RESPMEM_PERSISTENT);
+        ctype = c->asset->ctype;
+    } else if (c->raw) {
         resp = MHD_create_response_from_buffer(c->raw_len, c->raw,
                                                MHD_RESPMEM_MUST_FREE);
         if (resp)
@@ -219,6 +237,11 @@ static enum MHD_Result send_call(struct MHD_Connection *conn, conn_ctx *cx) {
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (c->www_authenticate)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (c->asset) {
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    }
     if (cx->close)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result r = MHD_queue_response(conn, c->status ? c->status : 500, resp);

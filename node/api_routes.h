@@ -46,6 +46,7 @@ typedef struct esg_api__call {
     size_t raw_len;
     const char *ctype;     /* static string; for raw */
     bool www_authenticate; /* add WWW-Authenticate: Bearer */
+    const struct esg_asset *asset; /* a built-in file (esg_api__reply_asset) */
 
     /* Set by a handler that wants the server to wait for a commit
      * (POST /v1/txs?wait=commit) before answering: the server then calls
@@ -76,6 +77,12 @@ void esg_api__reply_json(esg_api__call *c, unsigned status, json_t *body);
 /* Sets a raw response of `ctype`, taking ownership of the malloc'd buf. */
 void esg_api__reply_raw(esg_api__call *c, unsigned status, const char *ctype,
                         uint8_t *buf, size_t len);
+
+/* Sets a 200 response with the built-in file `a` (node/assets.h), served
+ * from the binary without a copy, with its content type and headers that
+ * keep a browser from guessing (nosniff), from framing it and from sending
+ * referrers elsewhere. */
+void esg_api__reply_asset(esg_api__call *c, const struct esg_asset *a);
 
 /* Sets an error response: the status of esg_err_http_status(code) and
  * {"error": {"code", "message"}}; the message is printf-formatted, or the
