@@ -1728,7 +1728,7 @@ int main(int argc, char **argv) {
     /* 3. Replay. */
     esg_replay_result res;
     FILE *devnull = fopen("/dev/null", "w");
-    if (esg_verify_chain(nd.datadir, cores, devnull, &res))
+    if (esg_verify_chain(nd.datadir, cores, devnull, NULL, &res))
         die("verify-chain failed at height %llu", (unsigned long long)res.bad_height);
     fclose(devnull);
     double vtps = (double)res.n_txs / res.seconds;

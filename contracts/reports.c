@@ -789,6 +789,87 @@ json_t *esg_rj_attestation_json(const esg_pb_attestation *a, int *rc) {
     return o;
 }
 
+/* ------------------------------------------------- reports by id prefix */
+
+typedef struct prefix_acc {
+    esg_state *st;
+    json_t *arr;
+    char hex[65]; /* the prefix, lower case */
+    size_t nhex;
+    size_t n;
+    bool more;
+    int rc;
+} prefix_acc;
+
+/* Rows come in key order, each sharing the prefix (an odd last digit is
+ * looked up as its 16 possible bytes). Stops at the first match past the
+ * limit (returns 1, which is no error). */
+static int collect_prefixed(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                            void *arg) {
+    (void)key;
+    prefix_acc *acc = arg;
+    if (klen != 32)
+        return acc->rc = ESG_ERR_STORE_CORRUPT;
+    if (acc->n == ESG_REPORT_PREFIX_LIMIT) {
+        acc->more = true;
+        return 1;
+    }
+    esg_pb_report *r = NULL;
+    if (esg_pb_report_decode(&r, val, vlen, vlen) != 0 || !r->report)
+        return acc->rc = ESG_ERR_STORE_CORRUPT;
+    json_t *o = esg_rj_report_json(acc->st, r, &acc->rc);
+    esg_rj_set(o, "instrument", json_string(r->report->instrument), &acc->rc);
+    esg_pb_free(r);
+    esg_rj_push(acc->arr, o, &acc->rc);
+    acc->n++;
+    return acc->rc;
+}
+
+int esg_report_reports_prefixed(esg_state *st, const char *prefix, json_t **out, char *err,
+                                size_t errlen) {
+    assert(st && out);
+    *out = NULL;
+    prefix_acc acc = {.st = st};
+    size_t n = prefix ? strlen(prefix) : 0;
+    bool ok = n >= 1 && n <= 64;
+    for (size_t i = 0; ok && i < n; i++) {
+        char ch = prefix[i];
+        ch = ch >= 'A' && ch <= 'F' ? (char)(ch - 'A' + 'a') : ch;
+        ok = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+        acc.hex[i] = ch;
+    }
+    if (!ok)
+        return esg_errf(err, errlen, ESG_ERR_HEX,
+                        "query parameter 'prefix' must be 1 to 64 hex digits of a report id");
+    acc.nhex = n;
+    /* The whole bytes of the prefix; an odd last digit d is each of the
+     * bytes d0..df in turn, so only matching rows are ever read. */
+    uint8_t bytes[32];
+    size_t nbytes = (n + 1) / 2;
+    for (size_t i = 0; i < nbytes; i++) {
+        char two[3] = {acc.hex[2 * i], 2 * i + 1 < n ? acc.hex[2 * i + 1] : '0', 0};
+        bytes[i] = (uint8_t)strtoul(two, NULL, 16);
+    }
+    acc.arr = json_array();
+    int rc = acc.arr ? 0 : ESG_ERR_NOMEM;
+    for (unsigned low = 0; rc == 0 && low < (n % 2 ? 16u : 1u); low++) {
+        if (n % 2)
+            bytes[nbytes - 1] = (uint8_t)((bytes[nbytes - 1] & 0xf0) | low);
+        rc = esg_state_iter(st, ESG_T_REPORTS, bytes, nbytes, collect_prefixed, &acc);
+    }
+    if (rc == 1)
+        rc = 0;
+    if (rc == 0)
+        rc = acc.rc;
+    json_t *o = NULL;
+    if (rc == 0) {
+        o = json_pack("{s:s,s:o,s:b}", "prefix", acc.hex, "reports", acc.arr, "more", acc.more);
+        acc.arr = NULL;
+    }
+    json_decref(acc.arr);
+    return esg_rj_finish(rc, o, out, err, errlen, "reports");
+}
+
 json_t *esg_rj_report_json(esg_state *st, const esg_pb_report *r, int *rc) {
     const esg_pb_report_impact *ri = r->report;
     esg_pb_kpi *k = NULL;

@@ -190,6 +190,20 @@ int esg_report_member_impact(esg_state *st, const char *member, json_t **out, ch
 int esg_report_count(const esg_pb_report *r, esg_pb_attestation *const *atts, size_t n,
                      bool *counts, int64_t *value);
 
+/* At most this many reports in one GET /v1/reports answer. */
+#define ESG_REPORT_PREFIX_LIMIT 20
+
+/* GET /v1/reports?prefix=HEX: {prefix, reports [the report as in an
+ * instrument's impact document, plus instrument], more} for the reports
+ * whose id starts with `prefix` (1 to 64 hex digits, either case; the
+ * answer's prefix is lower case), in id order, at most
+ * ESG_REPORT_PREFIX_LIMIT (more: whether there are others). How a client
+ * turns the short id a person typed into the full one; the lookup reads
+ * only matching rows (a prefix of odd length takes 16 seeks). Errors: ESG_ERR_HEX
+ * for a prefix that is empty, too long or not hex. */
+int esg_report_reports_prefixed(esg_state *st, const char *prefix, json_t **out, char *err,
+                                size_t errlen);
+
 /* Whether attestation `a` takes part in the rule above: live (not revoked)
  * and CONFIRMED or QUALIFIED. A live REJECTED one blocks its report. */
 bool esg_report_attestation_supports(const esg_pb_attestation *a);

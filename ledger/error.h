@@ -170,7 +170,9 @@
     X(ERR_BAD_FRAMING, 400, "request framing is ambiguous or unsupported (Content-Length, Transfer-Encoding)") \
     X(ERR_HEADERS_TOO_LARGE, 431, "request headers exceed the size limit") \
     X(ERR_TOO_MANY_PARAMS, 400, "query has more parameters than the limit") \
-    X(ERR_BUSY, 503, "server is at its limit for request bodies in flight, retry later")
+    X(ERR_BUSY, 503, "server is at its limit for request bodies in flight, retry later") \
+    /* lookups by a short id */ \
+    X(ERR_AMBIGUOUS_ID, 400, "the id prefix matches more than one record: give more of it")
 
 typedef enum esg_err {
     ESG_OK = 0,

@@ -211,6 +211,14 @@ int esg_replay(const esg_genesis *g, const esg_contract_table *ct, const char *w
                esg_block_source src, void *src_arg, uint64_t max_height,
                unsigned threads, esg_replay_result *res, esg_store **store_out,
                char *err, size_t errlen) {
+    return esg_replay_ex(g, ct, workdir, src, src_arg, max_height, threads, NULL, NULL, res,
+                         store_out, err, errlen);
+}
+
+int esg_replay_ex(const esg_genesis *g, const esg_contract_table *ct, const char *workdir,
+                  esg_block_source src, void *src_arg, uint64_t max_height,
+                  unsigned threads, esg_replay_progress progress, void *progress_arg,
+                  esg_replay_result *res, esg_store **store_out, char *err, size_t errlen) {
     memset(res, 0, sizeof *res);
     err[0] = '\0';
     if (store_out)
@@ -267,6 +275,8 @@ int esg_replay(const esg_genesis *g, const esg_contract_table *ct, const char *w
             } else {
                 res->height = h;
                 res->n_txs += b->decoded ? b->decoded->n_txs : 0;
+                if (progress)
+                    progress(progress_arg, h, res->n_txs);
             }
         }
         if (rc == 0 && cur->src_rc) {

@@ -48,4 +48,15 @@ int esg_replay(const esg_genesis *g, const esg_contract_table *ct, const char *w
                unsigned threads, esg_replay_result *res, esg_store **store_out,
                char *err, size_t errlen);
 
+/* Called after each block is applied, with the height reached and the
+ * transactions replayed so far (e.g. to draw ledger/progress.h's line).
+ * Runs on the replaying thread; must be quick. */
+typedef void (*esg_replay_progress)(void *arg, uint64_t height, uint64_t n_txs);
+
+/* esg_replay, telling `progress` (NULL: nobody) how far it got. */
+int esg_replay_ex(const esg_genesis *g, const esg_contract_table *ct, const char *workdir,
+                  esg_block_source src, void *src_arg, uint64_t max_height,
+                  unsigned threads, esg_replay_progress progress, void *progress_arg,
+                  esg_replay_result *res, esg_store **store_out, char *err, size_t errlen);
+
 #endif

@@ -996,6 +996,7 @@ const esg_api__route esg_api__routes[] = {
     {"GET", "/v1/evidence", esg_api__r_evidence, false, 0},
     {"GET", "/v1/state/proof", esg_api__r_state_proof, false, 0},
     {"GET", "/v1/members/{}/impact", esg_api__r_member_impact, false, 0},
+    {"GET", "/v1/reports", esg_api__r_reports, false, 0},
     {"GET", "/v1/instruments", esg_api__r_instruments, false, 0},
     {"GET", "/v1/instruments/{}", esg_api__r_instrument, false, 0},
     {"GET", "/v1/instruments/{}/holders", esg_api__r_instrument_holders, false, 0},

@@ -196,5 +196,6 @@ void esg_api__r_projects(esg_api__call *c);
 void esg_api__r_project(esg_api__call *c);
 void esg_api__r_kpi_cities(esg_api__call *c);
 void esg_api__r_member_impact(esg_api__call *c);
+void esg_api__r_reports(esg_api__call *c);
 
 #endif

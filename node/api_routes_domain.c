@@ -144,6 +144,11 @@ void esg_api__r_kpi_cities(esg_api__call *c) {
         serve_period(c, esg_report_kpi_cities, c->params[0]);
 }
 
+/* GET /v1/reports?prefix=HEX: ERR_HEX for a malformed prefix. */
+void esg_api__r_reports(esg_api__call *c) {
+    serve(c, esg_report_reports_prefixed, esg_api__query(c, "prefix"));
+}
+
 /* GET /v1/members/{id}/impact: 400 ERR_BAD_MEMBER_ID, then as serve(). */
 void esg_api__r_member_impact(esg_api__call *c) {
     if (id_ok(c, esg_member_id_valid, ESG_ERR_BAD_MEMBER_ID, "member", "[a-z0-9-]{2,40}"))

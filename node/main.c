@@ -17,6 +17,7 @@
 #include "ledger/error.h"
 #include "ledger/genesis.h"
 #include "ledger/keys.h"
+#include "ledger/progress.h"
 #include "ledger/store.h"
 #include "node/node.h"
 #include "node/verify_chain.h"
@@ -64,7 +65,7 @@ static const char usage[] =
     "  run --datadir DIR [--config FILE] [--api ADDR:PORT] [--p2p ADDR:PORT]\n"
     "        [--peer ADDR:PORT]... [--observer PUBKEY]... [--log-level error|warn|info|debug]\n"
     "        [--heartbeat-ms N]\n"
-    "  verify-chain --datadir DIR [--threads N]\n"
+    "  verify-chain --datadir DIR [--threads N] [--quiet]\n"
     "\n"
     "esgnode COMMAND --help explains a command's options; esgnode --version prints the\n"
     "version. KIND is CITY, INVESTOR, VERIFIER, PAYING_AGENT or AUDITOR. Errors are\n"
@@ -155,15 +156,19 @@ static const struct {
      "Exit status: 0 after a clean stop, 1 when the node cannot start (the reason on\n"
      "stderr), 70 when the store is damaged (the message says how to recover).\n"},
     {"verify-chain",
-     "usage: esgnode verify-chain --datadir DIR [--threads N]\n"
+     "usage: esgnode verify-chain --datadir DIR [--threads N] [--quiet]\n"
      "\n"
      "Replays the datadir's chain from its genesis into a scratch store (under $TMPDIR,\n"
      "removed afterwards), checking every block's commit signatures, transaction\n"
      "signatures, results and state root, and compares the final state root with the\n"
-     "datadir's. Prints its progress and the verdict on stdout.\n"
+     "datadir's. Prints what it replays and the verdict on stdout; on a terminal, a\n"
+     "progress line on stderr (blocks done of the total, transactions, blocks/s and\n"
+     "the time left), cleared at the end.\n"
      "\n"
      "  --datadir DIR   the datadir to check\n"
      "  --threads N     signature-checking threads, 1..1024; default: one per online CPU\n"
+     "  --quiet         no progress line (there is none either when stderr is not a\n"
+     "                  terminal, or TERM is dumb)\n"
      "\n"
      "Exit status: 0 when every block verifies, 1 naming the first height that does not.\n"},
 };
@@ -512,11 +517,14 @@ static int cmd_run(int argc, char **argv) {
 static int cmd_verify_chain(int argc, char **argv) {
     const char *datadir = NULL;
     unsigned threads = 0;
+    bool quiet = false;
     static const struct option opts[] = {{"datadir", required_argument, NULL, 'd'},
-                                         {"threads", required_argument, NULL, 't'}, {0}};
+                                         {"threads", required_argument, NULL, 't'},
+                                         {"quiet", no_argument, NULL, 'q'}, {0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'd') datadir = optarg;
+        else if (c == 'q') quiet = true;
         else if (c == 't') {
             char *end;
             errno = 0;
@@ -527,12 +535,12 @@ static int cmd_verify_chain(int argc, char **argv) {
             threads = (unsigned)n;
         } else
             return fail(ESG_ERR_INVALID_ARGUMENT,
-                        "usage: esgnode verify-chain --datadir DIR [--threads N] (see esgnode "
+                        "usage: esgnode verify-chain --datadir DIR [--threads N] [--quiet] (see esgnode "
                         "verify-chain --help)");
     }
     if (!datadir)
         return fail(ESG_ERR_INVALID_ARGUMENT,
-                    "usage: esgnode verify-chain --datadir DIR [--threads N] (see esgnode "
+                    "usage: esgnode verify-chain --datadir DIR [--threads N] [--quiet] (see esgnode "
                     "verify-chain --help)");
     sigbus_name(datadir);
     if (!threads) {
@@ -540,7 +548,8 @@ static int cmd_verify_chain(int argc, char **argv) {
         threads = n > 0 ? (unsigned)n : 1;
     }
     esg_replay_result res;
-    int rc = esg_verify_chain(datadir, threads, stdout, &res);
+    int rc = esg_verify_chain(datadir, threads, stdout,
+                              esg_progress_wanted(stderr, quiet) ? stderr : NULL, &res);
     if (rc) {
         fprintf(stderr, "esgnode: %s: chain verification failed at height %llu\n",
                 esg_err_name(rc), (unsigned long long)res.bad_height);

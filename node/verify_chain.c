@@ -7,6 +7,7 @@
 
 #include "contracts/contracts.h"
 #include "ledger/error.h"
+#include "ledger/progress.h"
 
 typedef struct local_source {
     esg_store *store;
@@ -50,7 +51,12 @@ static void rm_rf(const char *dir) {
     rmdir(dir);
 }
 
-int esg_verify_chain(const char *datadir, unsigned threads, FILE *out,
+/* Replay's progress hook: the line on the terminal. */
+static void on_progress(void *arg, uint64_t height, uint64_t n_txs) {
+    esg_progress_update(arg, height, n_txs, esg_progress_now());
+}
+
+int esg_verify_chain(const char *datadir, unsigned threads, FILE *out, FILE *progress,
                      esg_replay_result *res) {
     char err[512], path[PATH_MAX + 32];
     esg_genesis *g = NULL;
@@ -94,8 +100,13 @@ int esg_verify_chain(const char *datadir, unsigned threads, FILE *out,
     }
     fprintf(out, "verify-chain: replaying chain '%s' from genesis to height %llu\n",
             meta.chain_id, (unsigned long long)meta.height);
-    rc = esg_replay(g, esg_contracts(), work, local_block, &ls, meta.height, threads, res,
-                    NULL, err, sizeof err);
+    fflush(out); /* before the progress line, when both are the terminal */
+    esg_progress line;
+    esg_progress_start(&line, progress, "verify-chain: replaying", meta.height,
+                       esg_progress_now());
+    rc = esg_replay_ex(g, esg_contracts(), work, local_block, &ls, meta.height, threads,
+                       on_progress, &line, res, NULL, err, sizeof err);
+    esg_progress_end(&line);
     rm_rf(work);
     if (rc) {
         fprintf(out, "verify-chain: FAILED at height %llu: %s: %s\n",

@@ -110,6 +110,7 @@ typedef struct esgw_cli {
     const char *passphrase_file; /* NULL: $ESGWALLET_PASSPHRASE or prompt */
     bool json;
     FILE *out;
+    FILE *errf; /* esgw_cli_run's err: where a progress line may go */
     /* Opened on first use by esgw_cli__keystore / esgw_cli__client. */
     esgw_keystore *ks;
     esgw_client *client;

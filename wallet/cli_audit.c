@@ -49,6 +49,7 @@
 #include "ledger/decimal.h"
 #include "ledger/error.h"
 #include "ledger/genesis.h"
+#include "ledger/progress.h"
 #include "ledger/replay.h"
 #include "ledger/smt.h"
 #include "ledger/state.h"
@@ -575,7 +576,7 @@ static const char *opinion_name(int op) {
 }
 
 static int print_verified_json(esgw_cli *cli, const trust *t, const verified *v, bool counts,
-                               int64_t counted) {
+                               int64_t counted, const char *resolved_from) {
     const esg_pb_report *r = v->r;
     const esg_pb_report_impact *ri = r->report;
     char tm[32];
@@ -606,6 +607,11 @@ static int print_verified_json(esgw_cli *cli, const trust *t, const verified *v,
         counts, "counted_value", counts ? json_string(milli(cli, counted)) : json_null(),
         "chain_id", t->g->chain_id, "genesis_hash", esg_hash_hex(&t->g->hash).s,
         "trusting_no_node", 1);
+    if (o && json_object_set_new(o, "resolved_from",
+                                 resolved_from ? json_string(resolved_from) : json_null()) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
     if (!o)
         return esgw_cli__fail(cli, ESG_ERR_NOMEM, NULL);
     int rc = esgw_cli__print_json(cli, o);
@@ -614,14 +620,22 @@ static int print_verified_json(esgw_cli *cli, const trust *t, const verified *v,
 }
 
 static void print_verified(esgw_cli *cli, const trust *t, const verified *v, bool counts,
-                           int64_t counted) {
+                           int64_t counted, const char *resolved_from) {
     FILE *f = cli->out;
     const esg_pb_report *r = v->r;
     const esg_pb_report_impact *ri = r->report;
     char tm[32];
     if (esg_time_format_rfc3339(v->rep.time_ms, tm) != 0)
         snprintf(tm, sizeof tm, "?");
+    if (resolved_from)
+        fprintf(f, "'%s' is report %s (the node's lookup of the prefix; what follows is "
+                   "proven for the full id)\n",
+                resolved_from, hex_of(cli, &r->id));
     fprintf(f, "report %s\n", hex_of(cli, &r->id));
+    char rt[32];
+    if (esg_time_format_rfc3339(r->time_ms, rt) != 0)
+        snprintf(rt, sizeof rt, "?");
+    fprintf(f, "  reported at height %" PRIu64 " (%s)\n", r->height, rt);
     fprintf(f, "  instrument %s  project %s  city %s\n", ri->instrument, ri->project_id,
             r->city);
     fprintf(f, "  kpi %s  value %s  period %s..%s\n", ri->kpi, milli(cli, ri->value),
@@ -660,9 +674,55 @@ static void print_verified(esgw_cli *cli, const trust *t, const verified *v, boo
             esg_hash_hex(&t->g->hash).s, t->g->chain_id);
 }
 
+/* The report id `arg` names: itself when it has 64 hex digits, else the
+ * one report whose id starts with it, as the node's GET /v1/reports says
+ * (*resolved then says so). Which report a prefix means is the node's
+ * word -- a node could leave out a second match -- but the id it gives
+ * is then proven like any other, and printed in full. Errors:
+ * ESG_ERR_HEX, ESG_ERR_UNKNOWN_REPORT (no match), ESG_ERR_AMBIGUOUS_ID
+ * (naming some matches), the node's. */
+static int report_id(esgw_cli *cli, const char *arg, esg_hash *id, bool *resolved) {
+    *resolved = false;
+    size_t n = strlen(arg);
+    if (n == 64)
+        return esgw_cli__hash(cli, id, "report id", arg);
+    if (n == 0 || n > 64 || strspn(arg, "0123456789abcdefABCDEF") != n)
+        return esgw_cli__fail(cli, ESG_ERR_HEX,
+                              "report id '%.80s' must be 64 hex digits or a prefix of them", arg);
+    json_t *doc = NULL;
+    int rc = esgw_cli__get(cli, &doc, "/v1/reports?prefix=", arg, NULL);
+    if (rc)
+        return rc;
+    const json_t *arr = json_object_get(doc, "reports");
+    size_t m = json_array_size(arr);
+    const char *first = json_string_value(json_object_get(json_array_get(arr, 0), "id"));
+    const char *second = json_string_value(json_object_get(json_array_get(arr, 1), "id"));
+    if (m == 0)
+        rc = esgw_cli__fail(cli, ESG_ERR_UNKNOWN_REPORT,
+                            "no impact report id starts with '%s' on the node", arg);
+    else if (m > 1 || json_is_true(json_object_get(doc, "more")))
+        rc = esgw_cli__fail(cli, ESG_ERR_AMBIGUOUS_ID,
+                            "%s%zu impact reports' ids start with '%s' (%s, %s%s): give more "
+                            "digits",
+                            json_is_true(json_object_get(doc, "more")) ? "more than " : "", m,
+                            arg, first ? first : "?", second ? second : "?",
+                            m > 2 ? ", ..." : "");
+    else if (!first || esgw_cli__hash(cli, id, "report id", first) != 0 ||
+             strncasecmp(first, arg, n) != 0)
+        rc = esgw_cli__fail(cli, ESG_ERR_PROOF,
+                            "the node resolved '%s' to '%.80s', which is no id with that prefix",
+                            arg, first ? first : "");
+    else
+        *resolved = true;
+    /* esgw_cli__fail copied what it needed from doc. */
+    json_decref(doc);
+    return rc;
+}
+
 static int cmd_impact_verify(esgw_cli *cli, const esgw_args *a) {
     esg_hash id;
-    int rc = esgw_cli__hash(cli, &id, "report id", a->pos[0]);
+    bool resolved;
+    int rc = report_id(cli, a->pos[0], &id, &resolved);
     if (rc)
         return rc;
     trust t;
@@ -686,9 +746,10 @@ static int cmd_impact_verify(esgw_cli *cli, const esgw_args *a) {
                             esg_hash_hex(&id).s);
     if (rc == 0) {
         if (cli->json)
-            rc = print_verified_json(cli, &t, &v, counts, counted);
+            rc = print_verified_json(cli, &t, &v, counts, counted,
+                                     resolved ? a->pos[0] : NULL);
         else
-            print_verified(cli, &t, &v, counts, counted);
+            print_verified(cli, &t, &v, counts, counted, resolved ? a->pos[0] : NULL);
     }
     verified_release(&v);
     esg_genesis_free(t.g);
@@ -990,6 +1051,11 @@ static int print_projects(esgw_cli *cli, const json_t *projects) {
     return 0;
 }
 
+/* Replay's progress hook: the line on the terminal. */
+static void on_progress(void *arg, uint64_t height, uint64_t n_txs) {
+    esg_progress_update(arg, height, n_txs, esg_progress_now());
+}
+
 static int cmd_audit(esgw_cli *cli, const esgw_args *a) {
     const char *out_path = esgw_cli__opt(a, "out");
     if (out_path && access(out_path, F_OK) == 0)
@@ -1042,8 +1108,15 @@ static int cmd_audit(esgw_cli *cli, const esgw_args *a) {
         unsigned threads = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (unsigned)cpus;
         char err[512] = "";
         ns.tip = tip;
-        rc = esg_replay(t.g, esg_contracts(), work, net_block, &ns, tip, threads, &res, &store,
-                        err, sizeof err);
+        /* A person watching a long audit sees how far it is; a script, a
+         * pipe or --json output gets no line. */
+        esg_progress line;
+        bool quiet = esgw_cli__has(a, "quiet") || cli->json;
+        esg_progress_start(&line, esg_progress_wanted(cli->errf, quiet) ? cli->errf : NULL,
+                           "audit: replaying", tip, esg_progress_now());
+        rc = esg_replay_ex(t.g, esg_contracts(), work, net_block, &ns, tip, threads,
+                           on_progress, &line, &res, &store, err, sizeof err);
+        esg_progress_end(&line);
         if (rc && ns.failed && res.bad_height == ns.fail_height) {
             /* The node could not serve that block: keep its error, name
              * the height. */
@@ -1144,12 +1217,15 @@ const esgw_cmd esgw_cli__audit_cmds[] = {
              "counts and why. A node that lies or hides a change of the validator set is\n"
              "ERR_PROOF; ERR_UNKNOWN_REPORT means the report's absence is proven.\n"
              "\n"
-             "  REPORT           the impact report's id, 64 hex\n" GENESIS_HELP},
+             "  REPORT           the impact report's id: 64 hex digits, or a prefix of them\n"
+             "                   that only one report's id starts with (the node looks it\n"
+             "                   up, GET /v1/reports; the full id is printed, and proven);\n"
+             "                   ERR_AMBIGUOUS_ID when more than one does\n" GENESIS_HELP},
     {.path = "audit",
-     .synopsis = "--genesis FILE [--out report.json] [--period START:END]   full replay from "
-                 "genesis, trusting no node; the instruments', projects' and KPIs' documents "
-                 "(for the reporting period)",
-     .required = "genesis", .optional = "out period", .run = cmd_audit,
+     .synopsis = "--genesis FILE [--out report.json] [--period START:END] [--quiet]   full "
+                 "replay from genesis, trusting no node; the instruments', projects' and KPIs' "
+                 "documents (for the reporting period)",
+     .required = "genesis", .optional = "out period", .flags = "quiet", .run = cmd_audit,
      .kind = ESGW_CMD_USES_NODE,
      .help = "Replays the node's whole chain from the genesis file, re-verifying every\n"
              "signature, rule, commit and app hash, up to the tip the node claimed when the\n"
@@ -1165,6 +1241,9 @@ const esgw_cmd esgw_cli__audit_cmds[] = {
              "  --period START:END  the reporting period of the allocation, impact and\n"
              "                   KPI documents, YYYY-MM-DD:YYYY-MM-DD, both days inclusive;\n"
              "                   default: all of time\n"
+             "  --quiet          no progress line; there is one on stderr only when it is a\n"
+             "                   terminal (TERM not dumb) and --json is not given: blocks\n"
+             "                   done of the tip, transactions, blocks/s, the time left\n"
              "Environment: TMPDIR, the directory of the scratch store.\n"},
     {0},
 };

@@ -848,7 +848,7 @@ int esgw_cli_run(int argc, char **argv, FILE *out, FILE *err) {
 int esgw_cli_run_transport(int argc, char **argv, FILE *out, FILE *err,
                            const esgw_transport *transport) {
     assert(argc >= 1 && argv && out && err);
-    esgw_cli cli = {.out = out, .transport = transport};
+    esgw_cli cli = {.out = out, .errf = err, .transport = transport};
     int rc = run(&cli, argc, argv);
     cli_release(&cli);
     fflush(out);

@@ -21,7 +21,7 @@ _esgnode_options() {
     run)
         printf '%s\n%s\n' "--datadir --config --api --p2p --peer --observer --log-level \
 --heartbeat-ms" "--help" ;;
-    verify-chain) printf '%s\n%s\n' "--datadir --threads" "--help" ;;
+    verify-chain) printf '%s\n%s\n' "--datadir --threads --quiet" "--help" ;;
     esac
 }
 

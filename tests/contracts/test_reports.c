@@ -12,6 +12,7 @@
  * equal; and the pure counting rule (esg_report_count) must agree with the
  * contract's (esg_impact_report_counted) on every report.
  */
+#include <ctype.h>
 #include <check.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -420,6 +421,74 @@ START_TEST(impact_figures) {
 }
 END_TEST
 
+/* GET /v1/reports?prefix=: every prefix of every report id, of odd and
+ * even length and in either case, finds exactly the reports whose ids
+ * start with it, in id order. */
+START_TEST(reports_by_id_prefix) {
+    fx *f = chain_new();
+    story s;
+    run_story(f, &s);
+    json_t *d = doc_of(f->store, esg_report_impact, SLB);
+    json_t *rs = jget(d, "reports");
+    size_t n = json_array_size(rs);
+    ck_assert_uint_eq(n, 4);
+    const char *ids[4];
+    for (size_t i = 0; i < n; i++)
+        ids[i] = json_string_value(jget(jat(rs, i), "id"));
+    for (size_t i = 0; i < n; i++) {
+        for (size_t len = 1; len <= 64; len++) {
+            char pre[65];
+            memcpy(pre, ids[i], len);
+            pre[len] = '\0';
+            if (len % 3 == 0) /* some in upper case */
+                for (size_t k = 0; k < len; k++)
+                    pre[k] = (char)toupper((unsigned char)pre[k]);
+            json_t *got = doc_of(f->store, esg_report_reports_prefixed, pre);
+            json_t *list = jget(got, "reports");
+            const char *last = "";
+            size_t want = 0;
+            for (size_t j = 0; j < n; j++)
+                want += strncmp(ids[j], ids[i], len) == 0;
+            ck_assert_msg(json_array_size(list) == want, "prefix %s: %zu reports, want %zu",
+                          pre, json_array_size(list), want);
+            for (size_t j = 0; j < json_array_size(list); j++) {
+                const char *id = json_string_value(jget(jat(list, j), "id"));
+                ck_assert_int_eq(strncmp(id, ids[i], len), 0);
+                ck_assert_int_gt(strcmp(id, last), 0); /* id order, no repeats */
+                str_is(jat(list, j), "instrument", SLB);
+                last = id;
+            }
+            bool_is(got, "more", false);
+            ck_assert_int_eq(strncmp(json_string_value(jget(got, "prefix")), ids[i], len), 0);
+            json_decref(got);
+        }
+    }
+    /* The full record, as in the instrument's impact document. */
+    json_t *one = doc_of(f->store, esg_report_reports_prefixed, ids[1]);
+    str_is(jat(jget(one, "reports"), 0), "value", json_string_value(jget(jat(rs, 1), "value")));
+    json_decref(one);
+    /* No report starts with a digit none of the ids starts with. */
+    for (const char *dg = "0123456789abcdef"; *dg; dg++) {
+        char pre[2] = {*dg, 0};
+        size_t want = 0;
+        for (size_t j = 0; j < n; j++)
+            want += ids[j][0] == *dg;
+        json_t *got = doc_of(f->store, esg_report_reports_prefixed, pre);
+        ck_assert_uint_eq(json_array_size(jget(got, "reports")), want);
+        json_decref(got);
+    }
+    char long65[66];
+    memset(long65, 'a', 65);
+    long65[65] = '\0';
+    doc_fails(f->store, esg_report_reports_prefixed, "", ESG_ERR_HEX, "1 to 64 hex digits");
+    doc_fails(f->store, esg_report_reports_prefixed, long65, ESG_ERR_HEX, "1 to 64 hex digits");
+    doc_fails(f->store, esg_report_reports_prefixed, "12g4", ESG_ERR_HEX, "1 to 64 hex digits");
+    doc_fails(f->store, esg_report_reports_prefixed, NULL, ESG_ERR_HEX, "1 to 64 hex digits");
+    json_decref(d);
+    fx_free(f);
+}
+END_TEST
+
 START_TEST(instrument_and_member_figures) {
     fx *f = chain_new();
     story s;
@@ -794,6 +863,7 @@ Suite *suite_reports(void) {
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, allocation_figures);
     tcase_add_test(tc, impact_figures);
+    tcase_add_test(tc, reports_by_id_prefix);
     tcase_add_test(tc, instrument_and_member_figures);
     tcase_add_test(tc, errors);
     tcase_add_test(tc, replayed_state_gives_the_same_documents);

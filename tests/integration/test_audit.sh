@@ -131,6 +131,28 @@ p = subprocess.run(W + ["impact", "verify", r2, "--genesis", g], capture_output=
 assert p.returncode == 0 and "trusting no node" in p.stdout and "REVOKED" in p.stdout, p
 print("ok: impact verify proves both reports final, one attestation revoked, counted 275.500")
 
+# A unique prefix of the id is enough (the node looks it up; the full id is
+# proven and printed), in either case; the report's own height is shown.
+others = [r["id"] for r in api("/v1/reports?prefix=" + r1[0])["reports"]]
+n = next(k for k in range(1, 65) if all(o[:k] != r1[:k] for o in others if o != r1))
+rep_height = next(r["height"] for r in api("/v1/instruments/RGB-2024-01/impact")["reports"] if r["id"] == r1)
+for pre in (r1[:n], r1[:max(n, 7)].upper(), r1[:63]):
+    v = run("impact", "verify", pre, "--genesis", g)
+    assert v["report_id"] == r1 and v["resolved_from"] == pre and v["report_height"] == rep_height, v
+assert run("impact", "verify", r1, "--genesis", g)["resolved_from"] is None
+p = subprocess.run(W + ["impact", "verify", r1[:max(n, 8)], "--genesis", g], capture_output=True, text=True)
+assert p.returncode == 0 and f"is report {r1}" in p.stdout and \
+    f"reported at height {rep_height} (" in p.stdout, p
+print(f"ok: impact verify {r1[:max(n, 8)]} resolves to {r1[:16]}..., reported at height {rep_height}")
+first_digits = [r["id"][0] for r in api("/v1/reports?prefix=0")["reports"]]  # the route itself
+assert all(d == "0" for d in first_digits)
+absent = next(c for c in "0123456789abcdef" if not api("/v1/reports?prefix=" + c)["reports"]) \
+    if len({r1[0], r2[0]}) < 16 else None
+if absent:
+    refuses("ERR_UNKNOWN_REPORT", ["starts with"], "impact", "verify", absent * 3, "--genesis", g)
+refuses("ERR_HEX", ["prefix"], "impact", "verify", r1[:10] + "z", "--genesis", g)
+refuses("ERR_HEX", ["prefix"], "impact", "verify", r1 + "0", "--genesis", g)
+
 refuses("ERR_PROOF", ["esg-audit-1", "esg-other-1"], "impact", "verify", r1, "--genesis", t + "/other-chain.json")
 refuses("ERR_PROOF", ["validator set", "audit"], "impact", "verify", r1, "--genesis", t + "/other-valset.json")
 refuses("ERR_UNKNOWN_REPORT", ["absence is proven"], "impact", "verify", "ab" * 32, "--genesis", g)
@@ -247,6 +269,16 @@ import http.server, threading, urllib.parse
 class Proxy(http.server.BaseHTTPRequestHandler):
     mode = "hide"
     def do_GET(self):
+        if Proxy.mode in ("ambiguous", "misresolve") and self.path.startswith("/v1/reports?"):
+            fake = {"reports": [{"id": r1}, {"id": r2}], "more": False} if Proxy.mode == "ambiguous" \
+                else {"reports": [{"id": r2 if r2[0] != r1[0] else "f" * 64}], "more": False}
+            body = json.dumps(fake).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if Proxy.mode in ("deny", "forge") and self.path.startswith("/v1/state/proof"):
             code = "ERR_UNKNOWN_REPORT" if Proxy.mode == "deny" else "ERR_UNKNOWN_REPORT: no impact report"
             body = json.dumps({"error": {"code": code, "message": "its absence is proven"}}).encode()
@@ -285,11 +317,46 @@ for mode, what, needle in (
     assert p.returncode == 1 and p.stderr.startswith("esgwallet: ERR_PROOF: ") and \
         needle in p.stderr, (mode, p.stderr)
     print(f"ok: a node that {what} is refused: {p.stderr.strip()[:120]}")
+for mode, code, needle in (("ambiguous", "ERR_AMBIGUOUS_ID", "give more digits"),
+                           ("misresolve", "ERR_PROOF", "no id with that prefix")):
+    Proxy.mode = mode
+    p = subprocess.run(PW + ["impact", "verify", r1[:6], "--genesis", g], capture_output=True, text=True)
+    assert p.returncode == 1 and p.stderr.startswith(f"esgwallet: {code}: ") and needle in p.stderr, \
+        (mode, p.stderr)
+    print(f"ok: a prefix the node answers {mode}ly is refused: {p.stderr.strip()[:100]}")
 srv.shutdown()
 PY
 
+# On a terminal, audit draws a progress line on stderr and clears it; with
+# --quiet, or when stderr is not a terminal (every run above), it does not.
+ONTTY=(python3 "$(dirname "$0")/ontty.py")
+"${ONTTY[@]}" "$T/tty-audit" "${W[@]}" --node "http://127.0.0.1:$port" audit \
+    --genesis "$T/genesis.json" >"$T/tty-audit.out" || fail "audit on a terminal failed"
+grep -q "audit OK" "$T/tty-audit.out" || fail "audit on a terminal: $(cat "$T/tty-audit.out")"
+tip=$(curl -fsS "http://127.0.0.1:$port/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["height"])')
+grep -aEq "^.audit: replaying: block [0-9]+ of [0-9]+ \([0-9]+ %\), [0-9]+ txs" "$T/tty-audit" ||
+    fail "audit drew no progress line on a terminal: $(od -c "$T/tty-audit" | head)"
+[[ $(tail -c 4 "$T/tty-audit" | od -An -c | tr -d ' ') == '\r033[K' ]] ||
+    fail "audit did not clear its progress line: $(od -c "$T/tty-audit" | tail -3)"
+"${ONTTY[@]}" "$T/tty-audit-q" "${W[@]}" --node "http://127.0.0.1:$port" audit \
+    --genesis "$T/genesis.json" --quiet >/dev/null || fail "audit --quiet failed"
+[[ ! -s $T/tty-audit-q ]] || fail "audit --quiet drew: $(od -c "$T/tty-audit-q" | head -3)"
+pass "audit shows its progress on a terminal (chain at $tip), none with --quiet"
+
 curl -fsS "http://127.0.0.1:$port/v1/blocks/2?format=raw" -o "$T/block2.bin"
 kill "$NODE_PID"; wait "$NODE_PID" 2>/dev/null || true
+# verify-chain likewise, on the stopped node's datadir.
+"${ONTTY[@]}" "$T/tty-vc" "$ESGNODE" verify-chain --datadir "$T/node" >"$T/tty-vc.out" ||
+    fail "verify-chain failed: $(cat "$T/tty-vc.out")"
+grep -q "verify-chain: OK" "$T/tty-vc.out" || fail "verify-chain: $(cat "$T/tty-vc.out")"
+grep -aEq "verify-chain: replaying: block [0-9]+ of $tip \([0-9]+ %\)" "$T/tty-vc" ||
+    fail "verify-chain drew no progress line: $(od -c "$T/tty-vc" | head)"
+"${ONTTY[@]}" "$T/tty-vc-q" "$ESGNODE" verify-chain --datadir "$T/node" --quiet >/dev/null ||
+    fail "verify-chain --quiet failed"
+[[ ! -s $T/tty-vc-q ]] || fail "verify-chain --quiet drew: $(od -c "$T/tty-vc-q" | head -3)"
+"$ESGNODE" verify-chain --datadir "$T/node" 2>"$T/vc.err" >/dev/null || fail "verify-chain failed"
+[[ ! -s $T/vc.err ]] || fail "verify-chain wrote on a stderr that is no terminal: $(cat "$T/vc.err")"
+pass "verify-chain shows its progress on a terminal, none with --quiet or into a file"
 # Change one byte of block 2 where data.mdb stores it (every copy LMDB
 # keeps), then serve the tampered chain.
 python3 - "$T" <<'PY'

@@ -214,7 +214,7 @@ static int verify(const char *dir, esg_replay_result *res, char **text) {
     FILE *out = open_memstream(text, &len);
     ck_assert_ptr_nonnull(out);
     memset(res, 0x5a, sizeof *res);
-    int rc = esg_verify_chain(dir, 2, out, res);
+    int rc = esg_verify_chain(dir, 2, out, NULL, res);
     ck_assert_int_eq(fclose(out), 0);
     ck_assert_ptr_nonnull(*text);
     return rc;
