@@ -348,11 +348,14 @@ static bool q_literal(const char **p, q_val *v, char *err, size_t errlen) {
     }
     int digits = 0;
     v->is_num = true;
-    for (; *s >= '0' && *s <= '9'; s++, digits++)
-        v->mant = v->mant * 10 + (*s - '0');
-    if (*s == '.' && s[1] >= '0' && s[1] <= '9')
-        for (s++; *s >= '0' && *s <= '9'; s++, digits++, v->dec++)
+    /* Digits past the limit are counted, not accumulated: no overflow. */
+    for (; *s >= '0' && *s <= '9'; s++)
+        if (++digits <= 18)
             v->mant = v->mant * 10 + (*s - '0');
+    if (*s == '.' && s[1] >= '0' && s[1] <= '9')
+        for (s++; *s >= '0' && *s <= '9'; s++, v->dec++)
+            if (++digits <= 18)
+                v->mant = v->mant * 10 + (*s - '0');
     if (digits > 18 || v->dec > 9) {
         snprintf(err, errlen, "a number has more than 18 digits or 9 decimals");
         return false;

@@ -330,7 +330,8 @@ for qs, needle in (("limit=0", "'limit'"), ("limit=1001", "1..1000"), ("limit=ab
 for expr, needle in (('organization=="a"|process=="b"', "'|'"), ('(kpiValue>1)', "'('"),
                      ('organization=~"city.*"', "=~"), ('process==RHO-PV', "double quotes"),
                      ('calculationPeriod.from=="2024-01-01"', "paths"), ('kpiValue>', "number"),
-                     ('organization=="a";', "attribute name"), ('kpiValue~1', "operator")):
+                     ('organization=="a";', "attribute name"), ('kpiValue~1', "operator"),
+                     ('kpiValue>' + "9" * 60, "18 digits"), ('kpiValue>1.0000000001', "9 decimals")):
     err(E + "q=" + urllib.parse.quote(expr), 400, "BadRequestData", needle=needle)
 err("/ngsi-ld/v1/entities", 400, "BadRequestData", needle="'type'")
 err("/ngsi-ld/v1/entities?limit=5", 400, "BadRequestData", needle="'type'")
