@@ -151,6 +151,18 @@ void esg_api__reply_asset(esg_api__call *c, const esg_asset *a) {
     c->asset = a;
 }
 
+bool esg_api__add_header(esg_api__call *c, const char *name, const char *value) {
+    assert(!strpbrk(value, "\r\n"));
+    if (c->n_headers == ESG_API__MAX_HEADERS)
+        return false;
+    char *v = strdup(value);
+    if (!v)
+        return false;
+    c->headers[c->n_headers].name = name;
+    c->headers[c->n_headers++].value = v;
+    return true;
+}
+
 void esg_api__quote(char *out, size_t outlen, const char *s) {
     assert(outlen > 0);
     size_t n = 0;
@@ -242,6 +254,8 @@ static enum MHD_Result send_call(struct MHD_Connection *conn, conn_ctx *cx) {
         MHD_add_response_header(resp, "X-Frame-Options", "DENY");
         MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     }
+    for (size_t i = 0; i < c->n_headers; i++)
+        MHD_add_response_header(resp, c->headers[i].name, c->headers[i].value);
     if (cx->close)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result r = MHD_queue_response(conn, c->status ? c->status : 500, resp);
@@ -940,6 +954,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     track_enter(api, cx->track, TRACK_HEAD);
     json_decref(cx->call.json);
     free(cx->call.raw);
+    for (size_t i = 0; i < cx->call.n_headers; i++)
+        free(cx->call.headers[i].value);
     body_free(cx);
     for (size_t i = 0; i < ESG_API__MAX_PARAMS; i++)
         free(cx->params[i]);

@@ -1003,6 +1003,9 @@ const esg_api__route esg_api__routes[] = {
     {"GET", "/v1/instruments/{}/payments", esg_api__r_instrument_payments, false, 0},
     {"GET", "/v1/instruments/{}/allocations", esg_api__r_instrument_allocations, false, 0},
     {"GET", "/v1/instruments/{}/impact", esg_api__r_instrument_impact, false, 0},
+    {"GET", "/ngsi-ld/v1/entities", esg_api__r_ngsi_entities, false, 0},
+    {"GET", "/ngsi-ld/v1/entities/{}", esg_api__r_ngsi_entity, false, 0},
+    {"GET", "/ngsi-ld/v1/contexts/{}", esg_api__r_ngsi_context, true, 0},
     {"GET", "/metrics", r_metrics, true, 0},
 };
 const size_t esg_api__n_routes = sizeof esg_api__routes / sizeof esg_api__routes[0];

@@ -26,6 +26,8 @@
 #include "node/api.h"
 
 #define ESG_API__MAX_PARAMS 2
+/* Extra response headers a handler may set (esg_api__add_header). */
+#define ESG_API__MAX_HEADERS 2
 
 typedef struct esg_api__call {
     /* Request (all read-only for the handler). */
@@ -47,6 +49,13 @@ typedef struct esg_api__call {
     const char *ctype;     /* static string; for raw */
     bool www_authenticate; /* add WWW-Authenticate: Bearer */
     const struct esg_asset *asset; /* a built-in file (esg_api__reply_asset) */
+    /* Extra headers (Link, NGSILD-Results-Count): the server adds them to
+     * whatever response the call ends with. name static, value owned. */
+    struct {
+        const char *name;
+        char *value;
+    } headers[ESG_API__MAX_HEADERS];
+    size_t n_headers;
 
     /* Set by a handler that wants the server to wait for a commit
      * (POST /v1/txs?wait=commit) before answering: the server then calls
@@ -89,6 +98,11 @@ void esg_api__reply_asset(esg_api__call *c, const struct esg_asset *a);
  * code's default message when fmt is NULL. Replaces any response set. */
 void esg_api__fail(esg_api__call *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Adds the response header `name` (a static string) with a copy of
+ * `value`, which must hold no CR or LF. Returns false, adding nothing,
+ * when ESG_API__MAX_HEADERS are set already or out of memory. */
+bool esg_api__add_header(esg_api__call *c, const char *name, const char *value);
 
 /* Copies `s` for use in a message: at most 64 printable ASCII characters,
  * others replaced by '?', so any client input can be quoted in JSON. */
@@ -197,5 +211,10 @@ void esg_api__r_project(esg_api__call *c);
 void esg_api__r_kpi_cities(esg_api__call *c);
 void esg_api__r_member_impact(esg_api__call *c);
 void esg_api__r_reports(esg_api__call *c);
+
+/* Routes living in api_routes_ngsi.c (NGSI-LD, docs/NGSI-LD.md). */
+void esg_api__r_ngsi_entities(esg_api__call *c);
+void esg_api__r_ngsi_entity(esg_api__call *c);
+void esg_api__r_ngsi_context(esg_api__call *c);
 
 #endif

@@ -6,8 +6,10 @@ libsecp256k1-dev liblmdb-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler
 check libsodium-dev libssl-dev libmicrohttpd-dev libjansson-dev
 libcurl4-openssl-dev libinih-dev"
 # What tests/run needs on top: tests/integration/test_package.sh builds and
-# checks the .deb (dpkg-shlibdeps, lintian, man -l).
-ESG_DEB_TEST_PACKAGES="dpkg-dev lintian man-db chromium"
+# checks the .deb (dpkg-shlibdeps, lintian, man -l); test_ngsi.sh expands
+# NGSI-LD entities with a JSON-LD processor and validates them against the
+# Smart Data Models schema; the explorer's test drives chromium.
+ESG_DEB_TEST_PACKAGES="dpkg-dev lintian man-db python3-pyld python3-jsonschema chromium"
 
 # esg_ensure_deps [PACKAGE...]: the packages given, or ESG_DEB_PACKAGES.
 esg_ensure_deps() {
