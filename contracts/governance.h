@@ -84,7 +84,8 @@
  *   SetParam         ESG_ERR_BAD_PARAM (governance_threshold_bps
  *                    5001..10000, proposal_ttl_blocks 1..10000000,
  *                    max_block_txs 1..100000, max_block_bytes
- *                    1024..67108864)
+ *                    ESG_MIN_BLOCK_BYTES..ESG_MAX_BLOCK_BYTES, i.e.
+ *                    2097152..67108864)
  *   AddKpi           ESG_ERR_BAD_KPI (id [a-z0-9_]{2,64}, name 1..200
  *                    characters, unit 1..32, category, direction),
  *                    ESG_ERR_KPI_EXISTS */

@@ -96,7 +96,7 @@
  *   ESG_ERR_BAD_DATE            not a real "YYYY-MM-DD" date
  *   ESG_ERR_HEX                 a hash that is not 64 hex characters
  *   ESG_ERR_BAD_INSTRUMENT_KIND an unknown kind
- *   ESG_ERR_BAD_INSTRUMENT_ID   an isin of ""
+ *   ESG_ERR_BAD_ISIN            an isin of ""
  *   ESG_ERR_BAD_PROJECT         an unknown objective, one listed twice, an
  *                               empty list of them, an SDG out of 1..17, a
  *                               total_cost of "0", a "" taxonomy_activity,
@@ -107,8 +107,8 @@ int esgw_spec_parse(esg_pb_instrument_spec **out, const char *json, size_t len,
 
 /* Checks the rules of issue 3 that a spec can break on its own. Returns 0
  * or the contract's code for the first broken rule, err naming the path:
- *   ESG_ERR_BAD_INSTRUMENT_ID   id not [A-Z0-9-]{3,40}, an isin that is
- *                               not one (esg_isin_valid)
+ *   ESG_ERR_BAD_INSTRUMENT_ID   id not [A-Z0-9-]{3,40}
+ *   ESG_ERR_BAD_ISIN            an isin that is not one (esg_isin_valid)
  *   ESG_ERR_BAD_INSTRUMENT_KIND kind not one of the five
  *   ESG_ERR_BAD_CURRENCY        currency not three upper-case letters
  *   ESG_ERR_BAD_AMOUNT          face_value or units zero
