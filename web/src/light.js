@@ -610,12 +610,7 @@ function valsetFromJson(doc) {
  * @param {(step: {what: string, ok: boolean, detail: string}) => void} [step]
  */
 export async function followValidatorSet(get, t, height, want, step = () => {}) {
-  try {
-    await follow(get, t, height, want, step);
-  } catch (e) {
-    if (e instanceof ProofError) e.what = 'validator set';
-    throw e;
-  }
+  return within('validator set', () => follow(get, t, height, want, step));
 }
 
 async function follow(get, t, height, want, step) {
