@@ -7,6 +7,8 @@
 //   ESG_CHROMIUM         the browser (/usr/bin/chromium)
 //   ESG_EXPLORER_MODE    "full" (default) or "token": the node has an API
 //                        token, and the page must say so
+//   ESG_EXPLORER_SHOTS   a directory: a full-page screenshot of the first
+//                        page of each kind is saved there (for a look)
 //   ESG_EXPLORER_VERIFY  "1" once web/src/light.js is the real light client:
 //                        the report must verify, and must not through a proxy
 //                        that flips a byte of every /v1/state/proof answer;
@@ -134,7 +136,7 @@ const reportHash = `#/instrument/${INS}/report/${REPORT}`;
 // link found on it.
 const start = ['#/', '#/instruments', '#/projects', '#/members', '#/validators', '#/kpis',
     `#/instrument/${INS}`, reportHash];
-const seen = new Set(start), queue = [...start], kinds = {};
+const seen = new Set(start), queue = [...start], kinds = {}, shots = new Set();
 let nCharts = 0;
 const MAX_PAGES = 600;
 while (queue.length) {
@@ -142,6 +144,11 @@ while (queue.length) {
     await visit(page, hash);
     const kind = hash.split('/')[1] || 'home';
     kinds[kind] = (kinds[kind] || 0) + 1;
+    const shot = hash.includes('/report/') ? 'report' : kind;
+    if (process.env.ESG_EXPLORER_SHOTS && !shots.has(shot)) {
+        shots.add(shot);
+        await page.screenshot({ path: `${process.env.ESG_EXPLORER_SHOTS}/${shot}.png`, fullPage: true });
+    }
     const hrefs = await page.$$eval('a', (as) => as.map((a) => a.getAttribute('href')));
     for (const href of hrefs) {
         if (!href || !href.startsWith('#/')) fail(`${hash}: a link that leaves the explorer: '${href}'`);

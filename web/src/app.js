@@ -753,7 +753,7 @@ async function pageKpi(ctx, id) {
     const m = (c, v) => money(v, c.currency);
     return [
         h('h1', {}, k.name), h('p', { class: 'lead' }, `${k.kpi} · ${k.unit} · better when ${k.direction}`),
-        k.period ? h('p', {}, `Period: ${typeof k.period === 'string' ? k.period : pretty(k.period)}`) : null,
+        h('p', {}, k.period ? `Period: ${k.period.start} – ${k.period.end}` : 'Period: all of time'),
         cities.length ? h('div', { class: 'charts' },
             chart(ctx, `Confirmed impact (${k.unit})`, 'bar', cities.map((c) => c.city), [
                 { label: 'confirmed', data: cities.map((c) => plot(c.confirmed)), exact: cities.map((c) => impact(c.confirmed, k.unit)) }], { unit: k.unit }),
