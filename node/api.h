@@ -44,9 +44,9 @@
  *     ERR_BUSY) close the connection too. A few malformed requests are refused by
  *     libmicrohttpd before this code sees them, with its own HTML body:
  *     node/api.c lists them.
- *   - With a bearer token configured, every route except /v1/status and
- *     /metrics requires "Authorization: Bearer <token>" (compared in
- *     constant time); otherwise 401 ERR_UNAUTHORIZED.
+ *   - With a bearer token configured, every route except /v1/status,
+ *     /metrics and the explorer's files requires "Authorization: Bearer
+ *     <token>" (compared in constant time); otherwise 401 ERR_UNAUTHORIZED.
  *
  * Thread rules: esg_api_start and esg_api_stop are called from one thread
  * (the node's main thread); besides MHD's threads the API runs one sweeper
@@ -130,8 +130,9 @@ typedef struct esg_api_deps {
     /* Connections one client address may hold; 0 = the default
      * ESG_API_MAX_CONNECTIONS_PER_IP, at most ESG_API_MAX_CONNECTIONS_PER_IP_LIMIT. */
     unsigned max_conns_per_addr;
-    /* NULL: no authorization. Else every route but /v1/status and /metrics
-     * needs "Authorization: Bearer <token>". Copied by esg_api_start. */
+    /* NULL: no authorization. Else every route but /v1/status, /metrics
+     * and the explorer's files needs "Authorization: Bearer <token>".
+     * Copied by esg_api_start. */
     const char *bearer_token;
     /* true: the web explorer's routes (GET / and /explorer/FILE) are not
      * served, answered 404 like any unknown route ([api] explorer = false).
