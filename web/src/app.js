@@ -807,7 +807,7 @@ function showTokenBanner() {
 
 async function render() {
     const my = ++seq;
-    const path = decodeURIComponent(location.hash.replace(/^#\/?/, ''));
+    const raw = location.hash.replace(/^#\/?/, '');
     for (const c of charts) c.destroy();
     charts = [];
     document.body.dataset.state = 'loading';
@@ -815,8 +815,9 @@ async function render() {
     const ctx = { title: '', mount: [] };
     let nodes;
     try {
+        const path = decodeURIComponent(raw);
         const route = routes.find(([re]) => re.test(path));
-        if (!route) throw Object.assign(new Error(`no page '#/${path}' in the explorer`), { status: 404 });
+        if (!route) throw new Error(`no page '#/${path}' in the explorer`);
         nodes = await route[1](ctx, ...path.match(route[0]).slice(1));
     } catch (e) {
         if (my !== seq) return;
