@@ -253,6 +253,8 @@ static enum MHD_Result send_call(struct MHD_Connection *conn, conn_ctx *cx) {
         MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
         MHD_add_response_header(resp, "X-Frame-Options", "DENY");
         MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+        if (strncmp(c->asset->ctype, "text/html", 9) == 0)
+            MHD_add_response_header(resp, "Content-Security-Policy", ESG_API__HTML_CSP);
     }
     for (size_t i = 0; i < c->n_headers; i++)
         MHD_add_response_header(resp, c->headers[i].name, c->headers[i].value);
@@ -330,6 +332,8 @@ static bool route_request(conn_ctx *cx, struct MHD_Connection *conn,
     bool path_known = false;
     for (size_t i = 0; i < esg_api__n_routes; i++) {
         const esg_api__route *r = &esg_api__routes[i];
+        if (cx->api->deps.no_explorer && esg_api__route_is_explorer(r))
+            continue; /* turned off: not a route at all */
         char *params[ESG_API__MAX_PARAMS] = {NULL, NULL};
         int m = esg_api__route_match(r->pattern, url, params);
         if (m < 0) {

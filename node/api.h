@@ -13,8 +13,10 @@
  *
  * Requests and responses
  *   - Every response is JSON (Content-Type: application/json) except
- *     GET /v1/blocks/{h}?format=raw (application/octet-stream) and
- *     GET /metrics (text/plain; version=0.0.4, Prometheus).
+ *     GET /v1/blocks/{h}?format=raw (application/octet-stream),
+ *     GET /metrics (text/plain; version=0.0.4, Prometheus) and the web
+ *     explorer's files built into the binary (GET /, GET /explorer/FILE:
+ *     docs/EXPLORER.md), which need no token.
  *   - Errors: the HTTP status of esg_err_http_status(code) and
  *     {"error": {"code": "ERR_...", "message": "..."}}, the message being
  *     the specific one (the mempool's, the contract's) when there is one.
@@ -42,9 +44,9 @@
  *     ERR_BUSY) close the connection too. A few malformed requests are refused by
  *     libmicrohttpd before this code sees them, with its own HTML body:
  *     node/api.c lists them.
- *   - With a bearer token configured, every route except /v1/status and
- *     /metrics requires "Authorization: Bearer <token>" (compared in
- *     constant time); otherwise 401 ERR_UNAUTHORIZED.
+ *   - With a bearer token configured, every route except /v1/status,
+ *     /metrics and the explorer's files requires "Authorization: Bearer
+ *     <token>" (compared in constant time); otherwise 401 ERR_UNAUTHORIZED.
  *
  * Thread rules: esg_api_start and esg_api_stop are called from one thread
  * (the node's main thread); besides MHD's threads the API runs one sweeper
@@ -54,6 +56,7 @@
 #ifndef ESG_NODE_API_H
 #define ESG_NODE_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -127,9 +130,14 @@ typedef struct esg_api_deps {
     /* Connections one client address may hold; 0 = the default
      * ESG_API_MAX_CONNECTIONS_PER_IP, at most ESG_API_MAX_CONNECTIONS_PER_IP_LIMIT. */
     unsigned max_conns_per_addr;
-    /* NULL: no authorization. Else every route but /v1/status and /metrics
-     * needs "Authorization: Bearer <token>". Copied by esg_api_start. */
+    /* NULL: no authorization. Else every route but /v1/status, /metrics
+     * and the explorer's files needs "Authorization: Bearer <token>".
+     * Copied by esg_api_start. */
     const char *bearer_token;
+    /* true: the web explorer's routes (GET / and /explorer/FILE) are not
+     * served, answered 404 like any unknown route ([api] explorer = false).
+     * false (the zero default): served when the build has the explorer. */
+    bool no_explorer;
 } esg_api_deps;
 
 /* Starts serving on `addr`, "HOST:PORT" ("127.0.0.1:8600", "[::1]:8600",

@@ -1007,5 +1007,8 @@ const esg_api__route esg_api__routes[] = {
     {"GET", "/ngsi-ld/v1/entities/{}", esg_api__r_ngsi_entity, false, 0},
     {"GET", "/ngsi-ld/v1/contexts/{}", esg_api__r_ngsi_context, true, 0},
     {"GET", "/metrics", r_metrics, true, 0},
+    /* The web explorer (api_routes_explorer.c, docs/EXPLORER.md). */
+    {"GET", "/", esg_api__r_explorer_index, true, 0},
+    {"GET", "/explorer/{}", esg_api__r_explorer_file, true, 0},
 };
 const size_t esg_api__n_routes = sizeof esg_api__routes / sizeof esg_api__routes[0];

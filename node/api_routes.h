@@ -90,8 +90,21 @@ void esg_api__reply_raw(esg_api__call *c, unsigned status, const char *ctype,
 /* Sets a 200 response with the built-in file `a` (node/assets.h), served
  * from the binary without a copy, with its content type and headers that
  * keep a browser from guessing (nosniff), from framing it and from sending
- * referrers elsewhere. */
+ * referrers elsewhere. An HTML file also gets ESG_API__HTML_CSP as its
+ * Content-Security-Policy. */
 void esg_api__reply_asset(esg_api__call *c, const struct esg_asset *a);
+
+/* The Content-Security-Policy of built-in HTML (the explorer,
+ * docs/EXPLORER.md): scripts, styles, fetches and images from the node's
+ * own origin only -- no inline script or style element, no eval, no
+ * framing, no plugins, no form posts. Chart.js sets styles through the
+ * CSSOM (element.style), which style-src does not restrict, and draws on
+ * a canvas, so it needs nothing more. */
+#define ESG_API__HTML_CSP                                                        \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "    \
+    "form-action 'none'; frame-ancestors 'none'"
+
 
 /* Sets an error response: the status of esg_err_http_status(code) and
  * {"error": {"code", "message"}}; the message is printf-formatted, or the
@@ -198,6 +211,13 @@ void esg_api__r_kpis(esg_api__call *c);
 void esg_api__r_evidence(esg_api__call *c);
 void esg_api__r_valset_changes(esg_api__call *c);
 void esg_api__r_state_proof(esg_api__call *c);
+
+/* Routes living in api_routes_explorer.c (the web explorer's files). */
+void esg_api__r_explorer_index(esg_api__call *c);
+void esg_api__r_explorer_file(esg_api__call *c);
+/* Whether `r` is one of the two routes above: the dispatcher leaves them
+ * out, as if they were not in the table, when deps->no_explorer. */
+bool esg_api__route_is_explorer(const esg_api__route *r);
 
 /* Routes living in api_routes_domain.c (instruments, proceeds, impact). */
 void esg_api__r_instruments(esg_api__call *c);

@@ -112,6 +112,13 @@ static int on_entry(void *user, const char *section, const char *name, const cha
             BAD("wait_timeout_ms must be a number");
     } else if (IS("api", "token")) {
         snprintf(cfg->api_token, sizeof cfg->api_token, "%s", value);
+    } else if (IS("api", "explorer")) {
+        if (strcmp(value, "true") == 0)
+            cfg->api_explorer = true;
+        else if (strcmp(value, "false") == 0)
+            cfg->api_explorer = false;
+        else
+            BAD("explorer must be true or false");
     } else if (IS("p2p", "listen")) {
         snprintf(cfg->p2p_addr, sizeof cfg->p2p_addr, "%s", value);
     } else if (IS("p2p", "peer")) {

@@ -81,6 +81,7 @@ void esg_node_config_defaults(esg_node_config *cfg, const char *datadir) {
     cfg->api_threads = 0;
     cfg->api_max_conns_per_addr = ESG_API_MAX_CONNECTIONS_PER_IP;
     cfg->wait_timeout_ms = 30000;
+    cfg->api_explorer = true;
 }
 
 void esg_node_config_release(esg_node_config *cfg) {
@@ -439,6 +440,7 @@ int esg_node_open(esg_node **out, const esg_node_config *cfg, esg_logger *log,
         .threads = cfg->api_threads, .wait_timeout_ms = cfg->wait_timeout_ms,
         .max_conns_per_addr = cfg->api_max_conns_per_addr,
         .bearer_token = cfg->api_token[0] ? cfg->api_token : NULL,
+        .no_explorer = !cfg->api_explorer,
     };
     if ((rc = esg_api_start(&n->api, &deps, cfg->api_addr, err, errlen)) != 0)
         goto fail;

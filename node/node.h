@@ -64,13 +64,14 @@ typedef struct esg_node_config {
     unsigned api_max_conns_per_addr; /* [api] max_connections_per_address */
     uint64_t wait_timeout_ms;  /* POST /v1/txs?wait=commit */
     char api_token[128];       /* bearer token for remote readers; "" = none */
+    bool api_explorer;         /* [api] explorer: serve the web explorer at / */
 } esg_node_config;
 
 /* Fills cfg with defaults for `datadir`. */
 void esg_node_config_defaults(esg_node_config *cfg, const char *datadir);
 
 /* Reads an inih file into cfg (keys: [api] listen, threads, wait_timeout_ms,
- * token, max_connections_per_address; [p2p] listen, peer (repeatable),
+ * token, max_connections_per_address, explorer (true or false); [p2p] listen, peer (repeatable),
  * observer (repeatable, a node's 64-hex public key); [consensus] timeout_propose_ms,
  * timeout_propose_delta_ms, timeout_prevote_ms, timeout_prevote_delta_ms,
  * timeout_precommit_ms, timeout_precommit_delta_ms, timeout_commit_ms

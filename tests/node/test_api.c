@@ -29,6 +29,7 @@
 #include "ledger/smt.h"
 #include "ledger/txbuild.h"
 #include "node/api.h"
+#include "node/assets.h"
 #include "node/mempool.h"
 
 /* ------------------------------------------------------------ the setup */
@@ -56,11 +57,15 @@ static void fake_metrics(void *arg, esg_node_metrics *out) {
     out->block_apply_us_total = 1500000;
 }
 
+/* [api] explorer = false for the next api_start (explorer_routes). */
+static bool NO_EXPLORER;
+
 static void api_start(uint64_t wait_ms, const char *token) {
     esg_api_deps deps = {
         .store = F->store, .mempool = MP, .log = NULL,
         .status = fake_status, .metrics = fake_metrics, .arg = NULL,
         .threads = 2, .wait_timeout_ms = wait_ms, .bearer_token = token,
+        .no_explorer = NO_EXPLORER,
     };
     char err[256] = "";
     int rc = esg_api_start(&API, &deps, "127.0.0.1:0", err, sizeof err);
@@ -96,7 +101,26 @@ typedef struct http_resp {
     char *body;
     size_t len;
     char ctype[128];
+    char csp[512]; /* Content-Security-Policy, "" when absent */
 } http_resp;
+
+/* Copies the value of header line p[0..len) into out when it is `name`. */
+static void header_value(const char *p, size_t len, const char *name, char *out,
+                         size_t outlen) {
+    size_t nl = strlen(name);
+    if (len <= nl || strncasecmp(p, name, nl) != 0)
+        return;
+    size_t i = nl;
+    while (i < len && p[i] == ' ')
+        i++;
+    size_t m = len - i;
+    while (m > 0 && (p[i + m - 1] == '\r' || p[i + m - 1] == '\n'))
+        m--;
+    if (m >= outlen)
+        m = outlen - 1;
+    memcpy(out, p + i, m);
+    out[m] = '\0';
+}
 
 static size_t on_body(char *p, size_t sz, size_t n, void *arg) {
     http_resp *r = arg;
@@ -112,18 +136,8 @@ static size_t on_body(char *p, size_t sz, size_t n, void *arg) {
 static size_t on_header(char *p, size_t sz, size_t n, void *arg) {
     http_resp *r = arg;
     size_t len = sz * n;
-    if (len > 13 && strncasecmp(p, "Content-Type:", 13) == 0) {
-        size_t i = 13;
-        while (i < len && p[i] == ' ')
-            i++;
-        size_t m = len - i;
-        while (m > 0 && (p[i + m - 1] == '\r' || p[i + m - 1] == '\n'))
-            m--;
-        if (m >= sizeof r->ctype)
-            m = sizeof r->ctype - 1;
-        memcpy(r->ctype, p + i, m);
-        r->ctype[m] = '\0';
-    }
+    header_value(p, len, "Content-Type:", r->ctype, sizeof r->ctype);
+    header_value(p, len, "Content-Security-Policy:", r->csp, sizeof r->csp);
     return len;
 }
 
@@ -425,6 +439,63 @@ START_TEST(unknown_route_and_method) {
     json_decref(d);
     d = get_json(&st, "/v1/txs");
     assert_error(d, st, 405, "ERR_INVALID_ARGUMENT");
+    json_decref(d);
+}
+END_TEST
+
+/* GET / and /explorer/FILE: the built-in files with their headers, no
+ * token needed; a build without the explorer says so; [api] explorer =
+ * false makes them unknown routes. */
+START_TEST(explorer_routes) {
+    http_resp r;
+    long st;
+    if (esg_assets_have_explorer()) {
+        http(&r, "GET", "/", NULL, NULL, 0, NULL);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(r.ctype, "text/html; charset=utf-8");
+        ck_assert_ptr_nonnull(strstr(r.csp, "default-src 'self'"));
+        ck_assert_ptr_nonnull(strstr(r.csp, "script-src 'self'"));
+        ck_assert_ptr_null(strstr(r.csp, "unsafe"));
+        ck_assert_ptr_nonnull(strstr(r.body, "<html"));
+        free(r.body);
+        http(&r, "GET", "/explorer/app.js", NULL, NULL, 0, NULL);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(r.ctype, "text/javascript; charset=utf-8");
+        ck_assert_str_eq(r.csp, ""); /* only HTML carries the policy */
+        free(r.body);
+        json_t *d = get_json(&st, "/explorer/nope.js");
+        ck_assert_str_eq(assert_error(d, st, 404, "ERR_NOT_FOUND"),
+                         "the explorer has no file 'nope.js'");
+        json_decref(d);
+        d = get_json(&st, "/explorer/..%2fapi.c");
+        assert_error(d, st, 404, "ERR_NOT_FOUND");
+        json_decref(d);
+    } else {
+        json_t *d = get_json(&st, "/");
+        ck_assert_ptr_nonnull(strstr(assert_error(d, st, 404, "ERR_NOT_FOUND"),
+                                     "built without the web explorer"));
+        json_decref(d);
+    }
+    /* Open even with a token: the page itself asks for nothing secret. */
+    esg_api_stop(API);
+    api_start(300, "s3cret-token");
+    http(&r, "GET", "/", NULL, NULL, 0, NULL);
+    ck_assert_int_eq(r.status, esg_assets_have_explorer() ? 200 : 404);
+    free(r.body);
+    /* Turned off: exactly the answer of a route that does not exist. */
+    esg_api_stop(API);
+    NO_EXPLORER = true;
+    api_start(300, NULL);
+    NO_EXPLORER = false;
+    json_t *d = get_json(&st, "/");
+    ck_assert_str_eq(assert_error(d, st, 404, "ERR_NOT_FOUND"), "no route 'GET /'");
+    json_decref(d);
+    d = get_json(&st, "/explorer/app.js");
+    ck_assert_str_eq(assert_error(d, st, 404, "ERR_NOT_FOUND"),
+                     "no route 'GET /explorer/app.js'");
+    json_decref(d);
+    d = http_json(&st, "POST", "/", "application/json", "{}", 2, NULL);
+    assert_error(d, st, 404, "ERR_NOT_FOUND");
     json_decref(d);
 }
 END_TEST
@@ -1092,6 +1163,7 @@ Suite *suite_api(void) {
     tcase_add_test(tc, post_non_canonical);
     tcase_add_test(tc, post_json_errors);
     tcase_add_test(tc, unknown_route_and_method);
+    tcase_add_test(tc, explorer_routes);
     tcase_add_test(tc, unknown_tx);
     tcase_add_test(tc, members_and_accounts);
     tcase_add_test(tc, validators_kpis_proposals);

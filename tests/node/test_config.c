@@ -56,6 +56,7 @@ START_TEST(test_defaults) {
     ck_assert_uint_eq(cfg.wait_timeout_ms, 30000);
     ck_assert_uint_eq(cfg.api_max_conns_per_addr, 64);
     ck_assert_str_eq(cfg.api_token, "");
+    ck_assert(cfg.api_explorer);
     esg_node_config_release(&cfg);
 
     esg_node_config_defaults(&cfg, NULL);
@@ -80,6 +81,7 @@ START_TEST(test_full_file) {
                        "wait_timeout_ms = 1234\n"
                        "max_connections_per_address = 448\n"
                        "token = s3cret-token\n"
+                       "explorer = false\n"
                        "\n"
                        "[p2p]\n"
                        "listen = 10.0.0.1:26601\n"
@@ -101,6 +103,7 @@ START_TEST(test_full_file) {
     ck_assert_uint_eq(cfg.wait_timeout_ms, 1234);
     ck_assert_uint_eq(cfg.api_max_conns_per_addr, 448);
     ck_assert_str_eq(cfg.api_token, "s3cret-token");
+    ck_assert(!cfg.api_explorer);
     ck_assert_str_eq(cfg.p2p_addr, "10.0.0.1:26601");
     ck_assert_uint_eq(cfg.n_peers, 3);
     ck_assert_str_eq(cfg.peers[0], "10.0.0.2:26600");
@@ -147,6 +150,8 @@ static const struct {
     {"[api]\nwait_timeout_ms = 1.5\n", "wait_timeout_ms", 2},
     {"[api]\nmax_connections_per_address = 0\n", "max_connections_per_address", 2},
     {"[api]\nmax_connections_per_address = 449\n", "max_connections_per_address", 2},
+    {"[api]\nexplorer = no\n", "explorer must be true or false", 2},
+    {"[api]\nexplorer = False\n", "explorer", 2},
     {"[mempool]\nmax_txs = 0\n", "max_txs", 2},
     {"[mempool]\nmax_txs = -5\n", "max_txs", 2},
     {"[mempool]\nmax_bytes = 1023\n", "max_bytes", 2},
