@@ -96,12 +96,17 @@ void esg_api__reply_asset(esg_api__call *c, const struct esg_asset *a);
 
 /* The Content-Security-Policy of built-in HTML (the explorer,
  * docs/EXPLORER.md): scripts, styles, fetches and images from the node's
- * own origin only -- no inline script or style element, no eval, no
- * framing, no plugins, no form posts. Chart.js sets styles through the
- * CSSOM (element.style), which style-src does not restrict, and draws on
- * a canvas, so it needs nothing more. */
+ * own origin only -- no inline script or style element, no framing, no
+ * plugins, no form posts. Chart.js sets styles through the CSSOM
+ * (element.style), which style-src does not restrict, and draws on a
+ * canvas, so it needs nothing more. 'unsafe-eval' is there for one
+ * reason: protobufjs, which the in-browser light client decodes with,
+ * compiles its decoders from the bundled schema with Function() (and
+ * probes for optional modules with eval) -- code made from our own
+ * schema, never from what a node sends. Decoding with code generated at
+ * build time instead would let it go. */
 #define ESG_API__HTML_CSP                                                        \
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
+    "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self'; img-src 'self' data:; " \
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "    \
     "form-action 'none'; frame-ancestors 'none'"
 
