@@ -573,7 +573,8 @@ function verifyOutcome(r) {
             ['Block time', r.time_ms ? new Date(Number(r.time_ms)).toISOString() : '—'],
             ['Block hash', hashText(r.block_hash)],
             ['App hash', hashText(r.app_hash)],
-            ['Signed by', r.signers && r.signers.length ? joinNodes(r.signers.map((s) => (typeof s === 'string' ? h('code', { title: s }, short(s)) : pretty(s)))) : '—'],
+            ['Signed by', typeof r.signers === 'number' && r.validators
+                ? `${r.signers} of ${r.validators} validators (the set followed from the genesis file)` : '—'],
         ]),
         h('h3', {}, 'Steps'),
         h('ol', { class: 'steps' }, (r.steps || []).map((s) =>
