@@ -846,10 +846,10 @@ int esg_report_reports_prefixed(esg_state *st, const char *prefix, json_t **out,
      * bytes d0..df in turn, so only matching rows are ever read. */
     uint8_t bytes[32];
     size_t nbytes = (n + 1) / 2;
-    for (size_t i = 0; i < nbytes; i++) {
-        char two[3] = {acc.hex[2 * i], 2 * i + 1 < n ? acc.hex[2 * i + 1] : '0', 0};
-        bytes[i] = (uint8_t)strtoul(two, NULL, 16);
-    }
+    char even[66];
+    snprintf(even, sizeof even, "%s%s", acc.hex, n % 2 ? "0" : "");
+    if (esg_hex_decode(bytes, nbytes, even) != 0)
+        return esg_errf(err, errlen, ESG_ERR_INTERNAL, "prefix: hex checked above");
     acc.arr = json_array();
     int rc = acc.arr ? 0 : ESG_ERR_NOMEM;
     for (unsigned low = 0; rc == 0 && low < (n % 2 ? 16u : 1u); low++) {

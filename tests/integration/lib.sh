@@ -24,6 +24,10 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
 
+# pk NAME: the pubkey of key NAME of the wallet command line "${W[@]}"
+# the test has set up.
+pk() { "${W[@]}" --json key show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
+
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }

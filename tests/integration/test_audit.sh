@@ -18,7 +18,6 @@ mkdir -p "$TMPDIR"
 for k in city inv verifier agent; do
     "${W[@]}" key new "$k" >/dev/null
 done
-pk() { "${W[@]}" --json key show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
 valpk=$("$ESGNODE" key new -o "$T/validator.key")
 members=(--member "city-rhodes:CITY:Rhodes:$(pk city)"
          --member "inv-fund:INVESTOR:Island Fund:$(pk inv)"
@@ -42,11 +41,8 @@ import hashlib, json, subprocess, sys, urllib.request
 t, url, wallet = sys.argv[1], sys.argv[2], sys.argv[3]
 W = [wallet, "--keystore", t + "/keys", "--node", url]
 
-def run(*args):
-    p = subprocess.run(W + ["--json"] + list(args), capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"FAIL: esgwallet {' '.join(args)}: {p.stderr.strip()}")
-    return json.loads(p.stdout) if p.stdout.strip() else {}
+from walletrun import runner
+run = runner(W)
 
 def refuses(code, needles, *args):
     p = subprocess.run(W + list(args), capture_output=True, text=True)

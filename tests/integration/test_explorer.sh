@@ -24,7 +24,6 @@ W=("$ESGWALLET" --keystore "$T/keys")
 for k in rhodes kos fund mutual verifier agent; do
     "${W[@]}" key new "$k" >/dev/null
 done
-pk() { "${W[@]}" --json key show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
 valpk=$("$ESGNODE" key new -o "$T/validator.key")
 "$ESGNODE" genesis new --chain-id esg-explorer-1 -o "$T/genesis.json" \
     --member "city-rhodes:CITY:Municipality of Rhodes:$(pk rhodes)" \
@@ -51,11 +50,8 @@ import hashlib, json, subprocess, sys
 t, url, wallet = sys.argv[1], sys.argv[2], sys.argv[3]
 W = [wallet, "--keystore", t + "/keys", "--node", url]
 
-def run(*args):
-    p = subprocess.run(W + ["--json"] + list(args), capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"FAIL: esgwallet {' '.join(args)}: {p.stderr.strip()}")
-    return json.loads(p.stdout) if p.stdout.strip() else {}
+from walletrun import runner
+run = runner(W)
 
 def write(name, data):
     with open(f"{t}/{name}", "wb") as f:

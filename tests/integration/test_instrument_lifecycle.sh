@@ -12,7 +12,6 @@ W=("$ESGWALLET" --keystore "$T/keys")
 for k in heraklion kavala thessaloniki trikala inv1 inv2 verifier agent; do
     "${W[@]}" key new "$k" >/dev/null
 done
-pk() { "${W[@]}" --json key show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
 valpk=$("$ESGNODE" key new -o "$T/validator.key")
 "$ESGNODE" genesis new --chain-id esg-life-1 -o "$T/genesis.json" \
     --member "city-heraklion:CITY:Heraklion:$(pk heraklion)" \

@@ -22,7 +22,6 @@ W=("$ESGWALLET" --keystore "$T/keys")
 for k in rhodes kavala verifier; do
     "${W[@]}" key new "$k" >/dev/null
 done
-pk() { "${W[@]}" --json key show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
 valpk=$("$ESGNODE" key new -o "$T/validator.key")
 "$ESGNODE" genesis new --chain-id esg-ngsi-1 -o "$T/genesis.json" \
     --member "city-rhodes:CITY:Rhodes:$(pk rhodes)" \
@@ -38,11 +37,8 @@ import json, subprocess, sys
 t, url, wallet, data = sys.argv[1:5]
 W = [wallet, "--keystore", t + "/keys", "--node", url]
 
-def run(*args):
-    p = subprocess.run(W + ["--json"] + list(args), capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"FAIL: esgwallet {' '.join(args)}: {p.stderr.strip()}")
-    return json.loads(p.stdout) if p.stdout.strip() else {}
+from walletrun import runner
+run = runner(W)
 
 def rid(doc):
     return doc.get("report_id") or doc.get("attestation_id") or doc["tx_id"]

@@ -21,7 +21,6 @@ N=4
 # report needs, and the same four validator keys.
 W=("$ESGWALLET" --keystore "$T/keys" --node "$(url 0)")
 for k in city verifier agent; do "${W[@]}" key new "$k" >/dev/null; done
-pk() { "${W[@]}" --json key show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pubkey"])'; }
 vals=()
 for i in 0 1 2 3; do
     vals+=(--validator "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pubkey"])' "$T/v$i.key"):10:city-rhodes")
@@ -47,11 +46,8 @@ python3 - "$T" "$(url 0)" "$ESGWALLET" "$newpk" <<'PY'
 import json, subprocess, sys, urllib.request
 t, url, wallet, newpk = sys.argv[1:5]
 W = [wallet, "--keystore", t + "/keys", "--node", url]
-def run(*args):
-    p = subprocess.run(W + ["--json"] + list(args), capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"FAIL: esgwallet {' '.join(args)}: {p.stderr.strip()}")
-    return json.loads(p.stdout) if p.stdout.strip() else {}
+from walletrun import runner
+run = runner(W)
 def api(path):
     with urllib.request.urlopen(url + path, timeout=30) as r:
         return json.load(r)
